@@ -1,0 +1,163 @@
+"""The one configuration object: every setting, read from the environment.
+
+Variables are prefixed ``METERLINE_`` and nested with ``__``, e.g.
+``METERLINE_KAFKA__BOOTSTRAP_SERVERS=broker:9092`` or
+``METERLINE_POSTGRES__URL=postgresql://user:pw@db/meterline``. Every URL left empty
+means "use the embedded service that `meterline infra up` starts under the run
+directory"; set it and the same code talks to a real server or cluster instead.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+_DEV_JWT_SECRET = "dev-only-jwt-secret-change-me-0123456789abcdef"
+_DEV_OPERATOR_TOKEN = "dev-only-operator-token"
+
+
+class KafkaSettings(BaseModel):
+    bootstrap_servers: str = ""  # empty: the embedded broker on `port`
+    port: int = 19092
+    controller_port: int = 19093
+    events_topic: str = "meterline.events"
+    events_partitions: int = 6
+    dead_letter_topic: str = "meterline.dead-letters"
+    replication_factor: int = 1
+    heap: str = "768m"
+
+
+class PostgresSettings(BaseModel):
+    url: str = ""  # empty: embedded PostgreSQL under the run directory
+    pool_size: int = 10
+
+
+class ClickHouseSettings(BaseModel):
+    # Empty: chDB in <run_dir>/clickhouse, owned by the stream worker (see infra/README.md).
+    # A server: http://user:password@host:8123
+    url: str = ""
+    database: str = "meterline"
+
+
+class StripeSettings(BaseModel):
+    api_key: SecretStr = SecretStr("sk_test_meterline_local")
+    api_base: str = ""  # empty: the embedded localstripe on `port`
+    port: int = 8420
+    webhook_secret: SecretStr = SecretStr("whsec_meterline_local")
+    max_network_retries: int = 2
+
+
+class PrefectSettings(BaseModel):
+    api_url: str = ""  # empty: the embedded Prefect server on `port`
+    port: int = 4200
+
+
+class IngestSettings(BaseModel):
+    host: str = "127.0.0.1"
+    port: int = 8080
+    workers: int = 1
+    max_events_per_request: int = 10_000
+    max_body_bytes: int = 5 * 1024 * 1024
+    produce_timeout_s: float = 5.0
+    api_key_cache_ttl_s: float = 5.0
+
+
+class StreamSettings(BaseModel):
+    consumer_group: str = "meterline-stream"
+    batch_size: int = 2_000
+    batch_window_s: float = 0.2
+    web_port: int = 6066  # faust's web server: health, and usage queries when chDB is embedded
+    meter_refresh_s: float = 5.0
+
+
+class ApiSettings(BaseModel):
+    host: str = "127.0.0.1"
+    port: int = 8000
+    operator_token: SecretStr = SecretStr(_DEV_OPERATOR_TOKEN)
+
+
+class JwtSettings(BaseModel):
+    secret: SecretStr = SecretStr(_DEV_JWT_SECRET)
+    algorithm: str = "HS256"
+    access_token_minutes: int = 30
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="METERLINE_", env_nested_delimiter="__", env_file=".env", extra="ignore"
+    )
+
+    environment: Literal["local", "test", "production"] = "local"
+    run_dir: Path = Field(default=PROJECT_ROOT / ".run")
+
+    kafka: KafkaSettings = KafkaSettings()
+    postgres: PostgresSettings = PostgresSettings()
+    clickhouse: ClickHouseSettings = ClickHouseSettings()
+    stripe: StripeSettings = StripeSettings()
+    prefect: PrefectSettings = PrefectSettings()
+    ingest: IngestSettings = IngestSettings()
+    stream: StreamSettings = StreamSettings()
+    api: ApiSettings = ApiSettings()
+    jwt: JwtSettings = JwtSettings()
+
+    @model_validator(mode="after")
+    def _no_dev_secrets_in_production(self) -> Settings:
+        if self.environment == "production":
+            if self.jwt.secret.get_secret_value() == _DEV_JWT_SECRET:
+                raise ValueError("METERLINE_JWT__SECRET must be set in production")
+            if self.api.operator_token.get_secret_value() == _DEV_OPERATOR_TOKEN:
+                raise ValueError("METERLINE_API__OPERATOR_TOKEN must be set in production")
+        return self
+
+    # Resolved addresses: the configured server, else the embedded one.
+    @property
+    def kafka_bootstrap(self) -> str:
+        return self.kafka.bootstrap_servers or f"127.0.0.1:{self.kafka.port}"
+
+    @property
+    def clickhouse_is_embedded(self) -> bool:
+        return not self.clickhouse.url
+
+    @property
+    def clickhouse_dsn(self) -> str:
+        return self.clickhouse.url or f"chdb://{self.run_dir / 'clickhouse'}"
+
+    @property
+    def stripe_api_base(self) -> str:
+        return self.stripe.api_base or f"http://127.0.0.1:{self.stripe.port}"
+
+    @property
+    def stripe_is_local(self) -> bool:
+        return not self.stripe.api_base
+
+    @property
+    def prefect_api_url(self) -> str:
+        return self.prefect.api_url or f"http://127.0.0.1:{self.prefect.port}/api"
+
+    @property
+    def stream_web_url(self) -> str:
+        return f"http://127.0.0.1:{self.stream.web_port}"
+
+    @property
+    def postgres_url(self) -> str:
+        """The configured database URL, else the embedded server's (written by `infra up`)."""
+        if self.postgres.url:
+            return self.postgres.url
+        uri_file = self.run_dir / "postgres" / "uri"
+        if not uri_file.exists():
+            raise RuntimeError(
+                "PostgreSQL is not configured and the embedded one is not running: "
+                "run `meterline infra up` or set METERLINE_POSTGRES__URL"
+            )
+        return uri_file.read_text().strip()
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
