@@ -1,0 +1,54 @@
+"""Billing: money, plans, rating, invoices, and the ports to Stripe and storage.
+
+The adapter (`billing_jobs.stripe_adapter`) is not re-exported: importing the
+domain must not import the Stripe SDK.
+"""
+
+from .errors import BillingError, PaymentDeclinedError, PermanentError, RetryableError
+from .invoice_service import issue_invoice
+from .invoicing import InvoiceDraft, InvoiceLine, billing_period, compose_invoice, invoice_number
+from .money import Money, UnknownCurrencyError, currency_exponent, round_to_minor_units
+from .plans import (
+    GraduatedCharge,
+    PackageCharge,
+    Plan,
+    Tier,
+    UnitCharge,
+    UsageCharge,
+    UsageLimit,
+    VolumeCharge,
+)
+from .ports import InvoiceStatus, InvoiceStore, StoredInvoice, StripeGateway, StripeInvoiceRef
+from .rating import RatedLine, rate_charge
+
+__all__ = [
+    "BillingError",
+    "GraduatedCharge",
+    "InvoiceDraft",
+    "InvoiceLine",
+    "InvoiceStatus",
+    "InvoiceStore",
+    "Money",
+    "PackageCharge",
+    "PaymentDeclinedError",
+    "PermanentError",
+    "Plan",
+    "RatedLine",
+    "RetryableError",
+    "StoredInvoice",
+    "StripeGateway",
+    "StripeInvoiceRef",
+    "Tier",
+    "UnitCharge",
+    "UnknownCurrencyError",
+    "UsageCharge",
+    "UsageLimit",
+    "VolumeCharge",
+    "billing_period",
+    "compose_invoice",
+    "currency_exponent",
+    "invoice_number",
+    "issue_invoice",
+    "rate_charge",
+    "round_to_minor_units",
+]

@@ -1,0 +1,113 @@
+"""Issue a tenant's invoice for a period: compose, store, push to Stripe, collect.
+
+A state machine over the stored invoice, so it can be re-run after a crash at
+any step and never bills twice:
+
+    (none) --create--> draft --push+attach--> open --pay--> paid
+                                                 \\--decline--> payment_failed
+
+- The stored draft is the truth once it exists: a re-run does NOT recompose
+  from fresh usage, because the Stripe invoice items are keyed on
+  (number, line position) and must not change under the same keys. Late
+  usage belongs on a later invoice.
+- A crash after Stripe created the invoice but before we stored its id is
+  recovered by the gateway, which finds the invoice by our number.
+- paid, payment_failed and void end this flow; retrying declined payments is
+  dunning's job, on its own schedule.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date
+from decimal import Decimal
+
+from .errors import PaymentDeclinedError, PermanentError
+from .invoicing import compose_invoice, invoice_number
+from .plans import Plan
+from .ports import InvoiceStatus, InvoiceStore, StoredInvoice, StripeGateway, StripeInvoiceRef
+
+__all__ = ["issue_invoice", "local_status"]
+
+_FINAL: frozenset[InvoiceStatus] = frozenset({"paid", "payment_failed", "void"})
+
+_FROM_STRIPE: dict[str, InvoiceStatus] = {
+    "draft": "open",  # in Stripe, not yet finalized (localstripe never finalizes)
+    "open": "open",
+    "paid": "paid",
+    "uncollectible": "payment_failed",
+    "void": "void",
+}
+
+
+def local_status(stripe_status: str) -> InvoiceStatus:
+    try:
+        return _FROM_STRIPE[stripe_status]
+    except KeyError:
+        raise PermanentError(f"unexpected Stripe invoice status {stripe_status!r}") from None
+
+
+def _reload(store: InvoiceStore, tenant_id: str, number: str) -> StoredInvoice:
+    stored = store.get(tenant_id, number)
+    if stored is None:
+        raise PermanentError(f"invoice {number} vanished from the store")
+    return stored
+
+
+def _check_total(stored: StoredInvoice, ref: StripeInvoiceRef) -> None:
+    if ref.total_minor != stored.draft.total_minor:
+        raise PermanentError(
+            f"Stripe invoice {ref.stripe_invoice_id} totals {ref.total_minor}, "
+            f"invoice {stored.number} totals {stored.draft.total_minor}"
+        )
+
+
+def issue_invoice(
+    *,
+    store: InvoiceStore,
+    gateway: StripeGateway,
+    tenant_id: str,
+    tenant_slug: str,
+    customer_id: str,
+    plan: Plan,
+    usage: Mapping[str, Decimal],
+    period_start: date,
+    period_end: date,
+) -> StoredInvoice:
+    """Bring the period's invoice as far as it can go; safe to call repeatedly.
+
+    `customer_id` comes from `gateway.ensure_customer`, stored with the tenant
+    by the caller. Raises RetryableError for the caller's retry policy and
+    PermanentError for a human; a declined card is not raised but recorded.
+    """
+    number = invoice_number(tenant_slug, period_start)
+    stored = store.get(tenant_id, number)
+    if stored is None:
+        draft = compose_invoice(
+            tenant_slug=tenant_slug,
+            tenant_id=tenant_id,
+            plan=plan,
+            usage=usage,
+            period_start=period_start,
+            period_end=period_end,
+        )
+        stored = store.create(tenant_id, draft)
+    if stored.status in _FINAL:
+        return stored
+
+    if stored.stripe_invoice_id is None:
+        ref = gateway.push_invoice(customer_id, stored.draft, None)
+        _check_total(stored, ref)
+        store.attach_stripe(tenant_id, number, ref.stripe_invoice_id, local_status(ref.status))
+        stored = _reload(store, tenant_id, number)
+        if stored.status in _FINAL:  # e.g. a zero invoice Stripe marked paid
+            return stored
+
+    assert stored.stripe_invoice_id is not None
+    try:
+        ref = gateway.pay_invoice(stored.stripe_invoice_id)
+    except PaymentDeclinedError:
+        store.set_status(tenant_id, number, "payment_failed")
+        return _reload(store, tenant_id, number)
+    store.set_status(tenant_id, number, local_status(ref.status))
+    return _reload(store, tenant_id, number)

@@ -1,0 +1,389 @@
+"""Stripe adapter: the only module that imports `stripe`. Implements ports.StripeGateway.
+
+Idempotency does not rest on the server alone. Every write carries an
+`Idempotency-Key` derived from our ids (real Stripe dedups on it for 24 h),
+AND before creating anything we look for what an earlier, crashed attempt
+may already have created:
+
+- customers: listed by email and matched on metadata `meterline_tenant_id`;
+- invoice items: the customer's pending items matched on metadata
+  `meterline_invoice_number` + `meterline_line_position` (the description
+  also starts with "<number> #<position>:" as a second marker);
+- invoices: the customer's invoices matched on invoice metadata, or on the
+  metadata/description of their lines.
+
+localstripe (1.15, the local default) vs real Stripe, all handled here:
+
+1. Idempotency-Key is ignored by localstripe, hence the look-ups above.
+2. localstripe refuses invoices without a subscription. In local mode every
+   customer gets one $0 "Meterline billing anchor" subscription (plan
+   `meterline-billing-anchor-<currency>`), created once and found again by
+   listing the customer's subscriptions (metadata `meterline_anchor`). Real
+   Stripe creates one-off invoices with `pending_invoice_items_behavior=include`.
+3. Creating that subscription makes a $0 paid invoice of its own; it carries
+   none of our metadata, so invoice recovery never matches it.
+4. localstripe drops invoice metadata (returns `{}`) but keeps invoice-item
+   metadata, which it copies onto the invoice's lines: recovery matches lines.
+5. localstripe has no `finalize_invoice` (404) and pays drafts directly; real
+   Stripe invoices are finalized before `pay`.
+6. localstripe answers `invoice_items.list(pending=true)` with a 500, so in
+   local mode all of the customer's items are listed and filtered on
+   `invoice is None`.
+7. Payment method: in local mode `ensure_customer` attaches test card 4242...
+   as the default so `pay` succeeds; on real Stripe the customer's payment
+   method is collected by Stripe's hosted flows, never by us.
+8. A declined card: real Stripe's `invoices.pay` raises a card error (402);
+   localstripe returns 200 with the invoice still `open` and a failed charge.
+   Both become PaymentDeclinedError.
+9. Creating localstripe's anchor subscription invoices and charges every
+   pending item of the customer at once, so the anchor is ensured before any
+   item is created, and our invoice is looked for after it.
+10. `invoices.pay` on a paid invoice is a 400 on both; we check the status
+    first, so paying twice is a no-op.
+11. In stripe 16 responses are StripeObjects, not dicts: we read them through
+    `to_dict()`.
+
+Caveat on both: "include pending items" sweeps in EVERY pending item of the
+customer. If an earlier invoice crashed between its items and its invoice, the
+next invoice would absorb them; the total check in invoice_service then
+refuses it (PermanentError) rather than bill a wrong amount.
+
+Errors: rate limit, lock_timeout, connection errors, 409 and 5xx become
+RetryableError and are retried here with exponential backoff (tenacity, a few
+attempts, the same idempotency key each time); card errors become
+PaymentDeclinedError; invalid request, auth, permission and idempotency
+conflicts become PermanentError. The SDK's own retries are off so that one
+policy, this one, decides.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import stripe
+from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
+
+from .errors import BillingError, PaymentDeclinedError, PermanentError, RetryableError
+from .invoicing import InvoiceDraft, InvoiceLine
+from .ports import StripeInvoiceRef
+
+__all__ = ["StripeAdapter", "translate_stripe_error"]
+
+TENANT_KEY = "meterline_tenant_id"
+NUMBER_KEY = "meterline_invoice_number"
+POSITION_KEY = "meterline_line_position"
+ANCHOR_KEY = "meterline_anchor"
+ANCHOR_PRODUCT_ID = "meterline-billing-anchor"
+ANCHOR_NAME = "Meterline billing anchor"
+# localstripe accepts this test card number directly; real Stripe would not.
+_LOCAL_TEST_CARD = {"number": "4242424242424242", "exp_month": 12, "exp_year": 2099, "cvc": "123"}
+_PAGE = 100
+
+
+class _NotFound(PermanentError):
+    """A 404 from Stripe; lets the adapter fall back to creating the object."""
+
+
+def translate_stripe_error(err: stripe.StripeError) -> BillingError:
+    status = err.http_status
+    message = f"stripe: {type(err).__name__} ({status}): {err.user_message or err}"
+    if isinstance(err, (stripe.RateLimitError, stripe.APIConnectionError)) or err.code == "lock_timeout":
+        return RetryableError(message)
+    if isinstance(err, stripe.CardError):
+        return PaymentDeclinedError(message)
+    if isinstance(err, stripe.InvalidRequestError) and status == 404:
+        return _NotFound(message)
+    if isinstance(
+        err,
+        (stripe.InvalidRequestError, stripe.AuthenticationError, stripe.PermissionError, stripe.IdempotencyError),
+    ):
+        return PermanentError(message)
+    # 409: the same idempotency key is in flight concurrently; 5xx / no status:
+    # Stripe or the network failed mid-way. The keyed retry is safe for both.
+    if status is None or status == 409 or status >= 500:
+        return RetryableError(message)
+    return PermanentError(message)
+
+
+def _metadata(obj: dict[str, Any]) -> dict[str, Any]:
+    return obj.get("metadata") or {}
+
+
+def _item_description(number: str, line: InvoiceLine) -> str:
+    return f"{number} #{line.position}: {line.description}"
+
+
+def _ref(invoice: dict[str, Any]) -> StripeInvoiceRef:
+    return StripeInvoiceRef(
+        stripe_invoice_id=invoice["id"],
+        status=invoice["status"],
+        total_minor=int(invoice["total"]),
+    )
+
+
+class StripeAdapter:
+    """StripeGateway on the Stripe API (`local=True`: on localstripe).
+
+    Build it from settings: `StripeAdapter(settings.stripe.api_key.get_secret_value(),
+    settings.stripe_api_base, local=settings.stripe_is_local)`.
+    """
+
+    def __init__(
+        self,
+        api_key: str,
+        api_base: str | None = None,
+        local: bool = False,
+        *,
+        max_attempts: int = 4,
+        backoff_initial_s: float = 0.5,
+        backoff_max_s: float = 8.0,
+    ) -> None:
+        options: dict[str, Any] = {"max_network_retries": 0}
+        if api_base:
+            options["base_addresses"] = {"api": api_base}
+        self._v1 = stripe.StripeClient(api_key, **options).v1
+        self._local = local
+        self._retrying = Retrying(
+            stop=stop_after_attempt(max_attempts),
+            wait=wait_exponential(multiplier=backoff_initial_s, max=backoff_max_s),
+            retry=retry_if_exception_type(RetryableError),
+            reraise=True,
+        )
+
+    # -- plumbing ---------------------------------------------------------
+
+    def _call(self, fn: Callable[..., Any], *args: Any, key: str | None = None, **params: Any) -> dict[str, Any]:
+        """One SDK call: errors translated, retryable ones retried, result as a dict."""
+        kwargs: dict[str, Any] = {}
+        if params:
+            kwargs["params"] = params
+        if key is not None:
+            kwargs["options"] = {"idempotency_key": key}
+
+        def attempt() -> dict[str, Any]:
+            try:
+                return fn(*args, **kwargs).to_dict()
+            except stripe.StripeError as err:
+                raise translate_stripe_error(err) from err
+
+        # copy(): a Retrying keeps per-run statistics; one per call is thread-safe.
+        return self._retrying.copy()(attempt)
+
+    def _list(self, fn: Callable[..., Any], **params: Any) -> Iterator[dict[str, Any]]:
+        """All pages of a list call, following `starting_after`."""
+        params = {"limit": _PAGE, **params}
+        while True:
+            page = self._call(fn, **params)
+            data = page.get("data") or []
+            yield from data
+            if not page.get("has_more") or not data:
+                return
+            params["starting_after"] = data[-1]["id"]
+
+    # -- customers --------------------------------------------------------
+
+    def ensure_customer(self, tenant_id: str, name: str, email: str, existing_customer_id: str | None) -> str:
+        customer: dict[str, Any] | None = None
+        if existing_customer_id:
+            try:
+                customer = self._call(self._v1.customers.retrieve, existing_customer_id)
+            except _NotFound:
+                customer = None
+            if customer is not None and customer.get("deleted"):
+                customer = None
+        if customer is None:
+            customer = self._find_customer(tenant_id, email)
+        if customer is None:
+            customer = self._call(
+                self._v1.customers.create,
+                key=f"meterline-customer-{tenant_id}",
+                name=name,
+                email=email,
+                metadata={TENANT_KEY: tenant_id},
+            )
+        if self._local:
+            self._ensure_local_payment_method(customer)
+        return customer["id"]
+
+    def _find_customer(self, tenant_id: str, email: str) -> dict[str, Any] | None:
+        # Listing is strongly consistent; customer search is not (and
+        # localstripe lacks it). Email narrows the list; metadata decides.
+        for customer in self._list(self._v1.customers.list, email=email):
+            if _metadata(customer).get(TENANT_KEY) == tenant_id:
+                return customer
+        return None
+
+    def _ensure_local_payment_method(self, customer: dict[str, Any]) -> None:
+        settings = customer.get("invoice_settings") or {}
+        if settings.get("default_payment_method"):
+            return
+        customer_id = customer["id"]
+        method = self._call(
+            self._v1.payment_methods.create,
+            key=f"meterline-test-card-{customer_id}",
+            type="card",
+            card=_LOCAL_TEST_CARD,
+        )
+        self._call(
+            self._v1.payment_methods.attach,
+            method["id"],
+            key=f"meterline-attach-{method['id']}",
+            customer=customer_id,
+        )
+        self._call(
+            self._v1.customers.update,
+            customer_id,
+            key=f"meterline-default-pm-{customer_id}-{method['id']}",
+            invoice_settings={"default_payment_method": method["id"]},
+        )
+
+    # -- invoices ---------------------------------------------------------
+
+    def push_invoice(
+        self, customer_id: str, draft: InvoiceDraft, existing_stripe_invoice_id: str | None
+    ) -> StripeInvoiceRef:
+        if existing_stripe_invoice_id:
+            invoice = self._call(self._v1.invoices.retrieve, existing_stripe_invoice_id)
+            if invoice.get("customer") != customer_id:
+                raise PermanentError(
+                    f"Stripe invoice {existing_stripe_invoice_id} belongs to "
+                    f"{invoice.get('customer')}, not {customer_id}"
+                )
+            return _ref(invoice)
+        # localstripe: the anchor comes FIRST. Creating a subscription invoices
+        # (and charges) every pending item of the customer, so items created
+        # before their anchor would be billed by the subscription's invoice and
+        # then again by ours. Looking for our invoice after this catches that.
+        subscription_id = self._anchor_subscription(customer_id, draft.currency) if self._local else None
+        found = self._find_invoice(customer_id, draft.number)
+        if found is not None:
+            return _ref(found)
+
+        self._ensure_invoice_items(customer_id, draft)
+        key = f"meterline-invoice-{draft.tenant_id}-{draft.number}"
+        if self._local:
+            invoice = self._call(self._v1.invoices.create, key=key, customer=customer_id, subscription=subscription_id)
+        else:
+            invoice = self._call(
+                self._v1.invoices.create,
+                key=key,
+                customer=customer_id,
+                pending_invoice_items_behavior="include",
+                collection_method="charge_automatically",
+                # We finalize and pay explicitly; Stripe must not do it on its own clock.
+                auto_advance=False,
+                metadata={NUMBER_KEY: draft.number, TENANT_KEY: draft.tenant_id},
+            )
+        return _ref(invoice)
+
+    def _find_invoice(self, customer_id: str, number: str) -> dict[str, Any] | None:
+        for invoice in self._list(self._v1.invoices.list, customer=customer_id):
+            if _metadata(invoice).get(NUMBER_KEY) == number:
+                return invoice
+            # localstripe drops invoice metadata; the lines keep their item's.
+            lines = (invoice.get("lines") or {}).get("data") or []
+            for line in lines:
+                if _metadata(line).get(NUMBER_KEY) == number or (line.get("description") or "").startswith(
+                    f"{number} #"
+                ):
+                    return invoice
+        return None
+
+    def _pending_items(self, customer_id: str) -> Iterator[dict[str, Any]]:
+        if self._local:
+            items = self._list(self._v1.invoice_items.list, customer=customer_id)
+        else:
+            items = self._list(self._v1.invoice_items.list, customer=customer_id, pending=True)
+        return (item for item in items if not item.get("invoice"))
+
+    def _ensure_invoice_items(self, customer_id: str, draft: InvoiceDraft) -> None:
+        present: set[int] = set()
+        for item in self._pending_items(customer_id):
+            meta = _metadata(item)
+            if meta.get(NUMBER_KEY) == draft.number and str(meta.get(POSITION_KEY, "")).isdigit():
+                present.add(int(meta[POSITION_KEY]))
+            else:
+                for line in draft.lines:
+                    if (item.get("description") or "") == _item_description(draft.number, line):
+                        present.add(line.position)
+        for line in draft.lines:
+            if line.position in present:
+                continue
+            self._call(
+                self._v1.invoice_items.create,
+                key=f"meterline-item-{draft.tenant_id}-{draft.number}-{line.position}",
+                customer=customer_id,
+                amount=line.amount_minor,
+                currency=draft.currency.lower(),
+                description=_item_description(draft.number, line),
+                metadata={
+                    NUMBER_KEY: draft.number,
+                    POSITION_KEY: str(line.position),
+                    TENANT_KEY: draft.tenant_id,
+                },
+            )
+
+    def _anchor_subscription(self, customer_id: str, currency: str) -> str:
+        """localstripe only: the $0 subscription its invoices must hang on."""
+        code = currency.lower()
+        for subscription in self._list(self._v1.subscriptions.list, customer=customer_id):
+            if _metadata(subscription).get(ANCHOR_KEY) == code and subscription.get("status") != "canceled":
+                return subscription["id"]
+        plan_id = self._ensure_anchor_plan(code)
+        subscription = self._call(
+            self._v1.subscriptions.create,
+            key=f"meterline-anchor-sub-{customer_id}-{code}",
+            customer=customer_id,
+            items=[{"plan": plan_id}],
+            metadata={ANCHOR_KEY: code},
+        )
+        return subscription["id"]
+
+    def _ensure_anchor_plan(self, code: str) -> str:
+        plan_id = f"{ANCHOR_PRODUCT_ID}-{code}"
+        try:
+            self._call(self._v1.plans.retrieve, plan_id)
+            return plan_id
+        except _NotFound:
+            pass
+        try:
+            self._call(self._v1.products.retrieve, ANCHOR_PRODUCT_ID)
+        except _NotFound:
+            self._call(
+                self._v1.products.create, key=f"meterline-{ANCHOR_PRODUCT_ID}", id=ANCHOR_PRODUCT_ID, name=ANCHOR_NAME
+            )
+        self._call(
+            self._v1.plans.create,
+            key=f"meterline-{plan_id}",
+            id=plan_id,
+            product=ANCHOR_PRODUCT_ID,
+            nickname=ANCHOR_NAME,
+            amount=0,
+            currency=code,
+            interval="month",
+        )
+        return plan_id
+
+    def pay_invoice(self, stripe_invoice_id: str) -> StripeInvoiceRef:
+        invoice = self._call(self._v1.invoices.retrieve, stripe_invoice_id)
+        if invoice["status"] in ("paid", "void"):
+            return _ref(invoice)
+        if invoice["status"] == "draft" and not self._local:
+            invoice = self._call(
+                self._v1.invoices.finalize_invoice,
+                stripe_invoice_id,
+                key=f"meterline-finalize-{stripe_invoice_id}",
+                auto_advance=False,
+            )
+            if invoice["status"] == "paid":  # a zero total is paid on finalization
+                return _ref(invoice)
+        # A stable key: a retry after a network error cannot charge twice. A
+        # declined attempt is cached by Stripe for 24 h under this key, so
+        # dunning's later retries go through this method on another day.
+        invoice = self._call(self._v1.invoices.pay, stripe_invoice_id, key=f"meterline-pay-{stripe_invoice_id}")
+        if self._local and invoice["status"] == "open":
+            # localstripe answers a declined charge with 200 and an open
+            # invoice; real Stripe raises a card error (402). Same outcome here.
+            raise PaymentDeclinedError(f"stripe: payment of {stripe_invoice_id} was declined")
+        return _ref(invoice)
