@@ -66,6 +66,25 @@ class IngestSettings(BaseModel):
     max_body_bytes: int = 5 * 1024 * 1024
     produce_timeout_s: float = 5.0
     api_key_cache_ttl_s: float = 5.0
+    # Per-event limits (422 naming the event index and field).
+    max_data_bytes: int = 64 * 1024  # `data` serialized as JSON
+    max_id_length: int = 256  # `id` and `subject`
+    max_string_length: int = 1024  # `source` and `type`
+    max_event_age_s: float = 35 * 24 * 3600  # `time` no older than this
+    max_event_future_s: float = 300.0  # `time` no further ahead than this
+    # Per-tenant rate limit: a token bucket of events.
+    rate_limit_events_per_s: float = 50_000.0
+    rate_limit_burst: int = 100_000
+    # Load shedding: beyond these the answer is 503 at once, never a queue.
+    max_in_flight_requests: int = 512
+    max_in_flight_bytes: int = 128 * 1024 * 1024  # bodies plus records not yet acked
+    retry_after_s: int = 1
+    # Producer: a request's events are packed per subject into records of at most this.
+    max_pack_events: int = 500
+    max_pack_bytes: int = 512 * 1024
+    linger_ms: int = 5
+    producer_max_batch_bytes: int = 1024 * 1024
+    producer_request_timeout_s: float = 30.0
 
 
 class StreamSettings(BaseModel):

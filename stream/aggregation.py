@@ -35,6 +35,7 @@ class UsageEvent:
     subject: str
     time: datetime
     data: Mapping[str, Any]
+    source: str = ""
 
 
 @dataclass(frozen=True)

@@ -117,6 +117,7 @@ invoice = Table(
     Column("number", String(64), primary_key=True),
     Column("period_start", Date, nullable=False),
     Column("period_end", Date, nullable=False),
+    Column("plan_slug", String(64), nullable=False),
     Column("currency", String(3), nullable=False),
     Column("subtotal_minor", BigInteger, nullable=False),
     Column("total_minor", BigInteger, nullable=False),

@@ -32,6 +32,7 @@ def upgrade() -> None:
         number varchar(64) PRIMARY KEY,
         period_start date NOT NULL,
         period_end date NOT NULL,
+        plan_slug varchar(64) NOT NULL,
         currency varchar(3) NOT NULL,
         subtotal_minor bigint NOT NULL,
         total_minor bigint NOT NULL,

@@ -1,0 +1,99 @@
+"""`meterline`: one command for the local stack, each service, migrations and the demo."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from meterline.settings import Settings
+
+__all__ = ["main"]
+
+
+def _infra(settings: Settings, action: str) -> int:
+    from infra import InfraError, infra_down, infra_status, infra_up
+
+    if action == "up":
+        try:
+            infra_up(settings)
+        except InfraError as exc:
+            print(f"infra up failed: {exc}", file=sys.stderr)
+            return 1
+    elif action == "down":
+        infra_down(settings)
+    else:
+        for status in infra_status(settings):
+            print(f"{status.name:<11} {status.state:<9} {status.detail}")
+    return 0
+
+
+def _serve(settings: Settings, service: str) -> int:
+    if service == "ingest":
+        from ingest.app import run
+    elif service == "api":
+        from api.app import run
+    elif service == "stream":
+        from stream.app import run
+    else:
+        from flows.serve import run
+    run(settings)
+    return 0
+
+
+def _stack(settings: Settings, action: str) -> int:
+    from infra import InfraError, infra_down, infra_up
+    from infra.services import SERVICE_NAMES, service_process
+    from meterline.bootstrap import migrate
+
+    if action == "up":
+        try:
+            infra_up(settings)
+            migrate(settings)
+            for name in SERVICE_NAMES:
+                service_process(settings, name).start()
+                print(f"{name:<11} ready")
+        except InfraError as exc:
+            print(f"stack up failed: {exc}", file=sys.stderr)
+            return 1
+    else:
+        for name in reversed(SERVICE_NAMES):
+            stopped = service_process(settings, name).stop()
+            print(f"{name:<11} {'stopped' if stopped else 'was not running'}")
+        infra_down(settings)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="meterline", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    infra = commands.add_parser("infra", help="the real services: Kafka, PostgreSQL, ClickHouse, Stripe, Prefect")
+    infra.add_argument("action", choices=["up", "down", "status"])
+    stack = commands.add_parser("stack", help="infra plus Meterline's own services, in the background")
+    stack.add_argument("action", choices=["up", "down"])
+    serve = commands.add_parser("serve", help="run one service in the foreground")
+    serve.add_argument("service", choices=["ingest", "stream", "api", "flows"])
+    commands.add_parser("migrate", help="bring the shared and every tenant schema to head")
+    demo = commands.add_parser("demo", help="the whole pipeline on the embedded defaults")
+    demo.add_argument("--events", type=int, default=20_000)
+    demo.add_argument("--keep-running", action="store_true", help="leave the stack up afterwards (default)")
+    args = parser.parse_args(argv)
+
+    settings = Settings()
+    if args.command == "infra":
+        return _infra(settings, args.action)
+    if args.command == "stack":
+        return _stack(settings, args.action)
+    if args.command == "serve":
+        return _serve(settings, args.service)
+    if args.command == "migrate":
+        from meterline.bootstrap import migrate
+
+        print(f"migrated shared schema and {len(migrate(settings))} tenant schemas")
+        return 0
+    from meterline.demo import run_demo
+
+    return run_demo(settings, events=args.events)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

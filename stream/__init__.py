@@ -1,0 +1,1 @@
+"""Stream processing: dedup, aggregation and the ClickHouse/PostgreSQL sinks (faust-streaming)."""

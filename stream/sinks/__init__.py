@@ -1,0 +1,1 @@
+"""Where the stream writes: ClickHouse raw events, PostgreSQL usage and the dedup record."""

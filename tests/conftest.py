@@ -1,0 +1,96 @@
+"""Session fixtures: real services for every test that touches one."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+# Tests run beside a developer's own stack without touching it: their own run
+# directory and ports, unless the environment already names real services.
+_TEST_DEFAULTS = {
+    "METERLINE_ENVIRONMENT": "test",
+    "METERLINE_RUN_DIR": str(Path(__file__).resolve().parent.parent / ".run" / "test"),
+    "METERLINE_KAFKA__PORT": "29092",
+    "METERLINE_KAFKA__CONTROLLER_PORT": "29093",
+    "METERLINE_STRIPE__PORT": "28420",
+    "METERLINE_PREFECT__PORT": "24200",
+    "METERLINE_INGEST__PORT": "28080",
+    "METERLINE_API__PORT": "28000",
+    "METERLINE_STREAM__WEB_PORT": "26066",
+    "METERLINE_KAFKA__EVENTS_TOPIC": "meterline.events",
+}
+for _name, _value in _TEST_DEFAULTS.items():
+    os.environ.setdefault(_name, _value)
+
+from infra import infra_down, infra_up  # noqa: E402
+from meterline.settings import Settings  # noqa: E402
+
+from .services import docker_engine_answers, start_containers  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def stack() -> Iterator[Settings]:
+    """Every real service up and answering; yields the settings that reach them."""
+    containers = start_containers() if docker_engine_answers() else []
+    settings = Settings()
+    from infra.stack import infra_status
+
+    already_running = {s.name for s in infra_status(settings) if s.state in ("running", "external")}
+    infra_up(settings, report=lambda line: None)
+    from meterline.bootstrap import migrate
+
+    migrate(settings)
+    yield settings
+    if not already_running and os.environ.get("METERLINE_KEEP_TEST_STACK") != "1":
+        infra_down(settings, report=lambda line: None)
+    for container in containers:
+        container.stop()
+
+
+@dataclass(frozen=True)
+class StripeService:
+    api_key: str
+    api_base: str
+    local: bool
+
+
+@pytest.fixture(scope="session")
+def stripe_service(stack: Settings) -> StripeService:
+    return StripeService(stack.stripe.api_key.get_secret_value(), stack.stripe_api_base, stack.stripe_is_local)
+
+
+@pytest.fixture
+def unique_slug() -> str:
+    return "t" + uuid.uuid4().hex[:10]
+
+
+def _service(stack: Settings, name: str) -> Iterator[Settings]:
+    from infra.services import service_process
+
+    process = service_process(stack, name)
+    started_here = not process.is_running()
+    process.start()
+    yield stack
+    if started_here and os.environ.get("METERLINE_KEEP_TEST_STACK") != "1":
+        process.stop()
+
+
+@pytest.fixture(scope="session")
+def stream_worker(stack: Settings) -> Iterator[Settings]:
+    """The faust worker as its own process (it owns the embedded chDB directory)."""
+    yield from _service(stack, "stream")
+
+
+@pytest.fixture(scope="session")
+def ingest_service(stack: Settings) -> Iterator[Settings]:
+    yield from _service(stack, "ingest")
+
+
+@pytest.fixture(scope="session")
+def api_service(stack: Settings) -> Iterator[Settings]:
+    yield from _service(stack, "api")

@@ -1,0 +1,37 @@
+"""ClickHouse tables.
+
+Raw events are written only after PostgreSQL's dedup record says they are new, so
+the one way a row can appear twice is a replay after a crash between the ClickHouse
+insert and the PostgreSQL commit; such a replay writes an identical row, and
+ReplacingMergeTree on the full identity collapses it (queries read FINAL).
+"""
+
+from __future__ import annotations
+
+__all__ = ["create_tables"]
+
+
+def _statements(database: str) -> list[str]:
+    return [
+        f"CREATE DATABASE IF NOT EXISTS {database}",
+        f"""
+        CREATE TABLE IF NOT EXISTS {database}.events (
+            tenant_id UUID,
+            type LowCardinality(String),
+            time DateTime64(3, 'UTC'),
+            id String,
+            source String,
+            subject String,
+            data String,
+            received_at DateTime64(3, 'UTC')
+        )
+        ENGINE = ReplacingMergeTree
+        PARTITION BY toYYYYMM(time)
+        ORDER BY (tenant_id, type, time, id)
+        """,
+    ]
+
+
+def create_tables(client, database: str) -> None:
+    for statement in _statements(database):
+        client.command(statement)

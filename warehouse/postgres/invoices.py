@@ -1,0 +1,113 @@
+"""Invoices and their lines in the tenant schema.
+
+`PgInvoiceStore` implements billing_jobs.ports.InvoiceStore (sync: the invoice flow
+runs in Prefect task threads); the async readers serve the admin API.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+
+from sqlalchemy import Connection, Engine, func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from billing_jobs.invoicing import InvoiceDraft, InvoiceLine
+from billing_jobs.ports import InvoiceStatus, StoredInvoice
+
+from .tables import invoice, invoice_line, tenant
+
+__all__ = ["PgInvoiceStore", "list_invoices", "get_invoice"]
+
+_TRANSLATE = "schema_translate_map"
+
+
+def _stored(head, lines, tenant_id: str, tenant_slug: str) -> StoredInvoice:
+    draft = InvoiceDraft(
+        number=head.number, tenant_id=tenant_id, tenant_slug=tenant_slug, plan_slug=head.plan_slug,
+        currency=head.currency, period_start=head.period_start, period_end=head.period_end,
+        lines=tuple(InvoiceLine(position=l.position, kind=l.kind, meter_slug=l.meter_slug, description=l.description,
+                                quantity=l.quantity, unit_price=l.unit_price, tier=l.tier,
+                                amount_minor=l.amount_minor) for l in lines),
+        subtotal_minor=head.subtotal_minor, total_minor=head.total_minor,
+    )
+    return StoredInvoice(draft=draft, status=head.status, stripe_invoice_id=head.stripe_invoice_id)
+
+
+def _read(conn, number: str, tenant_id: str, tenant_slug: str):
+    head = conn.execute(select(invoice).where(invoice.c.number == number)).one_or_none()
+    if head is None:
+        return None
+    lines = conn.execute(
+        select(invoice_line).where(invoice_line.c.invoice_number == number).order_by(invoice_line.c.position)
+    ).all()
+    return _stored(head, lines, tenant_id, tenant_slug)
+
+
+class PgInvoiceStore:
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._tenants: dict[str, tuple[str, str]] = {}
+
+    def _tenant(self, tenant_id: str) -> tuple[str, str]:
+        if tenant_id not in self._tenants:
+            with self._engine.connect() as conn:
+                row = conn.execute(
+                    select(tenant.c.slug, tenant.c.schema_name).where(tenant.c.id == uuid.UUID(tenant_id))
+                ).one()
+            self._tenants[tenant_id] = (row.slug, row.schema_name)
+        return self._tenants[tenant_id]
+
+    def _in_tenant(self, conn: Connection, tenant_id: str) -> Connection:
+        return conn.execution_options(**{_TRANSLATE: {"tenant": self._tenant(tenant_id)[1]}})
+
+    def get(self, tenant_id: str, number: str) -> StoredInvoice | None:
+        with self._engine.connect() as raw:
+            return _read(self._in_tenant(raw, tenant_id), number, tenant_id, self._tenant(tenant_id)[0])
+
+    def create(self, tenant_id: str, draft: InvoiceDraft) -> StoredInvoice:
+        with self._engine.begin() as raw:
+            conn = self._in_tenant(raw, tenant_id)
+            inserted = conn.execute(
+                pg_insert(invoice).values(
+                    number=draft.number, plan_slug=draft.plan_slug, period_start=draft.period_start,
+                    period_end=draft.period_end, currency=draft.currency, subtotal_minor=draft.subtotal_minor,
+                    total_minor=draft.total_minor, status="draft",
+                ).on_conflict_do_nothing(index_elements=["number"]).returning(invoice.c.number)
+            ).scalar_one_or_none()
+            if inserted is not None and draft.lines:
+                conn.execute(invoice_line.insert(), [
+                    {"invoice_number": draft.number, **line.model_dump(exclude={"position"}), "position": line.position}
+                    for line in draft.lines
+                ])
+            return _read(conn, draft.number, tenant_id, self._tenant(tenant_id)[0])
+
+    def attach_stripe(self, tenant_id: str, number: str, stripe_invoice_id: str, status: InvoiceStatus) -> None:
+        with self._engine.begin() as raw:
+            self._in_tenant(raw, tenant_id).execute(
+                update(invoice).where(invoice.c.number == number)
+                .values(stripe_invoice_id=stripe_invoice_id, status=status, updated_at=func.now())
+            )
+
+    def set_status(self, tenant_id: str, number: str, status: InvoiceStatus) -> None:
+        with self._engine.begin() as raw:
+            self._in_tenant(raw, tenant_id).execute(
+                update(invoice).where(invoice.c.number == number).values(status=status, updated_at=func.now())
+            )
+
+
+async def list_invoices(conn: AsyncConnection, schema_name: str, tenant_id: uuid.UUID, tenant_slug: str,
+                        since: date | None = None) -> list[StoredInvoice]:
+    tconn = await conn.execution_options(**{_TRANSLATE: {"tenant": schema_name}})
+    query = select(invoice.c.number).order_by(invoice.c.period_start.desc())
+    if since is not None:
+        query = query.where(invoice.c.period_start >= since)
+    numbers = (await tconn.execute(query)).scalars().all()
+    return [await tconn.run_sync(lambda c, n=n: _read(c, n, str(tenant_id), tenant_slug)) for n in numbers]
+
+
+async def get_invoice(conn: AsyncConnection, schema_name: str, tenant_id: uuid.UUID, tenant_slug: str,
+                      number: str) -> StoredInvoice | None:
+    tconn = await conn.execution_options(**{_TRANSLATE: {"tenant": schema_name}})
+    return await tconn.run_sync(lambda c: _read(c, number, str(tenant_id), tenant_slug))
