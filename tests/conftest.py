@@ -26,6 +26,11 @@ _TEST_DEFAULTS = {
 }
 for _name, _value in _TEST_DEFAULTS.items():
     os.environ.setdefault(_name, _value)
+# Flows run against the test session's Prefect server, with their own Prefect home.
+os.environ.setdefault("PREFECT_API_URL", f"http://127.0.0.1:{os.environ['METERLINE_PREFECT__PORT']}/api")
+os.environ.setdefault("PREFECT_HOME", os.path.join(os.environ["METERLINE_RUN_DIR"], "prefect-client"))
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 
 from infra import infra_down, infra_up  # noqa: E402
 from meterline.settings import Settings  # noqa: E402

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import Connection, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -60,10 +60,10 @@ async def add_usage(conn: AsyncConnection, schema_name: str,
     await tconn.execute(statement)
 
 
-async def usage_for_period(conn: AsyncConnection, schema_name: str, start: datetime, end: datetime) -> dict[str, Decimal]:
-    """Total quantity per meter for [start, end)."""
-    tconn = await _in(conn, schema_name)
-    rows = await tconn.execute(
+def usage_for_period(conn: Connection, schema_name: str, start: datetime, end: datetime) -> dict[str, Decimal]:
+    """Total quantity per meter for [start, end): what an invoice bills."""
+    tconn = conn.execution_options(schema_translate_map={"tenant": schema_name})
+    rows = tconn.execute(
         select(usage_hourly.c.meter_slug, func.sum(usage_hourly.c.quantity))
         .where(usage_hourly.c.window_start >= start, usage_hourly.c.window_start < end)
         .group_by(usage_hourly.c.meter_slug)

@@ -1,0 +1,103 @@
+"""Monthly invoicing: one task per subscribed tenant, each idempotent.
+
+Finance runs it from the Prefect UI (deployment "generate-invoices/monthly", with a
+`period` parameter such as "2026-10") or lets the schedule run it for last month.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timezone
+
+from prefect import flow, get_run_logger, task
+
+from billing_jobs.errors import RetryableError
+from billing_jobs.invoice_service import issue_invoice
+from billing_jobs.invoicing import billing_period
+from billing_jobs.plans import Plan
+from meterline.bootstrap import pg_sync_engine, stripe_gateway
+from meterline.settings import get_settings
+from warehouse.postgres.invoices import PgInvoiceStore
+from warehouse.postgres.plans import billable_subscriptions
+from warehouse.postgres.tables import tenant
+from warehouse.postgres.usage import usage_for_period
+
+__all__ = ["generate_invoices", "InvoiceSummary", "parse_period"]
+
+
+@dataclass(frozen=True)
+class InvoiceSummary:
+    tenant_slug: str
+    number: str
+    status: str
+    currency: str
+    total_minor: int
+    lines: list[tuple[str, int]]
+
+
+def parse_period(period: str | None, today: date) -> tuple[date, date]:
+    """"YYYY-MM", or None for the month before `today` (what a schedule on the 1st bills)."""
+    if period:
+        year, month = (int(part) for part in period.split("-"))
+        return billing_period(date(year, month, 1))
+    first_of_this_month = today.replace(day=1)
+    return billing_period(date.fromordinal(first_of_this_month.toordinal() - 1))
+
+
+def _midnight(day: date) -> datetime:
+    return datetime.combine(day, time(), tzinfo=timezone.utc)
+
+
+def _retry_only_transient(task, task_run, state) -> bool:
+    try:
+        state.result()
+    except RetryableError:
+        return True
+    except Exception:  # noqa: BLE001 - anything else is permanent: do not retry
+        return False
+    return False
+
+
+@task(retries=3, retry_delay_seconds=[2, 10, 30], retry_condition_fn=_retry_only_transient)
+def invoice_tenant(tenant_id: str, plan_json: dict, start: date, end: date) -> InvoiceSummary:
+    settings = get_settings()
+    engine = pg_sync_engine(settings)
+    try:
+        with engine.begin() as conn:
+            row = conn.execute(tenant.select().where(tenant.c.id == tenant_id)).one()
+            usage = usage_for_period(conn, row.schema_name, _midnight(start), _midnight(end))
+        gateway = stripe_gateway(settings)
+        customer_id = gateway.ensure_customer(str(row.id), row.name, f"billing@{row.slug}.invalid", row.stripe_customer_id)
+        if customer_id != row.stripe_customer_id:
+            with engine.begin() as conn:
+                conn.execute(tenant.update().where(tenant.c.id == row.id).values(stripe_customer_id=customer_id))
+        stored = issue_invoice(
+            store=PgInvoiceStore(engine), gateway=gateway, tenant_id=str(row.id), tenant_slug=row.slug,
+            customer_id=customer_id, plan=Plan.model_validate(plan_json), usage=usage, period_start=start,
+            period_end=end,
+        )
+    finally:
+        engine.dispose()
+    draft = stored.draft
+    return InvoiceSummary(row.slug, draft.number, stored.status, draft.currency, draft.total_minor,
+                          [(line.description, line.amount_minor) for line in draft.lines])
+
+
+@flow(name="generate-invoices", log_prints=True)
+def generate_invoices(period: str | None = None) -> list[InvoiceSummary]:
+    """Invoice every tenant subscribed during the period; safe to run again."""
+    settings = get_settings()
+    start, end = parse_period(period, datetime.now(timezone.utc).date())
+    engine = pg_sync_engine(settings)
+    try:
+        with engine.connect() as conn:
+            subscriptions = billable_subscriptions(conn, _midnight(start), _midnight(end))
+    finally:
+        engine.dispose()
+    get_run_logger().info("invoicing %d subscriptions for %s..%s", len(subscriptions), start, end)
+    # One invoice per tenant and period: the subscription in force last wins.
+    # (Prorating a mid-period plan change is issue 5's work.)
+    latest = {s.tenant_id: s for s in subscriptions}
+    futures = [invoice_tenant.submit(str(s.tenant_id), s.plan.model_dump(mode="json"), start, end)
+               for s in latest.values()]
+    return [future.result() for future in futures]
