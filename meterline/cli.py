@@ -75,7 +75,6 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("migrate", help="bring the shared and every tenant schema to head")
     demo = commands.add_parser("demo", help="the whole pipeline on the embedded defaults")
     demo.add_argument("--events", type=int, default=20_000)
-    demo.add_argument("--keep-running", action="store_true", help="leave the stack up afterwards (default)")
     args = parser.parse_args(argv)
 
     settings = Settings()

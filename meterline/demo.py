@@ -1,0 +1,210 @@
+"""`meterline demo`: the whole pipeline on the embedded defaults, as a user sees it.
+
+Starts the stack, registers demo tenants with meters, a plan and subscriptions through
+the admin API, pushes usage through the ingest endpoint over HTTP, waits until it is
+counted, runs the invoice flow and prints each invoice next to the amount expected from
+what was pushed. Exits non-zero if any invoice differs.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import secrets
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from decimal import ROUND_HALF_UP, Decimal
+
+import httpx
+from rich.console import Console
+from rich.progress import Progress
+from rich.table import Table
+
+from meterline.settings import Settings
+
+__all__ = ["run_demo"]
+
+console = Console()
+
+CALL_PRICE = Decimal("0.002")
+TOKEN_PRICE = Decimal("0.00001")
+FLAT_FEE = Decimal("49.00")
+BATCH = 500
+
+
+@dataclass
+class DemoTenant:
+    slug: str
+    api_key: str
+    token: str
+    calls: int = 0
+    tokens: int = 0
+    sent_ids: set[str] = field(default_factory=set)
+
+    def expected_total_minor(self) -> int:
+        # An independent hand calculation (not the rating engine): cents, half up, per line.
+        def cents(amount: Decimal) -> int:
+            return int((amount * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+        return cents(FLAT_FEE) + cents(self.calls * CALL_PRICE) + cents(self.tokens * TOKEN_PRICE)
+
+
+def _check(response: httpx.Response, what: str) -> dict:
+    if response.status_code >= 400:
+        raise SystemExit(f"{what} failed: {response.status_code} {response.text[:500]}")
+    return response.json()
+
+
+def _start_stack(settings: Settings) -> None:
+    from infra import infra_up
+    from infra.services import SERVICE_NAMES, service_process
+    from meterline.bootstrap import migrate
+
+    console.rule("[bold]Starting the stack")
+    infra_up(settings, report=lambda line: console.print("  " + line))
+    migrate(settings)
+    for name in SERVICE_NAMES:
+        service_process(settings, name).start()
+        console.print(f"  {name:<11} ready")
+
+
+def _register(api: httpx.Client, settings: Settings, plan_slug: str, run: str) -> list[DemoTenant]:
+    console.rule("[bold]Registering tenants")
+    operator = {"Authorization": f"Bearer {settings.api.operator_token.get_secret_value()}"}
+    _check(api.post("/v1/plans", headers=operator, json={
+        "slug": plan_slug, "name": "Demo Pro", "currency": "USD", "flat_fee": str(FLAT_FEE),
+        "charges": [
+            {"model": "unit", "meter_slug": "api-calls", "unit_price": str(CALL_PRICE)},
+            {"model": "unit", "meter_slug": "llm-tokens", "unit_price": str(TOKEN_PRICE)},
+        ],
+    }), "creating the plan")
+    tenants = []
+    for name in ("acme", "globex", "initech"):
+        slug = f"{name}-{run}"
+        body = _check(api.post("/v1/tenants", json={
+            "slug": slug, "name": name.title(), "owner_email": f"owner@{slug}.example",
+            "owner_password": secrets.token_urlsafe(12),
+        }), f"registering {slug}")
+        tenant = DemoTenant(slug, body["api_key"], body["access_token"])
+        auth = {"Authorization": f"Bearer {tenant.token}"}
+        _check(api.post("/v1/meters", headers=auth, json={
+            "slug": "api-calls", "event_type": "api.call", "aggregation": "COUNT"}), "creating a meter")
+        _check(api.post("/v1/meters", headers=auth, json={
+            "slug": "llm-tokens", "event_type": "llm.completion", "aggregation": "SUM", "value_path": "tokens"}),
+            "creating a meter")
+        _check(api.post("/v1/subscriptions", headers=auth, json={"plan_slug": plan_slug}), "subscribing")
+        console.print(f"  {slug}: meters api-calls, llm-tokens; plan {plan_slug}")
+        tenants.append(tenant)
+    return tenants
+
+
+def _event(tenant: DemoTenant, rng: random.Random, month_start: datetime, now: datetime) -> dict:
+    at = month_start + (now - month_start) * rng.random()
+    event_id = uuid.uuid4().hex
+    if rng.random() < 0.7:
+        tenant.calls += 1
+        event = {"type": "api.call", "data": {"path": "/v1/search"}}
+    else:
+        tokens = rng.randint(10, 4000)
+        tenant.tokens += tokens
+        event = {"type": "llm.completion", "data": {"tokens": tokens, "model": "small"}}
+    tenant.sent_ids.add(event_id)
+    return {"id": event_id, "source": "demo", "subject": f"user-{rng.randint(1, 50)}",
+            "time": at.isoformat(), "specversion": "1.0", **event}
+
+
+def _push(ingest: httpx.Client, tenants: list[DemoTenant], events: int) -> None:
+    console.rule("[bold]Pushing usage through POST /v1/events")
+    rng = random.Random(7)
+    now = datetime.now(timezone.utc) - timedelta(seconds=5)
+    month_start = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    started = time.monotonic()
+    with Progress(console=console) as progress:
+        bar = progress.add_task("events", total=events)
+        sent = 0
+        while sent < events:
+            tenant = tenants[(sent // BATCH) % len(tenants)]
+            batch = [_event(tenant, rng, month_start, now) for _ in range(min(BATCH, events - sent))]
+            if sent == 0:
+                batch.append(dict(batch[0]))  # a client retry: the duplicate id is counted once
+            for attempt in range(5):
+                response = ingest.post("/v1/events", json=batch, headers={"Authorization": f"Bearer {tenant.api_key}"})
+                if response.status_code in (429, 503):
+                    time.sleep(float(response.headers.get("Retry-After", "1")))
+                    continue
+                _check(response, "sending events")
+                break
+            sent += min(BATCH, events - sent)
+            progress.update(bar, completed=sent)
+    elapsed = time.monotonic() - started
+    console.print(f"  {events:,} events accepted in {elapsed:.1f}s ({events / elapsed:,.0f} events/s over HTTP)")
+
+
+def _wait_for_usage(api: httpx.Client, tenants: list[DemoTenant], timeout_s: float = 120) -> None:
+    console.rule("[bold]Usage arriving (ClickHouse, through the admin API)")
+    now = datetime.now(timezone.utc)
+    params = {"from": now.replace(day=1, hour=0, minute=0, second=0, microsecond=0).isoformat(),
+              "to": (now + timedelta(hours=1)).isoformat()}
+    deadline = time.monotonic() + timeout_s
+    pending = {t.slug for t in tenants}
+    while pending and time.monotonic() < deadline:
+        for tenant in tenants:
+            if tenant.slug not in pending:
+                continue
+            auth = {"Authorization": f"Bearer {tenant.token}"}
+            calls = Decimal(_check(api.get("/v1/usage", headers=auth, params={**params, "meter": "api-calls"}), "usage")["total"])
+            tokens = Decimal(_check(api.get("/v1/usage", headers=auth, params={**params, "meter": "llm-tokens"}), "usage")["total"])
+            console.print(f"  {tenant.slug}: api-calls {calls:,} / {tenant.calls:,}, llm-tokens {tokens:,} / {tenant.tokens:,}")
+            if calls == tenant.calls and tokens == tenant.tokens:
+                pending.discard(tenant.slug)
+        if pending:
+            time.sleep(1)
+    if pending:
+        raise SystemExit(f"usage did not arrive for {sorted(pending)} within {timeout_s:.0f}s")
+
+
+def _invoice(settings: Settings, tenants: list[DemoTenant]) -> bool:
+    console.rule("[bold]Running the invoice flow (Prefect)")
+    from infra.prefect_server import prefect_env
+
+    os.environ.update({k: v for k, v in prefect_env(settings).items() if k not in os.environ})
+    from flows.invoicing import generate_invoices
+
+    period = datetime.now(timezone.utc).strftime("%Y-%m")
+    summaries = {s.tenant_slug: s for s in generate_invoices(period=period)}
+    all_match = True
+    for tenant in tenants:
+        summary = summaries[tenant.slug]
+        table = Table(title=f"{summary.number}  ({tenant.slug}, {summary.status})", show_lines=False)
+        table.add_column("line")
+        table.add_column("amount", justify="right")
+        for description, amount_minor in summary.lines:
+            table.add_row(description, f"{Decimal(amount_minor) / 100:,.2f}")
+        table.add_row("[bold]total", f"[bold]{Decimal(summary.total_minor) / 100:,.2f} {summary.currency}")
+        console.print(table)
+        expected = tenant.expected_total_minor()
+        match = summary.total_minor == expected
+        all_match &= match
+        console.print(f"  expected from pushed usage: {Decimal(expected) / 100:,.2f} USD "
+                      + ("[green]matches[/]" if match else "[red]DIFFERS[/]"))
+    return all_match
+
+
+def run_demo(settings: Settings, events: int = 20_000) -> int:
+    _start_stack(settings)
+    run = secrets.token_hex(2)
+    with httpx.Client(base_url=f"http://{settings.api.host}:{settings.api.port}", timeout=30) as api, \
+            httpx.Client(base_url=f"http://{settings.ingest.host}:{settings.ingest.port}", timeout=30) as ingest:
+        tenants = _register(api, settings, f"demo-pro-{run}", run)
+        _push(ingest, tenants, events)
+        _wait_for_usage(api, tenants)
+    ok = _invoice(settings, tenants)
+    console.rule("[bold]Where to look")
+    console.print(f"  Admin API docs   http://{settings.api.host}:{settings.api.port}/docs")
+    console.print(f"  Ingest API docs  http://{settings.ingest.host}:{settings.ingest.port}/docs")
+    console.print(f"  Prefect UI       http://127.0.0.1:{settings.prefect.port}")
+    console.print(f"  Stripe (local)   {settings.stripe_api_base}/v1/invoices")
+    console.print("  Stop everything: .venv/bin/meterline stack down")
+    return 0 if ok else 1
