@@ -1,0 +1,100 @@
+"""One JSON error shape for every failure: ``{"error": {"code", "message", "details": [...]}}``.
+
+Routers raise `ApiError` (or FastAPI's HTTPException); request validation errors
+become 422 with one detail per offending field, naming where it was and why.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+__all__ = ["ApiError", "install_error_handlers", "error_body", "violated_constraint"]
+
+log = logging.getLogger(__name__)
+
+_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    422: "validation_error",
+    429: "too_many_requests",
+    500: "internal_error",
+    502: "bad_gateway",
+    503: "service_unavailable",
+}
+
+
+class ApiError(StarletteHTTPException):
+    """An HTTP error with a stable machine-readable `code` beside the message."""
+
+    def __init__(self, status_code: int, message: str, *, code: str | None = None,
+                 details: list[dict[str, Any]] | None = None, headers: dict[str, str] | None = None) -> None:
+        super().__init__(status_code=status_code, detail=message, headers=headers)
+        self.code = code or _CODES.get(status_code, "error")
+        self.details = details or []
+
+
+def error_body(status_code: int, message: str, code: str | None = None,
+               details: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    return {"error": {"code": code or _CODES.get(status_code, "error"), "message": message,
+                      "details": details or []}}
+
+
+async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    if isinstance(exc, ApiError):
+        body = error_body(exc.status_code, str(exc.detail), exc.code, exc.details)
+    else:
+        message = exc.detail if isinstance(exc.detail, str) else "request failed"
+        details = exc.detail if isinstance(exc.detail, list) else []
+        body = error_body(exc.status_code, message, None, details)
+    return JSONResponse(body, status_code=exc.status_code, headers=getattr(exc, "headers", None))
+
+
+def _field(loc: tuple[Any, ...]) -> tuple[str, str]:
+    # ("body", "owner_password") -> ("body", "owner_password"); ("query", "from") -> ("query", "from")
+    location = str(loc[0]) if loc else "request"
+    path = ".".join(str(part) for part in loc[1:]) or location
+    return location, path
+
+
+async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+    details = []
+    for error in exc.errors():
+        location, field = _field(tuple(error.get("loc", ())))
+        reason = str(error.get("msg", "invalid"))
+        if error.get("type") == "json_invalid":
+            # loc is ("body", <character offset>): the whole body is at fault.
+            field = "body"
+            reason = f"{reason}: {error.get('ctx', {}).get('error', 'malformed JSON')}"
+        # pydantic prefixes messages from our own validators with "Value error, ".
+        reason = reason.removeprefix("Value error, ")
+        details.append({"field": field, "location": location, "reason": reason})
+    fields = ", ".join(d["field"] for d in details)
+    body = error_body(422, f"invalid request: {fields}" if fields else "invalid request", "validation_error", details)
+    return JSONResponse(body, status_code=422)
+
+
+async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
+    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    return JSONResponse(error_body(500, "internal error"), status_code=500)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(Exception, _unexpected_error)
+
+
+def violated_constraint(exc: Exception) -> str:
+    """The PostgreSQL constraint an IntegrityError names ("" when unknown)."""
+    diag = getattr(getattr(exc, "orig", None), "diag", None)
+    return getattr(diag, "constraint_name", None) or ""

@@ -1,0 +1,29 @@
+"""Public tenant registration."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, status
+
+from ..api_keys.schemas import ApiKeyCreatedPublic
+from ..auth import Principal, issue_access_token, utcnow
+from ..deps import EngineDep, SettingsDep
+from ..sessions.schemas import AccessTokenPublic
+from .schemas import TenantCreate, TenantPublic, TenantRegistrationPublic, UserPublic
+from .service import register_tenant
+
+router = APIRouter(prefix="/v1/tenants", tags=["tenants"])
+
+
+@router.post("", response_model=TenantRegistrationPublic, status_code=status.HTTP_201_CREATED,
+             responses={409: {"description": "The slug or the owner's email is taken"},
+                        503: {"description": "Stripe unreachable; nothing was created"}})
+async def register(body: TenantCreate, settings: SettingsDep, engine: EngineDep) -> TenantRegistrationPublic:
+    """Create a tenant, its schema, its owner, its Stripe customer and a first API key (shown once)."""
+    done = await register_tenant(engine, settings, body)
+    token = issue_access_token(settings.jwt, Principal(done.owner.id, done.tenant.id, done.owner.role), utcnow())
+    return TenantRegistrationPublic(
+        tenant=TenantPublic.of(done.tenant),
+        owner=UserPublic.of(done.owner),
+        api_key=ApiKeyCreatedPublic.created(done.api_key, done.api_key_plaintext),
+        access_token=AccessTokenPublic.of(token),
+    )
