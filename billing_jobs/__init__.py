@@ -4,9 +4,18 @@ The adapter (`billing_jobs.stripe_adapter`) is not re-exported: importing the
 domain must not import the Stripe SDK.
 """
 
-from .errors import BillingError, PaymentDeclinedError, PermanentError, RetryableError
+from .dunning import DunningAction, DunningInvoice, DunningSchedule, plan_dunning
+from .errors import BillingError, InvalidWebhookError, PaymentDeclinedError, PermanentError, RetryableError
 from .invoice_service import issue_invoice
-from .invoicing import InvoiceDraft, InvoiceLine, billing_period, compose_invoice, invoice_number
+from .invoicing import (
+    InvoiceDraft,
+    InvoiceLine,
+    billing_period,
+    compose_invoice,
+    compose_segmented_invoice,
+    invoice_number,
+)
+from .limits import LimitAlert, blocked_meters, due_alerts
 from .money import Money, UnknownCurrencyError, currency_exponent, round_to_minor_units
 from .plans import (
     GraduatedCharge,
@@ -20,9 +29,23 @@ from .plans import (
 )
 from .ports import InvoiceStatus, InvoiceStore, StoredInvoice, StripeGateway, StripeInvoiceRef
 from .rating import RatedLine, rate_charge
+from .segments import SubscriptionSegment, SubscriptionSpan, plan_segments, with_usage
 
 __all__ = [
     "BillingError",
+    "DunningAction",
+    "DunningInvoice",
+    "DunningSchedule",
+    "InvalidWebhookError",
+    "LimitAlert",
+    "SubscriptionSegment",
+    "SubscriptionSpan",
+    "blocked_meters",
+    "compose_segmented_invoice",
+    "due_alerts",
+    "plan_dunning",
+    "plan_segments",
+    "with_usage",
     "GraduatedCharge",
     "InvoiceDraft",
     "InvoiceLine",

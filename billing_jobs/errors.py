@@ -5,12 +5,13 @@
     │                         the same call with the same idempotency key may succeed
     └── PermanentError        retrying the same request cannot help: invalid
         │                     request, auth, idempotency conflict, data mismatch
-        └── PaymentDeclinedError   the card was declined; dunning's business
+        ├── PaymentDeclinedError   the card was declined; dunning's business
+        └── InvalidWebhookError    a webhook failing its signature check
 """
 
 from __future__ import annotations
 
-__all__ = ["BillingError", "PaymentDeclinedError", "PermanentError", "RetryableError"]
+__all__ = ["BillingError", "InvalidWebhookError", "PaymentDeclinedError", "PermanentError", "RetryableError"]
 
 
 class BillingError(Exception):
@@ -27,3 +28,7 @@ class PermanentError(BillingError):
 
 class PaymentDeclinedError(PermanentError):
     pass
+
+
+class InvalidWebhookError(PermanentError):
+    """A webhook whose signature is missing, wrong or stale, or whose body is not an event."""

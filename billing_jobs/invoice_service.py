@@ -18,18 +18,19 @@ any step and never bills twice:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import date
 from decimal import Decimal
 
 from .errors import PaymentDeclinedError, PermanentError
-from .invoicing import compose_invoice, invoice_number
+from .invoicing import compose_invoice, compose_segmented_invoice, invoice_number
 from .plans import Plan
+from .segments import SubscriptionSegment
 from .ports import InvoiceStatus, InvoiceStore, StoredInvoice, StripeGateway, StripeInvoiceRef
 
 __all__ = ["issue_invoice", "local_status"]
 
-_FINAL: frozenset[InvoiceStatus] = frozenset({"paid", "payment_failed", "void"})
+_FINAL: frozenset[InvoiceStatus] = frozenset({"paid", "payment_failed", "void", "refunded"})
 
 _FROM_STRIPE: dict[str, InvoiceStatus] = {
     "draft": "open",  # in Stripe, not yet finalized (localstripe never finalizes)
@@ -69,28 +70,41 @@ def issue_invoice(
     tenant_id: str,
     tenant_slug: str,
     customer_id: str,
-    plan: Plan,
-    usage: Mapping[str, Decimal],
+    plan: Plan | None = None,
+    usage: Mapping[str, Decimal] | None = None,
     period_start: date,
     period_end: date,
+    segments: Sequence[SubscriptionSegment] | None = None,
 ) -> StoredInvoice:
     """Bring the period's invoice as far as it can go; safe to call repeatedly.
 
     `customer_id` comes from `gateway.ensure_customer`, stored with the tenant
-    by the caller. Raises RetryableError for the caller's retry policy and
+    by the caller. Pass either `plan` and `usage` (one plan for the whole
+    period) or `segments` (the plans in force, each with its usage). Raises RetryableError for the caller's retry policy and
     PermanentError for a human; a declined card is not raised but recorded.
     """
     number = invoice_number(tenant_slug, period_start)
     stored = store.get(tenant_id, number)
     if stored is None:
-        draft = compose_invoice(
-            tenant_slug=tenant_slug,
-            tenant_id=tenant_id,
-            plan=plan,
-            usage=usage,
-            period_start=period_start,
-            period_end=period_end,
-        )
+        if segments is not None:
+            draft = compose_segmented_invoice(
+                tenant_slug=tenant_slug,
+                tenant_id=tenant_id,
+                segments=segments,
+                period_start=period_start,
+                period_end=period_end,
+            )
+        elif plan is not None:
+            draft = compose_invoice(
+                tenant_slug=tenant_slug,
+                tenant_id=tenant_id,
+                plan=plan,
+                usage=usage or {},
+                period_start=period_start,
+                period_end=period_end,
+            )
+        else:
+            raise ValueError("issue_invoice needs a plan or segments")
         stored = store.create(tenant_id, draft)
     if stored.status in _FINAL:
         return stored

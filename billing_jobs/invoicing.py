@@ -9,16 +9,17 @@ those integers, so the invoice always adds up exactly.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime, timedelta, timezone
-from decimal import Decimal
+from decimal import ROUND_CEILING, Decimal, localcontext
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, model_validator
 
-from .money import format_decimal, round_to_minor_units, to_decimal
+from .money import currency_exponent, format_decimal, round_to_minor_units, to_decimal
 from .plans import NonNegativeDecimal, Plan, UsageCharge
 from .rating import RatedLine, rate_charge
+from .segments import SubscriptionSegment, period_bounds
 
 __all__ = [
     "InvoiceDraft",
@@ -26,7 +27,9 @@ __all__ = [
     "LineKind",
     "billing_period",
     "compose_invoice",
+    "compose_segmented_invoice",
     "invoice_number",
+    "prorate",
 ]
 
 LineKind = Literal["flat_fee", "usage", "minimum"]
@@ -150,6 +153,17 @@ def _charge_lines(charge: UsageCharge, quantity: Decimal, currency: str) -> list
     return lines
 
 
+class _Period(BaseModel):
+    period_start: date
+    period_end: date
+
+    @model_validator(mode="after")
+    def _ordered(self) -> _Period:
+        if self.period_end <= self.period_start:
+            raise ValueError("period_end must be after period_start")
+        return self
+
+
 def compose_invoice(
     *,
     tenant_slug: str,
@@ -159,29 +173,131 @@ def compose_invoice(
     period_start: date,
     period_end: date,
 ) -> InvoiceDraft:
-    """Price `usage` (meter slug -> quantity for the period) under `plan`.
+    """Price `usage` (meter slug -> quantity for the period) under `plan`, for the whole period.
 
     Meters used but absent from the plan are not billed; charged meters with
     no usage bill zero usage (and their minimum, if any).
     """
-    if not tenant_slug:
-        raise ValueError("tenant_slug is required")
-    quantities = {meter: to_decimal(quantity) for meter, quantity in usage.items()}
-    currency = plan.currency
-    # period_end is exclusive; the customer reads the last day billed.
-    last_day = period_end - timedelta(days=1)
+    _Period(period_start=period_start, period_end=period_end)
+    start, end = period_bounds(period_start, period_end)
+    return compose_segmented_invoice(
+        tenant_slug=tenant_slug,
+        tenant_id=tenant_id,
+        segments=[SubscriptionSegment(plan, start, end, usage)],
+        period_start=period_start,
+        period_end=period_end,
+    )
 
-    pending: list[tuple[LineKind, dict]] = [
+
+# Proration divides by the period's length: enough digits that the one
+# rounding per line, not the division, decides the result. A local context,
+# because the ambient one is process-global.
+_PRORATION_PRECISION = 50
+
+
+def prorate(value: Decimal, part_seconds: int, whole_seconds: int) -> Decimal:
+    """value x part / whole, multiplied first so whole-cent results stay exact."""
+    with localcontext() as ctx:
+        ctx.prec = _PRORATION_PRECISION
+        return to_decimal(value) * part_seconds / whole_seconds
+
+
+def _prorated_charge(charge: UsageCharge, part_seconds: int, whole_seconds: int, currency: str) -> UsageCharge:
+    """A charge for a part of the period: included usage and minimum shrink with time.
+
+    Included usage is rounded UP (in the customer's favour) to the precision
+    the plan wrote it in, at least whole units, so an invoice never shows a
+    fraction of a free call. The minimum is rounded to the minor unit here,
+    so its line states exactly what is topped up to.
+    """
+    if part_seconds == whole_seconds:
+        return charge
+    included = charge.included_usage
+    step = Decimal(1).scaleb(min(included.as_tuple().exponent, 0))
+    update: dict = {"included_usage": prorate(included, part_seconds, whole_seconds).quantize(step, ROUND_CEILING)}
+    if charge.minimum is not None:
+        minor = round_to_minor_units(prorate(charge.minimum, part_seconds, whole_seconds), currency)
+        update["minimum"] = Decimal(minor).scaleb(-currency_exponent(currency))
+    return charge.model_copy(update=update)
+
+
+def _days(seconds: int) -> str:
+    return format_decimal((Decimal(seconds) / 86400).quantize(Decimal("0.01")))
+
+
+def _segment_lines(
+    segment: SubscriptionSegment, whole_seconds: int, period_start: date, period_end: date, several: bool
+) -> list[tuple[LineKind, dict]]:
+    plan = segment.plan
+    currency = plan.currency
+    part_seconds = int((segment.end - segment.start).total_seconds())
+    full = part_seconds == whole_seconds
+    if full:
+        # period_end is exclusive; the customer reads the last day billed.
+        last_day = period_end - timedelta(days=1)
+        fee_text = f"{plan.name} ({plan.interval}ly fee, {period_start:%Y-%m-%d} to {last_day:%Y-%m-%d})"
+    else:
+        fee_text = (
+            f"{plan.name} ({plan.interval}ly fee prorated, {segment.start:%Y-%m-%d %H:%M} to "
+            f"{segment.end:%Y-%m-%d %H:%M} UTC: {_days(part_seconds)} of {_days(whole_seconds)} days)"
+        )
+    lines: list[tuple[LineKind, dict]] = [
         (
             "flat_fee",
             dict(
-                description=f"{plan.name} ({plan.interval}ly fee, {period_start:%Y-%m-%d} to {last_day:%Y-%m-%d})",
-                amount_minor=round_to_minor_units(plan.flat_fee, currency),
+                description=fee_text,
+                amount_minor=round_to_minor_units(prorate(plan.flat_fee, part_seconds, whole_seconds), currency),
             ),
         )
     ]
+    quantities = {meter: to_decimal(quantity) for meter, quantity in segment.usage.items()}
     for charge in plan.charges:
-        pending.extend(_charge_lines(charge, quantities.get(charge.meter_slug, Decimal(0)), currency))
+        billed = _prorated_charge(charge, part_seconds, whole_seconds, currency)
+        lines.extend(_charge_lines(billed, quantities.get(charge.meter_slug, Decimal(0)), currency))
+    if several or not full:
+        # Several plans on one invoice: each usage line says under which plan it was rated.
+        suffix = f" [{plan.name}, {segment.start:%Y-%m-%d %H:%M} to {segment.end:%Y-%m-%d %H:%M} UTC]"
+        lines = [(kind, fields if kind == "flat_fee" else {**fields, "description": fields["description"] + suffix})
+                 for kind, fields in lines]
+    return lines
+
+
+def compose_segmented_invoice(
+    *,
+    tenant_slug: str,
+    tenant_id: str,
+    segments: Sequence[SubscriptionSegment],
+    period_start: date,
+    period_end: date,
+) -> InvoiceDraft:
+    """One invoice for the period from the plans in force in it, in time order.
+
+    Each segment contributes its plan's flat fee prorated by time (seconds of
+    the segment / seconds of the period), and its own usage rated under its
+    own plan (included usage and minimums prorated likewise). A single segment
+    covering the period gives exactly `compose_invoice`'s invoice.
+    """
+    if not tenant_slug:
+        raise ValueError("tenant_slug is required")
+    _Period(period_start=period_start, period_end=period_end)
+    if not segments:
+        raise ValueError("no subscription was in force during the period: nothing to invoice")
+    lower, upper = period_bounds(period_start, period_end)
+    ordered = sorted(segments, key=lambda segment: segment.start)
+    for previous, current in zip(ordered, ordered[1:]):
+        if current.start < previous.end:
+            raise ValueError(f"segments overlap at {current.start}")
+    if ordered[0].start < lower or ordered[-1].end > upper:
+        raise ValueError("segments must lie within the period")
+    currencies = {segment.plan.currency for segment in ordered}
+    if len(currencies) != 1:
+        raise ValueError(f"one invoice has one currency; the period's plans use {sorted(currencies)}")
+    (currency,) = currencies
+    whole_seconds = int((upper - lower).total_seconds())
+
+    pending: list[tuple[LineKind, dict]] = []
+    for segment in ordered:
+        pending.extend(_segment_lines(segment, whole_seconds, period_start, period_end, len(ordered) > 1))
 
     lines = tuple(
         InvoiceLine(position=position, kind=kind, **fields)
@@ -192,7 +308,7 @@ def compose_invoice(
         number=invoice_number(tenant_slug, period_start),
         tenant_id=tenant_id,
         tenant_slug=tenant_slug,
-        plan_slug=plan.slug,
+        plan_slug=ordered[-1].plan.slug,
         currency=currency,
         period_start=period_start,
         period_end=period_end,

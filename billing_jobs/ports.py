@@ -16,6 +16,7 @@ from .errors import PaymentDeclinedError, PermanentError, RetryableError
 from .invoicing import InvoiceDraft
 
 __all__ = [
+    "DunningStore",
     "InvoiceStatus",
     "InvoiceStore",
     "PaymentDeclinedError",
@@ -27,7 +28,7 @@ __all__ = [
 ]
 
 # draft: stored, not yet in Stripe; open: in Stripe, unpaid; then one of the rest.
-InvoiceStatus = Literal["draft", "open", "paid", "payment_failed", "void"]
+InvoiceStatus = Literal["draft", "open", "paid", "payment_failed", "void", "refunded"]
 
 
 class StoredInvoice(BaseModel):
@@ -75,5 +76,19 @@ class InvoiceStore(Protocol):
         ...
 
     def attach_stripe(self, tenant_id: str, number: str, stripe_invoice_id: str, status: InvoiceStatus) -> None: ...
+
+    def set_status(self, tenant_id: str, number: str, status: InvoiceStatus) -> None: ...
+
+
+class DunningStore(Protocol):
+    """Implemented by warehouse.postgres.billing_dunning.PgDunningStore."""
+
+    def dunning_invoices(self, tenant_id: str) -> list:  # list[dunning.DunningInvoice]
+        """Unpaid invoices and those whose dunning escalated, with the steps already recorded."""
+        ...
+
+    def apply_step(self, tenant_id: str, action, now) -> bool:  # action: dunning.DunningAction
+        """Record the step and carry out its effect in one transaction; False if it was recorded before."""
+        ...
 
     def set_status(self, tenant_id: str, number: str, status: InvoiceStatus) -> None: ...

@@ -64,11 +64,11 @@ from typing import Any
 import stripe
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
-from .errors import BillingError, PaymentDeclinedError, PermanentError, RetryableError
+from .errors import BillingError, InvalidWebhookError, PaymentDeclinedError, PermanentError, RetryableError
 from .invoicing import InvoiceDraft, InvoiceLine
 from .ports import StripeInvoiceRef
 
-__all__ = ["StripeAdapter", "translate_stripe_error"]
+__all__ = ["StripeAdapter", "translate_stripe_error", "verify_webhook"]
 
 TENANT_KEY = "meterline_tenant_id"
 NUMBER_KEY = "meterline_invoice_number"
@@ -104,6 +104,27 @@ def translate_stripe_error(err: stripe.StripeError) -> BillingError:
     if status is None or status == 409 or status >= 500:
         return RetryableError(message)
     return PermanentError(message)
+
+
+WEBHOOK_TOLERANCE_S = 300  # Stripe's own default: older signatures are replays
+
+
+def verify_webhook(payload: bytes, signature_header: str, secret: str,
+                   tolerance_s: int = WEBHOOK_TOLERANCE_S) -> dict[str, Any]:
+    """The event in `payload` if `Stripe-Signature` signs it with `secret` within the tolerance.
+
+    Wrong, missing or stale signatures and bodies that are not an event raise
+    InvalidWebhookError. (localstripe signs with the same scheme as Stripe.)
+    """
+    if not signature_header:
+        raise InvalidWebhookError("missing Stripe-Signature header")
+    try:
+        event = stripe.Webhook.construct_event(payload, signature_header, secret, tolerance=tolerance_s)
+    except stripe.SignatureVerificationError as err:
+        raise InvalidWebhookError(f"bad signature: {err.user_message or err}") from None
+    except ValueError as err:
+        raise InvalidWebhookError(f"not a JSON event: {err}") from None
+    return event.to_dict()
 
 
 def _metadata(obj: dict[str, Any]) -> dict[str, Any]:

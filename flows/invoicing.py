@@ -15,12 +15,13 @@ from billing_jobs.errors import RetryableError
 from billing_jobs.invoice_service import issue_invoice
 from billing_jobs.invoicing import billing_period
 from billing_jobs.plans import Plan
+from billing_jobs.segments import SubscriptionSpan, plan_segments, with_usage
 from meterline.bootstrap import pg_sync_engine, stripe_gateway
 from meterline.settings import get_settings
+from warehouse.postgres.billing_usage import hourly_usage
 from warehouse.postgres.invoices import PgInvoiceStore
 from warehouse.postgres.plans import billable_subscriptions
 from warehouse.postgres.tables import tenant
-from warehouse.postgres.usage import usage_for_period
 
 __all__ = ["generate_invoices", "InvoiceSummary", "parse_period"]
 
@@ -59,13 +60,17 @@ def _retry_only_transient(task, task_run, state) -> bool:
 
 
 @task(retries=3, retry_delay_seconds=[2, 10, 30], retry_condition_fn=_retry_only_transient)
-def invoice_tenant(tenant_id: str, plan_json: dict, start: date, end: date) -> InvoiceSummary:
+def invoice_tenant(tenant_id: str, spans_json: list[dict], start: date, end: date) -> InvoiceSummary:
+    """spans_json: the tenant's subscriptions in force in the period, as
+    {"plan": Plan JSON, "started_at": datetime, "ended_at": datetime | None}."""
     settings = get_settings()
     engine = pg_sync_engine(settings)
+    spans = [SubscriptionSpan(Plan.model_validate(s["plan"]), s["started_at"], s["ended_at"]) for s in spans_json]
+    segments = plan_segments(spans, start, end)
     try:
         with engine.begin() as conn:
             row = conn.execute(tenant.select().where(tenant.c.id == tenant_id)).one()
-            usage = usage_for_period(conn, row.schema_name, _midnight(start), _midnight(end))
+            hours = hourly_usage(conn, row.schema_name, _midnight(start), _midnight(end))
         gateway = stripe_gateway(settings)
         customer_id = gateway.ensure_customer(str(row.id), row.name, f"billing@{row.slug}.invalid", row.stripe_customer_id)
         if customer_id != row.stripe_customer_id:
@@ -73,8 +78,7 @@ def invoice_tenant(tenant_id: str, plan_json: dict, start: date, end: date) -> I
                 conn.execute(tenant.update().where(tenant.c.id == row.id).values(stripe_customer_id=customer_id))
         stored = issue_invoice(
             store=PgInvoiceStore(engine), gateway=gateway, tenant_id=str(row.id), tenant_slug=row.slug,
-            customer_id=customer_id, plan=Plan.model_validate(plan_json), usage=usage, period_start=start,
-            period_end=end,
+            customer_id=customer_id, segments=with_usage(segments, hours), period_start=start, period_end=end,
         )
     finally:
         engine.dispose()
@@ -95,9 +99,11 @@ def generate_invoices(period: str | None = None) -> list[InvoiceSummary]:
     finally:
         engine.dispose()
     get_run_logger().info("invoicing %d subscriptions for %s..%s", len(subscriptions), start, end)
-    # One invoice per tenant and period: the subscription in force last wins.
-    # (Prorating a mid-period plan change is issue 5's work.)
-    latest = {s.tenant_id: s for s in subscriptions}
-    futures = [invoice_tenant.submit(str(s.tenant_id), s.plan.model_dump(mode="json"), start, end)
-               for s in latest.values()]
+    # One invoice per tenant and period, from every plan in force in it
+    # (billing_jobs.segments prorates a mid-period change).
+    by_tenant: dict[str, list[dict]] = {}
+    for s in subscriptions:
+        by_tenant.setdefault(str(s.tenant_id), []).append(
+            {"plan": s.plan.model_dump(mode="json"), "started_at": s.started_at, "ended_at": s.canceled_at})
+    futures = [invoice_tenant.submit(tenant_id, spans, start, end) for tenant_id, spans in by_tenant.items()]
     return [future.result() for future in futures]

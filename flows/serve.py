@@ -6,6 +6,7 @@ from prefect import serve
 
 from meterline.settings import Settings
 
+from .dunning import run_dunning
 from .invoicing import generate_invoices
 
 __all__ = ["run"]
@@ -15,4 +16,6 @@ def run(settings: Settings) -> None:
     serve(
         # 02:00 UTC on the 1st: last month's usage, after late events of its last hour.
         generate_invoices.to_deployment(name="monthly", cron="0 2 1 * *"),
+        # 09:00 UTC daily: reminders in the working day, after the night's payment retries.
+        run_dunning.to_deployment(name="daily", cron="0 9 * * *"),
     )

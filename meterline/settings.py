@@ -53,6 +53,14 @@ class StripeSettings(BaseModel):
     max_network_retries: int = 2
 
 
+class BillingSettings(BaseModel):
+    """Dunning schedule, in whole days after an invoice is due (see billing_jobs.dunning)."""
+
+    reminder_days: tuple[int, ...] = (3, 7, 14)
+    past_due_days: int = 15
+    suspend_days: int = 22  # past due + a 7-day grace period
+
+
 class PrefectSettings(BaseModel):
     api_url: str = ""  # empty: the embedded Prefect server on `port`
     port: int = 4200
@@ -93,6 +101,17 @@ class StreamSettings(BaseModel):
     batch_window_s: float = 0.2
     web_port: int = 6066  # faust's web server: health, and usage queries when chDB is embedded
     meter_refresh_s: float = 5.0
+    # Dedup record kept per tenant, by event time; events older than this are dead
+    # letters (they could no longer be deduplicated). At least ingest's 35-day age limit.
+    dedup_horizon_days: int = Field(default=40, ge=35)
+    prune_interval_s: float = 600.0
+    prune_chunk_rows: int = 5_000
+    # A sink outage: retry the same batch with exponential backoff up to this wait.
+    retry_max_wait_s: float = 10.0
+    # A worker that dies (SIGKILL, OOM) holds its partitions until the broker expires its
+    # session: this bounds how long a restart or a surviving worker waits for them.
+    session_timeout_s: float = 10.0
+    heartbeat_interval_s: float = 3.0
 
 
 class ApiSettings(BaseModel):
@@ -124,6 +143,7 @@ class Settings(BaseSettings):
     stream: StreamSettings = StreamSettings()
     api: ApiSettings = ApiSettings()
     jwt: JwtSettings = JwtSettings()
+    billing: BillingSettings = BillingSettings()
 
     @model_validator(mode="after")
     def _no_dev_secrets_in_production(self) -> Settings:

@@ -1,0 +1,97 @@
+"""Subscription segments: which plan was in force for which part of a period. Pure.
+
+A period's invoice is composed from one segment per plan in force during it
+(`invoicing.compose_segmented_invoice`). A plan change at instant X ends one
+subscription at X and starts the next at X; a cancellation "at once" ends it at
+the cancellation instant, one "at period end" at the period's end (so the
+period is billed whole and the next period has no segment, hence no invoice).
+
+Usage is stored in hourly windows: a window belongs to the segment containing
+its start, so a change at 12:30 rates the 12:00-13:00 hour under the old plan.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, time, timezone
+from decimal import Decimal
+from types import MappingProxyType
+
+from .plans import Plan
+
+__all__ = ["SubscriptionSegment", "SubscriptionSpan", "period_bounds", "plan_segments", "with_usage"]
+
+
+def period_bounds(period_start: date, period_end: date) -> tuple[datetime, datetime]:
+    """Billing periods are calendar dates, in UTC: [start 00:00, end 00:00)."""
+    return (datetime.combine(period_start, time(), tzinfo=timezone.utc),
+            datetime.combine(period_end, time(), tzinfo=timezone.utc))
+
+
+def _aware(at: datetime, what: str) -> datetime:
+    if at.tzinfo is None:
+        raise ValueError(f"{what} is a naive datetime; pass an aware one")
+    return at.astimezone(timezone.utc)
+
+
+@dataclass(frozen=True, slots=True)
+class SubscriptionSpan:
+    """A subscription as stored: in force from `started_at` until `ended_at` (None: still)."""
+
+    plan: Plan
+    started_at: datetime
+    ended_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SubscriptionSegment:
+    """The part [start, end) of a period under `plan`, and the usage that happened in it."""
+
+    plan: Plan
+    start: datetime
+    end: datetime
+    usage: Mapping[str, Decimal] = field(default_factory=lambda: MappingProxyType({}))
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "start", _aware(self.start, "segment start"))
+        object.__setattr__(self, "end", _aware(self.end, "segment end"))
+        if self.end <= self.start:
+            raise ValueError(f"segment end {self.end} is not after its start {self.start}")
+        object.__setattr__(self, "usage", MappingProxyType(dict(self.usage)))
+
+
+def plan_segments(spans: Sequence[SubscriptionSpan], period_start: date, period_end: date) -> list[SubscriptionSegment]:
+    """Clip subscriptions to the period; ordered, without usage; [] when none was in force.
+
+    Overlapping subscriptions would bill the same hours twice, so they raise.
+    """
+    lower, upper = period_bounds(period_start, period_end)
+    segments: list[SubscriptionSegment] = []
+    for span in sorted(spans, key=lambda s: _aware(s.started_at, "started_at")):
+        start = max(_aware(span.started_at, "started_at"), lower)
+        end = upper if span.ended_at is None else min(_aware(span.ended_at, "ended_at"), upper)
+        if end <= start:
+            continue
+        if segments and start < segments[-1].end:
+            raise ValueError(f"subscriptions overlap at {start}: {segments[-1].plan.slug} and {span.plan.slug}")
+        segments.append(SubscriptionSegment(span.plan, start, end))
+    return segments
+
+
+def with_usage(
+    segments: Sequence[SubscriptionSegment], hours: Iterable[tuple[str, datetime, Decimal]]
+) -> list[SubscriptionSegment]:
+    """Give each segment the usage of the hourly windows that start inside it.
+
+    `hours` are (meter slug, window start, quantity). Windows outside every
+    segment (before a start, after a cancellation) are not billed.
+    """
+    totals: list[dict[str, Decimal]] = [{} for _ in segments]
+    for meter_slug, window_start, quantity in hours:
+        at = _aware(window_start, "window_start")
+        for index, segment in enumerate(segments):
+            if segment.start <= at < segment.end:
+                totals[index][meter_slug] = totals[index].get(meter_slug, Decimal(0)) + quantity
+                break
+    return [replace(segment, usage=usage) for segment, usage in zip(segments, totals)]

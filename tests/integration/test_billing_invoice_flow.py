@@ -1,0 +1,128 @@
+"""The invoice flow with plan segments, on real PostgreSQL, localstripe and Prefect.
+
+A mid-period plan change (flat fee prorated, usage rated under the plan in force
+when it happened), and a crash between creating the Stripe invoice and storing
+its id, then a rerun of the flow: one invoice in PostgreSQL and one in Stripe.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+from decimal import Decimal
+
+import pytest
+from stripe import StripeClient
+
+from billing_jobs.invoicing import compose_segmented_invoice
+from billing_jobs.plans import Plan
+from billing_jobs.segments import SubscriptionSpan, plan_segments, with_usage
+from billing_jobs.stripe_adapter import NUMBER_KEY, StripeAdapter
+from flows.invoicing import generate_invoices
+from meterline.bootstrap import pg_engine, pg_sync_engine
+from stream.aggregation import UsageDelta
+from tests.support.tenants import create_tenant
+from warehouse.postgres.invoices import PgInvoiceStore
+from warehouse.postgres.plans import cancel_subscription, get_plan, insert_plan, insert_subscription
+from warehouse.postgres.tenants import get_tenant, set_stripe_customer
+from warehouse.postgres.usage import add_usage
+
+pytestmark = pytest.mark.integration
+D = Decimal
+
+
+def at(day: int, hour: int = 0, month: int = 10) -> datetime:
+    return datetime(2026, month, day, hour, tzinfo=timezone.utc)
+
+
+def plans(suffix: str) -> tuple[Plan, Plan]:
+    starter = Plan.model_validate({
+        "slug": f"starter-{suffix}", "name": "Starter", "currency": "USD", "flat_fee": "31.00",
+        "charges": [{"meter_slug": "api", "model": "unit", "unit_price": "0.002", "included_usage": "1000"}]})
+    pro = Plan.model_validate({
+        "slug": f"pro-{suffix}", "name": "Pro", "currency": "USD", "flat_fee": "62.00",
+        "charges": [{"meter_slug": "api", "model": "graduated", "tiers": [
+            {"up_to": "10000", "unit_price": "0.001"}, {"up_to": None, "unit_price": "0.0005", "flat_fee": "2.00"}]}]})
+    return starter, pro
+
+
+async def subscribe_with_change(stack, unique_slug):
+    tenant = await create_tenant(stack, unique_slug, [("api", "api.call", "COUNT", None)])
+    starter, pro = plans(unique_slug)
+    engine = pg_engine(stack)
+    async with engine.begin() as conn:
+        for plan in (starter, pro):
+            await insert_plan(conn, plan)
+        starter_id, _ = await get_plan(conn, starter.slug)
+        pro_id, _ = await get_plan(conn, pro.slug)
+        await insert_subscription(conn, tenant.id, starter_id, started_at=at(20, month=9))
+        await cancel_subscription(conn, tenant.id, at(11))
+        await insert_subscription(conn, tenant.id, pro_id, started_at=at(11))
+        await add_usage(conn, tenant.schema_name, [
+            ("api", at(2), UsageDelta(D(1500), 1500)),
+            ("api", at(10, 23), UsageDelta(D(500), 500)),
+            ("api", at(11), UsageDelta(D(12000), 12000)),
+            ("api", at(1, month=11), UsageDelta(D(777), 777)),  # November: not October's
+        ])
+    await engine.dispose()
+    return tenant, starter, pro
+
+
+def stripe_invoices(stack, customer_id: str, number: str) -> list[dict]:
+    client = StripeClient(stack.stripe.api_key.get_secret_value(), base_addresses={"api": stack.stripe_api_base})
+    found = []
+    for invoice in client.v1.invoices.list(params={"customer": customer_id, "limit": 100}).data:
+        data = invoice.to_dict()
+        if any((line.get("metadata") or {}).get(NUMBER_KEY) == number for line in data["lines"]["data"]):
+            found.append(data)
+    return found
+
+
+async def customer_of(stack, tenant_id) -> str:
+    engine = pg_engine(stack)
+    async with engine.connect() as conn:
+        customer_id = (await get_tenant(conn, tenant_id)).stripe_customer_id
+    await engine.dispose()
+    return customer_id
+
+
+async def test_plan_change_mid_period_is_prorated_through_the_flow(stack, unique_slug):
+    tenant, _, _ = await subscribe_with_change(stack, unique_slug)
+    summaries = [s for s in generate_invoices(period="2026-10") if s.tenant_slug == unique_slug]
+    # Starter, 10 of 31 days: 31.00 x 10/31 = 10.00; api 2000 - ceil(1000 x 10/31 = 322.58) = 1677 x 0.002 = 3.35
+    # Pro, 21 of 31 days:     62.00 x 21/31 = 42.00; api 12000 graduated: 10.00 + (2000 x 0.0005 + 2.00) = 3.00
+    # total 10.00 + 3.35 + 42.00 + 10.00 + 3.00 = 68.35 USD
+    assert [s.total_minor for s in summaries] == [6835]
+    assert [amount for _, amount in summaries[0].lines] == [1000, 335, 4200, 1000, 300]
+    assert summaries[0].status == "paid"
+    again = [s for s in generate_invoices(period="2026-10") if s.tenant_slug == unique_slug]
+    assert again == summaries
+    customer_id = await customer_of(stack, tenant.id)
+    assert [(i["total"], i["status"]) for i in stripe_invoices(stack, customer_id, summaries[0].number)] == [
+        (6835, "paid")]
+
+
+async def test_crash_between_stripe_invoice_and_store_then_rerun_leaves_one_invoice(stack, unique_slug):
+    tenant, starter, pro = await subscribe_with_change(stack, unique_slug)
+    gateway = StripeAdapter(stack.stripe.api_key.get_secret_value(), stack.stripe_api_base, local=True)
+    customer_id = gateway.ensure_customer(str(tenant.id), unique_slug.title(), f"billing@{unique_slug}.invalid", None)
+    engine = pg_engine(stack)
+    async with engine.begin() as conn:
+        await set_stripe_customer(conn, tenant.id, customer_id)
+    await engine.dispose()
+    # The first run: the draft stored, the Stripe invoice created... then the process died
+    # before the Stripe id reached PostgreSQL.
+    spans = [SubscriptionSpan(starter, at(20, month=9), at(11)), SubscriptionSpan(pro, at(11))]
+    segments = with_usage(plan_segments(spans, date(2026, 10, 1), date(2026, 11, 1)),
+                          [("api", at(2), D(1500)), ("api", at(10, 23), D(500)), ("api", at(11), D(12000))])
+    draft = compose_segmented_invoice(tenant_slug=unique_slug, tenant_id=str(tenant.id), segments=segments,
+                                      period_start=date(2026, 10, 1), period_end=date(2026, 11, 1))
+    store = PgInvoiceStore(pg_sync_engine(stack))
+    store.create(str(tenant.id), draft)
+    created = gateway.push_invoice(customer_id, draft, None)
+    assert store.get(str(tenant.id), draft.number).stripe_invoice_id is None
+
+    summaries = [s for s in generate_invoices(period="2026-10") if s.tenant_slug == unique_slug]
+    assert [(s.number, s.total_minor, s.status) for s in summaries] == [(draft.number, 6835, "paid")]
+    stored = store.get(str(tenant.id), draft.number)
+    assert stored.stripe_invoice_id == created.stripe_invoice_id and stored.status == "paid"
+    assert [i["id"] for i in stripe_invoices(stack, customer_id, draft.number)] == [created.stripe_invoice_id]
