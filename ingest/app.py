@@ -1,0 +1,128 @@
+"""The ingest service: ``create_app(settings)`` for tests and ASGI servers, ``run(settings)`` to serve.
+
+Design (issue 3):
+
+- A request is rejected whole when any of its events is invalid (422 naming each bad
+  event's index, field and reason; nothing is produced). Clients resend the corrected
+  request as a whole; event ids make every resend idempotent.
+- 202 ``{"accepted": N, "duplicates_in_request": M}`` only after Kafka acknowledged every
+  record (idempotent producer, acks=all); 503 with ``Retry-After`` otherwise. A 503 may
+  still leave some of the request's records in the topic: the client's retry repeats
+  the same ids and the stream drops the repeats.
+- Records are packs of events of one tenant and one subject (see ``ingest.packing``),
+  keyed ``tenant_id:subject``.
+- Memory is bounded by ``max_in_flight_requests`` and ``max_in_flight_bytes``; beyond
+  them the answer is 503 at once. Per-tenant token buckets answer 429.
+
+Several server processes (``settings.ingest.workers``) each take an equal share of the
+tenant rate limit, since the kernel spreads connections evenly over them.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import time
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from meterline.settings import Settings
+
+from .admission import InFlightBudget
+from .auth import KeyCache
+from .errors import FieldError, IngestError
+from .metrics import IngestMetrics
+from .producer import EventProducer
+from .rate_limit import TenantRateLimiter
+from .routes import IngestContext, error_response, router
+from .schemas import Limits
+
+__all__ = ["create_app", "run"]
+
+log = logging.getLogger(__name__)
+
+_SETTINGS_ENV = "_METERLINE_INGEST_SETTINGS_JSON"
+_SHARE_ENV = "_METERLINE_INGEST_PROCESSES"
+
+
+def create_app(settings: Settings, processes: int = 1) -> FastAPI:
+    ingest = settings.ingest
+    metrics = IngestMetrics()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        from meterline.bootstrap import pg_engine
+
+        engine = pg_engine(settings)
+        producer = EventProducer(settings, on_error=lambda kind: metrics.producer_errors.labels(kind).inc())
+        await producer.start()
+        app.state.ingest = IngestContext(
+            settings=ingest,
+            limits=Limits.from_settings(ingest),
+            keys=KeyCache(engine, ingest.api_key_cache_ttl_s),
+            producer=producer,
+            rate_limiter=TenantRateLimiter(ingest.rate_limit_events_per_s / processes,
+                                           max(1.0, ingest.rate_limit_burst / processes), time.monotonic),
+            budget=InFlightBudget(ingest.max_in_flight_requests, ingest.max_in_flight_bytes),
+            metrics=metrics,
+        )
+        try:
+            yield
+        finally:
+            await producer.stop()
+            await engine.dispose()
+
+    app = FastAPI(title="Meterline ingest", version="1", lifespan=lifespan)
+    app.include_router(router)
+
+    @app.exception_handler(IngestError)
+    async def _ingest_error(request: Request, exc: IngestError):
+        return error_response(exc)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException):
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        return error_response(IngestError(exc.status_code, code, str(exc.detail), headers=dict(exc.headers or {})))
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(request: Request, exc: RequestValidationError):
+        details = [FieldError(None, ".".join(str(p) for p in e.get("loc", ())), e.get("msg", "")) for e in exc.errors()]
+        return error_response(IngestError(422, "invalid_request", "the request is invalid", details))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception):
+        log.exception("unexpected error in %s %s", request.method, request.url.path)
+        return error_response(IngestError(500, "internal_error", "an unexpected error occurred"))
+
+    return app
+
+
+def _worker_app() -> FastAPI:
+    """The app of one of several server processes (uvicorn imports it by name)."""
+    settings = Settings.model_validate_json(os.environ[_SETTINGS_ENV])
+    return create_app(settings, processes=int(os.environ.get(_SHARE_ENV, "1")))
+
+
+def run(settings: Settings) -> None:
+    """Serve on ``settings.ingest.host:port`` with ``settings.ingest.workers`` processes."""
+    import uvicorn
+
+    ingest = settings.ingest
+    common = dict(host=ingest.host, port=ingest.port, log_level="warning", access_log=False,
+                  timeout_keep_alive=30, backlog=4096)
+    if ingest.workers <= 1:
+        uvicorn.run(create_app(settings), **common)
+        return
+    # Worker processes are spawned: they rebuild the settings from this JSON (secrets are
+    # not in it; ingest needs none) and aggregate metrics through a shared directory.
+    metrics_dir = settings.run_dir / "ingest-metrics"
+    shutil.rmtree(metrics_dir, ignore_errors=True)
+    metrics_dir.mkdir(parents=True)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
+    os.environ[_SETTINGS_ENV] = settings.model_dump_json()
+    os.environ[_SHARE_ENV] = str(ingest.workers)
+    uvicorn.run("ingest.app:_worker_app", factory=True, workers=ingest.workers, **common)

@@ -1,0 +1,193 @@
+"""The Kafka adapter of ingest: the only module that imports aiokafka.
+
+Idempotent producer, ``acks="all"``, lz4, a short linger. ``produce`` returns only when
+the broker acknowledged every record, and raises ``BrokerUnavailable`` otherwise (down,
+slower than the deadline, or any producer error): the caller answers 503 and the client
+retries the whole request, which its event ids make safe.
+
+After a failure the producer refuses at once for ``cooldown_s`` (a small circuit
+breaker), so that during an outage requests are answered 503 in microseconds instead
+of each parking records in the producer until the deadline.
+
+When any record fails (a batch expired while the broker was away, say), the producer is
+replaced by a new one: aiokafka's idempotent producer does not reset its sequence
+numbers after a lost batch, so the old one would answer OutOfOrderSequenceNumber for
+ever. The new producer id starts clean; duplicates this may let through carry the same
+event ids and are dropped downstream.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Sequence
+
+from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaError
+
+from meterline.settings import Settings
+
+from .packing import Record
+
+__all__ = ["BrokerUnavailable", "EventProducer"]
+
+log = logging.getLogger(__name__)
+
+
+class BrokerUnavailable(Exception):
+    """The broker did not acknowledge every record in time; nothing may be reported accepted."""
+
+
+class EventProducer:
+    def __init__(self, settings: Settings, cooldown_s: float = 1.0,
+                 on_error: Callable[[str], None] = lambda kind: None):
+        self._bootstrap = settings.kafka_bootstrap
+        self._topic = settings.kafka.events_topic
+        self._ingest = settings.ingest
+        self._cooldown_s = cooldown_s
+        self._on_error = on_error
+        self._producer: AIOKafkaProducer | None = None
+        self._starting: asyncio.Task | None = None
+        self._failed_at: float | None = None
+
+    def _new_producer(self) -> AIOKafkaProducer:
+        ingest = self._ingest
+        return AIOKafkaProducer(
+            bootstrap_servers=self._bootstrap,
+            client_id="meterline-ingest",
+            acks="all",
+            enable_idempotence=True,
+            compression_type="lz4",
+            linger_ms=ingest.linger_ms,
+            max_batch_size=ingest.producer_max_batch_bytes,
+            max_request_size=max(ingest.producer_max_batch_bytes, 2 * ingest.max_pack_bytes),
+            # Unacked batches expire after this and release their memory.
+            request_timeout_ms=int(ingest.producer_request_timeout_s * 1000),
+            retry_backoff_ms=100,
+        )
+
+    async def start(self) -> None:
+        """Connect now if the broker answers, else keep trying in the background."""
+        try:
+            await self._connect()
+        except (KafkaError, OSError) as exc:
+            log.warning("Kafka at %s not reachable at start-up (%s); retrying in the background",
+                        self._bootstrap, exc)
+            self._starting = asyncio.create_task(self._connect_forever())
+
+    async def _connect(self) -> None:
+        producer = self._new_producer()
+        try:
+            await producer.start()
+        except BaseException:
+            await producer.stop()
+            raise
+        self._producer = producer
+
+    async def _connect_forever(self, first_delay_s: float = 1.0) -> None:
+        await asyncio.sleep(first_delay_s)
+        while self._producer is None:
+            try:
+                await self._connect()
+            except (KafkaError, OSError):
+                await asyncio.sleep(1.0)
+
+    def _replace(self, broken: AIOKafkaProducer) -> None:
+        """Swap a producer that lost a record for a fresh one (see the module docstring)."""
+        if self._producer is not broken:
+            return  # already replaced
+        log.warning("Kafka producer lost a record; replacing it with a new producer id")
+        self._producer = None
+        self._failed_at = time.monotonic()
+
+        async def replace() -> None:
+            try:
+                await asyncio.wait_for(broken.stop(), timeout=10)
+            except Exception:  # noqa: BLE001 - the old producer is discarded either way
+                pass
+            await self._connect_forever(first_delay_s=0.0)
+
+        self._starting = asyncio.create_task(replace())
+
+    async def stop(self) -> None:
+        if self._starting is not None:
+            self._starting.cancel()
+        if self._producer is not None:
+            await self._producer.stop()
+            self._producer = None
+
+    def refusing(self) -> bool:
+        """True while not connected, or within the cool-down after a failure."""
+        if self._producer is None:
+            return True
+        return self._failed_at is not None and time.monotonic() - self._failed_at < self._cooldown_s
+
+    async def produce(self, records: Sequence[Record], timeout_s: float,
+                      on_settled: Callable[[], None] = lambda: None) -> None:
+        """Every record acknowledged, or BrokerUnavailable.
+
+        ``on_settled`` runs once every record is acknowledged or failed, which may be
+        after this returns: until then the records hold memory inside the producer.
+        """
+        if self.refusing():
+            on_settled()
+            raise BrokerUnavailable("the broker is unavailable")
+        producer = self._producer
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout_s
+        futures: list[asyncio.Future] = []
+        try:
+            # send() itself waits while a partition's batch is full and undrained.
+            async with asyncio.timeout(timeout_s):
+                for record in records:
+                    futures.append(await producer.send(self._topic, record.value, key=record.key))
+            # wait(), not gather(): a deadline must not cancel the record futures, which
+            # would hide that their records still sit in the producer.
+            _, pending = await asyncio.wait(futures, timeout=max(0.0, deadline - loop.time()))
+            if pending:
+                raise TimeoutError(f"{len(pending)} of {len(futures)} records unacknowledged "
+                                   f"after {timeout_s} s")
+            for future in futures:
+                if future.exception() is not None:
+                    raise future.exception()
+        except (TimeoutError, KafkaError, OSError) as exc:
+            self._failed_at = time.monotonic()
+            self._on_error("timeout" if isinstance(exc, TimeoutError) else type(exc).__name__)
+            self._settle_later(producer, futures, on_settled)
+            raise BrokerUnavailable(f"{type(exc).__name__}: {exc}") from exc
+        except BaseException:
+            self._settle_later(producer, futures, on_settled)
+            raise
+        self._failed_at = None
+        on_settled()
+
+    def _settle_later(self, producer: AIOKafkaProducer, futures: list[asyncio.Future],
+                      on_settled: Callable[[], None]) -> None:
+        def check(done: list[asyncio.Future]) -> None:
+            if any(f.cancelled() or f.exception() is not None for f in done):
+                self._replace(producer)
+
+        check([f for f in futures if f.done()])
+        pending = [f for f in futures if not f.done()]
+        if not pending:
+            on_settled()
+            return
+
+        def settled(_) -> None:
+            check(pending)
+            on_settled()
+
+        asyncio.gather(*pending, return_exceptions=True).add_done_callback(settled)
+
+    async def ping(self, timeout_s: float) -> bool:
+        """The broker answers a metadata request within ``timeout_s``."""
+        if self._producer is None:
+            return False
+        try:
+            async with asyncio.timeout(timeout_s):
+                await self._producer.client.fetch_all_metadata()
+            return True
+        except (TimeoutError, KafkaError, OSError):
+            return False
+
