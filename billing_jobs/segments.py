@@ -14,11 +14,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, time, timezone
+from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal
 from types import MappingProxyType
 
 from .plans import Plan
+
+_HOUR = timedelta(hours=1)
 
 __all__ = ["SubscriptionSegment", "SubscriptionSpan", "period_bounds", "plan_segments", "with_usage"]
 
@@ -85,11 +87,16 @@ def with_usage(
     """Give each segment the usage of the hourly windows that start inside it.
 
     `hours` are (meter slug, window start, quantity). Windows outside every
-    segment (before a start, after a cancellation) are not billed.
+    segment (before a start, after a cancellation) are not billed, except the
+    window in which the first segment starts: its events may all come after the
+    start (a tenant subscribing at 06:10 and sending at 06:20), so it is billed
+    to that segment rather than lost.
     """
     totals: list[dict[str, Decimal]] = [{} for _ in segments]
     for meter_slug, window_start, quantity in hours:
         at = _aware(window_start, "window_start")
+        if segments and at < segments[0].start < at + _HOUR:
+            at = segments[0].start
         for index, segment in enumerate(segments):
             if segment.start <= at < segment.end:
                 totals[index][meter_slug] = totals[index].get(meter_slug, Decimal(0)) + quantity

@@ -41,14 +41,17 @@ class DemoTenant:
     token: str
     calls: int = 0
     tokens: int = 0
-    sent_ids: set[str] = field(default_factory=set)
+    subscribed_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
 
-    def expected_total_minor(self) -> int:
-        # An independent hand calculation (not the rating engine): cents, half up, per line.
+    def expected_total_minor(self, period_start: datetime, period_end: datetime) -> int:
+        # An independent hand calculation (not the rating engine): cents, half up, per
+        # line; the flat fee prorated from the subscription's start, by whole seconds.
         def cents(amount: Decimal) -> int:
             return int((amount * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
-        return cents(FLAT_FEE) + cents(self.calls * CALL_PRICE) + cents(self.tokens * TOKEN_PRICE)
+        fee = FLAT_FEE * int((period_end - self.subscribed_at).total_seconds()) / int(
+            (period_end - period_start).total_seconds())
+        return cents(fee) + cents(self.calls * CALL_PRICE) + cents(self.tokens * TOKEN_PRICE)
 
 
 def _check(response: httpx.Response, what: str) -> dict:
@@ -87,21 +90,23 @@ def _register(api: httpx.Client, settings: Settings, plan_slug: str, run: str) -
             "slug": slug, "name": name.title(), "owner_email": f"owner@{slug}.example",
             "owner_password": secrets.token_urlsafe(12),
         }), f"registering {slug}")
-        tenant = DemoTenant(slug, body["api_key"], body["access_token"])
+        tenant = DemoTenant(slug, body["api_key"]["key"], body["access_token"]["access_token"])
         auth = {"Authorization": f"Bearer {tenant.token}"}
         _check(api.post("/v1/meters", headers=auth, json={
             "slug": "api-calls", "event_type": "api.call", "aggregation": "COUNT"}), "creating a meter")
         _check(api.post("/v1/meters", headers=auth, json={
             "slug": "llm-tokens", "event_type": "llm.completion", "aggregation": "SUM", "value_path": "tokens"}),
             "creating a meter")
-        _check(api.post("/v1/subscriptions", headers=auth, json={"plan_slug": plan_slug}), "subscribing")
+        subscription = _check(api.post("/v1/subscriptions", headers=auth, json={"plan_slug": plan_slug}), "subscribing")
+        tenant.subscribed_at = datetime.fromisoformat(subscription["started_at"])
         console.print(f"  {slug}: meters api-calls, llm-tokens; plan {plan_slug}")
         tenants.append(tenant)
     return tenants
 
 
-def _event(tenant: DemoTenant, rng: random.Random, month_start: datetime, now: datetime) -> dict:
-    at = month_start + (now - month_start) * rng.random()
+def _event(tenant: DemoTenant, rng: random.Random, now: datetime) -> dict:
+    # Usage counts from the subscription's start: spread events between it and now.
+    at = tenant.subscribed_at + (now - tenant.subscribed_at) * rng.random()
     event_id = uuid.uuid4().hex
     if rng.random() < 0.7:
         tenant.calls += 1
@@ -110,7 +115,6 @@ def _event(tenant: DemoTenant, rng: random.Random, month_start: datetime, now: d
         tokens = rng.randint(10, 4000)
         tenant.tokens += tokens
         event = {"type": "llm.completion", "data": {"tokens": tokens, "model": "small"}}
-    tenant.sent_ids.add(event_id)
     return {"id": event_id, "source": "demo", "subject": f"user-{rng.randint(1, 50)}",
             "time": at.isoformat(), "specversion": "1.0", **event}
 
@@ -118,15 +122,14 @@ def _event(tenant: DemoTenant, rng: random.Random, month_start: datetime, now: d
 def _push(ingest: httpx.Client, tenants: list[DemoTenant], events: int) -> None:
     console.rule("[bold]Pushing usage through POST /v1/events")
     rng = random.Random(7)
-    now = datetime.now(timezone.utc) - timedelta(seconds=5)
-    month_start = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    now = datetime.now(timezone.utc)
     started = time.monotonic()
     with Progress(console=console) as progress:
         bar = progress.add_task("events", total=events)
         sent = 0
         while sent < events:
             tenant = tenants[(sent // BATCH) % len(tenants)]
-            batch = [_event(tenant, rng, month_start, now) for _ in range(min(BATCH, events - sent))]
+            batch = [_event(tenant, rng, now) for _ in range(min(BATCH, events - sent))]
             if sent == 0:
                 batch.append(dict(batch[0]))  # a client retry: the duplicate id is counted once
             for attempt in range(5):
@@ -154,8 +157,8 @@ def _wait_for_usage(api: httpx.Client, tenants: list[DemoTenant], timeout_s: flo
             if tenant.slug not in pending:
                 continue
             auth = {"Authorization": f"Bearer {tenant.token}"}
-            calls = Decimal(_check(api.get("/v1/usage", headers=auth, params={**params, "meter": "api-calls"}), "usage")["total"])
-            tokens = Decimal(_check(api.get("/v1/usage", headers=auth, params={**params, "meter": "llm-tokens"}), "usage")["total"])
+            calls = Decimal(_check(api.get("/v1/usage", headers=auth, params={**params, "meter": "api-calls"}), "usage")["total_quantity"])
+            tokens = Decimal(_check(api.get("/v1/usage", headers=auth, params={**params, "meter": "llm-tokens"}), "usage")["total_quantity"])
             console.print(f"  {tenant.slug}: api-calls {calls:,} / {tenant.calls:,}, llm-tokens {tokens:,} / {tenant.tokens:,}")
             if calls == tenant.calls and tokens == tenant.tokens:
                 pending.discard(tenant.slug)
@@ -172,7 +175,10 @@ def _invoice(settings: Settings, tenants: list[DemoTenant]) -> bool:
     os.environ.update({k: v for k, v in prefect_env(settings).items() if k not in os.environ})
     from flows.invoicing import generate_invoices
 
+    from flows.invoicing import parse_period
+
     period = datetime.now(timezone.utc).strftime("%Y-%m")
+    summary_period = parse_period(period, datetime.now(timezone.utc).date())
     summaries = {s.tenant_slug: s for s in generate_invoices(period=period)}
     all_match = True
     for tenant in tenants:
@@ -184,7 +190,9 @@ def _invoice(settings: Settings, tenants: list[DemoTenant]) -> bool:
             table.add_row(description, f"{Decimal(amount_minor) / 100:,.2f}")
         table.add_row("[bold]total", f"[bold]{Decimal(summary.total_minor) / 100:,.2f} {summary.currency}")
         console.print(table)
-        expected = tenant.expected_total_minor()
+        period_start = datetime.combine(summary_period[0], datetime.min.time(), tzinfo=timezone.utc)
+        period_end = datetime.combine(summary_period[1], datetime.min.time(), tzinfo=timezone.utc)
+        expected = tenant.expected_total_minor(period_start, period_end)
         match = summary.total_minor == expected
         all_match &= match
         console.print(f"  expected from pushed usage: {Decimal(expected) / 100:,.2f} USD "
