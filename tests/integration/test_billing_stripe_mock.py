@@ -6,7 +6,7 @@ spec of its release, so a request it accepts is one real Stripe accepts. The
 answers' content is meaningless here; the test checks that no call is refused.
 
 The fixture builds stripe-mock with `go install` when it is not already built
-(into $METERLINE_STRIPE_MOCK_GOBIN, default /tmp/billing_dev/go/bin) and
+(into $METERLINE_STRIPE_MOCK_GOBIN, default .run/tools/bin) and
 fails, never skips, when Go is missing.
 """
 
@@ -28,10 +28,12 @@ from billing_jobs.invoicing import compose_invoice
 from billing_jobs.plans import Plan, UnitCharge
 from billing_jobs.stripe_adapter import StripeAdapter
 from infra.processes import ManagedProcess
+from meterline.settings import PROJECT_ROOT
 
 pytestmark = pytest.mark.integration
 
-GOBIN = Path(os.environ.get("METERLINE_STRIPE_MOCK_GOBIN", "/tmp/billing_dev/go/bin"))
+# Built once into the project's run directory; Go's module cache makes a rebuild quick.
+GOBIN = Path(os.environ.get("METERLINE_STRIPE_MOCK_GOBIN", str(PROJECT_ROOT / ".run" / "tools" / "bin")))
 
 
 def _free_port() -> int:
