@@ -9,23 +9,29 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 
 import faust
 import orjson
+from faust.types import TP
+from sqlalchemy import select
 from tenacity import AsyncRetrying, retry_if_exception_type, wait_exponential
 
 from meterline.bootstrap import pg_engine
 from meterline.settings import Settings
 from warehouse.clickhouse.client import open_clickhouse
 from warehouse.clickhouse.usage_reader import ClickHouseUsageReader
+from warehouse.postgres.tables import tenant
+from warehouse.postgres.usage import list_positions, prune_processed_events
 
 from .aggregation import Meter
-from .events import decode_pack
+from .freshness import Freshness, freshness
 from .meters import MeterCache
+from .metrics import StreamMetrics
 from .sinks.clickhouse import ClickHouseEventSink
-from .sinks.postgres import UsageSink
+from .sinks.postgres import SourceRecord, UsageSink
 
 __all__ = ["build_app", "run"]
 
@@ -45,6 +51,9 @@ def build_app(settings: Settings) -> faust.App:
         topic_partitions=settings.kafka.events_partitions,
         topic_replication_factor=settings.kafka.replication_factor,
         broker_commit_interval=1.0,
+        broker_session_timeout=settings.stream.session_timeout_s,
+        broker_heartbeat_interval=settings.stream.heartbeat_interval_s,
+        broker_rebalance_timeout=max(20.0, 2 * settings.stream.session_timeout_s),
         datadir=str(settings.run_dir / "stream"),
     )
     events_topic = app.topic(settings.kafka.events_topic, value_serializer="raw", key_serializer="raw",
@@ -53,7 +62,7 @@ def build_app(settings: Settings) -> faust.App:
 
     clickhouse_lock = asyncio.Lock()
     state: dict = {}
-
+    metrics = StreamMetrics()
     opening = asyncio.Lock()
 
     async def sinks() -> dict:
@@ -66,29 +75,112 @@ def build_app(settings: Settings) -> faust.App:
     async def _open_sinks() -> None:
         engine = pg_engine(settings)
         clickhouse = await asyncio.to_thread(open_clickhouse, settings)
-        state["meters"] = MeterCache(engine, settings.stream.meter_refresh_s)
-        state["sink"] = UsageSink(engine, ClickHouseEventSink(clickhouse, settings.clickhouse.database, clickhouse_lock))
-        # One chDB query at a time, reads and writes alike.
-        state["reader"] = ClickHouseUsageReader(clickhouse, settings.clickhouse.database, clickhouse_lock)
+        # All at once: a failed open leaves `state` empty, so the next attempt opens again.
+        state.update(
+            engine=engine,
+            meters=MeterCache(engine, settings.stream.meter_refresh_s),
+            sink=UsageSink(engine, ClickHouseEventSink(clickhouse, settings.clickhouse.database, clickhouse_lock),
+                           settings.stream.consumer_group, timedelta(days=settings.stream.dedup_horizon_days)),
+            # One chDB query at a time, reads and writes alike.
+            reader=ClickHouseUsageReader(clickhouse, settings.clickhouse.database, clickhouse_lock),
+        )
 
     @app.agent(events_topic)
     async def count_usage(stream):
-        async for records in stream.take(settings.stream.batch_size, within=settings.stream.batch_window_s):
-            events = [event for value in records for event in decode_pack(value).events]
+        async for batch in stream.take_events(settings.stream.batch_size, within=settings.stream.batch_window_s):
+            records = [SourceRecord(e.message.topic, e.message.partition, e.message.offset,
+                                    datetime.fromtimestamp(e.message.timestamp, timezone.utc), e.value)
+                       for e in batch]
             # faust acks a taken batch even if this body raises, so a sink failure must
-            # not escape: retry until the sinks are back, holding the offsets meanwhile.
-            async for attempt in AsyncRetrying(wait=wait_exponential(multiplier=0.2, max=10),
+            # not escape: retry the same batch until the sinks are back, holding the
+            # offsets meanwhile (PostgreSQL's positions are the truth; Kafka's follow).
+            async for attempt in AsyncRetrying(wait=wait_exponential(multiplier=0.2, max=settings.stream.retry_max_wait_s),
                                                retry=retry_if_exception_type(Exception), reraise=True):
                 with attempt:
                     if attempt.retry_state.attempt_number > 1:
                         log.warning("sink retry %d", attempt.retry_state.attempt_number)
-                    opened = await sinks()
-                    outcome = await opened["sink"].write(events, await opened["meters"].current())
+                    started = time.perf_counter()
+                    try:
+                        opened = await sinks()
+                        outcome = await opened["sink"].write(records, opened["meters"], datetime.now(timezone.utc))
+                    except Exception:
+                        metrics.sink_failures.inc()
+                        log.exception("sink write failed; retrying the batch")
+                        raise
+                    metrics.sink_latency.observe(time.perf_counter() - started)
+            metrics.records.inc(outcome.records - outcome.replayed_records)
+            metrics.records_replayed.inc(outcome.replayed_records)
+            metrics.events.inc(outcome.new)
+            metrics.duplicates.inc(outcome.duplicates)
+            metrics.dead_letters.inc(len(outcome.dead_letters))
+            metrics.corrections.inc(outcome.corrections)
+            # After the commit: the tenant table has them already; the topic is a feed.
             for dead in outcome.dead_letters:
-                await dead_letter_topic.send(value=orjson.dumps({
-                    "tenant_id": str(dead.event.tenant_id), "event_id": dead.event.id, "meter": dead.meter_slug,
-                    "reason": dead.reason,
-                }))
+                await dead_letter_topic.send(value=orjson.dumps(dead))
+
+    @app.timer(interval=settings.stream.prune_interval_s)
+    async def prune_dedup_record():
+        """Forget dedup records beyond the horizon, a chunk per transaction."""
+        try:
+            await _prune()
+        except Exception:  # noqa: BLE001 - an exception would stop the timer; the next run resumes
+            log.warning("pruning the dedup record failed", exc_info=True)
+
+    async def _prune() -> None:
+        opened = await sinks()
+        before = datetime.now(timezone.utc) - timedelta(days=settings.stream.dedup_horizon_days)
+        async with opened["engine"].connect() as conn:
+            schemas = [row[0] for row in await conn.execute(select(tenant.c.schema_name))]
+        for schema_name in schemas:
+            while True:
+                async with opened["engine"].begin() as conn:
+                    removed = await prune_processed_events(conn, schema_name, before, settings.stream.prune_chunk_rows)
+                metrics.pruned.inc(removed)
+                if removed < settings.stream.prune_chunk_rows:
+                    break
+
+    @app.timer(interval=1.0)
+    async def refresh_freshness():
+        # Off the request path: asking the consumer thread for end offsets can wait for
+        # its fetch loop (~1 s), and the watermark may lag a second: it stays a lower bound.
+        try:
+            state["freshness"] = await compute_freshness()
+        except Exception:  # noqa: BLE001 - sinks down: keep the last known watermark
+            log.warning("freshness not refreshed", exc_info=True)
+
+    async def current_freshness() -> Freshness:
+        if "freshness" not in state:
+            state["freshness"] = await compute_freshness()
+        return state["freshness"]
+
+    async def compute_freshness() -> Freshness:
+        topic = settings.kafka.events_topic
+        count = app.consumer.topic_partitions(topic) or settings.kafka.events_partitions
+        ends = await app.consumer.highwaters(*[TP(topic, p) for p in range(count)])
+        async with (await sinks())["engine"].connect() as conn:
+            rows = await list_positions(conn, settings.stream.consumer_group)
+        positions = {r.partition: (r.next_offset, r.record_at) for r in rows if r.topic == topic}
+        result = freshness({tp.partition: int(end) for tp, end in ends.items()}, positions, datetime.now(timezone.utc))
+        for s in result.partitions:
+            metrics.lag.labels(settings.stream.consumer_group, topic, str(s.partition)).set(s.lag)
+        if result.watermark is not None:
+            metrics.watermark.set(result.watermark.timestamp())
+        return result
+
+    @app.page("/metrics")
+    async def prometheus_metrics(web, request):
+        return web.bytes(metrics.render(), content_type="text/plain; version=0.0.4")
+
+    @app.page("/internal/stream-status")
+    async def stream_status(web, request):
+        result = await current_freshness()
+        return web.json({
+            "consumer_group": settings.stream.consumer_group, "topic": settings.kafka.events_topic,
+            "watermark": result.watermark.isoformat() if result.watermark else None,
+            "partitions": [{"partition": s.partition, "end_offset": s.end_offset, "next_offset": s.next_offset,
+                            "lag": s.lag, "included_until": s.included_until.isoformat() if s.included_until else None}
+                           for s in result.partitions],
+        })
 
     @app.page("/healthz")
     async def healthz(web, request):
@@ -100,10 +192,11 @@ def build_app(settings: Settings) -> faust.App:
         meter = Meter(tenant_id=uuid.UUID(q["tenant_id"]), slug=q["slug"], event_type=q["event_type"],
                       aggregation=q["aggregation"], value_path=q.get("value_path") or None)
         points = await (await sinks())["reader"].usage(meter, datetime.fromisoformat(q["start"]), datetime.fromisoformat(q["end"]))
+        watermark = (await current_freshness()).watermark
         return web.json({"points": [
             {"window_start": p.window_start.isoformat(), "quantity": str(p.quantity), "event_count": p.event_count}
             for p in points
-        ]})
+        ], "watermark": watermark.isoformat() if watermark else None})
 
     @app.page("/internal/event-totals")
     async def internal_event_totals(web, request):

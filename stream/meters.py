@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import time
+import uuid
+from collections.abc import Iterable
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -18,6 +20,7 @@ class MeterCache:
         self._engine = engine
         self._max_age_s = max_age_s
         self._meters: list[Meter] = []
+        self._tenants: set[uuid.UUID] = set()
         self._loaded_at = float("-inf")
 
     async def current(self) -> list[Meter]:
@@ -25,7 +28,16 @@ class MeterCache:
             await self.refresh()
         return self._meters
 
+    async def for_tenants(self, tenant_ids: Iterable[uuid.UUID]) -> list[Meter]:
+        """The meters, reloaded first when a tenant has none yet: its meters were probably
+        created after the last load, and its first events must not miss them. (A tenant
+        with no meter at all costs one query per batch; its events only reach the raw table.)"""
+        if time.monotonic() - self._loaded_at > self._max_age_s or not self._tenants.issuperset(tenant_ids):
+            await self.refresh()
+        return self._meters
+
     async def refresh(self) -> None:
         async with self._engine.connect() as conn:
             self._meters = await list_all_meters(conn)
+        self._tenants = {m.tenant_id for m in self._meters}
         self._loaded_at = time.monotonic()

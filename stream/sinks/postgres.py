@@ -1,10 +1,22 @@
-"""The exactly-once step: dedup record, usage windows and the ClickHouse write, in order.
+"""The exactly-once step: positions, dedup record, ClickHouse, usage and the ledger, in order.
 
-For each batch, in one PostgreSQL transaction: claim the event ids (only ids not
-seen before come back), write those events to ClickHouse, add their usage, commit.
+For each batch of Kafka records, in one PostgreSQL transaction:
+
+1. lock the consumer positions of the batch's partitions (public.stream_position) and
+   skip records below them: a replay of work already committed is recognised as such,
+   not counted as duplicates;
+2. claim the event ids in each tenant's dedup record (only ids not seen before come
+   back); events older than the dedup horizon are dead letters, since they could no
+   longer be deduplicated;
+3. write the new events to ClickHouse;
+4. add their usage to the hourly windows; usage in a period already invoiced is also
+   recorded as a pending correction for the next invoice; record dead letters and the
+   duplicate tally; advance the positions; commit.
+
 A crash before the commit leaves PostgreSQL untouched and the replay claims the same
 ids again; the ClickHouse rows it rewrites are identical and collapse (see
-warehouse/clickhouse/ddl.py). A crash after the commit makes the replay a no-op.
+warehouse/clickhouse/ddl.py). A crash after the commit makes the replay a no-op, even
+when Kafka's own offset commit was lost.
 """
 
 from __future__ import annotations
@@ -12,67 +24,158 @@ from __future__ import annotations
 import logging
 import uuid
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Protocol
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from stream.aggregation import AggregationResult, Meter, UsageEvent, aggregate
+from stream.aggregation import Meter, UsageEvent, aggregate
+from stream.events import decode_pack
 from warehouse.postgres.tables import tenant
-from warehouse.postgres.usage import add_usage, claim_new_events
+from warehouse.postgres.usage import (
+    add_corrections, add_dead_letters, add_duplicates, add_usage, claim_new_events, invoiced_periods,
+    load_positions, save_positions,
+)
 
 from .clickhouse import ClickHouseEventSink
 
-__all__ = ["UsageSink", "BatchOutcome"]
+__all__ = ["UsageSink", "BatchOutcome", "SourceRecord", "MeterSource"]
 
 log = logging.getLogger(__name__)
 
 
-class BatchOutcome:
-    __slots__ = ("received", "new", "duplicates", "dead_letters")
+class MeterSource(Protocol):
+    async def for_tenants(self, tenant_ids: Iterable[uuid.UUID]) -> Sequence[Meter]: ...
 
-    def __init__(self, received: int, new: int, dead_letters: list) -> None:
-        self.received = received
-        self.new = new
-        self.duplicates = received - new
-        self.dead_letters = dead_letters
+
+@dataclass(frozen=True)
+class SourceRecord:
+    """One Kafka record as the sink sees it (faust stays in stream/app.py)."""
+
+    topic: str
+    partition: int
+    offset: int
+    timestamp: datetime
+    value: bytes
+
+
+@dataclass
+class BatchOutcome:
+    records: int = 0
+    replayed_records: int = 0  # below the committed position: already applied
+    received: int = 0  # events in the records applied now
+    new: int = 0
+    duplicates: int = 0
+    corrections: int = 0
+    # Dead letters for the Kafka topic, as JSON-ready dicts (already in the tenant table).
+    dead_letters: list[dict] = field(default_factory=list)
+
+
+def _event_json(event: UsageEvent) -> dict:
+    return {"id": event.id, "source": event.source, "type": event.type, "subject": event.subject,
+            "time": event.time.isoformat(), "data": dict(event.data)}
+
+
+def _dead(tenant_id, event_id: str, meter_slug: str, reason: str, event: dict | None) -> dict:
+    return {"tenant_id": str(tenant_id) if tenant_id else None, "event_id": event_id, "meter": meter_slug,
+            "reason": reason, "event": event}
 
 
 class UsageSink:
-    def __init__(self, engine: AsyncEngine, clickhouse: ClickHouseEventSink) -> None:
+    def __init__(self, engine: AsyncEngine, clickhouse: ClickHouseEventSink, consumer_group: str,
+                 dedup_horizon: timedelta) -> None:
         self._engine = engine
         self._clickhouse = clickhouse
+        self._group = consumer_group
+        self._horizon = dedup_horizon
         self._schemas: dict[uuid.UUID, str | None] = {}
 
     async def _schema_of(self, conn, tenant_id: uuid.UUID) -> str | None:
-        if tenant_id not in self._schemas:
+        if self._schemas.get(tenant_id) is None:
             self._schemas[tenant_id] = (await conn.execute(
                 select(tenant.c.schema_name).where(tenant.c.id == tenant_id)
             )).scalar_one_or_none()
         return self._schemas[tenant_id]
 
-    async def write(self, events: Sequence[UsageEvent], meters: Sequence[Meter]) -> BatchOutcome:
-        by_tenant: dict[uuid.UUID, dict[str, UsageEvent]] = defaultdict(dict)
-        for event in events:
-            # The first copy within a batch wins, as the first across batches does.
-            by_tenant[event.tenant_id].setdefault(event.id, event)
-
-        new_events: list[UsageEvent] = []
+    async def write(self, records: Sequence[SourceRecord], meters: MeterSource, now: datetime) -> BatchOutcome:
+        outcome = BatchOutcome(records=len(records))
+        if not records:
+            return outcome
+        topic = records[0].topic
+        horizon_start = now - self._horizon
         async with self._engine.begin() as conn:
-            per_tenant: list[tuple[str, AggregationResult]] = []
-            for tenant_id, unique in by_tenant.items():
+            applied = await load_positions(conn, self._group, topic, {r.partition for r in records})
+            positions: dict[int, tuple[int, datetime]] = {}
+            by_tenant: dict[uuid.UUID, dict[str, UsageEvent]] = defaultdict(dict)
+            repeats: dict[uuid.UUID, int] = defaultdict(int)
+            too_old: dict[uuid.UUID, list[UsageEvent]] = defaultdict(list)
+            for record in records:
+                if record.offset < applied.get(record.partition, 0):
+                    outcome.replayed_records += 1
+                    continue
+                last = positions.get(record.partition)
+                if last is None or record.offset + 1 > last[0]:
+                    positions[record.partition] = (record.offset + 1, record.timestamp)
+                try:
+                    pack = decode_pack(record.value)
+                except Exception as exc:  # noqa: BLE001 - a bad record must not stop the stream
+                    outcome.dead_letters.append(_dead(None, f"{topic}/{record.partition}@{record.offset}", "",
+                                                      f"undecodable record: {exc!r}"[:500], None))
+                    continue
+                for event in pack.events:
+                    outcome.received += 1
+                    if event.time < horizon_start:
+                        too_old[event.tenant_id].append(event)
+                    elif event.id in by_tenant[event.tenant_id]:
+                        # The first copy within a batch wins, as the first across batches does.
+                        repeats[event.tenant_id] += 1
+                    else:
+                        by_tenant[event.tenant_id][event.id] = event
+
+            new_events: list[UsageEvent] = []
+            writes = []
+            known_meters = await meters.for_tenants(by_tenant) if by_tenant else []
+            for tenant_id in set(by_tenant) | set(too_old):
+                unique = by_tenant.get(tenant_id, {})
                 schema_name = await self._schema_of(conn, tenant_id)
                 if schema_name is None:
-                    log.warning("dropping %d events of unknown tenant %s", len(unique), tenant_id)
+                    # No tenant schema to hold them: the Kafka dead-letter topic is their record.
+                    log.warning("dead-lettering %d events of unknown tenant %s", len(unique), tenant_id)
+                    outcome.dead_letters.extend(_dead(tenant_id, e.id, "", "unknown tenant", _event_json(e))
+                                                for e in [*unique.values(), *too_old.get(tenant_id, ())])
                     continue
                 claimed = await claim_new_events(conn, schema_name, [(e.id, e.time) for e in unique.values()])
                 fresh = [e for e in unique.values() if e.id in claimed]
+                duplicates = repeats.get(tenant_id, 0) + len(unique) - len(fresh)
                 new_events.extend(fresh)
-                per_tenant.append((schema_name, aggregate(fresh, [m for m in meters if m.tenant_id == tenant_id])))
+                result = aggregate(fresh, [m for m in known_meters if m.tenant_id == tenant_id])
+                dead = [(d.event.id, d.meter_slug, d.reason, _event_json(d.event)) for d in result.dead_letters]
+                dead += [(e.id, "", f"time {e.time.isoformat()} is older than the dedup horizon "
+                                    f"({self._horizon.days} days)", _event_json(e))
+                         for e in too_old.get(tenant_id, ())]
+                corrections = []
+                if fresh:
+                    periods = await invoiced_periods(conn, schema_name, min(e.time for e in fresh))
+                    for key, delta in result.deltas.items():
+                        for period in periods:
+                            if period.start <= key.window_start < period.end:
+                                corrections.append((period.number, key.meter_slug, key.window_start, delta))
+                writes.append((schema_name, result.deltas, corrections, dead, duplicates))
+                outcome.duplicates += duplicates
+                outcome.corrections += len(corrections)
+                outcome.dead_letters.extend(_dead(tenant_id, *row) for row in dead)
+
             # Before the commit: if this fails, nothing is marked as processed.
             await self._clickhouse.write(new_events)
-            dead_letters = []
-            for schema_name, result in per_tenant:
-                await add_usage(conn, schema_name, [(k.meter_slug, k.window_start, d) for k, d in result.deltas.items()])
-                dead_letters.extend(result.dead_letters)
-        return BatchOutcome(len(events), len(new_events), dead_letters)
+            minute = now.replace(second=0, microsecond=0)
+            for schema_name, deltas, corrections, dead, duplicates in writes:
+                await add_usage(conn, schema_name, [(k.meter_slug, k.window_start, d) for k, d in deltas.items()])
+                await add_corrections(conn, schema_name, corrections)
+                await add_dead_letters(conn, schema_name, dead)
+                await add_duplicates(conn, schema_name, minute, duplicates)
+            await save_positions(conn, self._group, topic, positions)
+        outcome.new = len(new_events)
+        return outcome

@@ -7,19 +7,32 @@ nothing. Usage deltas are added in that same transaction.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from datetime import datetime
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timezone
 from decimal import Decimal
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import (
+    BigInteger, Column, Connection, DateTime, Integer, MetaData, Numeric, String, Table, Text, func, select, text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from stream.aggregation import UsageDelta
+from warehouse.tenancy import TENANT_SCHEMA_PLACEHOLDER
 
-from .tables import processed_event, usage_hourly
+from .tables import invoice, processed_event, usage_hourly
 
-__all__ = ["claim_new_events", "add_usage", "usage_for_period", "usage_hours"]
+__all__ = [
+    "claim_new_events", "add_usage", "usage_for_period", "usage_hours",
+    # the stream's ledger
+    "dead_letter", "duplicate_tally", "usage_correction", "stream_position",
+    "DeadLetterRecord", "CorrectionRecord", "PartitionPosition", "InvoicedPeriod",
+    "load_positions", "save_positions", "list_positions", "invoiced_periods", "add_corrections",
+    "add_dead_letters", "add_duplicates", "prune_processed_events",
+    "list_dead_letters", "duplicate_counts", "pending_corrections",
+]
 
 
 def _in(conn: AsyncConnection, schema_name: str):
@@ -31,14 +44,15 @@ async def claim_new_events(conn: AsyncConnection, schema_name: str,
     """Insert (id, time) pairs into the dedup record; returns the ids that were not there yet."""
     if not events:
         return set()
-    statement = (
-        pg_insert(processed_event)
-        .values([{"event_id": event_id, "event_time": at} for event_id, at in events])
-        .on_conflict_do_nothing(index_elements=["event_id"])
-        .returning(processed_event.c.event_id)
+    # Two array parameters, not a VALUES row per event: the statement stays one short
+    # string, so neither SQLAlchemy nor psycopg spends time per event compiling it.
+    statement = text(
+        f'INSERT INTO "{schema_name}".processed_event (event_id, event_time) '
+        "SELECT * FROM unnest(CAST(:ids AS text[]), CAST(:times AS timestamptz[])) "
+        "ON CONFLICT (event_id) DO NOTHING RETURNING event_id"
     )
-    tconn = await _in(conn, schema_name)
-    return set((await tconn.execute(statement)).scalars())
+    result = await conn.execute(statement, {"ids": [e for e, _ in events], "times": [t for _, t in events]})
+    return set(result.scalars())
 
 
 async def add_usage(conn: AsyncConnection, schema_name: str,
@@ -81,3 +95,228 @@ async def usage_hours(conn: AsyncConnection, schema_name: str, meter_slug: str,
         .order_by(usage_hourly.c.window_start)
     )
     return [(w, Decimal(q), c) for w, q, c in rows]
+
+
+# --- The stream's ledger (tenant_0002, shared_0002) ---------------------------------
+# Declared here rather than in tables.py so the stream's tables stay with their writer;
+# own MetaData objects keep them out of anything that walks tables.py's metadata.
+
+_ledger_tenant = MetaData(schema=TENANT_SCHEMA_PLACEHOLDER)
+_ledger_shared = MetaData(schema="public")
+
+dead_letter = Table(
+    "dead_letter", _ledger_tenant,
+    Column("id", BigInteger, primary_key=True, autoincrement=True),
+    Column("event_id", String(256), nullable=False),
+    Column("meter_slug", String(64), nullable=False, server_default=""),
+    Column("reason", Text, nullable=False),
+    Column("event", JSONB, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+duplicate_tally = Table(
+    "duplicate_tally", _ledger_tenant,
+    Column("window_start", DateTime(timezone=True), primary_key=True),
+    Column("event_count", BigInteger, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+usage_correction = Table(
+    "usage_correction", _ledger_tenant,
+    Column("id", BigInteger, primary_key=True, autoincrement=True),
+    Column("invoice_number", String(64), nullable=False),
+    Column("meter_slug", String(64), nullable=False),
+    Column("window_start", DateTime(timezone=True), nullable=False),
+    Column("quantity", Numeric, nullable=False),
+    Column("event_count", BigInteger, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("applied_invoice_number", String(64)),
+)
+
+stream_position = Table(
+    "stream_position", _ledger_shared,
+    Column("consumer_group", Text, primary_key=True),
+    Column("topic", Text, primary_key=True),
+    Column("partition", Integer, primary_key=True),
+    Column("next_offset", BigInteger, nullable=False),
+    Column("record_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+
+@dataclass(frozen=True)
+class DeadLetterRecord:
+    id: int
+    event_id: str
+    meter_slug: str
+    reason: str
+    event: dict
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class CorrectionRecord:
+    invoice_number: str
+    meter_slug: str
+    window_start: datetime
+    quantity: Decimal
+    event_count: int
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class PartitionPosition:
+    topic: str
+    partition: int
+    next_offset: int
+    record_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class InvoicedPeriod:
+    number: str
+    start: datetime
+    end: datetime
+
+
+async def load_positions(conn: AsyncConnection, consumer_group: str, topic: str,
+                         partitions: Iterable[int]) -> dict[int, int]:
+    """Next offset to apply per partition, locked until the caller's transaction ends.
+
+    The lock makes a zombie worker (one that lost the partition but still writes) wait
+    and then skip what the new owner already applied.
+    """
+    rows = await conn.execute(
+        select(stream_position.c.partition, stream_position.c.next_offset)
+        .where(stream_position.c.consumer_group == consumer_group, stream_position.c.topic == topic,
+               stream_position.c.partition.in_(sorted(set(partitions))))
+        .with_for_update()
+    )
+    return {partition: offset for partition, offset in rows}
+
+
+async def save_positions(conn: AsyncConnection, consumer_group: str, topic: str,
+                         positions: Mapping[int, tuple[int, datetime]]) -> None:
+    """positions: partition -> (next offset, Kafka timestamp of the last record applied)."""
+    if not positions:
+        return
+    statement = pg_insert(stream_position).values([
+        {"consumer_group": consumer_group, "topic": topic, "partition": p, "next_offset": o, "record_at": at}
+        for p, (o, at) in sorted(positions.items())
+    ])
+    statement = statement.on_conflict_do_update(
+        index_elements=["consumer_group", "topic", "partition"],
+        set_={"next_offset": func.greatest(stream_position.c.next_offset, statement.excluded.next_offset),
+              "record_at": func.greatest(stream_position.c.record_at, statement.excluded.record_at),
+              "updated_at": func.now()},
+    )
+    await conn.execute(statement)
+
+
+async def list_positions(conn: AsyncConnection, consumer_group: str) -> list[PartitionPosition]:
+    rows = await conn.execute(
+        select(stream_position.c.topic, stream_position.c.partition, stream_position.c.next_offset,
+               stream_position.c.record_at, stream_position.c.updated_at)
+        .where(stream_position.c.consumer_group == consumer_group)
+        .order_by(stream_position.c.topic, stream_position.c.partition)
+    )
+    return [PartitionPosition(*row) for row in rows]
+
+
+async def invoiced_periods(conn: AsyncConnection, schema_name: str, since: datetime) -> list[InvoicedPeriod]:
+    """Issued invoices (not draft, not void) whose period ends after `since`."""
+    tconn = await _in(conn, schema_name)
+    rows = await tconn.execute(
+        select(invoice.c.number, invoice.c.period_start, invoice.c.period_end)
+        .where(invoice.c.status.notin_(("draft", "void")), invoice.c.period_end > since.date())
+    )
+    return [InvoicedPeriod(number, _midnight(start), _midnight(end)) for number, start, end in rows]
+
+
+def _midnight(day: date) -> datetime:
+    return datetime(day.year, day.month, day.day, tzinfo=timezone.utc)
+
+
+async def add_corrections(conn: AsyncConnection, schema_name: str,
+                          rows: Iterable[tuple[str, str, datetime, UsageDelta]]) -> None:
+    """rows: (invoice number, meter, window, delta); added to the pending correction."""
+    values = [{"invoice_number": number, "meter_slug": slug, "window_start": window,
+               "quantity": d.quantity, "event_count": d.event_count} for number, slug, window, d in rows]
+    if not values:
+        return
+    statement = pg_insert(usage_correction).values(values)
+    statement = statement.on_conflict_do_update(
+        index_elements=["invoice_number", "meter_slug", "window_start"],
+        index_where=usage_correction.c.applied_invoice_number.is_(None),
+        set_={"quantity": usage_correction.c.quantity + statement.excluded.quantity,
+              "event_count": usage_correction.c.event_count + statement.excluded.event_count,
+              "updated_at": func.now()},
+    )
+    await (await _in(conn, schema_name)).execute(statement)
+
+
+async def add_dead_letters(conn: AsyncConnection, schema_name: str,
+                           rows: Iterable[tuple[str, str, str, dict]]) -> None:
+    """rows: (event id, meter slug or "", reason, the event as JSON)."""
+    values = [{"event_id": event_id, "meter_slug": slug, "reason": reason, "event": event}
+              for event_id, slug, reason, event in rows]
+    if not values:
+        return
+    statement = pg_insert(dead_letter).values(values).on_conflict_do_nothing(index_elements=["event_id", "meter_slug"])
+    await (await _in(conn, schema_name)).execute(statement)
+
+
+async def add_duplicates(conn: AsyncConnection, schema_name: str, window_start: datetime, count: int) -> None:
+    if count <= 0:
+        return
+    statement = pg_insert(duplicate_tally).values(window_start=window_start, event_count=count)
+    statement = statement.on_conflict_do_update(
+        index_elements=["window_start"],
+        set_={"event_count": duplicate_tally.c.event_count + statement.excluded.event_count, "updated_at": func.now()},
+    )
+    await (await _in(conn, schema_name)).execute(statement)
+
+
+async def prune_processed_events(conn: AsyncConnection, schema_name: str, before: datetime, chunk: int) -> int:
+    """Delete at most `chunk` dedup records older than `before`; returns how many went."""
+    result = await (await _in(conn, schema_name)).execute(text(
+        f'DELETE FROM "{schema_name}".processed_event WHERE ctid = ANY(ARRAY('
+        f'SELECT ctid FROM "{schema_name}".processed_event WHERE event_time < :before LIMIT :chunk))'
+    ), {"before": before, "chunk": chunk})
+    return result.rowcount
+
+
+# Readers for the admin API (all take a connection and the tenant's schema).
+
+async def list_dead_letters(conn: AsyncConnection, schema_name: str, limit: int = 100,
+                            before_id: int | None = None) -> list[DeadLetterRecord]:
+    """Newest first; page with `before_id` = the last id of the previous page."""
+    query = select(dead_letter).order_by(dead_letter.c.id.desc()).limit(limit)
+    if before_id is not None:
+        query = query.where(dead_letter.c.id < before_id)
+    rows = await (await _in(conn, schema_name)).execute(query)
+    return [DeadLetterRecord(r.id, r.event_id, r.meter_slug, r.reason, r.event, r.created_at) for r in rows]
+
+
+async def duplicate_counts(conn: AsyncConnection, schema_name: str, start: datetime,
+                           end: datetime) -> list[tuple[datetime, int]]:
+    """Duplicates dropped per minute in [start, end), by when the stream saw them."""
+    rows = await (await _in(conn, schema_name)).execute(
+        select(duplicate_tally.c.window_start, duplicate_tally.c.event_count)
+        .where(duplicate_tally.c.window_start >= start, duplicate_tally.c.window_start < end)
+        .order_by(duplicate_tally.c.window_start)
+    )
+    return [(w, int(c)) for w, c in rows]
+
+
+async def pending_corrections(conn: AsyncConnection, schema_name: str) -> list[CorrectionRecord]:
+    """Usage for already-invoiced periods that no invoice has billed yet."""
+    rows = await (await _in(conn, schema_name)).execute(
+        select(usage_correction.c.invoice_number, usage_correction.c.meter_slug, usage_correction.c.window_start,
+               usage_correction.c.quantity, usage_correction.c.event_count, usage_correction.c.updated_at)
+        .where(usage_correction.c.applied_invoice_number.is_(None))
+        .order_by(usage_correction.c.window_start, usage_correction.c.meter_slug)
+    )
+    return [CorrectionRecord(n, s, w, Decimal(q), int(c), u) for n, s, w, q, c, u in rows]

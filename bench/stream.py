@@ -1,0 +1,307 @@
+"""Benchmark of the stream worker (issue 4 "Speed"); not a test.
+
+    /tmp/setup/venv/bin/python bench/stream.py [--events 500000] [--tenants 100] [--meters 10]
+
+Starts Kafka and PostgreSQL under .run/bench (as bench/ingest.py does; idempotent), a
+stream worker of its own (run dir .run/bench-stream, so its own chDB; web port 36066;
+a fresh topic and consumer group per run), then:
+
+1. preloads the topic with --events events across --tenants tenants and --meters meters
+   (2% duplicates, 2% late by up to three days), packed as the ingest service packs them;
+2. reads the whole topic with a raw aiokafka consumer (decoding each pack): the ceiling;
+3. starts the worker and times it through both sinks (ready -> every position committed);
+4. offers a steady --rate events/s and measures, for probe events, the delay from
+   Kafka's acks=all acknowledgement (what ingest waits for before its 202) to the event
+   being counted by a usage query through the worker;
+5. times a month's usage query for one tenant and meter, as the admin API asks it.
+
+The last line is one JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import shutil
+import statistics
+import sys
+import time
+import uuid
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import httpx
+import orjson
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+BENCH_ENV = {
+    "METERLINE_ENVIRONMENT": "test",
+    "METERLINE_RUN_DIR": str(ROOT / ".run" / "bench"),
+    "METERLINE_KAFKA__PORT": "39092",
+    "METERLINE_KAFKA__CONTROLLER_PORT": "39093",
+}
+WORKER_RUN_DIR = ROOT / ".run" / "bench-stream"
+WEB_PORT = 36066
+PARTITIONS = 6
+PACK = 500  # events per record, as ingest's max_pack_events
+
+
+def _p(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+async def _seed_tenants(settings, run: str, tenants: int, meters: int) -> list[uuid.UUID]:
+    from meterline.bootstrap import pg_engine
+    from stream.aggregation import Meter
+    from warehouse.postgres.meters import insert_meter
+    from warehouse.postgres.tenants import insert_tenant
+
+    engine = pg_engine(settings)
+    ids = []
+    try:
+        for t in range(tenants):
+            async with engine.begin() as conn:
+                slug = f"b{run}-{t}"
+                tenant, _ = await insert_tenant(conn, slug=slug, name=slug, owner_email=f"o@{slug}.bench",
+                                                owner_password_hash="x")
+                for m in range(meters):
+                    aggregation, path = ("COUNT", None) if m % 2 == 0 else ("SUM", "tokens")
+                    await insert_meter(conn, Meter(tenant.id, f"m{m}", f"type.{m}", aggregation, path))
+                ids.append(tenant.id)
+    finally:
+        await engine.dispose()
+    return ids
+
+
+def _records(tenant_ids: list[uuid.UUID], meters: int, total: int, now: datetime) -> tuple[list, int]:
+    """Packs of PACK events for one (tenant, subject); returns (records, distinct events)."""
+    rng = random.Random(4)
+    records, distinct, n = [], 0, 0
+    recent: dict[uuid.UUID, list[dict]] = {t: [] for t in tenant_ids}  # duplicates copy a tenant's own events
+    while n < total:
+        tenant_id = rng.choice(tenant_ids)
+        subject = f"c{rng.randint(0, 49)}"
+        events = []
+        for _ in range(min(PACK, total - n)):
+            n += 1
+            own = recent[tenant_id]
+            if own and rng.random() < 0.02:
+                events.append(rng.choice(own))
+                continue
+            late = rng.random() < 0.02
+            at = now - timedelta(hours=rng.randint(1, 72) if late else 0, seconds=rng.randint(0, 3000))
+            m = rng.randrange(meters)
+            event = {"id": uuid.uuid4().hex, "source": "bench", "type": f"type.{m}", "subject": subject,
+                     "time": at.isoformat(), "data": {"tokens": rng.randint(1, 99)}}
+            distinct += 1
+            if len(own) < 1_000:
+                own.append(event)
+            else:
+                own[rng.randrange(1_000)] = event
+            events.append(event)
+        records.append((f"{tenant_id}:{subject}".encode(),
+                        orjson.dumps({"tenant_id": str(tenant_id), "received_at": now.isoformat(), "events": events})))
+    return records, distinct
+
+
+async def _produce(bootstrap: str, topic: str, records: list[tuple[bytes, bytes]]) -> None:
+    from aiokafka import AIOKafkaProducer
+
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True,
+                                compression_type="lz4", linger_ms=5, max_batch_size=1024 * 1024,
+                                max_request_size=8 * 1024 * 1024)
+    await producer.start()
+    try:
+        for i in range(0, len(records), 500):
+            await asyncio.gather(*[await producer.send(topic, value=v, key=k) for k, v in records[i:i + 500]])
+    finally:
+        await producer.stop()
+
+
+async def raw_consumer_eps(bootstrap: str, topic: str, expected_events: int) -> float:
+    from aiokafka import AIOKafkaConsumer
+
+    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, group_id=None, auto_offset_reset="earliest",
+                                enable_auto_commit=False, max_partition_fetch_bytes=8 * 1024 * 1024)
+    await consumer.start()
+    seen = 0
+    started = time.perf_counter()
+    try:
+        while seen < expected_events:
+            for messages in (await consumer.getmany(timeout_ms=1000, max_records=5000)).values():
+                for message in messages:
+                    seen += len(orjson.loads(message.value)["events"])
+    finally:
+        await consumer.stop()
+    return seen / (time.perf_counter() - started)
+
+
+async def _status(http: httpx.AsyncClient) -> dict:
+    return (await http.get("/internal/stream-status")).json()
+
+
+async def stream_eps(http: httpx.AsyncClient, events: int, records: int) -> tuple[float, float]:
+    """From the worker's readiness to every record's position committed."""
+    started = time.perf_counter()
+    while True:
+        status = await _status(http)
+        applied = sum(p["next_offset"] for p in status["partitions"])
+        if applied >= records and all(p["lag"] == 0 for p in status["partitions"]):
+            elapsed = time.perf_counter() - started
+            return events / elapsed, elapsed
+        await asyncio.sleep(0.05)
+
+
+async def visibility(settings, topic: str, http: httpx.AsyncClient, tenant_id: uuid.UUID, rate: int,
+                     seconds: float, load_tenants: list[uuid.UUID]) -> list[float]:
+    """Probe events (type.0 of one tenant) among a steady `rate` events/s of load."""
+    from aiokafka import AIOKafkaProducer
+
+    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all", enable_idempotence=True,
+                                linger_ms=5)
+    await producer.start()
+    stop = asyncio.Event()
+    now = datetime.now(timezone.utc)
+
+    async def load() -> None:
+        tick = 0.1
+        while not stop.is_set():
+            tenant_id_ = random.choice(load_tenants)
+            events = [{"id": uuid.uuid4().hex, "source": "bench", "type": "type.1", "subject": "load",
+                       "time": datetime.now(timezone.utc).isoformat(), "data": {"tokens": 1}}
+                      for _ in range(int(rate * tick))]
+            value = orjson.dumps({"tenant_id": str(tenant_id_), "received_at": now.isoformat(), "events": events})
+            await producer.send(topic, value=value, key=f"{tenant_id_}:load".encode())
+            await asyncio.sleep(tick)
+
+    params = {"tenant_id": str(tenant_id), "slug": "m0", "event_type": "type.0", "aggregation": "COUNT",
+              "value_path": "", "start": (now - timedelta(hours=1)).isoformat(),
+              "end": (now + timedelta(hours=1)).isoformat()}
+
+    async def counted() -> int:
+        body = (await http.get("/internal/usage", params=params)).json()
+        return sum(p["event_count"] for p in body["points"])
+
+    loader = asyncio.create_task(load())
+    delays = []
+    try:
+        base = await counted()
+        deadline = time.perf_counter() + seconds
+        while time.perf_counter() < deadline:
+            event = {"id": uuid.uuid4().hex, "source": "bench", "type": "type.0", "subject": "probe",
+                     "time": datetime.now(timezone.utc).isoformat(), "data": {}}
+            value = orjson.dumps({"tenant_id": str(tenant_id), "received_at": now.isoformat(), "events": [event]})
+            await (await producer.send(topic, value=value, key=f"{tenant_id}:probe".encode()))
+            acked = time.perf_counter()
+            base += 1
+            while await counted() < base:
+                await asyncio.sleep(0.005)
+            delays.append(time.perf_counter() - acked)
+            await asyncio.sleep(0.05)
+    finally:
+        stop.set()
+        await loader
+        await producer.stop()
+    return delays
+
+
+async def usage_query_ms(http: httpx.AsyncClient, tenant_id: uuid.UUID, n: int) -> list[float]:
+    now = datetime.now(timezone.utc)
+    params = {"tenant_id": str(tenant_id), "slug": "m1", "event_type": "type.1", "aggregation": "SUM",
+              "value_path": "tokens", "start": (now - timedelta(days=30)).isoformat(),
+              "end": (now + timedelta(days=1)).isoformat()}
+    timings = []
+    for _ in range(n):
+        started = time.perf_counter()
+        response = await http.get("/internal/usage", params=params)
+        response.raise_for_status()
+        timings.append((time.perf_counter() - started) * 1000)
+    return timings
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--events", type=int, default=500_000)
+    parser.add_argument("--tenants", type=int, default=100)
+    parser.add_argument("--meters", type=int, default=10)
+    parser.add_argument("--rate", type=int, default=5_000)
+    parser.add_argument("--visibility-seconds", type=float, default=20.0)
+    args = parser.parse_args()
+
+    os.environ.update(BENCH_ENV)
+    from infra import infra_up
+    from infra.processes import ManagedProcess
+    from meterline.bootstrap import migrate
+    from meterline.settings import Settings
+
+    settings = Settings()
+    infra_up(settings, only={"kafka", "postgres"})
+    migrate(settings)
+    run = uuid.uuid4().hex[:6]
+    topic = f"bench.stream.{run}"
+
+    async def create_topic() -> None:
+        from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
+        admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
+        await admin.start()
+        try:
+            await admin.create_topics([NewTopic(topic, PARTITIONS, 1), NewTopic(topic + ".dead", 1, 1)])
+        finally:
+            await admin.close()
+
+    asyncio.run(create_topic())
+    print(f"seeding {args.tenants} tenants x {args.meters} meters ...", flush=True)
+    tenant_ids = asyncio.run(_seed_tenants(settings, run, args.tenants, args.meters))
+    now = datetime.now(timezone.utc)
+    records, distinct = _records(tenant_ids, args.meters, args.events, now)
+    started = time.perf_counter()
+    asyncio.run(_produce(settings.kafka_bootstrap, topic, records))
+    print(f"preloaded {args.events:,} events ({distinct:,} distinct) in {len(records):,} records "
+          f"in {time.perf_counter() - started:.1f} s", flush=True)
+
+    raw = asyncio.run(raw_consumer_eps(settings.kafka_bootstrap, topic, args.events))
+    print(f"raw aiokafka consumer (decoding packs): {raw:,.0f} events/s", flush=True)
+
+    shutil.rmtree(WORKER_RUN_DIR / "clickhouse", ignore_errors=True)
+    worker = ManagedProcess(
+        name="stream", command=[str(Path(sys.executable).with_name("meterline")), "serve", "stream"],
+        state_dir=WORKER_RUN_DIR / "services", port=WEB_PORT, start_timeout_s=120,
+        ready=lambda: httpx.get(f"http://127.0.0.1:{WEB_PORT}/healthz", timeout=1).status_code == 200,
+        env={"METERLINE_RUN_DIR": str(WORKER_RUN_DIR), "METERLINE_POSTGRES__URL": settings.postgres_url,
+             "METERLINE_STREAM__WEB_PORT": str(WEB_PORT), "METERLINE_STREAM__CONSUMER_GROUP": f"bench-{run}",
+             "METERLINE_KAFKA__EVENTS_TOPIC": topic, "METERLINE_KAFKA__DEAD_LETTER_TOPIC": topic + ".dead",
+             "METERLINE_KAFKA__EVENTS_PARTITIONS": str(PARTITIONS)},
+    )
+    worker.start()
+    try:
+        async def measure() -> dict:
+            async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{WEB_PORT}", timeout=60) as http:
+                eps, elapsed = await stream_eps(http, args.events, len(records))
+                print(f"stream end to end into PostgreSQL + chDB: {eps:,.0f} events/s ({elapsed:.1f} s)", flush=True)
+                delays = await visibility(settings, topic, http, tenant_ids[0], args.rate, args.visibility_seconds,
+                                          tenant_ids[1:])
+                print(f"visible after Kafka ack at {args.rate:,} events/s: p50 {statistics.median(delays):.3f} s, "
+                      f"p99 {_p(delays, 0.99):.3f} s ({len(delays)} probes)", flush=True)
+                timings = await usage_query_ms(http, tenant_ids[1], 200)
+                print(f"month usage query through the worker: p50 {statistics.median(timings):.1f} ms, "
+                      f"p99 {_p(timings, 0.99):.1f} ms", flush=True)
+                return {"events": args.events, "raw_consumer_eps": round(raw), "stream_eps": round(eps),
+                        "ratio": round(eps / raw, 3), "visible_p50_s": round(statistics.median(delays), 3),
+                        "visible_p99_s": round(_p(delays, 0.99), 3),
+                        "usage_query_p99_ms": round(_p(timings, 0.99), 1)}
+
+        summary = asyncio.run(measure())
+    finally:
+        worker.stop()
+    print(json.dumps(summary))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,32 @@
+"""The worker's Prometheus metrics, served at /metrics on its web port."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+__all__ = ["StreamMetrics"]
+
+
+class StreamMetrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        r = self.registry
+        self.records = Counter("meterline_stream_records", "Kafka records applied", registry=r)
+        self.records_replayed = Counter("meterline_stream_records_replayed",
+                                        "Records skipped because their position was already committed", registry=r)
+        self.events = Counter("meterline_stream_events_processed", "Events applied (new, first copies)", registry=r)
+        self.duplicates = Counter("meterline_stream_duplicates_dropped", "Duplicate events dropped", registry=r)
+        self.dead_letters = Counter("meterline_stream_dead_letters", "Dead letters written", registry=r)
+        self.corrections = Counter("meterline_stream_corrections", "Usage windows flagged as invoice corrections",
+                                   registry=r)
+        self.sink_latency = Histogram("meterline_stream_sink_latency_seconds", "One batch through both sinks",
+                                      buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10), registry=r)
+        self.sink_failures = Counter("meterline_stream_sink_failures", "Failed sink attempts (retried)", registry=r)
+        self.lag = Gauge("meterline_stream_consumer_lag", "Records not yet applied",
+                         ["consumer_group", "topic", "partition"], registry=r)
+        self.watermark = Gauge("meterline_stream_watermark_seconds",
+                               "Unix time up to which every accepted event is applied", registry=r)
+        self.pruned = Counter("meterline_stream_dedup_pruned", "Dedup records pruned beyond the horizon", registry=r)
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)
