@@ -3,7 +3,7 @@ PYTHON ?= python3.11
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: install demo test stack-up stack-down bench clean
+.PHONY: install demo test stack-up stack-down bench-ingest bench-stream clean
 
 install: $(VENV)/.installed
 
@@ -19,6 +19,12 @@ demo: install
 
 test: install
 	$(BIN)/python -m pytest -q
+
+bench-ingest: install
+	$(BIN)/python bench/ingest.py
+
+bench-stream: install
+	$(BIN)/python bench/stream.py
 
 stack-up: install
 	$(BIN)/meterline stack up

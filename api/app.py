@@ -24,13 +24,14 @@ from .plans.router import router as plans_router
 from .sessions.router import router as sessions_router
 from .subscriptions.router import router as subscriptions_router
 from .tenants.router import router as tenants_router
+from .stream_health.router import router as stream_health_router
 from .usage.router import router as usage_router
 from .webhooks import router as webhooks_router
 
 __all__ = ["create_app", "run"]
 
 _ROUTERS = (tenants_router, sessions_router, api_keys_router, meters_router, plans_router, subscriptions_router,
-            usage_router, invoices_router, webhooks_router)
+            usage_router, invoices_router, stream_health_router, webhooks_router)
 
 
 def create_app(settings: Settings) -> FastAPI:

@@ -96,6 +96,8 @@ def test_events_over_http_are_counted_once_and_invoiced_exactly(services, unique
     # A tenant cannot write into another: the tenant comes from the key, not the body.
     _send(ingest, a["api_key"]["key"], [{**call("a4"), "tenant_id": b["tenant"]["id"]}, call("a2", "u5")])
     _send(ingest, b["api_key"]["key"], [completion("b3", 7), completion("b4", 5)])
+    # A value that is not a number: a dead letter of A's, counted in no total.
+    _send(ingest, a["api_key"]["key"], [{**completion("a5", 0), "data": {"usage": {"tokens": "lots"}}}])
     sent = {"a": {"calls": 3, "tokens": 100}, "b": {"calls": 2, "tokens": 12}}
 
     start, end = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0), now + timedelta(hours=1)
@@ -145,5 +147,11 @@ def test_events_over_http_are_counted_once_and_invoiced_exactly(services, unique
     assert _usage_total(api, auth_a, "calls", start, end) == sent["a"]["calls"]
     b_keys = api.get("/v1/api-keys", headers=auth_b).json()
     assert api.delete(f"/v1/api-keys/{b_keys[0]['id']}", headers=auth_a).status_code == 404
+    # What the stream dropped, per tenant: A's bad value and A's and B's repeated ids.
+    dead_a = api.get("/v1/stream/dead-letters", headers=auth_a).json()
+    assert [(d["event_id"], d["meter_slug"]) for d in dead_a] == [("a5", "tokens")]
+    assert api.get("/v1/stream/dead-letters", headers=auth_b).json() == []
+    for auth in (auth_a, auth_b):  # a2 (A) and b3 (B) came twice in separate requests
+        assert sum(d["duplicates"] for d in api.get("/v1/stream/duplicates", headers=auth).json()) == 1
     # B's key still works after A tried to revoke it.
     _send(ingest, b["api_key"]["key"], [call(uuid.uuid4().hex)])

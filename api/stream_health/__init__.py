@@ -1,0 +1,1 @@
+"""What the stream did with a tenant's events: dead letters, duplicates, corrections."""

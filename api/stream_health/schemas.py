@@ -1,0 +1,30 @@
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from pydantic import BaseModel, Field
+
+__all__ = ["DeadLetterPublic", "DuplicateCountPublic", "CorrectionPublic"]
+
+
+class DeadLetterPublic(BaseModel):
+    id: int
+    event_id: str
+    meter_slug: str
+    reason: str
+    event: dict
+    created_at: datetime
+
+
+class DuplicateCountPublic(BaseModel):
+    minute: datetime = Field(description="When the stream dropped them, by minute (UTC)")
+    duplicates: int
+
+
+class CorrectionPublic(BaseModel):
+    invoice_number: str = Field(description="The already-issued invoice whose period this usage belongs to")
+    meter_slug: str
+    window_start: datetime
+    quantity: Decimal = Field(description="Decimal, serialized as a string")
+    event_count: int
