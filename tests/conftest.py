@@ -29,6 +29,8 @@ for _name, _value in _TEST_DEFAULTS.items():
 # Flows run against the test session's Prefect server, with their own Prefect home.
 os.environ.setdefault("PREFECT_API_URL", f"http://127.0.0.1:{os.environ['METERLINE_PREFECT__PORT']}/api")
 os.environ.setdefault("PREFECT_HOME", os.path.join(os.environ["METERLINE_RUN_DIR"], "prefect-client"))
+# Prefect creates its home non-recursively at import; on a clean clone the run dir is not there yet.
+os.makedirs(os.environ["PREFECT_HOME"], exist_ok=True)
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 
