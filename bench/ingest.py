@@ -128,14 +128,17 @@ def main() -> None:
         eps, statuses = {}, {}
         profile = (lambda phase: _start_profiler(server.pid, args.profile, phase, args.seconds)) \
             if args.profile else (lambda phase: [])
+        cpu = _CpuMeter(server.pid, os.path.join(str(settings.run_dir), "kafka", "kafka.pid"))
         for batch, conns in THROUGHPUT_PHASES:
-            profiler = profile(f"batch{batch}")
+            profiler, cpu_before = profile(f"batch{batch}"), cpu.sample()
             result = drive(driver, url, key, "-mode", "throughput", "-batch", str(batch), "-conns", str(conns),
                            "-seconds", seconds)
             eps[str(batch)], statuses[str(batch)] = result["events_per_s"], result["statuses"]
+            print(f"  batches of {batch}: CPU cores used {cpu.since(cpu_before)}", flush=True)
             _wait_all(profiler)
-        profiler = profile("single")
+        profiler, cpu_before = profile("single"), cpu.sample()
         single = drive(driver, url, key, "-mode", "rate", "-rps", str(SINGLE_RPS), "-seconds", seconds)
+        print(f"  single events: CPU cores used {cpu.since(cpu_before)}", flush=True)
         _wait_all(profiler)
     finally:
         server.terminate()
@@ -152,6 +155,44 @@ def main() -> None:
                       "ingest_eps": {b: round(e) for b, e in eps.items()},
                       "ratio": {b: round(r, 3) for b, r in ratio.items()},
                       "single_p50_ms": single["p50_ms"], "single_p99_ms": single["p99_ms"]}))
+
+
+class _CpuMeter:
+    """CPU seconds of the ingest server (all its processes), the broker, and the whole machine.
+
+    The machine is shared: when ``machine`` is far above ``ingest + kafka + driver``, other
+    work competed for the 2 cores and the figures of that phase are skewed.
+    """
+
+    def __init__(self, server_pid: int, kafka_pid_file: str):
+        import psutil
+
+        self._server = psutil.Process(server_pid)
+        with open(kafka_pid_file) as f:
+            self._kafka = psutil.Process(int(f.read().strip()))
+
+    def _tree(self, process) -> float:
+        total = 0.0
+        for p in [process, *process.children(recursive=True)]:
+            try:
+                t = p.cpu_times()
+                total += t.user + t.system
+            except Exception:  # noqa: BLE001 - a process that just exited used no more CPU
+                pass
+        return total
+
+    def sample(self) -> dict[str, float]:
+        import psutil
+
+        machine = psutil.cpu_times()
+        return {"ingest": self._tree(self._server), "kafka": self._tree(self._kafka),
+                "machine": sum(machine) - machine.idle - machine.iowait, "wall": time.perf_counter()}
+
+    def since(self, before: dict[str, float]) -> str:
+        now = self.sample()
+        seconds = now["wall"] - before["wall"]
+        return ", ".join(f"{k} {(now[k] - before[k]) / seconds:.2f}" for k in now if k != "wall") + \
+            f" (of 2; over {seconds:.1f} s)"
 
 
 def _wait_ready(url: str) -> None:
