@@ -18,6 +18,7 @@ import argparse
 import asyncio
 import json
 import os
+import resource
 import subprocess
 import sys
 import time
@@ -134,11 +135,13 @@ def main() -> None:
             result = drive(driver, url, key, "-mode", "throughput", "-batch", str(batch), "-conns", str(conns),
                            "-seconds", seconds)
             eps[str(batch)], statuses[str(batch)] = result["events_per_s"], result["statuses"]
-            print(f"  batches of {batch}: CPU cores used {cpu.since(cpu_before)}", flush=True)
+            print(f"  batches of {batch}: CPU used: {cpu.since(cpu_before, result['events_per_s'] * result['seconds'])}",
+                  flush=True)
             _wait_all(profiler)
         profiler, cpu_before = profile("single"), cpu.sample()
         single = drive(driver, url, key, "-mode", "rate", "-rps", str(SINGLE_RPS), "-seconds", seconds)
-        print(f"  single events: CPU cores used {cpu.since(cpu_before)}", flush=True)
+        print(f"  single events: CPU used: {cpu.since(cpu_before, single['accepted_with_warmup'])}",
+              flush=True)
         _wait_all(profiler)
     finally:
         server.terminate()
@@ -185,14 +188,17 @@ class _CpuMeter:
         import psutil
 
         machine = psutil.cpu_times()
+        children = resource.getrusage(resource.RUSAGE_CHILDREN)  # the driver, once waited for
         return {"ingest": self._tree(self._server), "kafka": self._tree(self._kafka),
+                "driver": children.ru_utime + children.ru_stime,
                 "machine": sum(machine) - machine.idle - machine.iowait, "wall": time.perf_counter()}
 
-    def since(self, before: dict[str, float]) -> str:
+    def since(self, before: dict[str, float], events: float) -> str:
         now = self.sample()
         seconds = now["wall"] - before["wall"]
-        return ", ".join(f"{k} {(now[k] - before[k]) / seconds:.2f}" for k in now if k != "wall") + \
-            f" (of 2; over {seconds:.1f} s)"
+        used = {k: (now[k] - before[k]) / seconds for k in now if k != "wall"}
+        return ", ".join(f"{k} {v:.2f}" for k, v in used.items()) + f" of 2 cores over {seconds:.1f} s; " \
+            f"{events / (used['ingest'] * seconds):,.0f} events per ingest CPU-second"
 
 
 def _wait_ready(url: str) -> None:

@@ -205,7 +205,12 @@ func rate(o options) map[string]any {
 	sendEnd := time.Now()
 	wg.Wait()
 	var all []time.Duration
-	failed := 0
+	failed, acceptedTotal := 0, 0
+	for i := 0; i < total; i++ {
+		if ok[i] {
+			acceptedTotal++ // warm-up included: what the server did while it was measured for CPU
+		}
+	}
 	for i := warmup; i < total; i++ {
 		// A refused or failed request counts in the percentiles with its latency, and as
 		// failed: dropping it would flatter the figures.
@@ -224,7 +229,7 @@ func rate(o options) map[string]any {
 	}
 	measured := sendEnd.Sub(start.Add(time.Duration(warmup) * interval)).Seconds()
 	return map[string]any{"offered_rps": o.rps, "sent_rps": float64(total-warmup) / measured,
-		"requests": len(all), "failed": failed, "statuses": statuses.counts,
+		"requests": len(all), "failed": failed, "statuses": statuses.counts, "accepted_with_warmup": acceptedTotal,
 		"p50_ms": pick(0.50), "p90_ms": pick(0.90), "p99_ms": pick(0.99), "max_ms": pick(1.0),
 		"max_send_lag_ms": float64(maxLag.Microseconds()) / 1000}
 }
