@@ -9,8 +9,9 @@ Design (issue 3):
   record (idempotent producer, acks=all); 503 with ``Retry-After`` otherwise. A 503 may
   still leave some of the request's records in the topic: the client's retry repeats
   the same ids and the stream drops the repeats.
-- Records are packs of events of one tenant and one subject (see ``ingest.packing``),
-  keyed ``tenant_id:subject``.
+- Records are packs of one tenant's events that share a partition: each event goes where
+  Kafka's default partitioner puts ``tenant_id:subject`` (see ``ingest.packing``).
+- ``POST /v1/events`` is a bare ASGI endpoint in front of FastAPI (see ``ingest.events``).
 - Memory is bounded by ``max_in_flight_requests`` and ``max_in_flight_bytes``; beyond
   them the answer is 503 at once. Per-tenant token buckets answer 429.
 
