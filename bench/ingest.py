@@ -135,8 +135,8 @@ def main() -> None:
             result = drive(driver, url, key, "-mode", "throughput", "-batch", str(batch), "-conns", str(conns),
                            "-seconds", seconds)
             eps[str(batch)], statuses[str(batch)] = result["events_per_s"], result["statuses"]
-            print(f"  batches of {batch}: CPU used: {cpu.since(cpu_before, result['events_per_s'] * result['seconds'])}",
-                  flush=True)
+            used = cpu.since(cpu_before, result["events_per_s"] * result["seconds"])
+            print(f"  batches of {batch}: CPU used: {used}", flush=True)
             _wait_all(profiler)
         profiler, cpu_before = profile("single"), cpu.sample()
         single = drive(driver, url, key, "-mode", "rate", "-rps", str(SINGLE_RPS), "-seconds", seconds)

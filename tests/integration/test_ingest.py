@@ -206,7 +206,8 @@ async def test_duplicates_within_a_request_are_sent_once(client, settings, tenan
     packs = await read_packs(settings, start, tenant_id, 3)
     assert sorted(e["id"] for e in all_events(packs)) == ["ev-1", "ev-2", "ev-3"]
     # One record per partition: one if both subjects hash to the same partition, else two.
-    together = default_partition(tenant_id, "customer-1", len(start)) == default_partition(tenant_id, "other", len(start))
+    partitions = len(start)
+    together = default_partition(tenant_id, "customer-1", partitions) == default_partition(tenant_id, "other", partitions)
     assert sorted(len(p["events"]) for *_, p in packs) == ([3] if together else [1, 2])
 
 

@@ -102,5 +102,6 @@ def test_subjects_of_one_partition_share_a_pack_in_request_order():
 def test_packs_split_by_bytes():
     events = validate_events([ev(i) for i in range(6)], NOW, LIMITS)
     size = len(events.payloads[0])
-    records = pack_events("tid", "x", events.subjects, events.payloads, max_events=500, max_bytes=2 * size + 2, partition_of=lambda key: 0)
+    records = pack_events("tid", "x", events.subjects, events.payloads, max_events=500, max_bytes=2 * size + 2,
+                          partition_of=lambda key: 0)
     assert [r.events for r in records] == [2, 2, 2]
