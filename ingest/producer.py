@@ -36,8 +36,9 @@ __all__ = ["BrokerUnavailable", "EventProducer"]
 log = logging.getLogger(__name__)
 
 # Hashes of recent record keys: aiokafka's murmur2 is pure Python (~10 µs a key), and the
-# same tenant:subject keys recur request after request. Cleared when full: bounded memory.
-_MAX_CACHED_HASHES = 200_000
+# same tenant:subject keys recur request after request. Cleared when full: bounded memory
+# (about 10 MB per process at this size).
+_MAX_CACHED_HASHES = 50_000
 
 
 class BrokerUnavailable(Exception):
