@@ -1,11 +1,15 @@
 """Benchmark of the ingest service (issue 3 "Speed"); not a test.
 
-    /tmp/setup/venv/bin/python bench/ingest.py [--seconds 5] [--workers 2]
+    make bench-ingest    # or: .venv/bin/python bench/ingest.py [--seconds 5] [--workers 2] [--profile DIR]
 
-Starts Kafka and PostgreSQL under .run/bench (own ports), the ingest service as a
-separate process (``ingest.app.run``), and drives it over loopback from another process.
-Prints the raw aiokafka producer's events/s, ingest events/s at batches of 1, 100 and
-1,000, single-event p50/p99 at 2,000 requests/s, and a JSON summary as the last line.
+Starts Kafka and PostgreSQL under .run/bench (own ports, overridable through the usual
+METERLINE_* variables), the ingest service as a separate process (``ingest.app.run``),
+and drives it over loopback with a Go program (``bench/ingest_driver``, built here with
+``go build``): closed-loop throughput at batches of 1, 100 and 1,000 events, then an
+open-loop 2,000 single-event requests/s timed from each request's scheduled send.
+Prints the raw aiokafka producer's events/s, ingest events/s and their ratio, single-event
+p50/p99, and a JSON summary as the last line. ``--profile`` samples every server process
+with py-spy during the single-event phase.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import argparse
 import asyncio
 import json
 import os
+import resource
 import subprocess
 import sys
 import time
@@ -55,65 +60,25 @@ async def raw_producer_eps(bootstrap: str, topic: str, n: int) -> float:
     return n / elapsed
 
 
-# --- the driver: runs in its own process ---------------------------------------------
+# --- the driver: a Go program (bench/ingest_driver), built into the run directory --------
 
-async def _drive_throughput(url: str, key: str, batch: int, seconds: float, concurrency: int) -> float:
-    import httpx
-
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    bodies = [orjson.dumps(events(batch, uuid.uuid4().hex)) for _ in range(8)]
-    accepted = 0
-    deadline = time.perf_counter() + seconds
-    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=30,
-                                 headers={"Authorization": f"Bearer {key}",
-                                          "Content-Type": "application/json"}) as client:
-        async def worker(w: int) -> None:
-            nonlocal accepted
-            i = w
-            while time.perf_counter() < deadline:
-                response = await client.post("/v1/events", content=bodies[i % len(bodies)])
-                i += 1
-                if response.status_code == 202:
-                    accepted += batch
-        started = time.perf_counter()
-        await asyncio.gather(*(worker(w) for w in range(concurrency)))
-        return accepted / (time.perf_counter() - started)
+DRIVER_SRC = os.path.join(ROOT, "bench", "ingest_driver")
+THROUGHPUT_PHASES = [(1, 64), (100, 16), (1000, 8)]  # (events per request, connections)
+SINGLE_RPS = 2000
 
 
-async def _drive_latency(url: str, key: str, rps: int, seconds: float) -> tuple[float, float, int]:
-    import httpx
-
-    latencies: list[float] = []
-    body = orjson.dumps(events(1, uuid.uuid4().hex)[0])
-    async with httpx.AsyncClient(base_url=url, timeout=30, limits=httpx.Limits(max_connections=256),
-                                 headers={"Authorization": f"Bearer {key}",
-                                          "Content-Type": "application/json"}) as client:
-        async def one() -> None:
-            t = time.perf_counter()
-            response = await client.post("/v1/events", content=body)
-            if response.status_code == 202:
-                latencies.append(time.perf_counter() - t)
-
-        tasks = []
-        start = time.perf_counter()
-        for i in range(int(rps * seconds)):  # open loop: requests leave on schedule
-            delay = start + i / rps - time.perf_counter()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            tasks.append(asyncio.create_task(one()))
-        await asyncio.gather(*tasks)
-    latencies.sort()
-    pick = lambda q: latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1000  # noqa: E731
-    return pick(0.50), pick(0.99), len(latencies)
+def build_driver(run_dir: str) -> str:
+    """``go build`` the driver (standard library only, so no network); cached by Go afterwards."""
+    os.makedirs(run_dir, exist_ok=True)
+    binary = os.path.join(run_dir, "ingest_driver")
+    subprocess.run(["go", "build", "-buildvcs=false", "-o", binary, "."], cwd=DRIVER_SRC, check=True)
+    return binary
 
 
-def driver_main(url: str, key: str, seconds: float) -> None:
-    result = {"eps": {}}
-    for batch, concurrency in [(1, 64), (100, 32), (1000, 8)]:
-        result["eps"][str(batch)] = asyncio.run(_drive_throughput(url, key, batch, seconds, concurrency))
-    p50, p99, n = asyncio.run(_drive_latency(url, key, 2000, seconds))
-    result.update(p50=p50, p99=p99, n=n)
-    print(json.dumps(result))
+def drive(binary: str, url: str, key: str, *args: str) -> dict:
+    out = subprocess.run([binary, "-url", url + "/v1/events", "-key", key, *args],
+                         capture_output=True, text=True, check=True).stdout
+    return json.loads(out.strip().splitlines()[-1])
 
 
 # --- orchestration ------------------------------------------------------------------
@@ -121,12 +86,11 @@ def driver_main(url: str, key: str, seconds: float) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=float, default=5.0)
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--driver", nargs=2, metavar=("URL", "KEY"))
+    parser.add_argument("--workers", type=int, default=None,
+                        help="server processes (default: METERLINE_INGEST__WORKERS or 2)")
+    parser.add_argument("--profile", metavar="DIR",
+                        help="py-spy every server process during the single-event phase, into DIR")
     args = parser.parse_args()
-    if args.driver:
-        driver_main(args.driver[0], args.driver[1], args.seconds)
-        return
     for name, value in BENCH_ENV.items():
         os.environ.setdefault(name, value)
     from infra import infra_up
@@ -136,6 +100,7 @@ def main() -> None:
     from warehouse.postgres.tenants import insert_tenant
 
     settings = Settings()
+    driver = build_driver(str(settings.run_dir))
     infra_up(settings, only={"kafka", "postgres"})
     migrate(settings)
 
@@ -151,35 +116,119 @@ def main() -> None:
 
     key = asyncio.run(make_key())
     raw = asyncio.run(raw_producer_eps(settings.kafka_bootstrap, settings.kafka.events_topic, 100_000))
-    print(f"raw aiokafka producer, one record per event, acks=all: {raw:,.0f} events/s")
+    print(f"raw aiokafka producer, one record per event, acks=all: {raw:,.0f} events/s", flush=True)
 
-    env = {**os.environ, "METERLINE_INGEST__WORKERS": str(args.workers)}
+    workers = args.workers or int(os.environ.get("METERLINE_INGEST__WORKERS", "2"))
+    env = {**os.environ, "METERLINE_INGEST__WORKERS": str(workers)}
     server = subprocess.Popen([sys.executable, "-c", "from ingest.app import run; from meterline.settings "
                                "import Settings; run(Settings())"], env=env, cwd=ROOT)
     url = f"http://{settings.ingest.host}:{settings.ingest.port}"
+    seconds = str(args.seconds)
     try:
-        import httpx
-
-        for _ in range(100):
-            try:
-                if httpx.get(url + "/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.2)
-        out = subprocess.run([sys.executable, __file__, "--seconds", str(args.seconds), "--driver", url, key],
-                             capture_output=True, text=True, cwd=ROOT, check=True).stdout
-        driven = json.loads(out.strip().splitlines()[-1])
+        _wait_ready(url)
+        eps, statuses = {}, {}
+        profile = (lambda phase: _start_profiler(server.pid, args.profile, phase, args.seconds)) \
+            if args.profile else (lambda phase: [])
+        cpu = _CpuMeter(server.pid, os.path.join(str(settings.run_dir), "kafka", "kafka.pid"))
+        for batch, conns in THROUGHPUT_PHASES:
+            profiler, cpu_before = profile(f"batch{batch}"), cpu.sample()
+            result = drive(driver, url, key, "-mode", "throughput", "-batch", str(batch), "-conns", str(conns),
+                           "-seconds", seconds)
+            eps[str(batch)], statuses[str(batch)] = result["events_per_s"], result["statuses"]
+            used = cpu.since(cpu_before, result["events_per_s"] * result["seconds"])
+            print(f"  batches of {batch}: CPU used: {used}", flush=True)
+            _wait_all(profiler)
+        profiler, cpu_before = profile("single"), cpu.sample()
+        single = drive(driver, url, key, "-mode", "rate", "-rps", str(SINGLE_RPS), "-seconds", seconds)
+        print(f"  single events: CPU used: {cpu.since(cpu_before, single['accepted_with_warmup'])}",
+              flush=True)
+        _wait_all(profiler)
     finally:
         server.terminate()
         server.wait(timeout=20)
-    ratio = {b: eps / raw for b, eps in driven["eps"].items()}
-    for batch, eps in driven["eps"].items():
-        print(f"ingest, batches of {batch:>4}: {eps:,.0f} events/s ({ratio[batch]:.2f} of raw)")
-    print(f"single-event requests at 2,000/s: p50 {driven['p50']:.1f} ms, p99 {driven['p99']:.1f} ms "
-          f"({driven['n']} accepted)")
-    print(json.dumps({"raw_producer_eps": {b: raw for b in driven["eps"]}, "ingest_eps": driven["eps"],
-                      "ratio": ratio, "single_p50_ms": driven["p50"], "single_p99_ms": driven["p99"]}))
+    ratio = {b: e / raw for b, e in eps.items()}
+    for batch, e in eps.items():
+        print(f"ingest, batches of {batch:>4}: {e:,.0f} events/s ({ratio[batch]:.2f} of raw); "
+              f"answers {statuses[batch]}")
+    print(f"single-event requests offered at {SINGLE_RPS:,}/s (sent {single['sent_rps']:,.0f}/s, "
+          f"send lag up to {single['max_send_lag_ms']} ms): p50 {single['p50_ms']:.1f} ms, "
+          f"p90 {single['p90_ms']:.1f} ms, p99 {single['p99_ms']:.1f} ms, max {single['max_ms']:.1f} ms; "
+          f"{single['requests']} requests, {single['failed']} not 202: {single['statuses']}")
+    print(json.dumps({"raw_producer_eps": {b: round(raw) for b in eps},
+                      "ingest_eps": {b: round(e) for b, e in eps.items()},
+                      "ratio": {b: round(r, 3) for b, r in ratio.items()},
+                      "single_p50_ms": single["p50_ms"], "single_p99_ms": single["p99_ms"]}))
+
+
+class _CpuMeter:
+    """CPU seconds of the ingest server (all its processes), the broker, and the whole machine.
+
+    The machine is shared: when ``machine`` is far above ``ingest + kafka + driver``, other
+    work competed for the 2 cores and the figures of that phase are skewed.
+    """
+
+    def __init__(self, server_pid: int, kafka_pid_file: str):
+        import psutil
+
+        self._server = psutil.Process(server_pid)
+        with open(kafka_pid_file) as f:
+            self._kafka = psutil.Process(int(f.read().strip()))
+
+    def _tree(self, process) -> float:
+        total = 0.0
+        for p in [process, *process.children(recursive=True)]:
+            try:
+                t = p.cpu_times()
+                total += t.user + t.system
+            except Exception:  # noqa: BLE001 - a process that just exited used no more CPU
+                pass
+        return total
+
+    def sample(self) -> dict[str, float]:
+        import psutil
+
+        machine = psutil.cpu_times()
+        children = resource.getrusage(resource.RUSAGE_CHILDREN)  # the driver, once waited for
+        return {"ingest": self._tree(self._server), "kafka": self._tree(self._kafka),
+                "driver": children.ru_utime + children.ru_stime,
+                "machine": sum(machine) - machine.idle - machine.iowait, "wall": time.perf_counter()}
+
+    def since(self, before: dict[str, float], events: float) -> str:
+        now = self.sample()
+        seconds = now["wall"] - before["wall"]
+        used = {k: (now[k] - before[k]) / seconds for k in now if k != "wall"}
+        return ", ".join(f"{k} {v:.2f}" for k, v in used.items()) + f" of 2 cores over {seconds:.1f} s; " \
+            f"{events / (used['ingest'] * seconds):,.0f} events per ingest CPU-second"
+
+
+def _wait_ready(url: str) -> None:
+    import httpx
+
+    for _ in range(150):
+        try:
+            if httpx.get(url + "/readyz", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"the ingest service at {url} did not become ready")
+
+
+def _start_profiler(server_pid: int, out_dir: str, phase: str, seconds: float) -> list[subprocess.Popen]:
+    """py-spy record (collapsed stacks) of every server process: uvicorn's workers are its children."""
+    os.makedirs(out_dir, exist_ok=True)
+    spy = os.path.join(os.path.dirname(sys.executable), "py-spy")
+    children = subprocess.run(["pgrep", "-P", str(server_pid)], capture_output=True, text=True).stdout.split()
+    return [subprocess.Popen([spy, "record", "--pid", pid, "--duration", str(max(1, int(seconds))), "--rate", "200",
+                              "--format", "raw", "--nonblocking",
+                              "--output", os.path.join(out_dir, f"{phase}-{pid}.txt")],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            for pid in children or [str(server_pid)]]
+
+
+def _wait_all(processes: list[subprocess.Popen]) -> None:
+    for process in processes:
+        process.wait(timeout=120)
 
 
 if __name__ == "__main__":

@@ -40,6 +40,21 @@ class IngestMetrics:
         self.producer_errors = Counter("meterline_ingest_producer_errors", "Produce failures by kind",
                                        ["kind"], registry=r)
 
+        self._accepted_requests = self.requests.labels("202")
+
+    def accepted_request(self) -> None:
+        # The one labelled child of every accepted request, looked up once.
+        self._accepted_requests.inc()
+
+    def set_in_flight(self, requests: int, nbytes: int) -> None:
+        """The in-flight gauges, set from the admission budget (see ``ingest.app``).
+
+        Set periodically and at every scrape rather than moved by every request: with
+        several processes each move is a write to a shared file, four per request.
+        """
+        self.in_flight.set(requests)
+        self.in_flight_bytes.set(nbytes)
+
     def exposition(self) -> bytes:
         if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
             registry = CollectorRegistry()

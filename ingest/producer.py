@@ -25,6 +25,7 @@ from collections.abc import Callable, Sequence
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
+from aiokafka.partitioner import murmur2
 
 from meterline.settings import Settings
 
@@ -33,6 +34,11 @@ from .packing import Record
 __all__ = ["BrokerUnavailable", "EventProducer"]
 
 log = logging.getLogger(__name__)
+
+# Hashes of recent record keys: aiokafka's murmur2 is pure Python (~10 µs a key), and the
+# same tenant:subject keys recur request after request. Cleared when full: bounded memory
+# (about 10 MB per process at this size).
+_MAX_CACHED_HASHES = 50_000
 
 
 class BrokerUnavailable(Exception):
@@ -50,6 +56,7 @@ class EventProducer:
         self._producer: AIOKafkaProducer | None = None
         self._starting: asyncio.Task | None = None
         self._failed_at: float | None = None
+        self._key_hashes: dict[bytes, int] = {}
 
     def _new_producer(self) -> AIOKafkaProducer:
         ingest = self._ingest
@@ -123,6 +130,39 @@ class EventProducer:
             return True
         return self._failed_at is not None and time.monotonic() - self._failed_at < self._cooldown_s
 
+    async def partitioner(self, timeout_s: float) -> Callable[[bytes], int]:
+        """The partition Kafka's default partitioner gives a key, or BrokerUnavailable.
+
+        Packing needs the partition of every event before the records exist (see
+        ``ingest.packing``); this is the same murmur2 mapping over the same partitions,
+        so every subject keeps the partition it had when keys were partitioned by aiokafka.
+        """
+        if self.refusing():
+            raise BrokerUnavailable("the broker is unavailable")
+        producer = self._producer
+        partitions = producer.client.cluster.partitions_for_topic(self._topic)
+        if not partitions:  # no metadata for the topic yet
+            try:
+                async with asyncio.timeout(timeout_s):
+                    partitions = await producer.partitions_for(self._topic)
+            except (TimeoutError, KafkaError, OSError) as exc:
+                self._failed_at = time.monotonic()
+                self._on_error("timeout" if isinstance(exc, TimeoutError) else type(exc).__name__)
+                raise BrokerUnavailable(f"no partitions for {self._topic}: {type(exc).__name__}: {exc}") from exc
+        ordered = sorted(partitions)
+        count = len(ordered)
+        hashes = self._key_hashes
+
+        def partition_of(key: bytes) -> int:
+            h = hashes.get(key)
+            if h is None:
+                if len(hashes) >= _MAX_CACHED_HASHES:
+                    hashes.clear()
+                h = hashes[key] = murmur2(key) & 0x7FFFFFFF
+            return ordered[h % count]
+
+        return partition_of
+
     async def produce(self, records: Sequence[Record], timeout_s: float,
                       on_settled: Callable[[], None] = lambda: None) -> None:
         """Every record acknowledged, or BrokerUnavailable.
@@ -134,20 +174,18 @@ class EventProducer:
             on_settled()
             raise BrokerUnavailable("the broker is unavailable")
         producer = self._producer
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout_s
         futures: list[asyncio.Future] = []
         try:
-            # send() itself waits while a partition's batch is full and undrained.
+            # One deadline (one timer) over both the sends, since send() itself waits while
+            # a partition's batch is full and undrained, and the acknowledgements.
             async with asyncio.timeout(timeout_s):
                 for record in records:
-                    futures.append(await producer.send(self._topic, record.value, key=record.key))
-            # wait(), not gather(): a deadline must not cancel the record futures, which
-            # would hide that their records still sit in the producer.
-            _, pending = await asyncio.wait(futures, timeout=max(0.0, deadline - loop.time()))
-            if pending:
-                raise TimeoutError(f"{len(pending)} of {len(futures)} records unacknowledged "
-                                   f"after {timeout_s} s")
+                    futures.append(await producer.send(self._topic, record.value, key=record.key,
+                                                      partition=record.partition))
+                # wait(), not gather(): the deadline cancels the wait but not the record
+                # futures, which would hide that their records still sit in the producer.
+                if futures:
+                    await asyncio.wait(futures)
             for future in futures:
                 if future.exception() is not None:
                     raise future.exception()
@@ -155,6 +193,10 @@ class EventProducer:
             self._failed_at = time.monotonic()
             self._on_error("timeout" if isinstance(exc, TimeoutError) else type(exc).__name__)
             self._settle_later(producer, futures, on_settled)
+            if isinstance(exc, TimeoutError):
+                unacked = sum(not f.done() for f in futures) + len(records) - len(futures)
+                raise BrokerUnavailable(f"TimeoutError: {unacked} of {len(records)} records "
+                                        f"unacknowledged after {timeout_s} s") from exc
             raise BrokerUnavailable(f"{type(exc).__name__}: {exc}") from exc
         except BaseException:
             self._settle_later(producer, futures, on_settled)

@@ -15,6 +15,7 @@ import httpx
 import orjson
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.partitioner import DefaultPartitioner
 from asgi_lifespan import LifespanManager
 
 from ingest.app import create_app
@@ -102,27 +103,27 @@ async def end_offsets(settings: Settings) -> dict[TopicPartition, int]:
 
 
 async def read_packs(settings: Settings, start: dict[TopicPartition, int], tenant_id: uuid.UUID,
-                     expect_events: int, timeout_s: float = 15.0) -> list[tuple[bytes, dict]]:
-    """(key, pack) of the tenant's records after ``start``, once ``expect_events`` arrived."""
+                     expect_events: int, timeout_s: float = 15.0) -> list[tuple[int, bytes, dict]]:
+    """(partition, key, pack) of the tenant's records after ``start``, once ``expect_events`` arrived."""
     consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, enable_auto_commit=False)
     await consumer.start()
-    packs: list[tuple[bytes, dict]] = []
+    packs: list[tuple[int, bytes, dict]] = []
     try:
         consumer.assign(list(start))
         for tp, offset in start.items():
             consumer.seek(tp, offset)
         deadline = asyncio.get_running_loop().time() + timeout_s
-        while sum(len(p["events"]) for _, p in packs) < expect_events:
+        while sum(len(p["events"]) for *_, p in packs) < expect_events:
             assert asyncio.get_running_loop().time() < deadline, f"only {packs} arrived"
             batches = await consumer.getmany(timeout_ms=300)
             for records in batches.values():
                 for record in records:
                     pack = orjson.loads(record.value)
                     if pack["tenant_id"] == str(tenant_id):
-                        packs.append((record.key, pack))
+                        packs.append((record.partition, record.key, pack))
         await asyncio.sleep(0.3)  # nothing more may follow
         for records in (await consumer.getmany(timeout_ms=300)).values():
-            packs += [(r.key, orjson.loads(r.value)) for r in records
+            packs += [(r.partition, r.key, orjson.loads(r.value)) for r in records
                       if orjson.loads(r.value)["tenant_id"] == str(tenant_id)]
         return packs
     finally:
@@ -130,7 +131,13 @@ async def read_packs(settings: Settings, start: dict[TopicPartition, int], tenan
 
 
 def all_events(packs) -> list[dict]:
-    return [e for _, p in packs for e in p["events"]]
+    return [e for *_, p in packs for e in p["events"]]
+
+
+def default_partition(tenant_id: uuid.UUID, subject: str, partitions: int) -> int:
+    """Where Kafka's default partitioner puts the key ``tenant:subject``."""
+    every = list(range(partitions))
+    return DefaultPartitioner()(f"{tenant_id}:{subject}".encode(), every, every)
 
 
 # --- accepted shapes ------------------------------------------------------------------
@@ -156,10 +163,12 @@ async def test_accepts_each_body_shape(shape, client, settings, tenant):
 
     packs = await read_packs(settings, start, tenant_id, len(events))
     assert sorted(e["id"] for e in all_events(packs)) == sorted(e["id"] for e in events)
-    for key_bytes, pack in packs:
+    for partition, key_bytes, pack in packs:
+        # Events share a record only when their subjects share a partition, the one Kafka's
+        # default partitioner gives tenant:subject; the key is one of those subjects.
         subjects = {e["subject"] for e in pack["events"]}
-        assert len(subjects) == 1
-        assert key_bytes == f"{tenant_id}:{subjects.pop()}".encode()
+        assert {default_partition(tenant_id, s, len(start)) for s in subjects} == {partition}
+        assert key_bytes in {f"{tenant_id}:{s}".encode() for s in subjects}
         assert set(pack) == {"tenant_id", "received_at", "events"}
         assert pack["received_at"].endswith("Z")
     assert all(set(e) == {"id", "source", "type", "subject", "time", "data"} for e in all_events(packs))
@@ -183,7 +192,7 @@ async def test_record_format_time_normalised_and_body_tenant_ignored(client, set
     # Absent time: the receipt time, in UTC.
     received = datetime.fromisoformat(by_id["ev-b"]["time"])
     assert abs((received - datetime.now(UTC)).total_seconds()) < 30
-    assert all(p["tenant_id"] == str(tenant_id) for _, p in packs)
+    assert all(p["tenant_id"] == str(tenant_id) for *_, p in packs)
     assert not await read_packs(settings, start, other_id, 0, timeout_s=1)
 
 
@@ -196,8 +205,10 @@ async def test_duplicates_within_a_request_are_sent_once(client, settings, tenan
     assert response.json() == {"accepted": 3, "duplicates_in_request": 2}
     packs = await read_packs(settings, start, tenant_id, 3)
     assert sorted(e["id"] for e in all_events(packs)) == ["ev-1", "ev-2", "ev-3"]
-    # One record per subject group.
-    assert sorted(len(p["events"]) for _, p in packs) == [1, 2]
+    # One record per partition: one if both subjects hash to the same partition, else two.
+    partitions = len(start)
+    together = default_partition(tenant_id, "customer-1", partitions) == default_partition(tenant_id, "other", partitions)
+    assert sorted(len(p["events"]) for *_, p in packs) == ([3] if together else [1, 2])
 
 
 async def test_large_subject_groups_split_into_packs(stack, tenant):
@@ -209,7 +220,7 @@ async def test_large_subject_groups_split_into_packs(stack, tenant):
         response = await client.post("/v1/events", headers=auth(key), json=[event(i) for i in range(7)])
         assert response.status_code == 202
         packs = await read_packs(settings, start, tenant_id, 7)
-        assert [len(p["events"]) for _, p in packs] == [3, 3, 1]
+        assert [len(p["events"]) for *_, p in packs] == [3, 3, 1]
         assert [e["id"] for e in all_events(packs)] == [f"ev-{i}" for i in range(7)]  # one partition, in order
     finally:
         await client.aclose()

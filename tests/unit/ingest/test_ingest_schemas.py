@@ -37,7 +37,7 @@ def test_parse_body(body, ctype, count):
 def test_time_is_normalised_to_utc(time, expected):
     event = ev(1) if time is None else ev(1, time=time)
     result = validate_events([event], NOW, LIMITS)
-    assert orjson.loads(result.events[0].payload)["time"] == expected
+    assert orjson.loads(result.payloads[0])["time"] == expected
 
 
 @pytest.mark.parametrize(("change", "field"), [
@@ -63,23 +63,45 @@ def test_invalid_event_names_field(change, field):
 def test_duplicates_and_unknown_attributes():
     result = validate_events([ev(1, tenant_id="other"), ev(2), ev(1)], NOW, LIMITS)
     assert result.duplicates == 1
-    payloads = [orjson.loads(e.payload) for e in result.events]
+    payloads = [orjson.loads(p) for p in result.payloads]
     assert [p["id"] for p in payloads] == ["e1", "e2"]
     assert set(payloads[0]) == {"id", "source", "type", "subject", "time", "data"}
 
 
+def _partitions(mapping: dict[bytes, int]):
+    return mapping.__getitem__
+
+
 def test_packs_group_by_subject_and_split():
-    events = validate_events([ev(i, subject=f"u{i % 2}") for i in range(7)], NOW, LIMITS).events
-    records = pack_events("tid", "2026-03-01T12:00:00Z", events, max_events=2, max_bytes=10_000)
-    decoded = [(r.key, orjson.loads(r.value)) for r in records]
-    assert [(k, [e["id"] for e in p["events"]]) for k, p in decoded] == [
-        (b"tid:u0", ["e0", "e2"]), (b"tid:u0", ["e4", "e6"]), (b"tid:u1", ["e1", "e3"]), (b"tid:u1", ["e5"])]
-    assert all(p["tenant_id"] == "tid" and p["received_at"] == "2026-03-01T12:00:00Z" for _, p in decoded)
+    events = validate_events([ev(i, subject=f"u{i % 2}") for i in range(7)], NOW, LIMITS)
+    records = pack_events("tid", "2026-03-01T12:00:00Z", events.subjects, events.payloads, max_events=2,
+                          max_bytes=10_000,
+                          partition_of=_partitions({b"tid:u0": 0, b"tid:u1": 1}))
+    decoded = [(r.key, r.partition, orjson.loads(r.value)) for r in records]
+    assert [(k, n, [e["id"] for e in p["events"]]) for k, n, p in decoded] == [
+        (b"tid:u0", 0, ["e0", "e2"]), (b"tid:u0", 0, ["e4", "e6"]),
+        (b"tid:u1", 1, ["e1", "e3"]), (b"tid:u1", 1, ["e5"])]
+    assert all(p["tenant_id"] == "tid" and p["received_at"] == "2026-03-01T12:00:00Z" for _, _, p in decoded)
     assert [r.events for r in records] == [2, 2, 2, 1]
 
 
+def test_subjects_of_one_partition_share_a_pack_in_request_order():
+    subjects = ["a", "b", "c", "a", "b", "d"]
+    events = validate_events([ev(i, subject=s) for i, s in enumerate(subjects)], NOW, LIMITS)
+    records = pack_events("tid", "x", events.subjects, events.payloads, max_events=500, max_bytes=10_000,
+                          partition_of=_partitions({b"tid:a": 2, b"tid:b": 0, b"tid:c": 2, b"tid:d": 0}))
+    decoded = [(r.key, r.partition, [(e["id"], e["subject"]) for e in orjson.loads(r.value)["events"]])
+               for r in records]
+    # The key is one of the pack's own subjects, so it hashes to the record's partition.
+    assert decoded == [
+        (b"tid:a", 2, [("e0", "a"), ("e2", "c"), ("e3", "a")]),
+        (b"tid:b", 0, [("e1", "b"), ("e4", "b"), ("e5", "d")]),
+    ]
+
+
 def test_packs_split_by_bytes():
-    events = validate_events([ev(i) for i in range(6)], NOW, LIMITS).events
-    size = len(events[0].payload)
-    records = pack_events("tid", "x", events, max_events=500, max_bytes=2 * size + 2)
+    events = validate_events([ev(i) for i in range(6)], NOW, LIMITS)
+    size = len(events.payloads[0])
+    records = pack_events("tid", "x", events.subjects, events.payloads, max_events=500, max_bytes=2 * size + 2,
+                          partition_of=lambda key: 0)
     assert [r.events for r in records] == [2, 2, 2]

@@ -1,0 +1,3 @@
+module meterline/bench/ingestdriver
+
+go 1.26
