@@ -30,13 +30,15 @@ import orjson
 __all__ = ["Meter", "UsageEvent", "WindowKey", "UsageDelta", "DeadLetter", "AggregationResult", "Aggregation",
            "Resolution", "AGGREGATIONS", "RESOLUTIONS", "extract_value", "extract_property", "group_values",
            "group_key", "hour_window", "window_start", "aggregate", "InvalidMeterValue", "parse_event_time",
-           "combine_total", "NO_GROUP"]
+           "combine_total", "NO_GROUP", "RESOLUTION_STEP"]
 
 Aggregation = Literal["COUNT", "SUM", "MAX", "UNIQUE_COUNT", "LATEST"]
 AGGREGATIONS: tuple[str, ...] = get_args(Aggregation)
 Resolution = Literal["minute", "hour", "day"]
 RESOLUTIONS: tuple[Resolution, ...] = ("minute", "hour", "day")
 NO_GROUP = "{}"  # the group key of a meter without group_by
+RESOLUTION_STEP: dict[Resolution, timedelta] = {"minute": timedelta(minutes=1), "hour": timedelta(hours=1),
+                                                "day": timedelta(days=1)}
 
 
 @dataclass(frozen=True)
@@ -74,7 +76,7 @@ class WindowKey:
     resolution: Resolution = "hour"
 
 
-@dataclass
+@dataclass(slots=True)
 class UsageDelta:
     quantity: Decimal = Decimal(0)
     event_count: int = 0
@@ -99,6 +101,21 @@ class UsageDelta:
             self.unique_values.add(value)
         self.event_count += 1
 
+    def merge(self, aggregation: Aggregation, other: UsageDelta) -> None:
+        """Absorb another window's delta (a finer window inside this one), by the same rules."""
+        if other.event_count == 0:
+            return
+        if aggregation in ("COUNT", "SUM"):
+            self.quantity += other.quantity
+        elif aggregation == "MAX":
+            self.quantity = other.quantity if self.event_count == 0 else max(self.quantity, other.quantity)
+        elif aggregation == "LATEST":
+            if self.latest_at is None or (other.latest_at, other.latest_id) > (self.latest_at, self.latest_id):
+                self.quantity, self.latest_at, self.latest_id = other.quantity, other.latest_at, other.latest_id
+        else:
+            self.unique_values |= other.unique_values
+        self.event_count += other.event_count
+
 
 @dataclass(frozen=True)
 class DeadLetter:
@@ -111,8 +128,8 @@ class DeadLetter:
 class AggregationResult:
     deltas: dict[WindowKey, UsageDelta] = field(default_factory=dict)
     dead_letters: list[DeadLetter] = field(default_factory=list)
-    # The meter of each slug in `deltas`, so writers know how to merge them.
-    aggregations: dict[str, Aggregation] = field(default_factory=dict)
+    # The aggregation of each (tenant, meter slug) in `deltas`, so writers know how to merge them.
+    aggregations: dict[tuple[uuid.UUID, str], Aggregation] = field(default_factory=dict)
 
 
 class InvalidMeterValue(ValueError):
@@ -127,7 +144,8 @@ def parse_event_time(value: str) -> datetime:
 
 
 def window_start(moment: datetime, resolution: Resolution) -> datetime:
-    moment = moment.astimezone(timezone.utc)
+    if moment.tzinfo is not timezone.utc:  # decoded events are UTC already: skip the conversion
+        moment = moment.astimezone(timezone.utc)
     if resolution == "minute":
         return moment.replace(second=0, microsecond=0)
     if resolution == "hour":
@@ -213,28 +231,55 @@ def _meter_value(meter: Meter, data: Mapping[str, Any]) -> Decimal | str | None:
 
 def aggregate(events: Iterable[UsageEvent], meters: Iterable[Meter],
               resolutions: Sequence[Resolution] = RESOLUTIONS) -> AggregationResult:
-    """Each event into every meter of its tenant that counts its type, per group and window."""
-    by_type: dict[tuple[uuid.UUID, str], list[Meter]] = {}
-    for meter in meters:
-        by_type.setdefault((meter.tenant_id, meter.event_type), []).append(meter)
+    """Each event into every meter of its tenant that counts its type, per group and window.
+
+    Events go into the finest window only; coarser windows merge those deltas, so the
+    per-event work does not grow with the number of resolutions."""
+    all_meters = list(meters)
+    by_type: dict[tuple[uuid.UUID, str], list[tuple[int, Meter]]] = {}
+    for index, meter in enumerate(all_meters):
+        by_type.setdefault((meter.tenant_id, meter.event_type), []).append((index, meter))
+    ordered = sorted(resolutions, key=RESOLUTION_STEP.__getitem__)
+    if not ordered:
+        return AggregationResult()
+    finest = ordered[0]
 
     result = AggregationResult()
+    # Keyed by (meter index, window, group) while looping over events: hashing a tenant's
+    # UUID or a dataclass per event would cost more than the aggregation itself.
+    fine: dict[tuple[int, datetime, str], UsageDelta] = {}
     for event in events:
-        for meter in by_type.get((event.tenant_id, event.type), ()):
+        for index, meter in by_type.get((event.tenant_id, event.type), ()):
             try:
                 value = _meter_value(meter, event.data)
             except InvalidMeterValue as exc:
                 result.dead_letters.append(DeadLetter(event, meter.slug, str(exc)))
                 continue
-            group = group_key(group_values(event.data, meter.group_by))
-            result.aggregations[meter.slug] = meter.aggregation
-            for resolution in resolutions:
-                key = WindowKey(event.tenant_id, meter.slug, window_start(event.time, resolution), group, resolution)
-                result.deltas.setdefault(key, UsageDelta()).add(meter.aggregation, event, value)
+            group = group_key(group_values(event.data, meter.group_by)) if meter.group_by else NO_GROUP
+            key = (index, window_start(event.time, finest), group)
+            delta = fine.get(key)
+            if delta is None:
+                delta = fine[key] = UsageDelta()
+            delta.add(meter.aggregation, event, value)
+    windows: dict[Resolution, dict[tuple[int, datetime, str], UsageDelta]] = {finest: fine}
+    for resolution in ordered[1:]:
+        coarse = windows[resolution] = {}
+        for (index, start, group), delta in fine.items():
+            key = (index, window_start(start, resolution), group)
+            target = coarse.get(key)
+            if target is None:
+                target = coarse[key] = UsageDelta()
+            target.merge(all_meters[index].aggregation, delta)
+    for resolution, deltas in windows.items():
+        for (index, start, group), delta in deltas.items():
+            meter = all_meters[index]
+            result.aggregations[meter.tenant_id, meter.slug] = meter.aggregation
+            result.deltas[WindowKey(meter.tenant_id, meter.slug, start, group, resolution)] = delta
     return result
 
 
-def combine_total(aggregation: Aggregation, windows: Iterable[tuple[Decimal, datetime | None, str | None]]) -> Decimal | None:
+def combine_total(aggregation: Aggregation,
+                  windows: Iterable[tuple[Decimal, datetime | None, str | None]]) -> Decimal | None:
     """One number for several windows (quantity, latest_at, latest_id): a sum for COUNT and
     SUM, the maximum for MAX, the latest window's value for LATEST. None for UNIQUE_COUNT,
     whose windows cannot be combined without their values."""
@@ -249,9 +294,3 @@ def combine_total(aggregation: Aggregation, windows: Iterable[tuple[Decimal, dat
         epoch = datetime.min.replace(tzinfo=timezone.utc)
         return max(rows, key=lambda r: (r[1] or epoch, r[2] or ""))[0]
     return sum((q for q, _, _ in rows), Decimal(0))
-
-
-# Re-exported for the readers' window arithmetic.
-RESOLUTION_STEP: dict[Resolution, timedelta] = {"minute": timedelta(minutes=1), "hour": timedelta(hours=1),
-                                                "day": timedelta(days=1)}
-__all__.append("RESOLUTION_STEP")

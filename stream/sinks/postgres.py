@@ -112,7 +112,7 @@ class UsageSink:
         periods = await invoiced_periods(conn, schema_name, min(e.time for e in fresh))
         merged: dict[tuple[str, str, datetime], UsageDelta] = {}
         for key, delta in result.deltas.items():
-            if key.resolution != "hour" or result.aggregations[key.meter_slug] not in ("COUNT", "SUM"):
+            if key.resolution != "hour" or result.aggregations[key.tenant_id, key.meter_slug] not in ("COUNT", "SUM"):
                 continue
             for period in periods:
                 if period.start <= key.window_start < period.end:
@@ -177,8 +177,9 @@ class UsageSink:
                 dead += [(e.id, "", f"time {e.time.isoformat()} is older than the dedup horizon "
                                     f"({self._horizon.days} days)", _event_json(e))
                          for e in too_old.get(tenant_id, ())]
+                kinds = result.aggregations
                 windows = await upsert_usage(conn, schema_name, [
-                    (k.resolution, k.meter_slug, k.group_key, k.window_start, result.aggregations[k.meter_slug], d)
+                    (k.resolution, k.meter_slug, k.group_key, k.window_start, kinds[tenant_id, k.meter_slug], d)
                     for k, d in result.deltas.items()])
                 clickhouse.add_windows(tenant_id, windows)
                 for k, d in result.deltas.items():

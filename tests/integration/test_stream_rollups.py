@@ -71,8 +71,8 @@ async def _wait_events(settings, tenant_id, slug, start, end, expected: int, tim
 
 
 def _points(body: dict) -> dict:
-    return {(datetime.fromisoformat(p["window_start"]), tuple(sorted(p["group"].items()))): (Decimal(p["quantity"]), p["event_count"])
-            for p in body["points"]}
+    return {(datetime.fromisoformat(p["window_start"]), tuple(sorted(p["group"].items()))):
+            (Decimal(p["quantity"]), p["event_count"]) for p in body["points"]}
 
 
 def _iso(moment: datetime) -> str:

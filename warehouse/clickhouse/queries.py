@@ -16,7 +16,7 @@ from decimal import Decimal
 
 import orjson
 
-from stream.aggregation import RESOLUTION_STEP, Meter, Resolution, combine_total, group_key, window_start
+from stream.aggregation import RESOLUTION_STEP, Meter, Resolution, combine_total, window_start
 
 __all__ = ["UsagePoint", "UsageSeries", "RAW_EVENT_COLUMNS", "ROLLUP_COLUMNS", "UNIQUE_VALUE_COLUMNS",
            "rollup_resolution", "usage_query", "unique_total_query", "parse_usage_rows", "series",
@@ -98,7 +98,8 @@ def _raw_query(database: str, meter: Meter, window: Resolution) -> str:
                     "LATEST": f"argMax({value}, (time, id))"}[meter.aggregation]
         if meter.aggregation == "LATEST":
             latest = "toDateTime64(max((time, id)).1, 6, 'UTC'), max((time, id)).2"
-    groups = "[" + ", ".join(_property(p) for p in meter.group_by) + "]" if meter.group_by else "[]::Array(Nullable(String))"
+    groups = ("[" + ", ".join(_property(p) for p in meter.group_by) + "]" if meter.group_by
+              else "[]::Array(Nullable(String))")
     return (
         f"SELECT toStartOfInterval(time, {_INTERVAL[window]}) AS w, {groups} AS g, toString({quantity}) AS q, "
         f"count() AS c, {latest} "
@@ -136,7 +137,9 @@ def _rollup_query(database: str, meter: Meter, resolution: Resolution, window: R
 def usage_query(database: str, meter: Meter, resolution: Resolution | None, window: Resolution) -> str:
     """Rows (window, group, quantity, events, latest_at, latest_id); parameters: tenant,
     type, start, end, and for rollups slug and resolution."""
-    return _raw_query(database, meter, window) if resolution is None else _rollup_query(database, meter, resolution, window)
+    if resolution is None:
+        return _raw_query(database, meter, window)
+    return _rollup_query(database, meter, resolution, window)
 
 
 def unique_total_query(database: str, meter: Meter, resolution: Resolution | None) -> str:
@@ -186,7 +189,3 @@ def latest_event_time_query(database: str) -> str:
     """The latest time among a tenant's raw events of one type (NULL if none)."""
     return (f"SELECT max(time), count() FROM {database}.events "
             "WHERE tenant_id = {tenant:UUID} AND type = {type:String}")
-
-
-# group_key is what the stream writes; re-exported so readers and tests share it.
-__all__.append("group_key")

@@ -19,12 +19,12 @@ from meterline.settings import Settings
 from stream.aggregation import Meter, Resolution
 
 from .queries import (
-    UsagePoint, UsageSeries, event_totals_query, latest_event_time_query, parse_usage_rows, rollup_resolution, series, unique_total_query,
-    usage_query,
+    UsagePoint, UsageSeries, event_totals_query, latest_event_time_query, parse_usage_rows, rollup_resolution, series,
+    unique_total_query, usage_query,
 )
 
 __all__ = ["UsagePoint", "UsageSeries", "UsageReader", "ClickHouseUsageReader", "StreamWorkerUsageReader",
-           "build_usage_reader"]
+           "build_usage_reader", "series_from_json", "series_to_json"]
 
 
 class UsageReader(Protocol):
@@ -130,6 +130,3 @@ def build_usage_reader(settings: Settings) -> UsageReader:
     from .client import open_clickhouse
 
     return ClickHouseUsageReader(open_clickhouse(settings), settings.clickhouse.database)
-
-
-__all__ += ["series_from_json", "series_to_json"]

@@ -41,7 +41,7 @@ def test_each_aggregation_within_one_hour(aggregation, path, events, expected):
     meter = Meter(TENANT, "m", "llm", aggregation, path)
     result = aggregate(events, [meter])
     assert hour_totals(result, "m") == {NO_GROUP: (expected, len(events))}
-    assert result.aggregations == {"m": aggregation}
+    assert result.aggregations == {(TENANT, "m"): aggregation}
 
 
 def test_unique_count_carries_distinct_values_as_text():
@@ -150,3 +150,15 @@ def test_combine_total(aggregation, windows, total):
 def test_window_key_defaults_keep_old_callers_working():
     key = WindowKey(TENANT, "m", T0)
     assert (key.group_key, key.resolution) == (NO_GROUP, "hour")
+
+
+@pytest.mark.parametrize("aggregation", ["COUNT", "SUM", "MAX", "LATEST", "UNIQUE_COUNT"])
+def test_coarse_windows_equal_aggregating_events_directly(aggregation):
+    """Hours and days are merged from minutes: the same as aggregating the events per hour or day."""
+    meter = Meter(TENANT, "m", "llm", aggregation, None if aggregation == "COUNT" else "t", group_by=("r",))
+    events = [ev(f"e{i:03}", {"t": (i * 37) % 101 - 50, "r": "ab"[i % 2]}, T0 + timedelta(minutes=13 * i))
+              for i in range(300)]
+    merged = aggregate(events, [meter])
+    for resolution in ("hour", "day"):
+        direct = aggregate(events, [meter], resolutions=[resolution]).deltas
+        assert {k: v for k, v in merged.deltas.items() if k.resolution == resolution} == direct
