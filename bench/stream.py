@@ -13,7 +13,11 @@ a fresh topic and consumer group per run), then:
 4. offers a steady --rate events/s and measures, for probe events, the delay from
    Kafka's acks=all acknowledgement (what ingest waits for before its 202) to the event
    being counted by a usage query through the worker;
-5. times a month's usage query for one tenant and meter, as the admin API asks it.
+5. times a month's usage query for one tenant and meter, as the admin API asks it
+   (day-aligned, so the rollups answer), and the same query from raw events.
+
+Ports: METERLINE_KAFKA__PORT, METERLINE_KAFKA__CONTROLLER_PORT and
+METERLINE_BENCH_STREAM_WEB_PORT override the defaults below.
 
 The last line is one JSON object.
 """
