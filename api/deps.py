@@ -12,7 +12,7 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Protocol
@@ -105,12 +105,19 @@ class UsagePointLike(Protocol):
     window_start: datetime
     quantity: Decimal
     event_count: int
+    group: Mapping[str, str | None]
+
+
+class UsageSeriesLike(Protocol):
+    points: list[UsagePointLike]
+    total_quantity: Decimal
+    total_events: int
 
 
 class UsageReader(Protocol):
     """What the usage routes need; warehouse.clickhouse.usage_reader.UsageReader satisfies it."""
 
-    def usage(self, meter: Meter, start: datetime, end: datetime) -> Awaitable[list[UsagePointLike]]: ...
+    def usage(self, meter: Meter, start: datetime, end: datetime, window: str = "hour") -> Awaitable[UsageSeriesLike]: ...
 
 
 def get_usage_reader(request: Request) -> UsageReader:

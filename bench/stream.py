@@ -13,7 +13,11 @@ a fresh topic and consumer group per run), then:
 4. offers a steady --rate events/s and measures, for probe events, the delay from
    Kafka's acks=all acknowledgement (what ingest waits for before its 202) to the event
    being counted by a usage query through the worker;
-5. times a month's usage query for one tenant and meter, as the admin API asks it.
+5. times a month's usage query for one tenant and meter, as the admin API asks it
+   (day-aligned, so the rollups answer), and the same query from raw events.
+
+Ports: METERLINE_KAFKA__PORT, METERLINE_KAFKA__CONTROLLER_PORT and
+METERLINE_BENCH_STREAM_WEB_PORT override the defaults below.
 
 The last line is one JSON object.
 """
@@ -46,7 +50,8 @@ BENCH_ENV = {
     "METERLINE_KAFKA__CONTROLLER_PORT": "39093",
 }
 WORKER_RUN_DIR = ROOT / ".run" / "bench-stream"
-WEB_PORT = 36066
+# Ports from the environment win (several benches may share a machine).
+WEB_PORT = int(os.environ.get("METERLINE_BENCH_STREAM_WEB_PORT", "36066"))
 PARTITIONS = 6
 PACK = 500  # events per record, as ingest's max_pack_events
 
@@ -180,8 +185,7 @@ async def visibility(settings, topic: str, http: httpx.AsyncClient, tenant_id: u
             await producer.send(topic, value=value, key=f"{tenant_id_}:load".encode())
             await asyncio.sleep(tick)
 
-    params = {"tenant_id": str(tenant_id), "slug": "m0", "event_type": "type.0", "aggregation": "COUNT",
-              "value_path": "", "start": (now - timedelta(hours=1)).isoformat(),
+    params = {"tenant_id": str(tenant_id), "slug": "m0", "start": (now - timedelta(hours=1)).isoformat(),
               "end": (now + timedelta(hours=1)).isoformat()}
 
     async def counted() -> int:
@@ -211,17 +215,20 @@ async def visibility(settings, topic: str, http: httpx.AsyncClient, tenant_id: u
     return delays
 
 
-async def usage_query_ms(http: httpx.AsyncClient, tenant_id: uuid.UUID, n: int) -> list[float]:
-    now = datetime.now(timezone.utc)
-    params = {"tenant_id": str(tenant_id), "slug": "m1", "event_type": "type.1", "aggregation": "SUM",
-              "value_path": "tokens", "start": (now - timedelta(days=30)).isoformat(),
-              "end": (now + timedelta(days=1)).isoformat()}
+async def usage_query_ms(http: httpx.AsyncClient, tenant_id: uuid.UUID, n: int, raw: bool = False) -> list[float]:
+    """A month of hourly points, as the admin API asks it: day-aligned, so rollups answer
+    (`raw` forces the raw events, for comparison)."""
+    today = datetime.now(timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
+    params = {"tenant_id": str(tenant_id), "slug": "m1", "window": "hour",
+              "start": (today - timedelta(days=30)).isoformat(), "end": (today + timedelta(days=1)).isoformat(),
+              **({"raw": "1"} if raw else {})}
     timings = []
     for _ in range(n):
         started = time.perf_counter()
         response = await http.get("/internal/usage", params=params)
         response.raise_for_status()
         timings.append((time.perf_counter() - started) * 1000)
+    assert response.json()["read_from"] == ("raw" if raw else "rollup:hour"), response.json()["read_from"]
     return timings
 
 
@@ -234,7 +241,8 @@ def main() -> None:
     parser.add_argument("--visibility-seconds", type=float, default=20.0)
     args = parser.parse_args()
 
-    os.environ.update(BENCH_ENV)
+    for name, value in BENCH_ENV.items():
+        os.environ.setdefault(name, value)
     from infra import infra_up
     from infra.processes import ManagedProcess
     from meterline.bootstrap import migrate
@@ -290,8 +298,11 @@ def main() -> None:
                 print(f"visible after Kafka ack at {args.rate:,} events/s: p50 {statistics.median(delays):.3f} s, "
                       f"p99 {_p(delays, 0.99):.3f} s ({len(delays)} probes)", flush=True)
                 timings = await usage_query_ms(http, tenant_ids[1], 200)
-                print(f"month usage query through the worker: p50 {statistics.median(timings):.1f} ms, "
+                print(f"month usage query through the worker, from rollups: p50 {statistics.median(timings):.1f} ms, "
                       f"p99 {_p(timings, 0.99):.1f} ms", flush=True)
+                raw_timings = await usage_query_ms(http, tenant_ids[1], 50, raw=True)
+                print(f"the same query from raw events: p50 {statistics.median(raw_timings):.1f} ms, "
+                      f"p99 {_p(raw_timings, 0.99):.1f} ms", flush=True)
                 return {"events": args.events, "raw_consumer_eps": round(raw), "stream_eps": round(eps),
                         "ratio": round(eps / raw, 3), "visible_p50_s": round(statistics.median(delays), 3),
                         "visible_p99_s": round(_p(delays, 0.99), 3),

@@ -1,21 +1,44 @@
-"""Pure usage aggregation: events and meter definitions in, hourly deltas out.
+"""Pure usage aggregation: events and meter definitions in, per-window deltas out.
 
 No I/O and no clock: the sink decides what is new (dedup) and where deltas go.
+
+What a delta means depends on the meter's aggregation, and so does how two deltas of
+the same window combine (`UsageDelta.merge`, mirrored by the PostgreSQL upsert):
+
+- COUNT, SUM: `quantity` adds up.
+- MAX: `quantity` is the larger of the two.
+- LATEST: `quantity` is the value of the event with the greatest (time, id): ties on
+  time are broken by id so every replay and every order of arrival picks the same one.
+- UNIQUE_COUNT: distinct values cannot be added across batches or windows, so a delta
+  carries the values themselves (`unique_values`) and `quantity` stays 0; ClickHouse
+  keeps them as uniqExact states (warehouse/clickhouse/ddl.py).
+
+`event_count` always adds up.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
-__all__ = ["Meter", "UsageEvent", "WindowKey", "UsageDelta", "DeadLetter", "AggregationResult",
-           "extract_value", "hour_window", "aggregate", "InvalidMeterValue", "parse_event_time"]
+import orjson
 
-Aggregation = Literal["COUNT", "SUM"]
+__all__ = ["Meter", "UsageEvent", "WindowKey", "UsageDelta", "DeadLetter", "AggregationResult", "Aggregation",
+           "Resolution", "AGGREGATIONS", "RESOLUTIONS", "extract_value", "extract_property", "group_values",
+           "group_key", "hour_window", "window_start", "aggregate", "InvalidMeterValue", "parse_event_time",
+           "combine_total", "NO_GROUP", "RESOLUTION_STEP"]
+
+Aggregation = Literal["COUNT", "SUM", "MAX", "UNIQUE_COUNT", "LATEST"]
+AGGREGATIONS: tuple[str, ...] = get_args(Aggregation)
+Resolution = Literal["minute", "hour", "day"]
+RESOLUTIONS: tuple[Resolution, ...] = ("minute", "hour", "day")
+NO_GROUP = "{}"  # the group key of a meter without group_by
+RESOLUTION_STEP: dict[Resolution, timedelta] = {"minute": timedelta(minutes=1), "hour": timedelta(hours=1),
+                                                "day": timedelta(days=1)}
 
 
 @dataclass(frozen=True)
@@ -25,6 +48,12 @@ class Meter:
     event_type: str
     aggregation: Aggregation
     value_path: str | None = None
+    # Dotted paths into `data` whose values split the usage (e.g. "region", "model").
+    group_by: tuple[str, ...] = ()
+    # Windows starting at or after this instant hold every event of the meter in the
+    # rollups; earlier ones may miss events processed before the worker knew the meter,
+    # so readers use raw events there (None: not yet applied by a worker).
+    rollup_from: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -43,12 +72,49 @@ class WindowKey:
     tenant_id: uuid.UUID
     meter_slug: str
     window_start: datetime
+    group_key: str = NO_GROUP
+    resolution: Resolution = "hour"
 
 
-@dataclass
+@dataclass(slots=True)
 class UsageDelta:
     quantity: Decimal = Decimal(0)
     event_count: int = 0
+    # LATEST: the (time, id) of the event whose value `quantity` is.
+    latest_at: datetime | None = None
+    latest_id: str | None = None
+    # UNIQUE_COUNT: the distinct values seen in this window.
+    unique_values: set[str] = field(default_factory=set)
+
+    def add(self, aggregation: Aggregation, event: UsageEvent, value: Decimal | str | None) -> None:
+        """Count one event whose meter value is `value` (None for COUNT)."""
+        if aggregation == "COUNT":
+            self.quantity += 1
+        elif aggregation == "SUM":
+            self.quantity += value
+        elif aggregation == "MAX":
+            self.quantity = value if self.event_count == 0 else max(self.quantity, value)
+        elif aggregation == "LATEST":
+            if self.latest_at is None or (event.time, event.id) > (self.latest_at, self.latest_id):
+                self.quantity, self.latest_at, self.latest_id = value, event.time, event.id
+        else:  # UNIQUE_COUNT
+            self.unique_values.add(value)
+        self.event_count += 1
+
+    def merge(self, aggregation: Aggregation, other: UsageDelta) -> None:
+        """Absorb another window's delta (a finer window inside this one), by the same rules."""
+        if other.event_count == 0:
+            return
+        if aggregation in ("COUNT", "SUM"):
+            self.quantity += other.quantity
+        elif aggregation == "MAX":
+            self.quantity = other.quantity if self.event_count == 0 else max(self.quantity, other.quantity)
+        elif aggregation == "LATEST":
+            if self.latest_at is None or (other.latest_at, other.latest_id) > (self.latest_at, self.latest_id):
+                self.quantity, self.latest_at, self.latest_id = other.quantity, other.latest_at, other.latest_id
+        else:
+            self.unique_values |= other.unique_values
+        self.event_count += other.event_count
 
 
 @dataclass(frozen=True)
@@ -62,6 +128,8 @@ class DeadLetter:
 class AggregationResult:
     deltas: dict[WindowKey, UsageDelta] = field(default_factory=dict)
     dead_letters: list[DeadLetter] = field(default_factory=list)
+    # The aggregation of each (tenant, meter slug) in `deltas`, so writers know how to merge them.
+    aggregations: dict[tuple[uuid.UUID, str], Aggregation] = field(default_factory=dict)
 
 
 class InvalidMeterValue(ValueError):
@@ -75,17 +143,32 @@ def parse_event_time(value: str) -> datetime:
     return parsed.astimezone(timezone.utc)
 
 
+def window_start(moment: datetime, resolution: Resolution) -> datetime:
+    if moment.tzinfo is not timezone.utc:  # decoded events are UTC already: skip the conversion
+        moment = moment.astimezone(timezone.utc)
+    if resolution == "minute":
+        return moment.replace(second=0, microsecond=0)
+    if resolution == "hour":
+        return moment.replace(minute=0, second=0, microsecond=0)
+    return moment.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
 def hour_window(moment: datetime) -> datetime:
-    return moment.astimezone(timezone.utc).replace(minute=0, second=0, microsecond=0)
+    return window_start(moment, "hour")
 
 
-def extract_value(data: Mapping[str, Any], path: str) -> Decimal:
-    """Read a number at a dotted path ("usage.tokens"); bools and non-finite numbers are refused."""
+def _lookup(data: Mapping[str, Any], path: str) -> Any:
     node: Any = data
     for part in path.split("."):
         if not isinstance(node, Mapping) or part not in node:
             raise InvalidMeterValue(f"data.{path} is missing")
         node = node[part]
+    return node
+
+
+def extract_value(data: Mapping[str, Any], path: str) -> Decimal:
+    """Read a number at a dotted path ("usage.tokens"); bools and non-finite numbers are refused."""
+    node = _lookup(data, path)
     if isinstance(node, bool) or not isinstance(node, (int, float, str)):
         raise InvalidMeterValue(f"data.{path} is not a number")
     try:
@@ -98,24 +181,116 @@ def extract_value(data: Mapping[str, Any], path: str) -> Decimal:
     return value
 
 
-def aggregate(events: Iterable[UsageEvent], meters: Iterable[Meter]) -> AggregationResult:
-    """Sum each event into every meter of its tenant that counts its type, per hour."""
-    by_type: dict[tuple[uuid.UUID, str], list[Meter]] = {}
-    for meter in meters:
-        by_type.setdefault((meter.tenant_id, meter.event_type), []).append(meter)
+def _scalar_text(node: Any) -> str | None:
+    """A JSON scalar as the text it is counted or grouped by: strings as they are, other
+    scalars as their JSON text (ClickHouse's JSONExtractRaw gives the same); None for null."""
+    if node is None:
+        return None
+    if isinstance(node, str):
+        return node
+    if isinstance(node, (bool, int, float)):
+        return orjson.dumps(node).decode()
+    raise InvalidMeterValue("not a scalar")
+
+
+def extract_property(data: Mapping[str, Any], path: str) -> str:
+    """The value UNIQUE_COUNT counts: any JSON scalar but null."""
+    try:
+        text = _scalar_text(_lookup(data, path))
+    except InvalidMeterValue as exc:
+        raise InvalidMeterValue(f"data.{path} is missing" if "missing" in str(exc) else
+                                f"data.{path} is not a string or number") from exc
+    if text is None:
+        raise InvalidMeterValue(f"data.{path} is missing")
+    return text
+
+
+def group_values(data: Mapping[str, Any], paths: Sequence[str]) -> dict[str, str | None]:
+    """The event's value for each group-by path; missing, null or non-scalar values group as null."""
+    values: dict[str, str | None] = {}
+    for path in paths:
+        try:
+            values[path] = _scalar_text(_lookup(data, path))
+        except InvalidMeterValue:
+            values[path] = None
+    return values
+
+
+def group_key(values: Mapping[str, str | None]) -> str:
+    """Canonical text of a group (sorted keys): the same group always has the same key."""
+    return orjson.dumps(dict(values), option=orjson.OPT_SORT_KEYS).decode() if values else NO_GROUP
+
+
+def _meter_value(meter: Meter, data: Mapping[str, Any]) -> Decimal | str | None:
+    if meter.aggregation == "COUNT":
+        return None
+    if meter.aggregation == "UNIQUE_COUNT":
+        return extract_property(data, meter.value_path or "")
+    return extract_value(data, meter.value_path or "")
+
+
+def aggregate(events: Iterable[UsageEvent], meters: Iterable[Meter],
+              resolutions: Sequence[Resolution] = RESOLUTIONS) -> AggregationResult:
+    """Each event into every meter of its tenant that counts its type, per group and window.
+
+    Events go into the finest window only; coarser windows merge those deltas, so the
+    per-event work does not grow with the number of resolutions."""
+    all_meters = list(meters)
+    by_type: dict[tuple[uuid.UUID, str], list[tuple[int, Meter]]] = {}
+    for index, meter in enumerate(all_meters):
+        by_type.setdefault((meter.tenant_id, meter.event_type), []).append((index, meter))
+    ordered = sorted(resolutions, key=RESOLUTION_STEP.__getitem__)
+    if not ordered:
+        return AggregationResult()
+    finest = ordered[0]
 
     result = AggregationResult()
+    # Keyed by (meter index, window, group) while looping over events: hashing a tenant's
+    # UUID or a dataclass per event would cost more than the aggregation itself.
+    fine: dict[tuple[int, datetime, str], UsageDelta] = {}
     for event in events:
-        for meter in by_type.get((event.tenant_id, event.type), ()):
-            if meter.aggregation == "COUNT":
-                amount = Decimal(1)
-            else:
-                try:
-                    amount = extract_value(event.data, meter.value_path or "")
-                except InvalidMeterValue as exc:
-                    result.dead_letters.append(DeadLetter(event, meter.slug, str(exc)))
-                    continue
-            delta = result.deltas.setdefault(WindowKey(event.tenant_id, meter.slug, hour_window(event.time)), UsageDelta())
-            delta.quantity += amount
-            delta.event_count += 1
+        for index, meter in by_type.get((event.tenant_id, event.type), ()):
+            try:
+                value = _meter_value(meter, event.data)
+            except InvalidMeterValue as exc:
+                result.dead_letters.append(DeadLetter(event, meter.slug, str(exc)))
+                continue
+            group = group_key(group_values(event.data, meter.group_by)) if meter.group_by else NO_GROUP
+            key = (index, window_start(event.time, finest), group)
+            delta = fine.get(key)
+            if delta is None:
+                delta = fine[key] = UsageDelta()
+            delta.add(meter.aggregation, event, value)
+    windows: dict[Resolution, dict[tuple[int, datetime, str], UsageDelta]] = {finest: fine}
+    for resolution in ordered[1:]:
+        coarse = windows[resolution] = {}
+        for (index, start, group), delta in fine.items():
+            key = (index, window_start(start, resolution), group)
+            target = coarse.get(key)
+            if target is None:
+                target = coarse[key] = UsageDelta()
+            target.merge(all_meters[index].aggregation, delta)
+    for resolution, deltas in windows.items():
+        for (index, start, group), delta in deltas.items():
+            meter = all_meters[index]
+            result.aggregations[meter.tenant_id, meter.slug] = meter.aggregation
+            result.deltas[WindowKey(meter.tenant_id, meter.slug, start, group, resolution)] = delta
     return result
+
+
+def combine_total(aggregation: Aggregation,
+                  windows: Iterable[tuple[Decimal, datetime | None, str | None]]) -> Decimal | None:
+    """One number for several windows (quantity, latest_at, latest_id): a sum for COUNT and
+    SUM, the maximum for MAX, the latest window's value for LATEST. None for UNIQUE_COUNT,
+    whose windows cannot be combined without their values."""
+    rows = list(windows)
+    if aggregation == "UNIQUE_COUNT":
+        return None
+    if not rows:
+        return Decimal(0)
+    if aggregation == "MAX":
+        return max(q for q, _, _ in rows)
+    if aggregation == "LATEST":
+        epoch = datetime.min.replace(tzinfo=timezone.utc)
+        return max(rows, key=lambda r: (r[1] or epoch, r[2] or ""))[0]
+    return sum((q for q, _, _ in rows), Decimal(0))

@@ -22,11 +22,12 @@ from tenacity import AsyncRetrying, retry_if_exception_type, wait_exponential
 from meterline.bootstrap import pg_engine
 from meterline.settings import Settings
 from warehouse.clickhouse.client import open_clickhouse
-from warehouse.clickhouse.usage_reader import ClickHouseUsageReader
+from warehouse.clickhouse.usage_reader import ClickHouseUsageReader, series_to_json
+from warehouse.postgres.meters import get_meter
 from warehouse.postgres.tables import tenant
 from warehouse.postgres.usage import list_positions, prune_processed_events
 
-from .aggregation import Meter
+from .aggregation import RESOLUTIONS
 from .freshness import Freshness, freshness
 from .meters import MeterCache
 from .metrics import StreamMetrics
@@ -75,14 +76,15 @@ def build_app(settings: Settings) -> faust.App:
     async def _open_sinks() -> None:
         engine = pg_engine(settings)
         clickhouse = await asyncio.to_thread(open_clickhouse, settings)
+        # One chDB query at a time, reads and writes alike.
+        reader = ClickHouseUsageReader(clickhouse, settings.clickhouse.database, clickhouse_lock)
         # All at once: a failed open leaves `state` empty, so the next attempt opens again.
         state.update(
             engine=engine,
-            meters=MeterCache(engine, settings.stream.meter_refresh_s),
+            meters=MeterCache(engine, settings.stream.meter_refresh_s, reader.latest_event_time),
             sink=UsageSink(engine, ClickHouseEventSink(clickhouse, settings.clickhouse.database, clickhouse_lock),
                            settings.stream.consumer_group, timedelta(days=settings.stream.dedup_horizon_days)),
-            # One chDB query at a time, reads and writes alike.
-            reader=ClickHouseUsageReader(clickhouse, settings.clickhouse.database, clickhouse_lock),
+            reader=reader,
         )
 
     @app.agent(events_topic)
@@ -188,15 +190,21 @@ def build_app(settings: Settings) -> faust.App:
 
     @app.page("/internal/usage")
     async def internal_usage(web, request):
+        """Usage of one meter, looked up here (tenant_id, slug) so the rollups' coverage
+        (rollup_from) is the one this worker recorded. `raw=1` skips the rollups."""
         q = request.query
-        meter = Meter(tenant_id=uuid.UUID(q["tenant_id"]), slug=q["slug"], event_type=q["event_type"],
-                      aggregation=q["aggregation"], value_path=q.get("value_path") or None)
-        points = await (await sinks())["reader"].usage(meter, datetime.fromisoformat(q["start"]), datetime.fromisoformat(q["end"]))
+        opened = await sinks()
+        async with opened["engine"].connect() as conn:
+            meter = await get_meter(conn, uuid.UUID(q["tenant_id"]), q["slug"])
+        if meter is None:
+            return web.json({"error": "unknown meter"}, status=404)
+        window = q.get("window", "hour")
+        if window not in RESOLUTIONS:
+            return web.json({"error": f"window must be one of {', '.join(RESOLUTIONS)}"}, status=422)
+        result = await opened["reader"].usage(meter, datetime.fromisoformat(q["start"]),
+                                              datetime.fromisoformat(q["end"]), window, raw=q.get("raw") == "1")
         watermark = (await current_freshness()).watermark
-        return web.json({"points": [
-            {"window_start": p.window_start.isoformat(), "quantity": str(p.quantity), "event_count": p.event_count}
-            for p in points
-        ], "watermark": watermark.isoformat() if watermark else None})
+        return web.json({**series_to_json(result), "watermark": watermark.isoformat() if watermark else None})
 
     @app.page("/internal/event-totals")
     async def internal_event_totals(web, request):

@@ -1,24 +1,38 @@
-"""Meter definitions as the worker sees them, refreshed so new meters apply without a restart."""
+"""Meter definitions as the worker sees them, refreshed so new meters apply without a restart.
+
+When the worker first applies a meter it records where the meter's rollups become
+complete (`meter.rollup_from`): events processed before then were not aggregated for
+it, and they are exactly the raw events already in ClickHouse, so every window starting
+after the latest of their times is complete. No such event: complete from the start.
+Readers use raw events for ranges starting earlier (warehouse/clickhouse/queries.py).
+"""
 
 from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import replace
+from datetime import datetime, timedelta, timezone
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from warehouse.postgres.meters import list_all_meters
+from warehouse.postgres.meters import list_all_meters, set_rollup_from
 
 from .aggregation import Meter
 
-__all__ = ["MeterCache"]
+__all__ = ["MeterCache", "LatestEventTime", "COMPLETE_FROM_START"]
+
+# The latest time among a tenant's raw events of one type, None when there is none.
+LatestEventTime = Callable[[uuid.UUID, str], Awaitable[datetime | None]]
+COMPLETE_FROM_START = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
 class MeterCache:
-    def __init__(self, engine: AsyncEngine, max_age_s: float) -> None:
+    def __init__(self, engine: AsyncEngine, max_age_s: float, latest_event_time: LatestEventTime | None = None) -> None:
         self._engine = engine
         self._max_age_s = max_age_s
+        self._latest_event_time = latest_event_time
         self._meters: list[Meter] = []
         self._tenants: set[uuid.UUID] = set()
         self._loaded_at = float("-inf")
@@ -38,6 +52,26 @@ class MeterCache:
 
     async def refresh(self) -> None:
         async with self._engine.connect() as conn:
-            self._meters = await list_all_meters(conn)
-        self._tenants = {m.tenant_id for m in self._meters}
+            meters = await list_all_meters(conn)
+        # Called between batches' ClickHouse writes (inside the sink, before its claim), so
+        # the raw table holds exactly the events processed without these meters.
+        meters = await self._mark_applied(meters)
+        self._meters = meters
+        self._tenants = {m.tenant_id for m in meters}
         self._loaded_at = time.monotonic()
+
+    async def _mark_applied(self, meters: list[Meter]) -> list[Meter]:
+        if self._latest_event_time is None:
+            return meters
+        starts = []
+        for i, meter in enumerate(meters):
+            if meter.rollup_from is None:
+                latest = await self._latest_event_time(meter.tenant_id, meter.event_type)
+                # Strictly after the latest missed event: a window starting there lacks nothing.
+                at = COMPLETE_FROM_START if latest is None else latest + timedelta(microseconds=1)
+                starts.append((meter.tenant_id, meter.slug, at))
+                meters[i] = replace(meter, rollup_from=at)
+        if starts:
+            async with self._engine.begin() as conn:
+                await set_rollup_from(conn, starts)
+        return meters

@@ -24,7 +24,8 @@ async def list_tenant_meters(principal: CurrentPrincipal, engine: EngineDep) -> 
 @router.post("", response_model=MeterPublic, status_code=status.HTTP_201_CREATED,
              dependencies=[Depends(require_role("admin"))])
 async def create_meter(body: MeterCreate, principal: CurrentPrincipal, engine: EngineDep) -> MeterPublic:
-    definition = Meter(principal.tenant_id, body.slug, body.event_type, body.aggregation, body.value_path)
+    definition = Meter(principal.tenant_id, body.slug, body.event_type, body.aggregation, body.value_path,
+                       tuple(body.group_by))
     try:
         async with engine.begin() as conn:
             created = await insert_meter(conn, definition)

@@ -1,11 +1,11 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated, Literal
+from typing import Annotated
 
 from pydantic import BaseModel, Field, StringConstraints, model_validator
 
-from stream.aggregation import Meter
+from stream.aggregation import Aggregation, Meter
 
 from ..fields import ResourceSlug
 
@@ -15,36 +15,44 @@ __all__ = ["MeterCreate", "MeterPublic"]
 _VALUE_PATH = re.compile(r"^[^.\s]+(\.[^.\s]+)*$")
 
 EventType = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=256)]
+DataPath = Annotated[str, StringConstraints(min_length=1, max_length=256, pattern=_VALUE_PATH.pattern)]
 
 
 class MeterCreate(BaseModel):
     slug: ResourceSlug = Field(examples=["api-calls"])
     event_type: EventType = Field(description="The CloudEvents `type` this meter counts", examples=["api.request"])
-    aggregation: Literal["COUNT", "SUM"]
+    aggregation: Aggregation = Field(description="COUNT events; SUM, MAX or LATEST (by event time) of a number; "
+                                                 "UNIQUE_COUNT of distinct values of a property")
     value_path: str | None = Field(default=None, max_length=256,
-                                   description="Dotted path into `data` of the number to sum; SUM only",
+                                   description="Dotted path into `data` of the value; every aggregation but COUNT",
                                    examples=["usage.tokens"])
+    group_by: list[DataPath] = Field(default_factory=list, max_length=8,
+                                     description="Dotted paths into `data` whose values split the usage",
+                                     examples=[["region", "model"]])
 
     @model_validator(mode="after")
     def _value_path_matches_aggregation(self) -> MeterCreate:
-        if self.aggregation == "SUM":
+        if self.aggregation != "COUNT":
             if not self.value_path:
-                raise ValueError("value_path is required when aggregation is SUM")
+                raise ValueError(f"value_path is required when aggregation is {self.aggregation}")
             if not _VALUE_PATH.match(self.value_path):
                 raise ValueError("value_path must be a dotted path such as 'usage.tokens'")
         elif self.value_path is not None:
             # COUNT ignores values; accepting one would suggest it is summed.
-            raise ValueError("value_path applies only to SUM meters")
+            raise ValueError("value_path does not apply to COUNT meters")
+        if len(set(self.group_by)) != len(self.group_by):
+            raise ValueError("group_by lists a path twice")
         return self
 
 
 class MeterPublic(BaseModel):
     slug: str
     event_type: str
-    aggregation: Literal["COUNT", "SUM"]
+    aggregation: Aggregation
     value_path: str | None
+    group_by: list[str]
 
     @classmethod
     def of(cls, meter: Meter) -> MeterPublic:
         return cls(slug=meter.slug, event_type=meter.event_type, aggregation=meter.aggregation,
-                   value_path=meter.value_path)
+                   value_path=meter.value_path, group_by=list(meter.group_by))

@@ -7,24 +7,20 @@ and tests that must not depend on the stream worker owning chDB).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
+import orjson
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from stream.aggregation import Meter
+from stream.aggregation import Meter, Resolution, combine_total
+from warehouse.clickhouse.queries import UsagePoint, UsageSeries
 from warehouse.postgres.tenants import get_tenant
-from warehouse.postgres.usage import usage_hours
+from warehouse.postgres.usage import usage_windows
 
-__all__ = ["HourlyUsage", "PostgresUsageReader"]
+from ..errors import ApiError
 
-
-@dataclass(frozen=True)
-class HourlyUsage:
-    window_start: datetime
-    quantity: Decimal
-    event_count: int
+__all__ = ["PostgresUsageReader"]
 
 
 class PostgresUsageReader:
@@ -33,11 +29,18 @@ class PostgresUsageReader:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
 
-    async def usage(self, meter: Meter, start: datetime, end: datetime) -> list[HourlyUsage]:
+    async def usage(self, meter: Meter, start: datetime, end: datetime, window: Resolution = "hour") -> UsageSeries:
+        if meter.aggregation == "UNIQUE_COUNT":
+            # PostgreSQL keeps no values, and distinct counts do not add up across windows.
+            raise ApiError(422, "UNIQUE_COUNT usage is computed in ClickHouse: use GET /v1/usage",
+                           code="unsupported_aggregation")
         async with self._engine.connect() as conn:
             # The schema comes from the meter's own tenant, never from the caller.
             tenant = await get_tenant(conn, meter.tenant_id)
             if tenant is None:
-                return []
-            rows = await usage_hours(conn, tenant.schema_name, meter.slug, start, end)
-        return [HourlyUsage(window_start, quantity, count) for window_start, quantity, count in rows]
+                return UsageSeries([], Decimal(0), 0, "postgres")
+            rows = await usage_windows(conn, tenant.schema_name, meter.slug, start, end, window)
+        points = [UsagePoint(r.window_start, r.quantity, r.event_count, orjson.loads(r.group_key), r.latest_at,
+                             r.latest_id) for r in rows]
+        total = combine_total(meter.aggregation, [(p.quantity, p.latest_at, p.latest_id) for p in points])
+        return UsageSeries(points, total, sum(p.event_count for p in points), f"postgres:{window}")

@@ -8,13 +8,16 @@ For each batch of Kafka records, in one PostgreSQL transaction:
 2. claim the event ids in each tenant's dedup record (only ids not seen before come
    back); events older than the dedup horizon are dead letters, since they could no
    longer be deduplicated;
-3. write the new events to ClickHouse;
-4. add their usage to the hourly windows; usage in a period already invoiced is also
-   recorded as a pending correction for the next invoice; record dead letters and the
-   duplicate tally; advance the positions; commit.
+3. merge their usage into the minute, hour and day windows (per meter and group);
+   usage in a period already invoiced is also recorded as a pending correction for
+   the next invoice; record dead letters and the duplicate tally;
+4. write the new events to ClickHouse, with the windows as PostgreSQL now holds them
+   (absolute values and revisions: the rollups) and UNIQUE_COUNT meters' values;
+5. advance the positions; commit.
 
 A crash before the commit leaves PostgreSQL untouched and the replay claims the same
-ids again; the ClickHouse rows it rewrites are identical and collapse (see
+ids again; the raw rows it rewrites are identical and collapse, and the rollup windows
+it rewrites carry a revision at least as high, written later, so they win (see
 warehouse/clickhouse/ddl.py). A crash after the commit makes the replay a no-op, even
 when Kafka's own offset commit was lost.
 """
@@ -32,15 +35,15 @@ from typing import Protocol
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from stream.aggregation import Meter, UsageEvent, aggregate
+from stream.aggregation import Meter, UsageDelta, UsageEvent, aggregate
 from stream.events import decode_pack
 from warehouse.postgres.tables import tenant
 from warehouse.postgres.usage import (
-    add_corrections, add_dead_letters, add_duplicates, add_usage, claim_new_events, invoiced_periods,
-    load_positions, save_positions,
+    add_corrections, add_dead_letters, add_duplicates, claim_new_events, invoiced_periods, load_positions,
+    save_positions, upsert_usage,
 )
 
-from .clickhouse import ClickHouseEventSink
+from .clickhouse import ClickHouseEventSink, ClickHouseWrite
 
 __all__ = ["UsageSink", "BatchOutcome", "SourceRecord", "MeterSource"]
 
@@ -100,6 +103,24 @@ class UsageSink:
             )).scalar_one_or_none()
         return self._schemas[tenant_id]
 
+    async def _corrections(self, conn, schema_name: str, fresh: Sequence[UsageEvent], result) -> list:
+        """Additive usage (COUNT, SUM) in hours of issued invoices, summed over groups: what
+        the next invoice must add. MAX, LATEST and UNIQUE_COUNT are not deltas, so a late
+        event of theirs only updates its window (stream/README.md)."""
+        if not fresh:
+            return []
+        periods = await invoiced_periods(conn, schema_name, min(e.time for e in fresh))
+        merged: dict[tuple[str, str, datetime], UsageDelta] = {}
+        for key, delta in result.deltas.items():
+            if key.resolution != "hour" or result.aggregations[key.tenant_id, key.meter_slug] not in ("COUNT", "SUM"):
+                continue
+            for period in periods:
+                if period.start <= key.window_start < period.end:
+                    total = merged.setdefault((period.number, key.meter_slug, key.window_start), UsageDelta())
+                    total.quantity += delta.quantity
+                    total.event_count += delta.event_count
+        return [(number, slug, window, d) for (number, slug, window), d in merged.items()]
+
     async def write(self, records: Sequence[SourceRecord], meters: MeterSource, now: datetime) -> BatchOutcome:
         outcome = BatchOutcome(records=len(records))
         if not records:
@@ -135,9 +156,9 @@ class UsageSink:
                     else:
                         by_tenant[event.tenant_id][event.id] = event
 
-            new_events: list[UsageEvent] = []
-            writes = []
+            clickhouse = ClickHouseWrite()
             known_meters = await meters.for_tenants(by_tenant) if by_tenant else []
+            minute = now.replace(second=0, microsecond=0)
             for tenant_id in set(by_tenant) | set(too_old):
                 unique = by_tenant.get(tenant_id, {})
                 schema_name = await self._schema_of(conn, tenant_id)
@@ -150,32 +171,32 @@ class UsageSink:
                 claimed = await claim_new_events(conn, schema_name, [(e.id, e.time) for e in unique.values()])
                 fresh = [e for e in unique.values() if e.id in claimed]
                 duplicates = repeats.get(tenant_id, 0) + len(unique) - len(fresh)
-                new_events.extend(fresh)
+                clickhouse.events.extend(fresh)
                 result = aggregate(fresh, [m for m in known_meters if m.tenant_id == tenant_id])
                 dead = [(d.event.id, d.meter_slug, d.reason, _event_json(d.event)) for d in result.dead_letters]
                 dead += [(e.id, "", f"time {e.time.isoformat()} is older than the dedup horizon "
                                     f"({self._horizon.days} days)", _event_json(e))
                          for e in too_old.get(tenant_id, ())]
-                corrections = []
-                if fresh:
-                    periods = await invoiced_periods(conn, schema_name, min(e.time for e in fresh))
-                    for key, delta in result.deltas.items():
-                        for period in periods:
-                            if period.start <= key.window_start < period.end:
-                                corrections.append((period.number, key.meter_slug, key.window_start, delta))
-                writes.append((schema_name, result.deltas, corrections, dead, duplicates))
+                kinds = result.aggregations
+                windows = await upsert_usage(conn, schema_name, [
+                    (k.resolution, k.meter_slug, k.group_key, k.window_start, kinds[tenant_id, k.meter_slug], d)
+                    for k, d in result.deltas.items()])
+                clickhouse.add_windows(tenant_id, windows)
+                for k, d in result.deltas.items():
+                    if k.resolution == "minute" and d.unique_values:
+                        clickhouse.add_unique_values(tenant_id, k.meter_slug, k.group_key, k.window_start,
+                                                     d.unique_values)
+                corrections = await self._corrections(conn, schema_name, fresh, result)
+                await add_corrections(conn, schema_name, corrections)
+                await add_dead_letters(conn, schema_name, dead)
+                await add_duplicates(conn, schema_name, minute, duplicates)
                 outcome.duplicates += duplicates
                 outcome.corrections += len(corrections)
                 outcome.dead_letters.extend(_dead(tenant_id, *row) for row in dead)
 
             # Before the commit: if this fails, nothing is marked as processed.
-            await self._clickhouse.write(new_events)
-            minute = now.replace(second=0, microsecond=0)
-            for schema_name, deltas, corrections, dead, duplicates in writes:
-                await add_usage(conn, schema_name, [(k.meter_slug, k.window_start, d) for k, d in deltas.items()])
-                await add_corrections(conn, schema_name, corrections)
-                await add_dead_letters(conn, schema_name, dead)
-                await add_duplicates(conn, schema_name, minute, duplicates)
+            await self._clickhouse.write(clickhouse)
             await save_positions(conn, self._group, topic, positions)
+        new_events = clickhouse.events
         outcome.new = len(new_events)
         return outcome

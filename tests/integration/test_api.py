@@ -375,8 +375,9 @@ async def test_meters_create_and_list(client):
         "slug": "tokens", "event_type": "llm.call", "aggregation": "SUM", "value_path": "usage.tokens"})
     assert count.status_code == total.status_code == 201
     assert (await client.get("/v1/meters", headers=headers)).json() == [
-        {"slug": "api-calls", "event_type": "api.request", "aggregation": "COUNT", "value_path": None},
-        {"slug": "tokens", "event_type": "llm.call", "aggregation": "SUM", "value_path": "usage.tokens"},
+        {"slug": "api-calls", "event_type": "api.request", "aggregation": "COUNT", "value_path": None, "group_by": []},
+        {"slug": "tokens", "event_type": "llm.call", "aggregation": "SUM", "value_path": "usage.tokens",
+         "group_by": []},
     ]
     again = await client.post("/v1/meters", headers=headers,
                               json={"slug": "api-calls", "event_type": "other", "aggregation": "COUNT"})

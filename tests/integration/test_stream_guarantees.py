@@ -167,10 +167,10 @@ async def _wait_pg(settings, schema, meter, expected: Decimal, start=None, end=N
 
 
 async def _ch_usage(worker: OwnWorker, tenant_id, slug, event_type, aggregation, value_path=None,
-                    start=None, end=None) -> tuple[Decimal, int, dict]:
-    params = {"tenant_id": str(tenant_id), "slug": slug, "event_type": event_type, "aggregation": aggregation,
-              "value_path": value_path or "", "start": (start or NOW - timedelta(days=60)).isoformat(),
-              "end": (end or NOW + timedelta(days=1)).isoformat()}
+                    start=None, end=None, window="hour", raw=False) -> tuple[Decimal, int, dict]:
+    """Through the worker, which looks the meter up by tenant and slug (the rest documents the call)."""
+    params = {"tenant_id": str(tenant_id), "slug": slug, "start": (start or NOW - timedelta(days=60)).isoformat(),
+              "end": (end or NOW + timedelta(days=1)).isoformat(), "window": window, **({"raw": "1"} if raw else {})}
     async with httpx.AsyncClient(base_url=worker.url, timeout=30) as http:
         body = (await http.get("/internal/usage", params=params)).json()
     points = body["points"]
@@ -239,6 +239,18 @@ async def test_sigkill_mid_stream_and_restart_leaves_totals_exact(stack, unique_
         assert (await _pg_total(settings, tenant.schema_name, "tokens", NOW - timedelta(days=3), NOW + timedelta(days=1)))[0] == tokens
         assert (await _ch_usage(worker, tenant.id, "calls", "api.call", "COUNT"))[0] == calls
         assert (await _ch_usage(worker, tenant.id, "tokens", "llm.tokens", "SUM", "usage.tokens"))[0] == tokens
+        # Every rollup resolution survived the kills exactly, and agrees with the raw events.
+        day = NOW.replace(hour=0, minute=0)
+        for window in ("minute", "hour", "day"):
+            for slug, expected in (("calls", calls), ("tokens", tokens)):
+                start = day - timedelta(days=3) if window != "minute" else NOW - timedelta(days=2, minutes=30)
+                quantity, _, body = await _ch_usage(worker, tenant.id, slug, "", "", start=start,
+                                                    end=day + timedelta(days=1), window=window)
+                raw_quantity, _, raw_body = await _ch_usage(worker, tenant.id, slug, "", "", start=start,
+                                                            end=day + timedelta(days=1), window=window, raw=True)
+                assert body["read_from"] == f"rollup:{window}" and raw_body["read_from"] == "raw"
+                assert quantity == raw_quantity == expected, (slug, window)
+                assert body["points"] == raw_body["points"], (slug, window)
         assert await _event_totals(worker, tenant.id) == {"api.call": calls, "llm.tokens": len(sent) - calls}
     finally:
         worker.stop()

@@ -7,18 +7,31 @@ ReplacingMergeTree on the full identity collapses it (queries read FINAL). Repla
 batches already committed never reach ClickHouse: the stream skips records below the
 positions it commits with the usage (public.stream_position, stream/sinks/postgres.py).
 
-No materialized views here: an MV fires on every insert, so it would count a replayed
-block twice before the merge collapses the raw rows (see stream/README.md for the
-rollup plan that avoids this).
+Rollups (see stream/README.md, "Rollups"):
+
+- `usage_rollup` holds every meter's windows (minute, hour, day; per group) as
+  *absolute* values copied from PostgreSQL's usage tables inside the stream's
+  transaction, with the row's revision as the ReplacingMergeTree version. A replay
+  after a crash rewrites a window with the revision PostgreSQL gives it then, which is
+  at least the crashed attempt's and inserted later, so the committed value wins (ties
+  keep the last insert). No materialized view over `events`: it would fire on every
+  insert and add a replayed block twice.
+- `usage_unique` holds UNIQUE_COUNT meters' distinct values as uniqExact states, fed
+  through materialized views from the Null table `usage_unique_value`. Here a view per
+  insert is safe: inserting a value twice leaves the set of values unchanged.
 """
 
 from __future__ import annotations
 
 __all__ = ["create_tables"]
 
+_WINDOW_KEY = "ORDER BY (tenant_id, meter_slug, resolution, window_start, group_key)"
+_RESOLUTION = "Enum8('minute' = 1, 'hour' = 2, 'day' = 3)"
+_TRUNCATE = {"minute": "toStartOfMinute", "hour": "toStartOfHour", "day": "toStartOfDay"}
+
 
 def _statements(database: str) -> list[str]:
-    return [
+    statements = [
         f"CREATE DATABASE IF NOT EXISTS {database}",
         f"""
         CREATE TABLE IF NOT EXISTS {database}.events (
@@ -35,7 +48,57 @@ def _statements(database: str) -> list[str]:
         PARTITION BY toYYYYMM(time)
         ORDER BY (tenant_id, type, time, id)
         """,
+        f"""
+        CREATE TABLE IF NOT EXISTS {database}.usage_rollup (
+            tenant_id UUID,
+            meter_slug LowCardinality(String),
+            resolution {_RESOLUTION},
+            window_start DateTime('UTC'),
+            group_key String,
+            aggregation LowCardinality(String),
+            quantity Decimal128(9),
+            event_count UInt64,
+            latest_at DateTime64(6, 'UTC'),
+            latest_id String,
+            revision UInt64
+        )
+        ENGINE = ReplacingMergeTree(revision)
+        PARTITION BY toYYYYMM(window_start)
+        {_WINDOW_KEY}
+        """,
+        f"""
+        CREATE TABLE IF NOT EXISTS {database}.usage_unique_value (
+            tenant_id UUID,
+            meter_slug String,
+            group_key String,
+            time DateTime('UTC'),
+            value String
+        )
+        ENGINE = Null
+        """,
+        f"""
+        CREATE TABLE IF NOT EXISTS {database}.usage_unique (
+            tenant_id UUID,
+            meter_slug LowCardinality(String),
+            resolution {_RESOLUTION},
+            window_start DateTime('UTC'),
+            group_key String,
+            uniques AggregateFunction(uniqExact, String)
+        )
+        ENGINE = AggregatingMergeTree
+        PARTITION BY toYYYYMM(window_start)
+        {_WINDOW_KEY}
+        """,
     ]
+    for resolution, truncate in _TRUNCATE.items():
+        statements.append(f"""
+        CREATE MATERIALIZED VIEW IF NOT EXISTS {database}.usage_unique_{resolution}_mv TO {database}.usage_unique AS
+        SELECT tenant_id, meter_slug, '{resolution}' AS resolution, {truncate}(time) AS window_start, group_key,
+               uniqExactState(value) AS uniques
+        FROM {database}.usage_unique_value
+        GROUP BY tenant_id, meter_slug, window_start, group_key
+        """)
+    return statements
 
 
 def create_tables(client, database: str) -> None:

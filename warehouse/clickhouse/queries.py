@@ -1,17 +1,34 @@
-"""Queries over raw events. Meters are applied at query time, so a meter created after
-its events arrived counts them too."""
+"""Usage queries over rollups and raw events, and the choice between them.
+
+Rollups answer when they are complete for the range: the meter was applied by the
+stream before the range starts (`Meter.rollup_from`) and the range is aligned to a
+rollup resolution not coarser than the requested window. Otherwise raw events answer,
+with the meter applied at query time: a meter created after its events counts them.
+Both paths give the same numbers (tests/integration/test_stream_rollups.py).
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from decimal import Decimal
 
-from stream.aggregation import Meter
+import orjson
 
-__all__ = ["UsagePoint", "RAW_EVENT_COLUMNS", "usage_query", "parse_usage_rows", "event_totals_query"]
+from stream.aggregation import RESOLUTION_STEP, Meter, Resolution, combine_total, window_start
+
+__all__ = ["UsagePoint", "UsageSeries", "RAW_EVENT_COLUMNS", "ROLLUP_COLUMNS", "UNIQUE_VALUE_COLUMNS",
+           "rollup_resolution", "usage_query", "unique_total_query", "parse_usage_rows", "series",
+           "event_totals_query", "latest_event_time_query"]
 
 RAW_EVENT_COLUMNS = ["tenant_id", "type", "time", "id", "source", "subject", "data", "received_at"]
+ROLLUP_COLUMNS = ["tenant_id", "meter_slug", "resolution", "window_start", "group_key", "aggregation", "quantity",
+                  "event_count", "latest_at", "latest_id", "revision"]
+UNIQUE_VALUE_COLUMNS = ["tenant_id", "meter_slug", "group_key", "time", "value"]
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_INTERVAL = {"minute": "INTERVAL 1 MINUTE", "hour": "INTERVAL 1 HOUR", "day": "INTERVAL 1 DAY"}
 
 
 @dataclass(frozen=True)
@@ -19,32 +36,145 @@ class UsagePoint:
     window_start: datetime
     quantity: Decimal
     event_count: int
+    group: Mapping[str, str | None] = field(default_factory=dict)
+    latest_at: datetime | None = None  # LATEST: the (time, id) of the value's event
+    latest_id: str | None = None
 
 
-def usage_query(database: str, meter: Meter) -> str:
-    """Hourly usage of one meter; parameters: tenant, type, start, end."""
+@dataclass(frozen=True)
+class UsageSeries:
+    points: list[UsagePoint]
+    total_quantity: Decimal
+    total_events: int
+    read_from: str  # "rollup:<resolution>" or "raw": which data answered
+
+
+def rollup_resolution(meter: Meter, start: datetime, end: datetime, window: Resolution) -> Resolution | None:
+    """The coarsest rollup that answers [start, end) per `window` exactly, or None for raw events."""
+    if meter.rollup_from is None or start < meter.rollup_from:
+        return None
+    for resolution in ("day", "hour", "minute"):
+        if (RESOLUTION_STEP[resolution] <= RESOLUTION_STEP[window]
+                and window_start(start, resolution) == start and window_start(end, resolution) == end):
+            return resolution
+    return None
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def _path(path: str) -> str:
+    return ", ".join(_literal(part) for part in path.split("."))
+
+
+def _property(path: str) -> str:
+    """A JSON scalar as text, as stream.aggregation reads it (strings as-is, other scalars
+    as their JSON text), NULL when missing, null or not a scalar."""
+    p = _path(path)
+    return (f"multiIf(JSONType(data, {p}) = 'String', JSONExtractString(data, {p}), "
+            f"JSONType(data, {p}) IN ('Int64', 'UInt64', 'Double', 'Bool'), JSONExtractRaw(data, {p}), NULL)")
+
+
+def _number(path: str) -> str:
+    # Decimal, not Float: quantities feed invoices. Numeric strings count, as in the stream.
+    p = _path(path)
+    return (f"toDecimal128OrNull(if(JSONType(data, {p}) = 'String', JSONExtractString(data, {p}), "
+            f"if(JSONType(data, {p}) IN ('Int64', 'UInt64', 'Double'), JSONExtractRaw(data, {p}), '')), 9)")
+
+
+def _raw_query(database: str, meter: Meter, window: Resolution) -> str:
+    where = ""
+    latest = "toDateTime64(0, 6, 'UTC'), ''"
     if meter.aggregation == "COUNT":
-        quantity = "toString(count())"
-        where_value = ""
+        quantity = "count()"
+    elif meter.aggregation == "UNIQUE_COUNT":
+        value = _property(meter.value_path or "")
+        quantity, where = f"uniqExact({value})", f" AND {value} IS NOT NULL"
     else:
-        path = ", ".join("'" + part.replace("'", "") + "'" for part in (meter.value_path or "").split("."))
-        # Decimal, not Float: quantities feed invoices. Non-numeric values are the
-        # stream's dead letters and are left out here too.
-        value = f"toDecimal128OrNull(JSONExtractRaw(data, {path}), 9)"
-        quantity = f"toString(sum({value}))"
-        where_value = f" AND {value} IS NOT NULL"
+        value = _number(meter.value_path or "")
+        where = f" AND {value} IS NOT NULL"
+        quantity = {"SUM": f"sum({value})", "MAX": f"max({value})",
+                    "LATEST": f"argMax({value}, (time, id))"}[meter.aggregation]
+        if meter.aggregation == "LATEST":
+            latest = "toDateTime64(max((time, id)).1, 6, 'UTC'), max((time, id)).2"
+    groups = ("[" + ", ".join(_property(p) for p in meter.group_by) + "]" if meter.group_by
+              else "[]::Array(Nullable(String))")
     return (
-        f"SELECT toStartOfHour(time) AS window_start, {quantity} AS quantity, count() AS events "
+        f"SELECT toStartOfInterval(time, {_INTERVAL[window]}) AS w, {groups} AS g, toString({quantity}) AS q, "
+        f"count() AS c, {latest} "
         f"FROM {database}.events FINAL "
         "WHERE tenant_id = {tenant:UUID} AND type = {type:String} "
         "AND time >= {start:DateTime64(3)} AND time < {end:DateTime64(3)}"
-        f"{where_value} GROUP BY window_start ORDER BY window_start"
+        f"{where} GROUP BY w, g ORDER BY w, g"
     )
 
 
-def parse_usage_rows(rows) -> list[UsagePoint]:
-    return [UsagePoint(window, Decimal(quantity).normalize() if Decimal(quantity) else Decimal(0), int(events))
-            for window, quantity, events in rows]
+_ROLLUP_WHERE = ("WHERE tenant_id = {tenant:UUID} AND meter_slug = {slug:String} AND resolution = {resolution:String} "
+                 "AND window_start >= {start:DateTime64(3)} AND window_start < {end:DateTime64(3)}")
+
+
+def _rollup_query(database: str, meter: Meter, resolution: Resolution, window: Resolution) -> str:
+    w = f"toStartOfInterval(window_start, {_INTERVAL[window]}) AS w"
+    if meter.aggregation == "UNIQUE_COUNT":
+        # Distinct values from the states, event counts from the committed windows.
+        return (
+            f"SELECT w, group_key, toString(sum(q)), sum(c), toDateTime64(0, 6, 'UTC'), '' FROM ("
+            f"SELECT {w}, group_key, uniqExactMerge(uniques) AS q, toUInt64(0) AS c FROM {database}.usage_unique "
+            f"{_ROLLUP_WHERE} GROUP BY w, group_key UNION ALL "
+            f"SELECT {w}, group_key, toUInt64(0) AS q, sum(event_count) AS c FROM {database}.usage_rollup FINAL "
+            f"{_ROLLUP_WHERE} GROUP BY w, group_key) GROUP BY w, group_key ORDER BY w, group_key"
+        )
+    quantity = {"MAX": "max(quantity)", "LATEST": "argMax(quantity, (latest_at, latest_id))"}.get(
+        meter.aggregation, "sum(quantity)")
+    return (
+        f"SELECT {w}, group_key, toString({quantity}), sum(event_count), max(latest_at), "
+        f"argMax(latest_id, (latest_at, latest_id)) "
+        f"FROM {database}.usage_rollup FINAL {_ROLLUP_WHERE} GROUP BY w, group_key ORDER BY w, group_key"
+    )
+
+
+def usage_query(database: str, meter: Meter, resolution: Resolution | None, window: Resolution) -> str:
+    """Rows (window, group, quantity, events, latest_at, latest_id); parameters: tenant,
+    type, start, end, and for rollups slug and resolution."""
+    if resolution is None:
+        return _raw_query(database, meter, window)
+    return _rollup_query(database, meter, resolution, window)
+
+
+def unique_total_query(database: str, meter: Meter, resolution: Resolution | None) -> str:
+    """UNIQUE_COUNT over the whole range: distinct values are not a sum of windows'."""
+    if resolution is None:
+        value = _property(meter.value_path or "")
+        return (f"SELECT toString(uniqExact({value})) FROM {database}.events FINAL "
+                "WHERE tenant_id = {tenant:UUID} AND type = {type:String} "
+                f"AND time >= {{start:DateTime64(3)}} AND time < {{end:DateTime64(3)}} AND {value} IS NOT NULL")
+    return f"SELECT toString(uniqExactMerge(uniques)) FROM {database}.usage_unique {_ROLLUP_WHERE}"
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+def parse_usage_rows(meter: Meter, rows) -> list[UsagePoint]:
+    points = []
+    for window, group, quantity, events, latest_at, latest_id in rows:
+        if isinstance(group, str):
+            values = orjson.loads(group)
+        else:
+            values = dict(zip(meter.group_by, group))
+        q = Decimal(quantity)
+        latest = _utc(latest_at) if meter.aggregation == "LATEST" and latest_at and _utc(latest_at) > _EPOCH else None
+        points.append(UsagePoint(_utc(window), q.normalize() if q else Decimal(0), int(events),
+                                 values, latest, latest_id if latest else None))
+    return points
+
+
+def series(meter: Meter, points: list[UsagePoint], unique_total: Decimal | None, read_from: str) -> UsageSeries:
+    total = combine_total(meter.aggregation, [(p.quantity, p.latest_at, p.latest_id) for p in points])
+    if total is None:
+        total = unique_total or Decimal(0)
+    return UsageSeries(points, total, sum(p.event_count for p in points), read_from)
 
 
 def event_totals_query(database: str) -> str:
@@ -53,3 +183,9 @@ def event_totals_query(database: str) -> str:
         f"SELECT type, count() FROM {database}.events FINAL "
         "WHERE tenant_id = {tenant:UUID} GROUP BY type ORDER BY type"
     )
+
+
+def latest_event_time_query(database: str) -> str:
+    """The latest time among a tenant's raw events of one type (NULL if none)."""
+    return (f"SELECT max(time), count() FROM {database}.events "
+            "WHERE tenant_id = {tenant:UUID} AND type = {type:String}")

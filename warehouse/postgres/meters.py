@@ -3,25 +3,29 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
+from datetime import datetime
 
-from sqlalchemy import insert, select
+from sqlalchemy import and_, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from stream.aggregation import Meter
 
 from .tables import meter
 
-__all__ = ["insert_meter", "list_meters", "list_all_meters"]
+__all__ = ["insert_meter", "list_meters", "list_all_meters", "get_meter", "set_rollup_from"]
 
 
 def _meter(row) -> Meter:
-    return Meter(row.tenant_id, row.slug, row.event_type, row.aggregation, row.value_path)
+    return Meter(row.tenant_id, row.slug, row.event_type, row.aggregation, row.value_path,
+                 tuple(row.group_by or ()), row.rollup_from)
 
 
 async def insert_meter(conn: AsyncConnection, definition: Meter) -> Meter:
     row = (await conn.execute(
         insert(meter).values(tenant_id=definition.tenant_id, slug=definition.slug, event_type=definition.event_type,
-                             aggregation=definition.aggregation, value_path=definition.value_path)
+                             aggregation=definition.aggregation, value_path=definition.value_path,
+                             group_by=list(definition.group_by))
         .returning(*meter.c)
     )).one()
     return _meter(row)
@@ -32,5 +36,18 @@ async def list_meters(conn: AsyncConnection, tenant_id: uuid.UUID) -> list[Meter
     return [_meter(r) for r in rows]
 
 
+async def get_meter(conn: AsyncConnection, tenant_id: uuid.UUID, slug: str) -> Meter | None:
+    row = (await conn.execute(select(meter).where(meter.c.tenant_id == tenant_id, meter.c.slug == slug))).one_or_none()
+    return _meter(row) if row else None
+
+
 async def list_all_meters(conn: AsyncConnection) -> list[Meter]:
     return [_meter(r) for r in await conn.execute(select(meter))]
+
+
+async def set_rollup_from(conn: AsyncConnection, starts: Iterable[tuple[uuid.UUID, str, datetime]]) -> None:
+    """(tenant, slug, instant) for meters whose rollup_from is still unset; a set one stays
+    (another worker applied the meter first, and its instant is the earlier, true one)."""
+    for tenant_id, slug, at in starts:
+        await conn.execute(update(meter).where(and_(meter.c.tenant_id == tenant_id, meter.c.slug == slug,
+                                                    meter.c.rollup_from.is_(None))).values(rollup_from=at))

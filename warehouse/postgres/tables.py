@@ -69,8 +69,10 @@ meter = Table(
     Column("tenant_id", UUID(as_uuid=True), ForeignKey("public.tenant.id", ondelete="CASCADE"), nullable=False),
     Column("slug", String(64), nullable=False),
     Column("event_type", Text, nullable=False),
-    Column("aggregation", String(16), nullable=False),  # COUNT | SUM
+    Column("aggregation", String(16), nullable=False),  # COUNT | SUM | MAX | UNIQUE_COUNT | LATEST
     Column("value_path", Text),
+    Column("group_by", JSONB, nullable=False, server_default=text("'[]'")),
+    Column("rollup_from", DateTime(timezone=True)),  # set by the stream worker: see stream/meters.py
     _created_at(),
     UniqueConstraint("tenant_id", "slug"),
 )
@@ -99,8 +101,13 @@ usage_hourly = Table(
     "usage_hourly", tenant_metadata,
     Column("meter_slug", String(64), primary_key=True),
     Column("window_start", DateTime(timezone=True), primary_key=True),
+    Column("group_key", Text, primary_key=True, server_default="{}"),  # stream.aggregation.group_key
     Column("quantity", Numeric, nullable=False),
     Column("event_count", BigInteger, nullable=False),
+    Column("aggregation", String(16), nullable=False, server_default="SUM"),  # how the row merges and reads
+    Column("latest_at", DateTime(timezone=True)),  # LATEST: the (time, id) of the value's event
+    Column("latest_id", String(256)),
+    Column("revision", BigInteger, nullable=False, server_default="1"),  # +1 per change; ClickHouse rollups' version
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )
 

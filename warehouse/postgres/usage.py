@@ -2,7 +2,8 @@
 
 The stream may deliver an event more than once (a crash, a rebalance); it is counted
 by the one transaction that inserts its id into processed_event, so replays change
-nothing. Usage deltas are added in that same transaction.
+nothing. Usage deltas are merged into the minute, hour and day windows in that same
+transaction (usage_minute, usage_hourly, usage_daily), each row per meter and group.
 """
 
 from __future__ import annotations
@@ -19,13 +20,13 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from stream.aggregation import UsageDelta
+from stream.aggregation import NO_GROUP, UsageDelta
 from warehouse.tenancy import TENANT_SCHEMA_PLACEHOLDER
 
 from .tables import invoice, processed_event, usage_hourly
 
 __all__ = [
-    "claim_new_events", "add_usage", "usage_for_period", "usage_hours",
+    "claim_new_events", "add_usage", "upsert_usage", "WindowRow", "usage_for_period", "usage_hours", "usage_windows",
     # the stream's ledger
     "dead_letter", "duplicate_tally", "usage_correction", "stream_position",
     "DeadLetterRecord", "CorrectionRecord", "PartitionPosition", "InvoicedPeriod",
@@ -55,23 +56,86 @@ async def claim_new_events(conn: AsyncConnection, schema_name: str,
     return set(result.scalars())
 
 
-async def add_usage(conn: AsyncConnection, schema_name: str,
-                    deltas: Iterable[tuple[str, datetime, UsageDelta]]) -> None:
-    rows = [{"meter_slug": slug, "window_start": window, "quantity": d.quantity, "event_count": d.event_count}
-            for slug, window, d in deltas]
-    if not rows:
-        return
-    statement = pg_insert(usage_hourly).values(rows)
-    statement = statement.on_conflict_do_update(
-        index_elements=["meter_slug", "window_start"],
-        set_={
-            "quantity": usage_hourly.c.quantity + statement.excluded.quantity,
-            "event_count": usage_hourly.c.event_count + statement.excluded.event_count,
-            "updated_at": func.now(),
-        },
+_WINDOW_TABLES = {"minute": "usage_minute", "hour": "usage_hourly", "day": "usage_daily"}
+
+# How a window's row absorbs a new delta, by the meter's aggregation (the same rules as
+# stream.aggregation.UsageDelta.add). Ids compare bytewise (COLLATE "C"), as Python and
+# ClickHouse compare them, so LATEST picks the same event everywhere.
+_NEWER = ('(excluded.latest_at, excluded.latest_id COLLATE "C") > (t.latest_at, t.latest_id COLLATE "C")')
+_MERGE = f"""
+    ON CONFLICT (meter_slug, window_start, group_key) DO UPDATE SET
+        quantity = CASE t.aggregation
+            WHEN 'MAX' THEN GREATEST(t.quantity, excluded.quantity)
+            WHEN 'LATEST' THEN CASE WHEN t.latest_at IS NULL OR {_NEWER} THEN excluded.quantity ELSE t.quantity END
+            WHEN 'UNIQUE_COUNT' THEN t.quantity
+            ELSE t.quantity + excluded.quantity END,
+        latest_at = CASE WHEN t.latest_at IS NULL OR {_NEWER} THEN excluded.latest_at ELSE t.latest_at END,
+        latest_id = CASE WHEN t.latest_at IS NULL OR {_NEWER} THEN excluded.latest_id ELSE t.latest_id END,
+        event_count = t.event_count + excluded.event_count,
+        revision = t.revision + 1,
+        updated_at = now()
+    RETURNING t.meter_slug, t.group_key, t.window_start, t.aggregation, t.quantity, t.event_count,
+              t.latest_at, t.latest_id, t.revision"""
+
+
+@dataclass(frozen=True)
+class WindowRow:
+    """A usage window as committed: absolute values and the row's revision."""
+
+    resolution: str
+    meter_slug: str
+    group_key: str
+    window_start: datetime
+    aggregation: str
+    quantity: Decimal
+    event_count: int
+    latest_at: datetime | None
+    latest_id: str | None
+    revision: int
+
+
+def _upsert_statement(schema_name: str) -> str:
+    writes = []
+    for resolution, table in _WINDOW_TABLES.items():
+        writes.append(f"""w_{resolution} AS (
+            INSERT INTO "{schema_name}".{table} AS t
+                (meter_slug, group_key, window_start, aggregation, quantity, event_count, latest_at, latest_id)
+            SELECT meter_slug, group_key, window_start, aggregation, quantity, event_count, latest_at, latest_id
+            FROM input WHERE res = '{resolution}'{_MERGE})""")
+    reads = " UNION ALL ".join(f"SELECT '{r}'::text, * FROM w_{r}" for r in _WINDOW_TABLES)
+    return (
+        "WITH input AS (SELECT * FROM unnest(CAST(:res AS text[]), CAST(:slug AS text[]), CAST(:grp AS text[]), "
+        "CAST(:win AS timestamptz[]), CAST(:agg AS text[]), CAST(:qty AS numeric[]), CAST(:cnt AS bigint[]), "
+        "CAST(:lat AS timestamptz[]), CAST(:lid AS text[])) AS u(res, meter_slug, group_key, window_start, "
+        "aggregation, quantity, event_count, latest_at, latest_id)), "
+        + ", ".join(writes) + " " + reads
     )
-    tconn = await _in(conn, schema_name)
-    await tconn.execute(statement)
+
+
+async def upsert_usage(conn: AsyncConnection, schema_name: str,
+                       rows: Sequence[tuple[str, str, str, datetime, str, UsageDelta]]) -> list[WindowRow]:
+    """rows: (resolution, meter slug, group key, window start, aggregation, delta), one per
+    window. Merges each delta into its window and returns the windows as committed,
+    with their revisions: what the ClickHouse rollups copy (stream/sinks/postgres.py).
+
+    One statement for the three window tables (data-modifying CTEs): one round trip per
+    tenant and batch, whatever the number of windows."""
+    if not rows:
+        return []
+    params = {"res": [], "slug": [], "grp": [], "win": [], "agg": [], "qty": [], "cnt": [], "lat": [], "lid": []}
+    for resolution, slug, group, window, aggregation, d in rows:
+        for name, value in zip(params, (resolution, slug, group, window, aggregation, d.quantity, d.event_count,
+                                        d.latest_at, d.latest_id)):
+            params[name].append(value)
+    result = await conn.execute(text(_upsert_statement(schema_name)), params)
+    return [WindowRow(r[0], r[1], r[2], r[3], r[4], Decimal(r[5]), int(r[6]), r[7], r[8], int(r[9])) for r in result]
+
+
+async def add_usage(conn: AsyncConnection, schema_name: str,
+                    deltas: Iterable[tuple[str, datetime, UsageDelta]]) -> list[WindowRow]:
+    """Additive hourly usage without groups, as billing tests seed it."""
+    return await upsert_usage(conn, schema_name, [("hour", slug, NO_GROUP, window, "SUM", d)
+                                                  for slug, window, d in deltas])
 
 
 def usage_for_period(conn: Connection, schema_name: str, start: datetime, end: datetime) -> dict[str, Decimal]:
@@ -87,14 +151,28 @@ def usage_for_period(conn: Connection, schema_name: str, start: datetime, end: d
 
 async def usage_hours(conn: AsyncConnection, schema_name: str, meter_slug: str,
                       start: datetime, end: datetime) -> list[tuple[datetime, Decimal, int]]:
+    """Per hour, summed over groups: the usage of an additive (COUNT, SUM) meter."""
     tconn = await _in(conn, schema_name)
     rows = await tconn.execute(
-        select(usage_hourly.c.window_start, usage_hourly.c.quantity, usage_hourly.c.event_count)
+        select(usage_hourly.c.window_start, func.sum(usage_hourly.c.quantity), func.sum(usage_hourly.c.event_count))
         .where(usage_hourly.c.meter_slug == meter_slug, usage_hourly.c.window_start >= start,
                usage_hourly.c.window_start < end)
+        .group_by(usage_hourly.c.window_start)
         .order_by(usage_hourly.c.window_start)
     )
-    return [(w, Decimal(q), c) for w, q, c in rows]
+    return [(w, Decimal(q), int(c)) for w, q, c in rows]
+
+
+async def usage_windows(conn: AsyncConnection, schema_name: str, meter_slug: str, start: datetime, end: datetime,
+                        resolution: str = "hour") -> list[WindowRow]:
+    """Every (window, group) row of one meter in [start, end), at one resolution."""
+    result = await conn.execute(text(
+        f'SELECT meter_slug, group_key, window_start, aggregation, quantity, event_count, latest_at, latest_id, '
+        f'revision FROM "{schema_name}".{_WINDOW_TABLES[resolution]} '
+        "WHERE meter_slug = :slug AND window_start >= :start AND window_start < :end ORDER BY window_start, group_key"
+    ), {"slug": meter_slug, "start": start, "end": end})
+    return [WindowRow(resolution, r[0], r[1], r[2], r[3], Decimal(r[4]), int(r[5]), r[6], r[7], int(r[8]))
+            for r in result]
 
 
 # --- The stream's ledger (tenant_0002, shared_0002) ---------------------------------
