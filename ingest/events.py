@@ -27,6 +27,7 @@ from meterline.settings import IngestSettings
 from .admission import InFlightBudget
 from .auth import KeyCache, bearer_key
 from .errors import FieldError, IngestError, error_body
+from .meter_blocks import MeterBlocks
 from .metrics import IngestMetrics
 from .packing import pack_events
 from .producer import BrokerUnavailable, EventProducer
@@ -49,6 +50,7 @@ class IngestContext:
     rate_limiter: TenantRateLimiter
     budget: InFlightBudget
     metrics: IngestMetrics
+    meter_blocks: MeterBlocks | None = None  # hard limits (429); None: not enforced
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,6 +159,8 @@ async def _ingest(ctx: IngestContext, authorization: str | None, declared: str |
         raw = parse_body(body, content_type, ctx.limits.max_events)
         outcome.events = len(raw)
         validated = validate_events(raw, now, ctx.limits)
+        if ctx.meter_blocks is not None:
+            await ctx.meter_blocks.check(owner.tenant_id, raw)
         del raw, body
         outcome.events = len(validated.payloads)
         if validated.payloads:

@@ -61,6 +61,30 @@ class BillingSettings(BaseModel):
     suspend_days: int = 22  # past due + a 7-day grace period
 
 
+class SmtpSettings(BaseModel):
+    """Email delivery. Empty host: no SMTP, emails stay in the outbox the API serves."""
+
+    host: str = ""
+    port: int = 25
+    username: str = ""
+    password: SecretStr = SecretStr("")
+    sender: str = "billing@meterline.invalid"
+    starttls: bool = False
+    timeout_s: float = 10.0
+
+
+class NotifySettings(BaseModel):
+    """Limit alerts (billing_jobs.limits) and the delivery of the outbox."""
+
+    limit_thresholds: tuple[int, ...] = (80, 100)  # percent of each plan limit
+    limit_check_minutes: int = 5
+    webhook_timeout_s: float = 5.0
+    webhook_attempts: int = 4  # per run, with exponential backoff between them
+    webhook_backoff_initial_s: float = 0.5
+    webhook_backoff_max_s: float = 8.0
+    max_attempts: int = 10  # runs before a message is given up (it stays in the outbox)
+
+
 class PrefectSettings(BaseModel):
     api_url: str = ""  # empty: the embedded Prefect server on `port`
     port: int = 4200
@@ -74,6 +98,7 @@ class IngestSettings(BaseModel):
     max_body_bytes: int = 5 * 1024 * 1024
     produce_timeout_s: float = 5.0
     api_key_cache_ttl_s: float = 5.0
+    meter_block_cache_ttl_s: float = 2.0  # how soon a hard-limit block (ingest/meter_blocks.py) is seen
     # Per-event limits (422 naming the event index and field).
     max_data_bytes: int = 64 * 1024  # `data` serialized as JSON
     max_id_length: int = 256  # `id` and `subject`
@@ -144,6 +169,8 @@ class Settings(BaseSettings):
     api: ApiSettings = ApiSettings()
     jwt: JwtSettings = JwtSettings()
     billing: BillingSettings = BillingSettings()
+    smtp: SmtpSettings = SmtpSettings()
+    notify: NotifySettings = NotifySettings()
 
     @model_validator(mode="after")
     def _no_dev_secrets_in_production(self) -> Settings:
