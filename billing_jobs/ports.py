@@ -7,8 +7,10 @@ InvoiceStore. Implementations raise errors from `billing_jobs.errors`.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from typing import Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict
@@ -79,8 +81,13 @@ class StripeGateway(Protocol):
 class InvoiceStore(Protocol):
     def get(self, tenant_id: str, number: str) -> StoredInvoice | None: ...
 
-    def create(self, tenant_id: str, draft: InvoiceDraft) -> StoredInvoice:
-        """Insert as status 'draft'; if `draft.number` exists, return the stored one unchanged."""
+    def create(self, tenant_id: str, draft: InvoiceDraft,
+               applied_corrections: Sequence[tuple[int, Decimal]] = ()) -> StoredInvoice:
+        """Insert as status 'draft'; if `draft.number` exists, return the stored one unchanged.
+
+        `applied_corrections` (usage_correction id, quantity billed) are marked applied
+        to this invoice in the same transaction; if one changed meanwhile (the stream
+        added to it), nothing is stored and RetryableError is raised."""
         ...
 
     def attach_stripe(self, tenant_id: str, number: str, stripe_invoice_id: str, status: InvoiceStatus) -> None: ...

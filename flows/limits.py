@@ -10,10 +10,12 @@ from prefect import flow, get_run_logger, task
 from billing_jobs.limits_service import check_tenant_limits
 from billing_jobs.notify_service import deliver_pending
 from billing_jobs.ports import LimitSubject
-from meterline.bootstrap import mailer, pg_sync_engine, webhook_sender
+from meterline.bootstrap import mailer, webhook_sender
 from meterline.settings import get_settings
 from warehouse.postgres.billing_limits import PgLimitStore
 from warehouse.postgres.billing_notify import PgOutbox
+
+from ._shared import shared_engine, task_runner
 
 __all__ = ["check_limits", "deliver_notifications"]
 
@@ -21,12 +23,8 @@ __all__ = ["check_limits", "deliver_notifications"]
 @task(retries=2, retry_delay_seconds=[5, 30])
 def check_tenant(subject: LimitSubject, now: datetime) -> dict:
     settings = get_settings()
-    engine = pg_sync_engine(settings)
-    try:
-        result = check_tenant_limits(store=PgLimitStore(engine), subject=subject, now=now,
-                                     thresholds=settings.notify.limit_thresholds)
-    finally:
-        engine.dispose()
+    result = check_tenant_limits(store=PgLimitStore(shared_engine()), subject=subject, now=now,
+                                 thresholds=settings.notify.limit_thresholds)
     return {"alerts": [f"{a.meter_slug}:{a.kind}:{a.threshold_percent}" for a in result.new_alerts],
             "blocked": result.blocked}
 
@@ -35,26 +33,20 @@ def check_tenant(subject: LimitSubject, now: datetime) -> dict:
 def deliver_notifications(now: datetime) -> dict[str, int]:
     """One pass over the outbox; what fails stays there for the next run."""
     settings = get_settings()
-    engine = pg_sync_engine(settings)
     sender = webhook_sender(settings)
     try:
-        report = deliver_pending(store=PgOutbox(engine), webhooks=sender, mailer=mailer(settings), now=now,
+        report = deliver_pending(store=PgOutbox(shared_engine()), webhooks=sender, mailer=mailer(settings), now=now,
                                  max_attempts=settings.notify.max_attempts)
     finally:
         sender.close()
-        engine.dispose()
     return {"sent": len(report.sent), "failed": len(report.failed)}
 
 
-@flow(name="check-limits", log_prints=True)
+@flow(name="check-limits", log_prints=True, task_runner=task_runner())
 def check_limits(now: datetime | None = None, tenant_id: str | None = None) -> dict:
     """Every subscribed tenant (or one) as of `now` (default: the current time); safe to run again."""
     now = now or datetime.now(timezone.utc)
-    engine = pg_sync_engine(get_settings())
-    try:
-        subjects = [s for s in PgLimitStore(engine).subjects() if tenant_id in (None, s.tenant_id)]
-    finally:
-        engine.dispose()
+    subjects = [s for s in PgLimitStore(shared_engine()).subjects() if tenant_id in (None, s.tenant_id)]
     get_run_logger().info("checking limits of %d tenants as of %s", len(subjects), now.isoformat())
     futures = {s.tenant_id: check_tenant.submit(s, now) for s in subjects}
     tenants = {tid: future.result() for tid, future in futures.items()}

@@ -59,6 +59,9 @@ class BillingSettings(BaseModel):
     reminder_days: tuple[int, ...] = (3, 7, 14)
     past_due_days: int = 15
     suspend_days: int = 22  # past due + a 7-day grace period
+    # Tenants processed at once by a billing flow (threads; Stripe calls are I/O-bound).
+    # Keep below the sync engine's pool (5 + 10 overflow) so tasks never wait on it.
+    flow_concurrency: int = 12
 
 
 class SmtpSettings(BaseModel):
