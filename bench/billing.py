@@ -74,11 +74,13 @@ PLAN = {
 
 
 class _Clock:
-    """Seconds summed across threads."""
+    """Seconds summed across threads, in total and per label."""
 
-    def __init__(self) -> None:
+    def __init__(self, label=None) -> None:
         self.total = 0.0
         self.calls = 0
+        self.by_label: dict[str, list] = {}
+        self._label = label
         self._lock = threading.Lock()
 
     def wrap(self, fn):
@@ -87,10 +89,21 @@ class _Clock:
             try:
                 return fn(*args, **kwargs)
             finally:
+                spent = time.perf_counter() - started
                 with self._lock:
-                    self.total += time.perf_counter() - started
+                    self.total += spent
                     self.calls += 1
+                    if self._label is not None:
+                        entry = self.by_label.setdefault(self._label(*args), [0, 0.0])
+                        entry[0] += 1
+                        entry[1] += spent
         return timed
+
+
+def _stripe_method(adapter, fn, *args) -> str:
+    """'invoices.list' for the SDK's bound method `fn` (StripeAdapter._call's first argument)."""
+    service = type(getattr(fn, "__self__", None)).__name__.removesuffix("Service")
+    return f"{service}.{getattr(fn, '__name__', '?')}"
 
 
 async def _seed(settings, tenants: int) -> list:
@@ -122,8 +135,9 @@ async def _seed(settings, tenants: int) -> list:
             if t % 100 == 99:
                 print(f"seeded {t + 1} tenants ({time.perf_counter() - started:.0f} s)", flush=True)
         async with engine.connect() as conn:
+            # Every bench tenant, not only --tenants: the flow invoices every subscribed one.
             rows = (await conn.execute(select(tenant.c.slug, tenant.c.schema_name).where(tenant.c.slug.like("bench%"))
-                                       .order_by(tenant.c.slug).limit(tenants))).all()
+                                       .order_by(tenant.c.slug))).all()
     finally:
         await engine.dispose()
     return rows
@@ -171,6 +185,8 @@ def _write_usage(settings, rows, month: date) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
+    # Tenants bench0000.. are created up to this number and kept; the flow then invoices
+    # every bench tenant, so a smaller number after a larger run still invoices them all.
     parser.add_argument("--tenants", type=int, default=1000)
     args = parser.parse_args()
 
@@ -190,7 +206,7 @@ def main() -> None:
     import billing_jobs.stripe_adapter as stripe_adapter
     import flows.invoicing as invoicing
 
-    stripe_clock, rating_clock, task_clock = _Clock(), _Clock(), _Clock()
+    stripe_clock, rating_clock, task_clock = _Clock(_stripe_method), _Clock(), _Clock()
     stripe_adapter.StripeAdapter._call = stripe_clock.wrap(stripe_adapter.StripeAdapter._call)
     invoice_service.compose_segmented_invoice = rating_clock.wrap(invoice_service.compose_segmented_invoice)
     invoicing.invoice_tenant.fn = task_clock.wrap(invoicing.invoice_tenant.fn)
@@ -214,6 +230,8 @@ def main() -> None:
         "statuses": statuses,
         "period": f"{month:%Y-%m}",
     }
+    for method, (calls, spent) in sorted(stripe_clock.by_label.items(), key=lambda kv: -kv[1][1]):
+        print(f"  stripe {method:<28} {calls:>6} calls {spent:>9.1f} s summed {1000 * spent / calls:>7.1f} ms/call")
     print(f"{len(summaries)} invoices in {seconds:.1f} s; Stripe {result['stripe_share']:.0%}, rating "
           f"{result['rating_share']:.0%}, database and the rest {result['db_other_share']:.0%} of task time")
     print(json.dumps(result))

@@ -13,7 +13,7 @@ from prefect import flow, get_run_logger, task
 
 from billing_jobs.errors import RetryableError
 from billing_jobs.invoice_service import issue_invoice
-from billing_jobs.invoicing import billing_period, invoice_number
+from billing_jobs.invoicing import billing_period
 from billing_jobs.plans import Plan
 from billing_jobs.segments import SubscriptionSpan, plan_segments, with_usage
 from meterline.bootstrap import stripe_gateway
@@ -74,7 +74,7 @@ def invoice_tenant(tenant_id: str, spans_json: list[dict], start: date, end: dat
         row = conn.execute(tenant.select().where(tenant.c.id == tenant_id)).one()
         hours = hourly_usage(conn, row.schema_name, _midnight(start), _midnight(end))
         # Late usage of earlier, issued invoices: lines of their own on this one.
-        corrections = pending_corrections(conn, row.schema_name, invoice_number(row.slug, start))
+        corrections = pending_corrections(conn, row.schema_name, start)
         periods = corrected_periods(conn, row.schema_name, row.id, {c.invoice_number for c in corrections}) \
             if corrections else {}
     gateway = stripe_gateway(settings)
@@ -95,7 +95,6 @@ def invoice_tenant(tenant_id: str, spans_json: list[dict], start: date, end: dat
 @flow(name="generate-invoices", log_prints=True, task_runner=task_runner())
 def generate_invoices(period: str | None = None) -> list[InvoiceSummary]:
     """Invoice every tenant subscribed during the period; safe to run again."""
-    settings = get_settings()
     start, end = parse_period(period, datetime.now(timezone.utc).date())
     with shared_engine().connect() as conn:
         subscriptions = billable_subscriptions(conn, _midnight(start), _midnight(end))

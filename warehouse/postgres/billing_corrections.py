@@ -27,13 +27,15 @@ def _in(conn: Connection, schema_name: str) -> Connection:
     return conn.execution_options(schema_translate_map={"tenant": schema_name})
 
 
-def pending_corrections(conn: Connection, schema_name: str, except_number: str) -> list[PendingCorrection]:
-    """Corrections no invoice has billed yet, other than those of invoice `except_number`."""
+def pending_corrections(conn: Connection, schema_name: str, period_start: date) -> list[PendingCorrection]:
+    """Corrections no invoice has billed yet, of invoices for periods before `period_start`
+    (re-running an old month must not take a later month's corrections)."""
+    earlier = select(invoice.c.number).where(invoice.c.period_start < period_start)
     rows = _in(conn, schema_name).execute(
         select(usage_correction.c.id, usage_correction.c.invoice_number, usage_correction.c.meter_slug,
                usage_correction.c.window_start, usage_correction.c.quantity)
         .where(usage_correction.c.applied_invoice_number.is_(None),
-               usage_correction.c.invoice_number != except_number)
+               usage_correction.c.invoice_number.in_(earlier))
         .order_by(usage_correction.c.id))
     return [PendingCorrection(i, n, m, w, Decimal(q)) for i, n, m, w, q in rows]
 
