@@ -83,6 +83,9 @@ class MeterBlocks:
             log.warning("meter blocks of tenant %s could not be read; using the last known", tenant_id,
                         exc_info=True)
             blocked = self._last_known.get(tenant_id, {})
+        except BaseException:  # cancelled: waiters must not hang on the shared lookup
+            future.cancel()
+            raise
         finally:
             del self._lookups[tenant_id]
         self._cache[tenant_id] = blocked
