@@ -3,7 +3,7 @@ PYTHON ?= python3.11
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: install demo test stack-up stack-down bench-ingest bench-stream clean
+.PHONY: install demo test stack-up stack-down bench-ingest bench-stream bench-billing clean
 
 install: $(VENV)/.installed
 
@@ -25,6 +25,9 @@ bench-ingest: install
 
 bench-stream: install
 	$(BIN)/python bench/stream.py
+
+bench-billing: install
+	$(BIN)/python bench/billing.py
 
 stack-up: install
 	$(BIN)/meterline stack up

@@ -20,6 +20,7 @@ from .api_keys.router import router as api_keys_router
 from .errors import install_error_handlers
 from .invoices.router import router as invoices_router
 from .meters.router import router as meters_router
+from .notifications.router import router as notifications_router
 from .plans.router import router as plans_router
 from .sessions.router import router as sessions_router
 from .subscriptions.router import router as subscriptions_router
@@ -31,7 +32,7 @@ from .webhooks import router as webhooks_router
 __all__ = ["create_app", "run"]
 
 _ROUTERS = (tenants_router, sessions_router, api_keys_router, meters_router, plans_router, subscriptions_router,
-            usage_router, invoices_router, stream_health_router, webhooks_router)
+            usage_router, invoices_router, stream_health_router, webhooks_router, notifications_router)
 
 
 def create_app(settings: Settings) -> FastAPI:

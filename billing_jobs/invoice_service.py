@@ -22,6 +22,7 @@ from collections.abc import Mapping, Sequence
 from datetime import date
 from decimal import Decimal
 
+from .corrections import CorrectedPeriod, PendingCorrection, correction_lines
 from .errors import PaymentDeclinedError, PermanentError
 from .invoicing import compose_invoice, compose_segmented_invoice, invoice_number
 from .plans import Plan
@@ -75,6 +76,8 @@ def issue_invoice(
     period_start: date,
     period_end: date,
     segments: Sequence[SubscriptionSegment] | None = None,
+    corrections: Sequence[PendingCorrection] = (),
+    corrected_periods: Mapping[str, CorrectedPeriod] | None = None,
 ) -> StoredInvoice:
     """Bring the period's invoice as far as it can go; safe to call repeatedly.
 
@@ -82,17 +85,24 @@ def issue_invoice(
     by the caller. Pass either `plan` and `usage` (one plan for the whole
     period) or `segments` (the plans in force, each with its usage). Raises RetryableError for the caller's retry policy and
     PermanentError for a human; a declined card is not raised but recorded.
+
+    `corrections` (pending late usage of earlier invoices, with `corrected_periods`
+    to rate them) become lines of their own when this invoice is first composed,
+    and are marked applied by the store in the transaction that stores it.
     """
     number = invoice_number(tenant_slug, period_start)
     stored = store.get(tenant_id, number)
     if stored is None:
         if segments is not None:
+            extra = correction_lines(corrections, corrected_periods or {}, segments[0].plan.currency) \
+                if corrections and segments else []
             draft = compose_segmented_invoice(
                 tenant_slug=tenant_slug,
                 tenant_id=tenant_id,
                 segments=segments,
                 period_start=period_start,
                 period_end=period_end,
+                extra_lines=extra,
             )
         elif plan is not None:
             draft = compose_invoice(
@@ -105,7 +115,10 @@ def issue_invoice(
             )
         else:
             raise ValueError("issue_invoice needs a plan or segments")
-        stored = store.create(tenant_id, draft)
+        if corrections and segments:
+            stored = store.create(tenant_id, draft, applied_corrections=[(c.id, c.quantity) for c in corrections])
+        else:
+            stored = store.create(tenant_id, draft)
     if stored.status in _FINAL:
         return stored
 

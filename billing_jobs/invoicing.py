@@ -30,9 +30,11 @@ __all__ = [
     "compose_segmented_invoice",
     "invoice_number",
     "prorate",
+    "segment_charge_minor",
 ]
 
-LineKind = Literal["flat_fee", "usage", "minimum"]
+# correction: late usage of an earlier, already issued invoice (billing_jobs.corrections).
+LineKind = Literal["flat_fee", "usage", "minimum", "correction"]
 
 
 class InvoiceLine(BaseModel):
@@ -262,6 +264,21 @@ def _segment_lines(
     return lines
 
 
+def segment_charge_minor(segment: SubscriptionSegment, meter_slug: str, quantity: Decimal, period_start: date,
+                         period_end: date) -> int:
+    """What `quantity` of `meter_slug` costs in `segment` of that period, in minor units, as its
+    invoice lines would bill it (proration, included usage, tiers, minimum); 0 if not charged."""
+    lower, upper = period_bounds(period_start, period_end)
+    whole_seconds = int((upper - lower).total_seconds())
+    part_seconds = int((segment.end - segment.start).total_seconds())
+    currency = segment.plan.currency
+    for charge in segment.plan.charges:
+        if charge.meter_slug == meter_slug:
+            billed = _prorated_charge(charge, part_seconds, whole_seconds, currency)
+            return sum(fields["amount_minor"] for _, fields in _charge_lines(billed, quantity, currency))
+    return 0
+
+
 def compose_segmented_invoice(
     *,
     tenant_slug: str,
@@ -269,13 +286,15 @@ def compose_segmented_invoice(
     segments: Sequence[SubscriptionSegment],
     period_start: date,
     period_end: date,
+    extra_lines: Sequence[tuple[LineKind, dict]] = (),
 ) -> InvoiceDraft:
     """One invoice for the period from the plans in force in it, in time order.
 
     Each segment contributes its plan's flat fee prorated by time (seconds of
     the segment / seconds of the period), and its own usage rated under its
     own plan (included usage and minimums prorated likewise). A single segment
-    covering the period gives exactly `compose_invoice`'s invoice.
+    covering the period gives exactly `compose_invoice`'s invoice. `extra_lines`
+    (late-usage corrections of earlier invoices) come last.
     """
     if not tenant_slug:
         raise ValueError("tenant_slug is required")
@@ -298,6 +317,7 @@ def compose_segmented_invoice(
     pending: list[tuple[LineKind, dict]] = []
     for segment in ordered:
         pending.extend(_segment_lines(segment, whole_seconds, period_start, period_end, len(ordered) > 1))
+    pending.extend(extra_lines)
 
     lines = tuple(
         InvoiceLine(position=position, kind=kind, **fields)

@@ -7,16 +7,26 @@ InvoiceStore. Implementations raise errors from `billing_jobs.errors`.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
 from typing import Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict
 
 from .errors import PaymentDeclinedError, PermanentError, RetryableError
 from .invoicing import InvoiceDraft
+from .plans import Plan
 
 __all__ = [
     "DunningStore",
+    "LimitStore",
+    "LimitSubject",
+    "Mailer",
+    "OutboxStore",
+    "PendingNotification",
+    "WebhookSender",
     "InvoiceStatus",
     "InvoiceStore",
     "PaymentDeclinedError",
@@ -71,8 +81,13 @@ class StripeGateway(Protocol):
 class InvoiceStore(Protocol):
     def get(self, tenant_id: str, number: str) -> StoredInvoice | None: ...
 
-    def create(self, tenant_id: str, draft: InvoiceDraft) -> StoredInvoice:
-        """Insert as status 'draft'; if `draft.number` exists, return the stored one unchanged."""
+    def create(self, tenant_id: str, draft: InvoiceDraft,
+               applied_corrections: Sequence[tuple[int, Decimal]] = ()) -> StoredInvoice:
+        """Insert as status 'draft'; if `draft.number` exists, return the stored one unchanged.
+
+        `applied_corrections` (usage_correction id, quantity billed) are marked applied
+        to this invoice in the same transaction; if one changed meanwhile (the stream
+        added to it), nothing is stored and RetryableError is raised."""
         ...
 
     def attach_stripe(self, tenant_id: str, number: str, stripe_invoice_id: str, status: InvoiceStatus) -> None: ...
@@ -92,3 +107,70 @@ class DunningStore(Protocol):
         ...
 
     def set_status(self, tenant_id: str, number: str, status: InvoiceStatus) -> None: ...
+
+
+# --- Limit alerts and notifications (billing_jobs.limits_service, notify_service) ---
+
+@dataclass(frozen=True, slots=True)
+class LimitSubject:
+    """A tenant on a live subscription: whose usage is checked against `plan.limits`."""
+
+    tenant_id: str
+    tenant_slug: str
+    plan: Plan
+    started_at: datetime  # usage before it was under another plan
+
+
+class LimitStore(Protocol):
+    """Implemented by warehouse.postgres.billing_limits.PgLimitStore."""
+
+    def subjects(self) -> list[LimitSubject]: ...
+
+    def usage(self, tenant_id: str, start, end) -> dict:  # {meter slug: Decimal} for windows in [start, end)
+        ...
+
+    def recorded_alerts(self, tenant_id: str, period_start) -> set[tuple[str, str, int]]: ...
+
+    def targets(self, tenant_id: str) -> tuple[str | None, str | None]:
+        """(billing email, webhook URL) of the tenant."""
+        ...
+
+    def record(self, tenant_id: str, period_start, period_end, plan_slug: str, alerts: list,
+               notifications: dict, blocked: list[str]) -> list:
+        """In one transaction: each alert once (those already recorded are skipped, with their
+        notifications), the notifications of the new ones into the outbox, the blocks.
+        `notifications` maps an alert to its messages; returns the alerts newly recorded."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class PendingNotification:
+    id: str
+    tenant_id: str
+    channel: str  # email | webhook
+    recipient: str | None
+    subject: str
+    body: dict
+    webhook_secret: str | None
+    attempts: int
+
+
+class OutboxStore(Protocol):
+    """Implemented by warehouse.postgres.billing_notify.PgOutbox."""
+
+    def pending(self, channels: tuple[str, ...], max_attempts: int, limit: int) -> list[PendingNotification]: ...
+
+    def mark_sent(self, notification_id: str, now) -> None: ...
+
+    def mark_failed(self, notification_id: str, error: str) -> None: ...
+
+
+class WebhookSender(Protocol):
+    def send(self, url: str, secret: str, event_id: str, body: dict) -> None:
+        """POST the signed body; retries transient failures itself, then raises RetryableError
+        (or PermanentError for a 4xx)."""
+        ...
+
+
+class Mailer(Protocol):
+    def send(self, recipient: str, subject: str, text: str) -> None: ...

@@ -16,12 +16,15 @@ from billing_jobs.invoice_service import issue_invoice
 from billing_jobs.invoicing import billing_period
 from billing_jobs.plans import Plan
 from billing_jobs.segments import SubscriptionSpan, plan_segments, with_usage
-from meterline.bootstrap import pg_sync_engine, stripe_gateway
+from meterline.bootstrap import stripe_gateway
 from meterline.settings import get_settings
+from warehouse.postgres.billing_corrections import corrected_periods, pending_corrections
 from warehouse.postgres.billing_usage import hourly_usage
 from warehouse.postgres.invoices import PgInvoiceStore
 from warehouse.postgres.plans import billable_subscriptions
 from warehouse.postgres.tables import tenant
+
+from ._shared import shared_engine, task_runner
 
 __all__ = ["generate_invoices", "InvoiceSummary", "parse_period"]
 
@@ -64,40 +67,37 @@ def invoice_tenant(tenant_id: str, spans_json: list[dict], start: date, end: dat
     """spans_json: the tenant's subscriptions in force in the period, as
     {"plan": Plan JSON, "started_at": datetime, "ended_at": datetime | None}."""
     settings = get_settings()
-    engine = pg_sync_engine(settings)
+    engine = shared_engine()
     spans = [SubscriptionSpan(Plan.model_validate(s["plan"]), s["started_at"], s["ended_at"]) for s in spans_json]
     segments = plan_segments(spans, start, end)
-    try:
+    with engine.begin() as conn:
+        row = conn.execute(tenant.select().where(tenant.c.id == tenant_id)).one()
+        hours = hourly_usage(conn, row.schema_name, _midnight(start), _midnight(end))
+        # Late usage of earlier, issued invoices: lines of their own on this one.
+        corrections = pending_corrections(conn, row.schema_name, start)
+        periods = corrected_periods(conn, row.schema_name, row.id, {c.invoice_number for c in corrections}) \
+            if corrections else {}
+    gateway = stripe_gateway(settings)
+    customer_id = gateway.ensure_customer(str(row.id), row.name, f"billing@{row.slug}.invalid", row.stripe_customer_id)
+    if customer_id != row.stripe_customer_id:
         with engine.begin() as conn:
-            row = conn.execute(tenant.select().where(tenant.c.id == tenant_id)).one()
-            hours = hourly_usage(conn, row.schema_name, _midnight(start), _midnight(end))
-        gateway = stripe_gateway(settings)
-        customer_id = gateway.ensure_customer(str(row.id), row.name, f"billing@{row.slug}.invalid", row.stripe_customer_id)
-        if customer_id != row.stripe_customer_id:
-            with engine.begin() as conn:
-                conn.execute(tenant.update().where(tenant.c.id == row.id).values(stripe_customer_id=customer_id))
-        stored = issue_invoice(
-            store=PgInvoiceStore(engine), gateway=gateway, tenant_id=str(row.id), tenant_slug=row.slug,
-            customer_id=customer_id, segments=with_usage(segments, hours), period_start=start, period_end=end,
-        )
-    finally:
-        engine.dispose()
+            conn.execute(tenant.update().where(tenant.c.id == row.id).values(stripe_customer_id=customer_id))
+    stored = issue_invoice(
+        store=PgInvoiceStore(engine), gateway=gateway, tenant_id=str(row.id), tenant_slug=row.slug,
+        customer_id=customer_id, segments=with_usage(segments, hours), period_start=start, period_end=end,
+        corrections=corrections, corrected_periods=periods,
+    )
     draft = stored.draft
     return InvoiceSummary(row.slug, draft.number, stored.status, draft.currency, draft.total_minor,
                           [(line.description, line.amount_minor) for line in draft.lines])
 
 
-@flow(name="generate-invoices", log_prints=True)
+@flow(name="generate-invoices", log_prints=True, task_runner=task_runner())
 def generate_invoices(period: str | None = None) -> list[InvoiceSummary]:
     """Invoice every tenant subscribed during the period; safe to run again."""
-    settings = get_settings()
     start, end = parse_period(period, datetime.now(timezone.utc).date())
-    engine = pg_sync_engine(settings)
-    try:
-        with engine.connect() as conn:
-            subscriptions = billable_subscriptions(conn, _midnight(start), _midnight(end))
-    finally:
-        engine.dispose()
+    with shared_engine().connect() as conn:
+        subscriptions = billable_subscriptions(conn, _midnight(start), _midnight(end))
     get_run_logger().info("invoicing %d subscriptions for %s..%s", len(subscriptions), start, end)
     # One invoice per tenant and period, from every plan in force in it
     # (billing_jobs.segments prorates a mid-period change).

@@ -8,6 +8,7 @@ from meterline.settings import Settings
 
 from .dunning import run_dunning
 from .invoicing import generate_invoices
+from .limits import check_limits
 
 __all__ = ["run"]
 
@@ -18,4 +19,6 @@ def run(settings: Settings) -> None:
         generate_invoices.to_deployment(name="monthly", cron="0 2 1 * *"),
         # 09:00 UTC daily: reminders in the working day, after the night's payment retries.
         run_dunning.to_deployment(name="daily", cron="0 9 * * *"),
+        # Limit alerts soon after usage crosses a threshold; also delivers the outbox.
+        check_limits.to_deployment(name="every-few-minutes", interval=settings.notify.limit_check_minutes * 60),
     )

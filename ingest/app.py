@@ -37,6 +37,7 @@ from meterline.settings import Settings
 from .admission import InFlightBudget
 from .auth import KeyCache
 from .errors import FieldError, IngestError
+from .meter_blocks import MeterBlocks
 from .metrics import IngestMetrics
 from .events import IngestContext, events_endpoint
 from .producer import EventProducer
@@ -91,6 +92,7 @@ def create_app(settings: Settings, processes: int = 1) -> _FrontDoor:
                                            max(1.0, ingest.rate_limit_burst / processes), time.monotonic),
             budget=budget,
             metrics=metrics,
+            meter_blocks=MeterBlocks(engine, ingest.meter_block_cache_ttl_s),
         )
         gauges = asyncio.create_task(_publish_in_flight(budget, metrics))
         try:

@@ -59,6 +59,33 @@ class BillingSettings(BaseModel):
     reminder_days: tuple[int, ...] = (3, 7, 14)
     past_due_days: int = 15
     suspend_days: int = 22  # past due + a 7-day grace period
+    # Tenants processed at once by a billing flow (threads; Stripe calls are I/O-bound).
+    # Keep below the sync engine's pool (5 + 10 overflow) so tasks never wait on it.
+    flow_concurrency: int = 12
+
+
+class SmtpSettings(BaseModel):
+    """Email delivery. Empty host: no SMTP, emails stay in the outbox the API serves."""
+
+    host: str = ""
+    port: int = 25
+    username: str = ""
+    password: SecretStr = SecretStr("")
+    sender: str = "billing@meterline.invalid"
+    starttls: bool = False
+    timeout_s: float = 10.0
+
+
+class NotifySettings(BaseModel):
+    """Limit alerts (billing_jobs.limits) and the delivery of the outbox."""
+
+    limit_thresholds: tuple[int, ...] = (80, 100)  # percent of each plan limit
+    limit_check_minutes: int = 5
+    webhook_timeout_s: float = 5.0
+    webhook_attempts: int = 4  # per run, with exponential backoff between them
+    webhook_backoff_initial_s: float = 0.5
+    webhook_backoff_max_s: float = 8.0
+    max_attempts: int = 10  # runs before a message is given up (it stays in the outbox)
 
 
 class PrefectSettings(BaseModel):
@@ -74,6 +101,7 @@ class IngestSettings(BaseModel):
     max_body_bytes: int = 5 * 1024 * 1024
     produce_timeout_s: float = 5.0
     api_key_cache_ttl_s: float = 5.0
+    meter_block_cache_ttl_s: float = 2.0  # how soon a hard-limit block (ingest/meter_blocks.py) is seen
     # Per-event limits (422 naming the event index and field).
     max_data_bytes: int = 64 * 1024  # `data` serialized as JSON
     max_id_length: int = 256  # `id` and `subject`
@@ -144,6 +172,8 @@ class Settings(BaseSettings):
     api: ApiSettings = ApiSettings()
     jwt: JwtSettings = JwtSettings()
     billing: BillingSettings = BillingSettings()
+    smtp: SmtpSettings = SmtpSettings()
+    notify: NotifySettings = NotifySettings()
 
     @model_validator(mode="after")
     def _no_dev_secrets_in_production(self) -> Settings:

@@ -20,7 +20,7 @@ from billing_jobs.ports import InvoiceStatus
 from .billing_tables import billing_dunning_step, billing_notification_target, billing_outbox
 from .tables import app_user, invoice, subscription, tenant
 
-__all__ = ["PgDunningStore", "tenant_ids"]
+__all__ = ["PgDunningStore", "billing_email", "tenant_ids"]
 
 _SUBJECTS = {
     "remind": "Payment reminder: invoice {number} is unpaid ({days} days)",
@@ -86,7 +86,7 @@ class PgDunningStore:
                              .values(status="active"))
             conn.execute(pg_insert(billing_outbox).values(
                 tenant_id=tid, channel="email", dedup_key=f"dunning:{tenant_id}:{action.invoice_number}:{action.step}",
-                recipient=_billing_email(conn, tid),
+                recipient=billing_email(conn, tid),
                 subject=_SUBJECTS[action.kind].format(number=action.invoice_number, days=action.days_overdue),
                 body={"kind": f"dunning.{action.kind}", "invoice_number": action.invoice_number,
                       "step": action.step, "days_overdue": action.days_overdue, "at": now.isoformat()},
@@ -94,7 +94,7 @@ class PgDunningStore:
             return True
 
 
-def _billing_email(conn: Connection, tenant_id: uuid.UUID) -> str | None:
+def billing_email(conn: Connection, tenant_id: uuid.UUID) -> str | None:
     """The tenant's billing address if set, else its owner's."""
     configured = conn.execute(select(billing_notification_target.c.email)
                               .where(billing_notification_target.c.tenant_id == tenant_id)).scalar_one_or_none()

@@ -35,6 +35,7 @@ billing_limit_alert = Table(
     Column("tenant_id", UUID(as_uuid=True), primary_key=True),
     Column("meter_slug", String(64), primary_key=True),
     Column("period_start", Date, primary_key=True),
+    Column("kind", String(8), primary_key=True),  # soft | hard (shared_0200)
     Column("threshold_percent", Integer, primary_key=True),
     Column("quantity", Numeric, nullable=False),
     Column("limit_quantity", Numeric, nullable=False),

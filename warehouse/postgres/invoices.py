@@ -7,16 +7,20 @@ runs in Prefect task threads); the async readers serve the admin API.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import date
+from decimal import Decimal
 
 from sqlalchemy import Connection, Engine, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from billing_jobs.invoicing import InvoiceDraft, InvoiceLine
+from billing_jobs.errors import RetryableError
 from billing_jobs.ports import InvoiceStatus, StoredInvoice
 
 from .tables import invoice, invoice_line, tenant
+from .usage import usage_correction
 
 __all__ = ["PgInvoiceStore", "list_invoices", "get_invoice"]
 
@@ -66,7 +70,8 @@ class PgInvoiceStore:
         with self._engine.connect() as raw:
             return _read(self._in_tenant(raw, tenant_id), number, tenant_id, self._tenant(tenant_id)[0])
 
-    def create(self, tenant_id: str, draft: InvoiceDraft) -> StoredInvoice:
+    def create(self, tenant_id: str, draft: InvoiceDraft,
+               applied_corrections: Sequence[tuple[int, Decimal]] = ()) -> StoredInvoice:
         with self._engine.begin() as raw:
             conn = self._in_tenant(raw, tenant_id)
             inserted = conn.execute(
@@ -81,6 +86,8 @@ class PgInvoiceStore:
                     {"invoice_number": draft.number, **line.model_dump(exclude={"position"}), "position": line.position}
                     for line in draft.lines
                 ])
+            if inserted is not None:
+                _apply_corrections(conn, draft.number, applied_corrections)
             return _read(conn, draft.number, tenant_id, self._tenant(tenant_id)[0])
 
     def attach_stripe(self, tenant_id: str, number: str, stripe_invoice_id: str, status: InvoiceStatus) -> None:
@@ -95,6 +102,21 @@ class PgInvoiceStore:
             self._in_tenant(raw, tenant_id).execute(
                 update(invoice).where(invoice.c.number == number).values(status=status, updated_at=func.now())
             )
+
+
+def _apply_corrections(conn: Connection, number: str, applied: Sequence[tuple[int, Decimal]]) -> None:
+    """Mark the corrections billed by invoice `number`, each only if still pending at the quantity
+    billed: the stream may have added to it since it was read, and those units would be lost."""
+    for correction_id, quantity in applied:
+        marked = conn.execute(
+            update(usage_correction)
+            .where(usage_correction.c.id == correction_id, usage_correction.c.applied_invoice_number.is_(None),
+                   usage_correction.c.quantity == quantity)
+            .values(applied_invoice_number=number, updated_at=func.now())
+        ).rowcount
+        if marked != 1:
+            # Raised inside the transaction: the invoice is not stored either; the rerun recomposes.
+            raise RetryableError(f"usage correction {correction_id} changed while invoice {number} was composed")
 
 
 async def list_invoices(conn: AsyncConnection, schema_name: str, tenant_id: uuid.UUID, tenant_slug: str,

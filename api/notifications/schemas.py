@@ -1,0 +1,48 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from pydantic import AnyHttpUrl, BaseModel, Field
+
+from warehouse.postgres.billing_notify import NotificationTarget, OutboxRecord
+
+from ..fields import Email
+
+__all__ = ["NotificationTargetPublic", "NotificationTargetUpdate", "OutboxMessagePublic"]
+
+
+class OutboxMessagePublic(BaseModel):
+    id: uuid.UUID
+    channel: str = Field(description="email | webhook")
+    recipient: str | None
+    subject: str
+    body: dict = Field(description="The message as JSON; amounts and quantities are strings")
+    created_at: datetime
+    sent_at: datetime | None = Field(description="null: not delivered (an email stays here when no SMTP is set)")
+    attempts: int
+    last_error: str | None
+
+    @classmethod
+    def of(cls, record: OutboxRecord) -> OutboxMessagePublic:
+        return cls(id=record.id, channel=record.channel, recipient=record.recipient, subject=record.subject,
+                   body=record.body, created_at=record.created_at, sent_at=record.sent_at,
+                   attempts=record.attempts, last_error=record.last_error)
+
+
+class NotificationTargetUpdate(BaseModel):
+    email: Email | None = Field(default=None, description="Billing address; default: the owner's")
+    webhook_url: AnyHttpUrl | None = Field(default=None, description="Receives signed JSON POSTs")
+    rotate_secret: bool = Field(default=False, description="Issue a new webhook signing secret")
+
+
+class NotificationTargetPublic(BaseModel):
+    email: str | None
+    webhook_url: str | None
+    webhook_secret: str | None = Field(
+        description="Verify `Meterline-Signature: t=<unix>,v1=<hex>`: hex HMAC-SHA256 with this secret "
+                    "over '<t>.' followed by the raw body")
+
+    @classmethod
+    def of(cls, target: NotificationTarget) -> NotificationTargetPublic:
+        return cls(email=target.email, webhook_url=target.webhook_url, webhook_secret=target.webhook_secret)
