@@ -1,8 +1,8 @@
 """The stream's guarantees on real Kafka, PostgreSQL and chDB, with workers of our own.
 
-Each test here starts its own `meterline serve stream` process (own run directory, so
-its own chDB; own web port, consumer group and topics) against the session's Kafka and
-PostgreSQL, because these tests kill, starve or reconfigure the worker and must not
+Each test here starts its own `meterline serve stream` process (own run directory, web
+port, consumer group and topics) against the session's Kafka, PostgreSQL and ClickHouse
+(chDB through the session's host; tenants are new per test, so totals do not mix), because these tests kill, starve or reconfigure the worker and must not
 disturb the shared one. Every test compares totals with an independent count of what
 was sent.
 """
@@ -83,10 +83,6 @@ def own_settings(stack: Settings, name: str, web_port: int, postgres_url: str | 
 
 
 def own_worker(settings: Settings) -> OwnWorker:
-    # The worker owns its chDB directory: start each test's worker on an empty one.
-    import shutil
-
-    shutil.rmtree(settings.run_dir / "clickhouse", ignore_errors=True)
     # A thread of its own: callers may be inside an event loop.
     with ThreadPoolExecutor(1) as pool:
         pool.submit(asyncio.run, _create_topics(settings)).result()
@@ -98,6 +94,9 @@ def own_worker(settings: Settings) -> OwnWorker:
         "METERLINE_STREAM__CONSUMER_GROUP": s.consumer_group,
         "METERLINE_STREAM__PRUNE_INTERVAL_S": str(s.prune_interval_s),
         "METERLINE_STREAM__RETRY_MAX_WAIT_S": str(s.retry_max_wait_s),
+        "METERLINE_STREAM__BATCH_SIZE": str(s.batch_size),
+        "METERLINE_STREAM__SESSION_TIMEOUT_S": str(s.session_timeout_s),
+        "METERLINE_STREAM__HEARTBEAT_INTERVAL_S": str(s.heartbeat_interval_s),
         "METERLINE_KAFKA__EVENTS_TOPIC": settings.kafka.events_topic,
         "METERLINE_KAFKA__DEAD_LETTER_TOPIC": settings.kafka.dead_letter_topic,
         "METERLINE_KAFKA__EVENTS_PARTITIONS": str(PARTITIONS),

@@ -1,0 +1,130 @@
+"""Several workers share the partitions: rebalances lose and double-count nothing.
+
+Two `meterline serve stream` processes in one consumer group (distinct web ports) on the
+real broker, PostgreSQL and the embedded-ClickHouse host. A stream of events from three
+tenants (duplicates within and across records, hence across partitions; late events
+up to weeks old) keeps flowing while the second worker joins (a rebalance), the first
+leaves with SIGTERM (another), comes back (another) and the second dies with SIGKILL
+(the last: its partitions move after the session timeout). Totals in PostgreSQL, in
+ClickHouse's rollups and in its raw events must then equal the test's own count of
+distinct events sent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from datetime import timedelta
+from decimal import Decimal
+
+import httpx
+import pytest
+
+from tests.integration.test_stream_guarantees import (
+    NOW, _ch_usage, _event_totals, _metric, _pack, _pg_total, _produce, _trickle, _wait_pg, own_settings, own_worker,
+)
+from tests.support.tenants import create_tenant
+
+pytestmark = pytest.mark.integration
+
+# Short sessions: a SIGKILLed worker's partitions move after this, not the default 10 s.
+SESSION_S, HEARTBEAT_S = 6.0, 2.0  # the broker refuses sessions under 6 s (group.min.session.timeout.ms)
+
+
+def _stream(tenants, rng: random.Random, records: int):
+    """Records (key, pack) and the independent count: tenant -> id -> (type, value)."""
+    sent = {t.id: {} for t in tenants}
+    out = []
+    for n in range(records):
+        tenant = tenants[n % len(tenants)]
+        events = []
+        for i in range(15):
+            known = sent[tenant.id]
+            if known and rng.random() < 0.15:  # a copy of an event already sent, maybe on another partition
+                event_id = rng.choice(list(known))
+                kind, value = known[event_id]
+            else:
+                event_id, kind = f"e{n}-{i}", rng.choice(["api.call", "llm.tokens"])
+                value = Decimal(rng.randint(1, 999)) / 10
+                known[event_id] = (kind, value)
+            # Mostly now, some late: hours or weeks back (inside the dedup horizon).
+            late = rng.random() < 0.2
+            at = NOW - (timedelta(days=rng.randint(1, 30)) if late else timedelta(minutes=rng.randint(0, 90)))
+            events.append({"id": event_id, "type": kind, "time": at.isoformat(),
+                           "data": {"usage": {"tokens": float(value)}}})
+        subject = f"s{rng.randint(0, 50)}"  # keys spread records over every partition
+        out.append((f"{tenant.id}:{subject}".encode(), _pack(tenant.id, subject, events)))
+    return out, sent
+
+
+async def _records_applied(worker) -> float:
+    async with httpx.AsyncClient(base_url=worker.url, timeout=5) as http:
+        return _metric((await http.get("/metrics")).text, "meterline_stream_records_total")
+
+
+async def _wait_applies(worker, timeout_s: float = 60) -> None:
+    """Until this worker has applied records of its own: it holds partitions."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if await _records_applied(worker) > 0:
+            return
+        await asyncio.sleep(0.3)
+    raise AssertionError(f"{worker.url} applied nothing within {timeout_s}s")
+
+
+async def test_two_workers_with_rebalances_mid_stream_count_every_event_once(stack, unique_slug):
+    first = own_settings(stack, "rebalance", 26180, batch_size=20, session_timeout_s=SESSION_S,
+                         heartbeat_interval_s=HEARTBEAT_S)
+    # Same group and topics, its own web port and run directory (pid and log files).
+    second = first.model_copy(update={"run_dir": first.run_dir.parent / "test-stream-rebalance-2",
+                                      "stream": first.stream.model_copy(update={"web_port": 26181})})
+    meters = [("calls", "api.call", "COUNT", None), ("tokens", "llm.tokens", "SUM", "usage.tokens")]
+    tenants = [await create_tenant(first, f"{unique_slug}{n}", meters) for n in range(3)]
+    records, sent = _stream(tenants, random.Random(11), 480)
+
+    one, two = own_worker(first), own_worker(second)
+    await _produce(first, records[:120])
+    await asyncio.to_thread(one.start)
+    try:
+        # The rest keeps coming through every rebalance (~25 s).
+        producing = asyncio.create_task(_trickle(first, records[120:], chunk=8, pause_s=0.5))
+        await _wait_pg(first, tenants[0].schema_name, "calls", Decimal(1), timeout_s=60)
+        await asyncio.to_thread(two.start)  # rebalance 1: join
+        await _wait_applies(two)
+        await asyncio.to_thread(one.stop)  # rebalance 2: SIGTERM, a clean leave
+        assert not producing.done(), "the stream ended before the workers changed: lengthen it"
+        await asyncio.sleep(2)
+        await asyncio.to_thread(one.start)  # rebalance 3: join again
+        await _wait_applies(one)
+        two.kill()  # rebalance 4: SIGKILL, partitions move after the session timeout
+        assert not producing.done(), "the stream ended before the last rebalance: lengthen it"
+        await producing
+
+        for tenant in tenants:
+            events = sent[tenant.id]
+            calls = sum(1 for kind, _ in events.values() if kind == "api.call")
+            tokens = sum((v for kind, v in events.values() if kind == "llm.tokens"), Decimal(0))
+            span = (NOW - timedelta(days=40), NOW + timedelta(days=1))
+            assert await _wait_pg(first, tenant.schema_name, "calls", Decimal(calls), *span, timeout_s=120) == calls
+            assert await _wait_pg(first, tenant.schema_name, "tokens", tokens, *span, timeout_s=60) == tokens
+        await asyncio.sleep(2)  # a wrong extra copy would land now
+        for tenant in tenants:
+            events = sent[tenant.id]
+            calls = sum(1 for kind, _ in events.values() if kind == "api.call")
+            tokens = sum((v for kind, v in events.values() if kind == "llm.tokens"), Decimal(0))
+            span = (NOW - timedelta(days=40), NOW + timedelta(days=1))
+            assert (await _pg_total(first, tenant.schema_name, "calls", *span)) == (calls, calls)
+            assert (await _pg_total(first, tenant.schema_name, "tokens", *span))[0] == tokens
+            day = NOW.replace(hour=0, minute=0)
+            for slug, expected in (("calls", calls), ("tokens", tokens)):
+                rollup, _, body = await _ch_usage(one, tenant.id, slug, "", "", start=day - timedelta(days=40),
+                                                  end=day + timedelta(days=1), window="day")
+                raw, _, raw_body = await _ch_usage(one, tenant.id, slug, "", "", start=day - timedelta(days=40),
+                                                   end=day + timedelta(days=1), window="day", raw=True)
+                assert body["read_from"] == "rollup:day" and raw_body["read_from"] == "raw"
+                assert rollup == raw == expected, (tenant.slug, slug)
+            assert await _event_totals(one, tenant.id) == {"api.call": calls, "llm.tokens": len(events) - calls}
+    finally:
+        one.stop()
+        two.stop()
