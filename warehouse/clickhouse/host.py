@@ -26,7 +26,7 @@ from starlette.routing import Route
 
 from meterline.settings import Settings
 
-from .wire import decode, encode
+from .wire import decode, decode_rows, encode, encode_rows
 
 __all__ = ["build_host_app", "run"]
 
@@ -49,10 +49,10 @@ def build_host_app(chdb_dsn: str) -> Starlette:
     def _query(body: dict) -> dict:
         result = state["client"].query(body["query"], parameters=decode(body.get("parameters")),
                                        settings=body.get("settings"))
-        return {"column_names": list(result.column_names), "rows": encode(result.result_rows)}
+        return {"column_names": list(result.column_names), "rows": encode_rows(result.result_rows)}
 
     def _insert(body: dict) -> dict:
-        summary = state["client"].insert(body["table"], decode(body["rows"]), column_names=body["column_names"],
+        summary = state["client"].insert(body["table"], decode_rows(body["rows"]), column_names=body["column_names"],
                                          database=body.get("database"), settings=body.get("settings"))
         return {"summary": summary.summary}
 

@@ -19,7 +19,7 @@ import orjson
 from clickhouse_connect.driver.exceptions import DatabaseError, OperationalError
 from clickhouse_connect.driver.summary import QuerySummary
 
-from .wire import decode, encode
+from .wire import decode, decode_rows, encode, encode_rows
 
 __all__ = ["HostClient", "HostQueryResult"]
 
@@ -64,13 +64,12 @@ class HostClient:
     def query(self, query: str, parameters: dict[str, Any] | Sequence | None = None,
               settings: dict[str, Any] | None = None) -> HostQueryResult:
         answer = self._post("/query", {"query": query, "parameters": encode(parameters), "settings": settings})
-        # Rows as the chDB client returns them: tuples, not the wire's lists.
-        return HostQueryResult(tuple(answer["column_names"]), [tuple(row) for row in decode(answer["rows"])])
+        return HostQueryResult(tuple(answer["column_names"]), decode_rows(answer["rows"]))
 
     def insert(self, table: str, data: Sequence[Sequence[Any]], column_names: Sequence[str] | str = "*",
                database: str | None = None, settings: dict[str, Any] | None = None) -> QuerySummary:
         answer = self._post("/insert", {
-            "table": table, "rows": encode([list(row) for row in data]),
+            "table": table, "rows": encode_rows(data),
             "column_names": column_names if isinstance(column_names, str) else list(column_names),
             "database": database, "settings": settings})
         return QuerySummary(answer["summary"])
