@@ -94,7 +94,6 @@ def own_worker(settings: Settings) -> OwnWorker:
         "METERLINE_STREAM__CONSUMER_GROUP": s.consumer_group,
         "METERLINE_STREAM__PRUNE_INTERVAL_S": str(s.prune_interval_s),
         "METERLINE_STREAM__RETRY_MAX_WAIT_S": str(s.retry_max_wait_s),
-        "METERLINE_STREAM__BATCH_SIZE": str(s.batch_size),
         "METERLINE_STREAM__SESSION_TIMEOUT_S": str(s.session_timeout_s),
         "METERLINE_STREAM__HEARTBEAT_INTERVAL_S": str(s.heartbeat_interval_s),
         "METERLINE_KAFKA__EVENTS_TOPIC": settings.kafka.events_topic,
