@@ -61,7 +61,7 @@ def build_host_app(chdb_dsn: str) -> Starlette:
                                          data=body.get("data"), settings=body.get("settings"))
         if hasattr(result, "summary"):  # a QuerySummary: the statement returned no rows
             return {"summary": result.summary}
-        return {"result": encode(result if not isinstance(result, tuple) else list(result))}
+        return {"result": encode(result)}
 
     def endpoint(operation):
         async def handle(request: Request) -> Response:
