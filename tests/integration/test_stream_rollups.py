@@ -256,7 +256,8 @@ async def test_rollup_from_with_several_workers_is_the_last_workers_instant(stac
         assert await rollup_from() == seen["b"] + timedelta(microseconds=1)
         await a.refresh()  # an earlier instant never moves it back
         assert await rollup_from() == seen["b"] + timedelta(microseconds=1)
-        assert {m.slug: m.rollup_from for m in await a.current()}["tokens"] == seen["b"] + timedelta(microseconds=1)
+        applied = {(m.tenant_id, m.slug): m.rollup_from for m in await a.current()}  # every tenant's meters
+        assert applied[tenant.id, "tokens"] == seen["b"] + timedelta(microseconds=1)
         seen["a"] = base + timedelta(minutes=30)
         await a.refresh()  # already applied by this worker: not marked again
         assert await rollup_from() == seen["b"] + timedelta(microseconds=1)
