@@ -19,10 +19,11 @@ from datetime import timedelta
 from decimal import Decimal
 
 import httpx
+import orjson
 import pytest
 
 from tests.integration.test_stream_guarantees import (
-    NOW, _ch_usage, _event_totals, _metric, _pack, _pg_total, _produce, _trickle, _wait_pg, own_settings, own_worker,
+    NOW, _ch_usage, _event_totals, _metric, _pack, _pg_total, _produce, _wait_pg, own_settings, own_worker,
 )
 from tests.support.tenants import create_tenant
 
@@ -33,8 +34,9 @@ SESSION_S, HEARTBEAT_S = 6.0, 2.0  # the broker refuses sessions under 6 s (grou
 
 
 def _stream(tenants, rng: random.Random, records: int):
-    """Records (key, pack) and the independent count: tenant -> id -> (type, value, time)."""
+    """Records (key, pack); what is counted is decided by `_count` over those produced."""
     sent = {t.id: {} for t in tenants}
+    ids = {t.id: [] for t in tenants}
     out = []
     for n in range(records):
         tenant = tenants[n % len(tenants)]
@@ -42,7 +44,7 @@ def _stream(tenants, rng: random.Random, records: int):
         for i in range(15):
             known = sent[tenant.id]
             if known and rng.random() < 0.15:  # a copy of an event already sent, maybe on another partition
-                event_id = rng.choice(list(known))
+                event_id = rng.choice(ids[tenant.id])
                 kind, value, at = known[event_id]
             else:
                 event_id, kind = f"e{n}-{i}", rng.choice(["api.call", "llm.tokens"])
@@ -54,11 +56,35 @@ def _stream(tenants, rng: random.Random, records: int):
                 # times can leave two raw rows after a SIGKILL replay (stream/README.md, "Not
                 # done yet"), an edge of the raw table unrelated to rebalancing.
                 known[event_id] = (kind, value, at)
+                ids[tenant.id].append(event_id)
             events.append({"id": event_id, "type": kind, "time": at.isoformat(),
                            "data": {"usage": {"tokens": float(value)}}})
         subject = f"s{rng.randint(0, 50)}"  # keys spread records over every partition
         out.append((f"{tenant.id}:{subject}".encode(), _pack(tenant.id, subject, events)))
-    return out, sent
+    return out
+
+
+def _count(produced) -> dict:
+    """The independent count, from the records actually produced: tenant -> id -> first copy."""
+    sent: dict = {}
+    for _, value in produced:
+        pack = orjson.loads(value)
+        known = sent.setdefault(pack["tenant_id"], {})
+        for e in pack["events"]:
+            known.setdefault(e["id"], (e["type"], Decimal(str(e["data"]["usage"]["tokens"]))))
+    return sent
+
+
+async def _keep_producing(settings, records, produced: list, stop: asyncio.Event, chunk: int = 8,
+                          pause_s: float = 0.5) -> None:
+    """Until told to stop: the stream must still flow at every rebalance, however slow the machine."""
+    for i in range(0, len(records), chunk):
+        if stop.is_set():
+            return
+        await _produce(settings, records[i:i + chunk])
+        produced.extend(records[i:i + chunk])
+        await asyncio.sleep(pause_s)
+    raise AssertionError("ran out of records before the rebalances ended: prepare more")
 
 
 async def _records_applied(worker) -> float:
@@ -84,38 +110,41 @@ async def test_two_workers_with_rebalances_mid_stream_count_every_event_once(sta
                                       "stream": first.stream.model_copy(update={"web_port": 26181})})
     meters = [("calls", "api.call", "COUNT", None), ("tokens", "llm.tokens", "SUM", "usage.tokens")]
     tenants = [await create_tenant(first, f"{unique_slug}{n}", meters) for n in range(3)]
-    records, sent = _stream(tenants, random.Random(11), 480)
+    records = _stream(tenants, random.Random(11), 3000)
 
     one, two = own_worker(first), own_worker(second)
     await _produce(first, records[:120])
+    produced, stop = list(records[:120]), asyncio.Event()
     await asyncio.to_thread(one.start)
+    # The rest keeps coming through every rebalance, until a few seconds after the last.
+    producing = asyncio.create_task(_keep_producing(first, records[120:], produced, stop))
     try:
-        # The rest keeps coming through every rebalance (~25 s).
-        producing = asyncio.create_task(_trickle(first, records[120:], chunk=8, pause_s=0.5))
         await _wait_pg(first, tenants[0].schema_name, "calls", Decimal(1), timeout_s=60)
         await asyncio.to_thread(two.start)  # rebalance 1: join
         await _wait_applies(two)
         await asyncio.to_thread(one.stop)  # rebalance 2: SIGTERM, a clean leave
-        assert not producing.done(), "the stream ended before the workers changed: lengthen it"
         await asyncio.sleep(2)
         await asyncio.to_thread(one.start)  # rebalance 3: join again
         await _wait_applies(one)
         two.kill()  # rebalance 4: SIGKILL, partitions move after the session timeout
-        assert not producing.done(), "the stream ended before the last rebalance: lengthen it"
+        await asyncio.sleep(SESSION_S + 3)
+        assert not producing.done(), "the stream stopped before the last rebalance"
+        stop.set()
         await producing
+        sent = _count(produced)
 
         for tenant in tenants:
-            events = sent[tenant.id]
-            calls = sum(1 for kind, _, _ in events.values() if kind == "api.call")
-            tokens = sum((v for kind, v, _ in events.values() if kind == "llm.tokens"), Decimal(0))
+            events = sent[str(tenant.id)]
+            calls = sum(1 for kind, _ in events.values() if kind == "api.call")
+            tokens = sum((v for kind, v in events.values() if kind == "llm.tokens"), Decimal(0))
             span = (NOW - timedelta(days=40), NOW + timedelta(days=1))
             assert await _wait_pg(first, tenant.schema_name, "calls", Decimal(calls), *span, timeout_s=120) == calls
             assert await _wait_pg(first, tenant.schema_name, "tokens", tokens, *span, timeout_s=60) == tokens
         await asyncio.sleep(2)  # a wrong extra copy would land now
         for tenant in tenants:
-            events = sent[tenant.id]
-            calls = sum(1 for kind, _, _ in events.values() if kind == "api.call")
-            tokens = sum((v for kind, v, _ in events.values() if kind == "llm.tokens"), Decimal(0))
+            events = sent[str(tenant.id)]
+            calls = sum(1 for kind, _ in events.values() if kind == "api.call")
+            tokens = sum((v for kind, v in events.values() if kind == "llm.tokens"), Decimal(0))
             span = (NOW - timedelta(days=40), NOW + timedelta(days=1))
             assert (await _pg_total(first, tenant.schema_name, "calls", *span)) == (calls, calls)
             assert (await _pg_total(first, tenant.schema_name, "tokens", *span))[0] == tokens
@@ -129,5 +158,7 @@ async def test_two_workers_with_rebalances_mid_stream_count_every_event_once(sta
                 assert rollup == raw == expected, (tenant.slug, slug)
             assert await _event_totals(one, tenant.id) == {"api.call": calls, "llm.tokens": len(events) - calls}
     finally:
+        stop.set()
+        producing.cancel()
         one.stop()
         two.stop()
