@@ -68,6 +68,12 @@ class OwnWorker:
         self.process.stop()
 
 
+def own_port(stack: Settings, offset: int) -> int:
+    """A web port for a test's own worker, next to the session's stream port: checkouts that
+    run their suites side by side set their own ports and so never share these."""
+    return stack.stream.web_port + offset
+
+
 def own_settings(stack: Settings, name: str, web_port: int, postgres_url: str | None = None, **stream) -> Settings:
     tag = f"{name}-{uuid.uuid4().hex[:6]}"
     run_dir = stack.run_dir.parent / f"test-stream-{name}"
@@ -189,7 +195,7 @@ def _metric(body: str, name: str) -> float:
 
 async def test_sigkill_mid_stream_and_restart_leaves_totals_exact(stack, unique_slug):
     # Small batches: many commits, so each kill lands between two of them or inside one.
-    settings = own_settings(stack, "sigkill", 26170, batch_size=4)
+    settings = own_settings(stack, "sigkill", own_port(stack, 104), batch_size=4)
     tenant = await create_tenant(settings, unique_slug, [("calls", "api.call", "COUNT", None),
                                                          ("tokens", "llm.tokens", "SUM", "usage.tokens")])
     rng = random.Random(7)
@@ -264,7 +270,7 @@ async def _trickle(settings: Settings, records: list[tuple[bytes, bytes]], chunk
 
 @pytest.fixture(scope="module")
 def ledger_worker(stack):
-    settings = own_settings(stack, "ledger", 26171, prune_interval_s=2.0)
+    settings = own_settings(stack, "ledger", own_port(stack, 105), prune_interval_s=2.0)
     worker = own_worker(settings)
     worker.start()
     yield worker
@@ -445,7 +451,7 @@ def _embedded_postgres(run_dir: Path, action: str) -> str:
 async def test_postgres_outage_holds_commits_and_catches_up_exactly(stack, unique_slug):
     from meterline.bootstrap import migrate
 
-    base = own_settings(stack, "outage", 26172, retry_max_wait_s=2.0)
+    base = own_settings(stack, "outage", own_port(stack, 106), retry_max_wait_s=2.0)
     uri = await asyncio.to_thread(_embedded_postgres, base.run_dir, "start")
     settings = base.model_copy(update={"postgres": base.postgres.model_copy(update={"url": uri})})
     await asyncio.to_thread(migrate, settings)

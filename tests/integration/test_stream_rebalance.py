@@ -23,7 +23,7 @@ import orjson
 import pytest
 
 from tests.integration.test_stream_guarantees import (
-    NOW, _ch_usage, _event_totals, _metric, _pack, _pg_total, _produce, _wait_pg, own_settings, own_worker,
+    NOW, _ch_usage, _event_totals, _metric, _pack, _pg_total, _produce, _wait_pg, own_port, own_settings, own_worker,
 )
 from tests.support.tenants import create_tenant
 
@@ -103,11 +103,11 @@ async def _wait_applies(worker, timeout_s: float = 60) -> None:
 
 
 async def test_two_workers_with_rebalances_mid_stream_count_every_event_once(stack, unique_slug):
-    first = own_settings(stack, "rebalance", 26180, session_timeout_s=SESSION_S,
+    first = own_settings(stack, "rebalance", own_port(stack, 114), session_timeout_s=SESSION_S,
                          heartbeat_interval_s=HEARTBEAT_S)
     # Same group and topics, its own web port and run directory (pid and log files).
     second = first.model_copy(update={"run_dir": first.run_dir.parent / "test-stream-rebalance-2",
-                                      "stream": first.stream.model_copy(update={"web_port": 26181})})
+                                      "stream": first.stream.model_copy(update={"web_port": own_port(stack, 115)})})
     meters = [("calls", "api.call", "COUNT", None), ("tokens", "llm.tokens", "SUM", "usage.tokens")]
     tenants = [await create_tenant(first, f"{unique_slug}{n}", meters) for n in range(3)]
     records = _stream(tenants, random.Random(11), 3000)
