@@ -124,7 +124,7 @@ def get_usage_reader(request: Request) -> UsageReader:
     state = request.app.state
     reader = getattr(state, "usage_reader", None)
     if reader is None:
-        # Lazy: the ClickHouse client (or the stream worker's HTTP client) is built on
+        # Lazy: the ClickHouse client (a server's, or the embedded host's) is built on
         # first use, so the API starts, and serves everything else, without it.
         from warehouse.clickhouse.usage_reader import build_usage_reader
 

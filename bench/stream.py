@@ -16,8 +16,8 @@ a fresh topic and consumer group per run), then:
 5. times a month's usage query for one tenant and meter, as the admin API asks it
    (day-aligned, so the rollups answer), and the same query from raw events.
 
-Ports: METERLINE_KAFKA__PORT, METERLINE_KAFKA__CONTROLLER_PORT and
-METERLINE_BENCH_STREAM_WEB_PORT override the defaults below.
+Ports: METERLINE_KAFKA__PORT, METERLINE_KAFKA__CONTROLLER_PORT, METERLINE_CLICKHOUSE__PORT
+(the embedded-ClickHouse host) and METERLINE_BENCH_STREAM_WEB_PORT override the defaults below.
 
 The last line is one JSON object.
 """
@@ -29,7 +29,6 @@ import asyncio
 import json
 import os
 import random
-import shutil
 import statistics
 import sys
 import time
@@ -48,6 +47,7 @@ BENCH_ENV = {
     "METERLINE_RUN_DIR": str(ROOT / ".run" / "bench"),
     "METERLINE_KAFKA__PORT": "39092",
     "METERLINE_KAFKA__CONTROLLER_PORT": "39093",
+    "METERLINE_CLICKHOUSE__PORT": "38124",
 }
 WORKER_RUN_DIR = ROOT / ".run" / "bench-stream"
 # Ports from the environment win (several benches may share a machine).
@@ -249,7 +249,8 @@ def main() -> None:
     from meterline.settings import Settings
 
     settings = Settings()
-    infra_up(settings, only={"kafka", "postgres"})
+    # ClickHouse too: chDB is owned by the embedded host, which the worker writes through.
+    infra_up(settings, only={"kafka", "postgres", "clickhouse"})
     migrate(settings)
     run = uuid.uuid4().hex[:6]
     topic = f"bench.stream.{run}"
@@ -277,7 +278,6 @@ def main() -> None:
     raw = asyncio.run(raw_consumer_eps(settings.kafka_bootstrap, topic, args.events))
     print(f"raw aiokafka consumer (decoding packs): {raw:,.0f} events/s", flush=True)
 
-    shutil.rmtree(WORKER_RUN_DIR / "clickhouse", ignore_errors=True)
     worker = ManagedProcess(
         name="stream", command=[str(Path(sys.executable).with_name("meterline")), "serve", "stream"],
         state_dir=WORKER_RUN_DIR / "services", port=WEB_PORT, start_timeout_s=120,

@@ -1,22 +1,42 @@
-"""ClickHouse: chDB in the run directory by default, a server when a URL is set.
+"""ClickHouse: chDB in the run directory, owned by the embedded host; or a server when a URL is set.
 
-chDB has no server mode and one process owns its directory, so `infra up` starts
-nothing for it: the stream worker opens it (see infra/README.md for why).
+chDB has no server mode and one process owns its directory, so `infra up` starts a
+process that owns it and serves what the others need (`meterline serve clickhouse`,
+warehouse/clickhouse/host.py; infra/README.md says why).
 """
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
+import httpx
+
 from meterline.settings import Settings
 
-from .processes import InfraError
+from .processes import InfraError, ManagedProcess
 
-__all__ = ["check_clickhouse"]
+__all__ = ["check_clickhouse", "clickhouse_host_process"]
+
+
+def clickhouse_host_process(settings: Settings) -> ManagedProcess:
+    url = settings.clickhouse_host_url
+    return ManagedProcess(
+        name="clickhouse-host",
+        command=[str(Path(sys.executable).with_name("meterline")), "serve", "clickhouse"],
+        # Not inside .run/clickhouse: that directory is chDB's own.
+        state_dir=settings.run_dir / "clickhouse-host",
+        # /ping answers 200 only once chDB has opened the directory.
+        ready=lambda: httpx.get(f"{url}/ping", timeout=1.0).status_code == 200,
+        port=settings.clickhouse.port,
+        start_timeout_s=60,
+    )
 
 
 def check_clickhouse(settings: Settings) -> str:
     if settings.clickhouse_is_embedded:
-        (settings.run_dir / "clickhouse").mkdir(parents=True, exist_ok=True)
-        return f"chDB at {settings.run_dir / 'clickhouse'} (opened by the stream worker)"
+        clickhouse_host_process(settings).start()
+        return f"chDB at {settings.run_dir / 'clickhouse'}, served at {settings.clickhouse_host_url}"
     import clickhouse_connect
 
     try:

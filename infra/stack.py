@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from meterline.settings import Settings
 
 from . import kafka, postgres
-from .clickhouse import check_clickhouse
+from .clickhouse import check_clickhouse, clickhouse_host_process
 from .localstripe import localstripe_process
 from .prefect_server import prefect_process
 from .processes import InfraError
@@ -80,6 +80,7 @@ def infra_down(settings: Settings, report: Callable[[str], None] = print) -> Non
     stopped = {
         "prefect": prefect_process(settings).stop(),
         "stripe": localstripe_process(settings).stop(),
+        "clickhouse": clickhouse_host_process(settings).stop(),
         "postgres": postgres.stop_embedded_postgres(settings),
         "kafka": kafka.kafka_process(settings).stop(),
     }
@@ -97,7 +98,8 @@ def infra_status(settings: Settings) -> list[ServiceStatus]:
     return [
         managed("kafka", settings.kafka.bootstrap_servers, kafka.kafka_process(settings).is_running(), settings.kafka_bootstrap),
         managed("postgres", settings.postgres.url, pg_uri is not None, pg_uri or ""),
-        ServiceStatus("clickhouse", "external" if settings.clickhouse.url else "embedded", settings.clickhouse_dsn),
+        managed("clickhouse", settings.clickhouse.url, clickhouse_host_process(settings).is_running(),
+                f"{settings.clickhouse_dsn} at {settings.clickhouse_host_url}"),
         managed("stripe", "" if settings.stripe_is_local else settings.stripe.api_base,
                 localstripe_process(settings).is_running(), settings.stripe_api_base),
         managed("prefect", settings.prefect.api_url, prefect_process(settings).is_running(), settings.prefect_api_url),

@@ -34,6 +34,8 @@ def _serve(settings: Settings, service: str) -> int:
         from api.app import run
     elif service == "stream":
         from stream.app import run
+    elif service == "clickhouse":
+        from warehouse.clickhouse.host import run
     else:
         from flows.serve import run
     run(settings)
@@ -71,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
     stack = commands.add_parser("stack", help="infra plus Meterline's own services, in the background")
     stack.add_argument("action", choices=["up", "down"])
     serve = commands.add_parser("serve", help="run one service in the foreground")
-    serve.add_argument("service", choices=["ingest", "stream", "api", "flows"])
+    serve.add_argument("service", choices=["ingest", "stream", "api", "flows", "clickhouse"])
     commands.add_parser("migrate", help="bring the shared and every tenant schema to head")
     demo = commands.add_parser("demo", help="the whole pipeline on the embedded defaults")
     demo.add_argument("--events", type=int, default=20_000)

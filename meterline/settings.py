@@ -39,10 +39,11 @@ class PostgresSettings(BaseModel):
 
 
 class ClickHouseSettings(BaseModel):
-    # Empty: chDB in <run_dir>/clickhouse, owned by the stream worker (see infra/README.md).
-    # A server: http://user:password@host:8123
+    # Empty: chDB in <run_dir>/clickhouse, owned by the embedded-ClickHouse host that
+    # `infra up` starts on `port` (see infra/README.md). A server: http://user:password@host:8123
     url: str = ""
     database: str = "meterline"
+    port: int = 8124  # the host's loopback port (not 8123: a real server may be there)
 
 
 class StripeSettings(BaseModel):
@@ -127,7 +128,7 @@ class StreamSettings(BaseModel):
     consumer_group: str = "meterline-stream"
     batch_size: int = 2_000
     batch_window_s: float = 0.2
-    web_port: int = 6066  # faust's web server: health, and usage queries when chDB is embedded
+    web_port: int = 6066  # faust's web server: health, metrics, stream status and usage queries
     meter_refresh_s: float = 5.0
     # Dedup record kept per tenant, by event time; events older than this are dead
     # letters (they could no longer be deduplicated). At least ingest's 35-day age limit.
@@ -196,6 +197,10 @@ class Settings(BaseSettings):
     @property
     def clickhouse_dsn(self) -> str:
         return self.clickhouse.url or f"chdb://{self.run_dir / 'clickhouse'}"
+
+    @property
+    def clickhouse_host_url(self) -> str:
+        return f"http://127.0.0.1:{self.clickhouse.port}"
 
     @property
     def stripe_api_base(self) -> str:

@@ -1,8 +1,9 @@
 """The faust-streaming worker: events topic -> dedup -> ClickHouse + PostgreSQL usage.
 
-Only this module and `agents/` know faust. The worker also owns the embedded chDB
-directory, so its web server answers the usage queries other processes need
-(`/internal/usage`); with a ClickHouse server they query it directly.
+Only this module and `agents/` know faust. ClickHouse is reached through
+warehouse/clickhouse/client.py (a server, or the embedded host that owns chDB), so any
+number of workers can share the partitions. The web server answers health, metrics,
+stream status and, for tests and the bench, `/internal/usage` with this worker's watermark.
 """
 
 from __future__ import annotations
@@ -76,7 +77,7 @@ def build_app(settings: Settings) -> faust.App:
     async def _open_sinks() -> None:
         engine = pg_engine(settings)
         clickhouse = await asyncio.to_thread(open_clickhouse, settings)
-        # One chDB query at a time, reads and writes alike.
+        # One ClickHouse call at a time from this worker, reads and writes alike.
         reader = ClickHouseUsageReader(clickhouse, settings.clickhouse.database, clickhouse_lock)
         # All at once: a failed open leaves `state` empty, so the next attempt opens again.
         state.update(

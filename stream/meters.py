@@ -1,10 +1,16 @@
 """Meter definitions as the worker sees them, refreshed so new meters apply without a restart.
 
-When the worker first applies a meter it records where the meter's rollups become
-complete (`meter.rollup_from`): events processed before then were not aggregated for
-it, and they are exactly the raw events already in ClickHouse, so every window starting
+When a worker starts applying a meter it records where the meter's rollups become
+complete (`meter.rollup_from`): events it processed before then were not aggregated for
+it, and they are among the raw events already in ClickHouse, so every window starting
 after the latest of their times is complete. No such event: complete from the start.
 Readers use raw events for ranges starting earlier (warehouse/clickhouse/queries.py).
+
+Several workers: each starts applying a new meter at its own refresh, so each records
+its own instant and the latest wins (an atomic GREATEST in PostgreSQL). A worker marks
+a meter when it has no rollup_from yet, or when the meter is new to a worker that was
+already processing events; a worker's first load marks only unset meters, since it
+processed nothing before.
 """
 
 from __future__ import annotations
@@ -35,6 +41,7 @@ class MeterCache:
         self._latest_event_time = latest_event_time
         self._meters: list[Meter] = []
         self._tenants: set[uuid.UUID] = set()
+        self._known: set[tuple[uuid.UUID, str]] | None = None  # None: nothing loaded (or processed) yet
         self._loaded_at = float("-inf")
 
     async def current(self) -> list[Meter]:
@@ -58,20 +65,22 @@ class MeterCache:
         meters = await self._mark_applied(meters)
         self._meters = meters
         self._tenants = {m.tenant_id for m in meters}
+        self._known = {(m.tenant_id, m.slug) for m in meters}
         self._loaded_at = time.monotonic()
 
     async def _mark_applied(self, meters: list[Meter]) -> list[Meter]:
         if self._latest_event_time is None:
             return meters
         starts = []
-        for i, meter in enumerate(meters):
-            if meter.rollup_from is None:
+        for meter in meters:
+            new_here = self._known is not None and (meter.tenant_id, meter.slug) not in self._known
+            if meter.rollup_from is None or new_here:
                 latest = await self._latest_event_time(meter.tenant_id, meter.event_type)
                 # Strictly after the latest missed event: a window starting there lacks nothing.
                 at = COMPLETE_FROM_START if latest is None else latest + timedelta(microseconds=1)
                 starts.append((meter.tenant_id, meter.slug, at))
-                meters[i] = replace(meter, rollup_from=at)
-        if starts:
-            async with self._engine.begin() as conn:
-                await set_rollup_from(conn, starts)
-        return meters
+        if not starts:
+            return meters
+        async with self._engine.begin() as conn:
+            current = await set_rollup_from(conn, starts)
+        return [replace(m, rollup_from=current.get((m.tenant_id, m.slug), m.rollup_from)) for m in meters]

@@ -1,4 +1,4 @@
-"""Raw events, rollup windows and distinct values into ClickHouse (chDB or a server).
+"""Raw events, rollup windows and distinct values into ClickHouse (a server, or chDB through its host).
 
 Everything here is written inside the stream's PostgreSQL transaction, before its
 commit (stream/sinks/postgres.py); warehouse/clickhouse/ddl.py says why each table
@@ -53,7 +53,7 @@ class ClickHouseEventSink:
     def __init__(self, client, database: str, lock: asyncio.Lock) -> None:
         self._client = client
         self._database = database
-        self._lock = lock  # shared with readers: chDB takes one query at a time
+        self._lock = lock  # shared with this worker's readers: one ClickHouse call at a time
 
     def _insert(self, batch: ClickHouseWrite, received_at: datetime) -> None:
         if batch.events:

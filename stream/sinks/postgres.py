@@ -159,7 +159,10 @@ class UsageSink:
             clickhouse = ClickHouseWrite()
             known_meters = await meters.for_tenants(by_tenant) if by_tenant else []
             minute = now.replace(second=0, microsecond=0)
-            for tenant_id in set(by_tenant) | set(too_old):
+            # Tenants, ids and windows in a fixed order: two workers writing the same
+            # tenant's rows (a rebalance, duplicates across partitions) then take their
+            # row locks in the same order and wait for each other instead of deadlocking.
+            for tenant_id in sorted(set(by_tenant) | set(too_old)):
                 unique = by_tenant.get(tenant_id, {})
                 schema_name = await self._schema_of(conn, tenant_id)
                 if schema_name is None:
@@ -168,7 +171,8 @@ class UsageSink:
                     outcome.dead_letters.extend(_dead(tenant_id, e.id, "", "unknown tenant", _event_json(e))
                                                 for e in [*unique.values(), *too_old.get(tenant_id, ())])
                     continue
-                claimed = await claim_new_events(conn, schema_name, [(e.id, e.time) for e in unique.values()])
+                claimed = await claim_new_events(conn, schema_name,
+                                                 sorted((e.id, e.time) for e in unique.values()))
                 fresh = [e for e in unique.values() if e.id in claimed]
                 duplicates = repeats.get(tenant_id, 0) + len(unique) - len(fresh)
                 clickhouse.events.extend(fresh)
@@ -178,9 +182,9 @@ class UsageSink:
                                     f"({self._horizon.days} days)", _event_json(e))
                          for e in too_old.get(tenant_id, ())]
                 kinds = result.aggregations
-                windows = await upsert_usage(conn, schema_name, [
+                windows = await upsert_usage(conn, schema_name, sorted((
                     (k.resolution, k.meter_slug, k.group_key, k.window_start, kinds[tenant_id, k.meter_slug], d)
-                    for k, d in result.deltas.items()])
+                    for k, d in result.deltas.items()), key=lambda row: row[:4]))
                 clickhouse.add_windows(tenant_id, windows)
                 for k, d in result.deltas.items():
                     if k.resolution == "minute" and d.unique_values:

@@ -1,8 +1,8 @@
 """The stream's guarantees on real Kafka, PostgreSQL and chDB, with workers of our own.
 
-Each test here starts its own `meterline serve stream` process (own run directory, so
-its own chDB; own web port, consumer group and topics) against the session's Kafka and
-PostgreSQL, because these tests kill, starve or reconfigure the worker and must not
+Each test here starts its own `meterline serve stream` process (own run directory, web
+port, consumer group and topics) against the session's Kafka, PostgreSQL and ClickHouse
+(chDB through the session's host; tenants are new per test, so totals do not mix), because these tests kill, starve or reconfigure the worker and must not
 disturb the shared one. Every test compares totals with an independent count of what
 was sent.
 """
@@ -68,6 +68,12 @@ class OwnWorker:
         self.process.stop()
 
 
+def own_port(stack: Settings, offset: int) -> int:
+    """A web port for a test's own worker, next to the session's stream port: checkouts that
+    run their suites side by side set their own ports and so never share these."""
+    return stack.stream.web_port + offset
+
+
 def own_settings(stack: Settings, name: str, web_port: int, postgres_url: str | None = None, **stream) -> Settings:
     tag = f"{name}-{uuid.uuid4().hex[:6]}"
     run_dir = stack.run_dir.parent / f"test-stream-{name}"
@@ -83,10 +89,6 @@ def own_settings(stack: Settings, name: str, web_port: int, postgres_url: str | 
 
 
 def own_worker(settings: Settings) -> OwnWorker:
-    # The worker owns its chDB directory: start each test's worker on an empty one.
-    import shutil
-
-    shutil.rmtree(settings.run_dir / "clickhouse", ignore_errors=True)
     # A thread of its own: callers may be inside an event loop.
     with ThreadPoolExecutor(1) as pool:
         pool.submit(asyncio.run, _create_topics(settings)).result()
@@ -98,6 +100,8 @@ def own_worker(settings: Settings) -> OwnWorker:
         "METERLINE_STREAM__CONSUMER_GROUP": s.consumer_group,
         "METERLINE_STREAM__PRUNE_INTERVAL_S": str(s.prune_interval_s),
         "METERLINE_STREAM__RETRY_MAX_WAIT_S": str(s.retry_max_wait_s),
+        "METERLINE_STREAM__SESSION_TIMEOUT_S": str(s.session_timeout_s),
+        "METERLINE_STREAM__HEARTBEAT_INTERVAL_S": str(s.heartbeat_interval_s),
         "METERLINE_KAFKA__EVENTS_TOPIC": settings.kafka.events_topic,
         "METERLINE_KAFKA__DEAD_LETTER_TOPIC": settings.kafka.dead_letter_topic,
         "METERLINE_KAFKA__EVENTS_PARTITIONS": str(PARTITIONS),
@@ -191,7 +195,7 @@ def _metric(body: str, name: str) -> float:
 
 async def test_sigkill_mid_stream_and_restart_leaves_totals_exact(stack, unique_slug):
     # Small batches: many commits, so each kill lands between two of them or inside one.
-    settings = own_settings(stack, "sigkill", 26170, batch_size=4)
+    settings = own_settings(stack, "sigkill", own_port(stack, 104), batch_size=4)
     tenant = await create_tenant(settings, unique_slug, [("calls", "api.call", "COUNT", None),
                                                          ("tokens", "llm.tokens", "SUM", "usage.tokens")])
     rng = random.Random(7)
@@ -266,7 +270,7 @@ async def _trickle(settings: Settings, records: list[tuple[bytes, bytes]], chunk
 
 @pytest.fixture(scope="module")
 def ledger_worker(stack):
-    settings = own_settings(stack, "ledger", 26171, prune_interval_s=2.0)
+    settings = own_settings(stack, "ledger", own_port(stack, 105), prune_interval_s=2.0)
     worker = own_worker(settings)
     worker.start()
     yield worker
@@ -447,7 +451,7 @@ def _embedded_postgres(run_dir: Path, action: str) -> str:
 async def test_postgres_outage_holds_commits_and_catches_up_exactly(stack, unique_slug):
     from meterline.bootstrap import migrate
 
-    base = own_settings(stack, "outage", 26172, retry_max_wait_s=2.0)
+    base = own_settings(stack, "outage", own_port(stack, 106), retry_max_wait_s=2.0)
     uri = await asyncio.to_thread(_embedded_postgres, base.run_dir, "start")
     settings = base.model_copy(update={"postgres": base.postgres.model_copy(update={"url": uri})})
     await asyncio.to_thread(migrate, settings)

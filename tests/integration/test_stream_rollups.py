@@ -223,3 +223,46 @@ async def test_meter_created_after_its_events_counts_them(stream_worker, unique_
     expected = [e for e in before + after if datetime.fromisoformat(e["time"].replace("Z", "+00:00")) >= covered]
     assert (Decimal(rolled["total_quantity"]), rolled["total_events"]) == (
         sum(Decimal(e["data"]["tokens"]) for e in expected), len(expected))
+
+
+async def test_rollup_from_with_several_workers_is_the_last_workers_instant(stack, unique_slug):
+    """Each worker starts applying a new meter at its own refresh; the rollups are complete
+    only after the last one's instant, whichever order they refresh in (real PostgreSQL;
+    each worker's view of the raw table is given as its latest event time)."""
+    from stream.meters import MeterCache
+
+    tenant = await create_tenant(stack, unique_slug, [("calls", "api.call", "COUNT", None)])
+    engine = pg_engine(stack)
+    base = datetime(2026, 11, 1, tzinfo=timezone.utc)
+    seen = {"a": base + timedelta(minutes=5), "b": base + timedelta(minutes=9)}
+
+    def latest_seen_by(worker: str):
+        async def latest(tenant_id, event_type):
+            return seen[worker]
+        return latest
+
+    a, b = (MeterCache(engine, 0.0, latest_seen_by(w)) for w in ("a", "b"))
+    try:
+        await a.refresh()
+        await b.refresh()  # both running and processing before the meter exists
+        async with engine.begin() as conn:
+            await insert_meter(conn, Meter(tenant.id, "tokens", "llm", "SUM", "tokens"))
+
+        async def rollup_from() -> datetime:
+            async with engine.connect() as conn:
+                return (await get_meter(conn, tenant.id, "tokens")).rollup_from
+
+        await b.refresh()  # the later instant first
+        assert await rollup_from() == seen["b"] + timedelta(microseconds=1)
+        await a.refresh()  # an earlier instant never moves it back
+        assert await rollup_from() == seen["b"] + timedelta(microseconds=1)
+        applied = {(m.tenant_id, m.slug): m.rollup_from for m in await a.current()}  # every tenant's meters
+        assert applied[tenant.id, "tokens"] == seen["b"] + timedelta(microseconds=1)
+        seen["a"] = base + timedelta(minutes=30)
+        await a.refresh()  # already applied by this worker: not marked again
+        assert await rollup_from() == seen["b"] + timedelta(microseconds=1)
+        # A worker started now processed nothing without the meter: it leaves it alone.
+        await MeterCache(engine, 0.0, latest_seen_by("a")).refresh()
+        assert await rollup_from() == seen["b"] + timedelta(microseconds=1)
+    finally:
+        await engine.dispose()

@@ -1,4 +1,11 @@
-"""The one ClickHouse client factory: chDB for a chdb:// DSN, HTTP for a server URL."""
+"""The one ClickHouse client factory: the embedded host by default, HTTP for a server URL.
+
+With METERLINE_CLICKHOUSE__URL set, every process uses clickhouse-connect's own HTTP
+client against that server. Without it, chDB is owned by the embedded-ClickHouse host
+(`meterline serve clickhouse`, started by `meterline infra up`; infra/README.md says
+why) and every process, stream workers and API alike, talks to it through `HostClient`,
+which offers the same query/insert/command calls. Sinks, readers and DDL see no difference.
+"""
 
 from __future__ import annotations
 
@@ -7,19 +14,15 @@ import clickhouse_connect
 from meterline.settings import Settings
 
 from .ddl import create_tables
+from .host_client import HostClient
 
 __all__ = ["open_clickhouse"]
 
 
 def open_clickhouse(settings: Settings):
-    """Open the client and make sure the tables exist.
-
-    With the embedded default only one process may call this: the stream worker
-    (see infra/README.md); everything else reads through the worker.
-    """
+    """Open the client and make sure the tables exist."""
     if settings.clickhouse_is_embedded:
-        (settings.run_dir / "clickhouse").mkdir(parents=True, exist_ok=True)
-        client = clickhouse_connect.get_client(dsn=settings.clickhouse_dsn)
+        client = HostClient(settings.clickhouse_host_url)
     else:
         client = clickhouse_connect.get_client(dsn=settings.clickhouse.url)
     create_tables(client, settings.clickhouse.database)

@@ -1,8 +1,7 @@
-"""Reading usage from ClickHouse, from whichever process may.
+"""Reading usage from ClickHouse, through the one client factory (`client.py`).
 
-With a ClickHouse server every process queries it directly. With embedded chDB only
-the stream worker holds the directory, so other processes ask the worker over HTTP;
-both paths run the same SQL from `queries.py`.
+Every process reads the same way: a ClickHouse server directly, embedded chDB through
+the host that owns its directory. The SQL is `queries.py`'s either way.
 """
 
 from __future__ import annotations
@@ -13,8 +12,6 @@ from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Protocol
 
-import httpx
-
 from meterline.settings import Settings
 from stream.aggregation import Meter, Resolution
 
@@ -23,8 +20,7 @@ from .queries import (
     unique_total_query, usage_query,
 )
 
-__all__ = ["UsagePoint", "UsageSeries", "UsageReader", "ClickHouseUsageReader", "StreamWorkerUsageReader",
-           "build_usage_reader", "series_from_json", "series_to_json"]
+__all__ = ["UsagePoint", "UsageSeries", "UsageReader", "ClickHouseUsageReader", "build_usage_reader", "series_to_json"]
 
 
 class UsageReader(Protocol):
@@ -37,7 +33,8 @@ class ClickHouseUsageReader:
     def __init__(self, client, database: str, lock: asyncio.Lock | None = None) -> None:
         self._client = client
         self._database = database
-        # chDB is not safe for concurrent queries from threads of one process.
+        # One query at a time per client: the host serializes chDB calls anyway, and
+        # clickhouse-connect's HTTP client keeps one session per client.
         self._lock = lock or asyncio.Lock()
 
     def usage_sync(self, meter: Meter, start: datetime, end: datetime, window: Resolution = "hour",
@@ -81,14 +78,6 @@ class ClickHouseUsageReader:
             return await asyncio.to_thread(self.event_totals_sync, tenant_id)
 
 
-def series_from_json(body: dict) -> UsageSeries:
-    points = [UsagePoint(datetime.fromisoformat(p["window_start"]), Decimal(p["quantity"]), int(p["event_count"]),
-                         p.get("group") or {},
-                         datetime.fromisoformat(p["latest_at"]) if p.get("latest_at") else None, p.get("latest_id"))
-              for p in body["points"]]
-    return UsageSeries(points, Decimal(body["total_quantity"]), int(body["total_events"]), body["read_from"])
-
-
 def series_to_json(result: UsageSeries) -> dict:
     return {
         "points": [{"window_start": p.window_start.isoformat(), "quantity": str(p.quantity),
@@ -100,33 +89,7 @@ def series_to_json(result: UsageSeries) -> dict:
     }
 
 
-class StreamWorkerUsageReader:
-    """Asks the stream worker, which owns the embedded chDB directory. The worker looks the
-    meter up itself (tenant and slug), so it reads with the definition it applies."""
-
-    def __init__(self, base_url: str, timeout_s: float = 10.0) -> None:
-        self._http = httpx.AsyncClient(base_url=base_url, timeout=timeout_s)
-
-    async def usage(self, meter: Meter, start: datetime, end: datetime, window: Resolution = "hour") -> UsageSeries:
-        response = await self._http.get("/internal/usage", params={
-            "tenant_id": str(meter.tenant_id), "slug": meter.slug, "window": window,
-            "start": start.isoformat(), "end": end.isoformat(),
-        })
-        response.raise_for_status()
-        return series_from_json(response.json())
-
-    async def event_totals(self, tenant_id: uuid.UUID) -> dict[str, int]:
-        response = await self._http.get("/internal/event-totals", params={"tenant_id": str(tenant_id)})
-        response.raise_for_status()
-        return {k: int(v) for k, v in response.json()["totals"].items()}
-
-    async def aclose(self) -> None:
-        await self._http.aclose()
-
-
 def build_usage_reader(settings: Settings) -> UsageReader:
-    if settings.clickhouse_is_embedded:
-        return StreamWorkerUsageReader(settings.stream_web_url)
     from .client import open_clickhouse
 
     return ClickHouseUsageReader(open_clickhouse(settings), settings.clickhouse.database)

@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import and_, insert, select, update
+from sqlalchemy import and_, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from stream.aggregation import Meter
@@ -45,9 +45,21 @@ async def list_all_meters(conn: AsyncConnection) -> list[Meter]:
     return [_meter(r) for r in await conn.execute(select(meter))]
 
 
-async def set_rollup_from(conn: AsyncConnection, starts: Iterable[tuple[uuid.UUID, str, datetime]]) -> None:
-    """(tenant, slug, instant) for meters whose rollup_from is still unset; a set one stays
-    (another worker applied the meter first, and its instant is the earlier, true one)."""
+async def set_rollup_from(conn: AsyncConnection,
+                          starts: Iterable[tuple[uuid.UUID, str, datetime]]) -> dict[tuple[uuid.UUID, str], datetime]:
+    """(tenant, slug, instant) from a worker that starts applying a meter; returns each
+    meter's rollup_from as it now stands.
+
+    The latest instant wins, atomically (GREATEST under the row lock): with several
+    workers, each applies a new meter at its own refresh, and events any of them
+    processed before that are missing from the rollups; the rollups are complete only
+    after the last worker's instant (stream/README.md, "Rollups")."""
+    current = {}
     for tenant_id, slug, at in starts:
-        await conn.execute(update(meter).where(and_(meter.c.tenant_id == tenant_id, meter.c.slug == slug,
-                                                    meter.c.rollup_from.is_(None))).values(rollup_from=at))
+        row = (await conn.execute(
+            update(meter).where(and_(meter.c.tenant_id == tenant_id, meter.c.slug == slug))
+            .values(rollup_from=func.greatest(func.coalesce(meter.c.rollup_from, at), at))
+            .returning(meter.c.rollup_from))).first()
+        if row is not None:
+            current[tenant_id, slug] = row[0]
+    return current

@@ -1,0 +1,105 @@
+"""`meterline serve clickhouse`: the one process that owns the embedded chDB directory.
+
+chDB is ClickHouse as a library with no server mode, and only one process may open its
+directory (infra/README.md, "Who owns chDB, and why"). This process opens it with the
+real clickhouse-connect chDB client and serves, on loopback, the three operations
+Meterline performs: a query with parameters (rows and column names back), an insert of
+rows into a table (with settings such as insert_deduplication_token) and a command
+(DDL). Values cross the wire in `wire.py`'s tagged JSON. It is a host for the engine,
+not a ClickHouse: SQL, types, parameters and settings are the chDB client's to handle.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
+
+import clickhouse_connect
+import orjson
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from meterline.settings import Settings
+
+from .wire import decode, decode_rows, encode, encode_rows
+
+__all__ = ["build_host_app", "run"]
+
+log = logging.getLogger("meterline.clickhouse_host")
+
+
+def _json(body: dict, status: int = 200) -> Response:
+    return Response(orjson.dumps(body), status_code=status, media_type="application/json")
+
+
+def build_host_app(chdb_dsn: str) -> Starlette:
+    # One thread for every chDB call: the engine is one per process, and its client is
+    # not meant for concurrent use; callers queue here instead of failing.
+    engine_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="chdb")
+    state: dict = {}
+
+    async def call(fn, *args, **kwargs):
+        return await asyncio.get_running_loop().run_in_executor(engine_thread, partial(fn, *args, **kwargs))
+
+    def _query(body: dict) -> dict:
+        result = state["client"].query(body["query"], parameters=decode(body.get("parameters")),
+                                       settings=body.get("settings"))
+        return {"column_names": list(result.column_names), "rows": encode_rows(result.result_rows)}
+
+    def _insert(body: dict) -> dict:
+        summary = state["client"].insert(body["table"], decode_rows(body["rows"]), column_names=body["column_names"],
+                                         database=body.get("database"), settings=body.get("settings"))
+        return {"summary": summary.summary}
+
+    def _command(body: dict) -> dict:
+        result = state["client"].command(body["cmd"], parameters=decode(body.get("parameters")),
+                                         data=body.get("data"), settings=body.get("settings"))
+        if hasattr(result, "summary"):  # a QuerySummary: the statement returned no rows
+            return {"summary": result.summary}
+        return {"result": encode(result)}
+
+    def endpoint(operation):
+        async def handle(request: Request) -> Response:
+            try:
+                return _json(await call(operation, orjson.loads(await request.body())))
+            except Exception as exc:  # noqa: BLE001 - the engine's error goes back to the caller as is
+                return _json({"error": str(exc), "type": type(exc).__name__}, status=500)
+
+        return handle
+
+    async def ping(request: Request) -> Response:
+        return Response("Ok.\n" if "client" in state else "opening\n", status_code=200 if "client" in state else 503)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app):
+        state["client"] = await call(clickhouse_connect.get_client, dsn=chdb_dsn)
+        log.info("chDB open at %s", chdb_dsn)
+        try:
+            yield
+        finally:
+            await call(state.pop("client").close)
+            engine_thread.shutdown(wait=True)
+
+    return Starlette(
+        routes=[Route("/ping", ping), Route("/query", endpoint(_query), methods=["POST"]),
+                Route("/insert", endpoint(_insert), methods=["POST"]),
+                Route("/command", endpoint(_command), methods=["POST"])],
+        lifespan=lifespan,
+    )
+
+
+def run(settings: Settings) -> None:
+    import uvicorn
+
+    if not settings.clickhouse_is_embedded:
+        raise SystemExit("METERLINE_CLICKHOUSE__URL is set: there is no chDB directory to host")
+    (settings.run_dir / "clickhouse").mkdir(parents=True, exist_ok=True)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    # Loopback only: the host has no authentication, like the other embedded services.
+    uvicorn.run(build_host_app(settings.clickhouse_dsn), host="127.0.0.1", port=settings.clickhouse.port,
+                log_level="warning", access_log=False)
