@@ -173,6 +173,9 @@ class StripeAdapter:
         # id: read off the customer ensure_customer fetched anyway (localstripe embeds its
         # subscriptions), so a push need not list them. Only ever holds ids Stripe returned.
         self._anchors: dict[tuple[str, str], str] = {}
+        # Customers whose embedded list showed ALL their subscriptions: an anchor not
+        # among them does not exist yet, so it is created without listing first.
+        self._all_subscriptions_seen: set[str] = set()
         self._retrying = Retrying(
             stop=stop_after_attempt(max_attempts),
             wait=wait_exponential(multiplier=backoff_initial_s, max=backoff_max_s),
@@ -239,10 +242,15 @@ class StripeAdapter:
     def _remember_anchors(self, customer: dict[str, Any]) -> None:
         # A customer has one or two subscriptions here (the anchor per currency), so the
         # embedded first page holds them; one missing only costs the listing fallback.
-        for subscription in (customer.get("subscriptions") or {}).get("data") or []:
+        embedded = customer.get("subscriptions")
+        if embedded is None:
+            return
+        for subscription in embedded.get("data") or []:
             code = _metadata(subscription).get(ANCHOR_KEY)
             if code and subscription.get("status") != "canceled":
                 self._anchors[(customer["id"], code)] = subscription["id"]
+        if not embedded.get("has_more"):
+            self._all_subscriptions_seen.add(customer["id"])
 
     def _find_customer(self, tenant_id: str, email: str) -> dict[str, Any] | None:
         # Listing is strongly consistent; customer search is not (and
@@ -373,7 +381,9 @@ class StripeAdapter:
         known = self._anchors.get((customer_id, code))
         if known is not None:
             return known
-        for subscription in self._list(self._v1.subscriptions.list, customer=customer_id):
+        listed = () if customer_id in self._all_subscriptions_seen else self._list(
+            self._v1.subscriptions.list, customer=customer_id)
+        for subscription in listed:
             if _metadata(subscription).get(ANCHOR_KEY) == code and subscription.get("status") != "canceled":
                 self._anchors[(customer_id, code)] = subscription["id"]
                 return subscription["id"]

@@ -182,6 +182,17 @@ def test_a_first_push_in_steady_state_lists_nothing(stripe_service, server, tena
     assert [invoice["id"] for invoice in our_invoices(server, customer_id, december.number)] == [ref.stripe_invoice_id]
 
 
+def test_a_new_customers_first_push_creates_its_anchor_without_listing(stripe_service, server, tenant):
+    adapter = StripeAdapter(stripe_service.api_key, stripe_service.api_base, local=True)
+    seen = calls_of(adapter)
+    customer_id = customer_for(adapter, tenant)
+    ref = adapter.push_invoice(customer_id, draft_for(tenant), None, recover=False)
+    # The customer came back with all (no) subscriptions: nothing to look for, one anchor made.
+    assert "SubscriptionService.list" not in seen and seen.count("SubscriptionService.create") == 1
+    assert ref.total_minor == 6134
+    assert len(server.subscriptions.list(params={"customer": customer_id}).data) == 1
+
+
 def test_pay_with_a_stale_known_status_charges_once(adapter, tenant):
     customer_id = customer_for(adapter, tenant)
     ref = adapter.push_invoice(customer_id, draft_for(tenant), None, recover=False)
