@@ -122,17 +122,23 @@ def issue_invoice(
     if stored.status in _FINAL:
         return stored
 
+    pushed: StripeInvoiceRef | None = None
     if stored.stripe_invoice_id is None:
-        ref = gateway.push_invoice(customer_id, stored.draft, None)
-        _check_total(stored, ref)
-        store.attach_stripe(tenant_id, number, ref.stripe_invoice_id, local_status(ref.status))
+        # Our own record decides whether Stripe may already hold part of this
+        # invoice (a crashed or concurrent earlier push): only then does the
+        # gateway pay for the look-ups; the first push goes straight to creating.
+        first_push = store.start_stripe_push(tenant_id, number)
+        pushed = gateway.push_invoice(customer_id, stored.draft, None, recover=not first_push)
+        _check_total(stored, pushed)
+        store.attach_stripe(tenant_id, number, pushed.stripe_invoice_id, local_status(pushed.status))
         stored = _reload(store, tenant_id, number)
         if stored.status in _FINAL:  # e.g. a zero invoice Stripe marked paid
             return stored
 
     assert stored.stripe_invoice_id is not None
     try:
-        ref = gateway.pay_invoice(stored.stripe_invoice_id)
+        # The status the push just returned saves reading the invoice back.
+        ref = gateway.pay_invoice(stored.stripe_invoice_id, pushed.status if pushed is not None else None)
     except PaymentDeclinedError:
         store.set_status(tenant_id, number, "payment_failed")
         return _reload(store, tenant_id, number)

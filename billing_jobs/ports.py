@@ -68,13 +68,21 @@ class StripeGateway(Protocol):
         ...
 
     def push_invoice(
-        self, customer_id: str, draft: InvoiceDraft, existing_stripe_invoice_id: str | None
+        self, customer_id: str, draft: InvoiceDraft, existing_stripe_invoice_id: str | None,
+        *, recover: bool = True,
     ) -> StripeInvoiceRef:
-        """Create the Stripe invoice for `draft`, or find the one already created."""
+        """Create the Stripe invoice for `draft`, or find the one already created.
+
+        `recover=False` only when our own record proves this is the invoice's first
+        push (InvoiceStore.start_stripe_push): nothing of it can be in Stripe, so the
+        look-ups for what a crashed attempt left are skipped."""
         ...
 
-    def pay_invoice(self, stripe_invoice_id: str) -> StripeInvoiceRef:
-        """Collect payment; already-paid is success. Declines raise PaymentDeclinedError."""
+    def pay_invoice(self, stripe_invoice_id: str, known_status: str | None = None) -> StripeInvoiceRef:
+        """Collect payment; already-paid is success. Declines raise PaymentDeclinedError.
+
+        `known_status`: the Stripe status this process just received for the invoice
+        (from push_invoice), so it need not be read again; None reads it."""
         ...
 
 
@@ -88,6 +96,14 @@ class InvoiceStore(Protocol):
         `applied_corrections` (usage_correction id, quantity billed) are marked applied
         to this invoice in the same transaction; if one changed meanwhile (the stream
         added to it), nothing is stored and RetryableError is raised."""
+        ...
+
+    def start_stripe_push(self, tenant_id: str, number: str) -> bool:
+        """Record, before the first Stripe write, that the push of `number` started.
+
+        True only for the one call that set the record (committed on return): that
+        push is the first and may skip crash recovery. False when a push started
+        before (it may have crashed half-way, or run concurrently): look Stripe up."""
         ...
 
     def attach_stripe(self, tenant_id: str, number: str, stripe_invoice_id: str, status: InvoiceStatus) -> None: ...

@@ -79,6 +79,10 @@ ANCHOR_NAME = "Meterline billing anchor"
 # localstripe accepts this test card number directly; real Stripe would not.
 _LOCAL_TEST_CARD = {"number": "4242424242424242", "exp_month": 12, "exp_year": 2099, "cvc": "123"}
 _PAGE = 100
+# Anchor plans known to exist, per process: a plan is never deleted by us, so one
+# check per process and currency is enough. A store wiped under a running process
+# (tests reset localstripe) shows up as a 404 on the subscription, which forgets it.
+_ANCHOR_PLANS_SEEN: set[str] = set()
 
 
 class _NotFound(PermanentError):
@@ -165,6 +169,13 @@ class StripeAdapter:
             options["base_addresses"] = {"api": api_base}
         self._v1 = stripe.StripeClient(api_key, **options).v1
         self._local = local
+        # localstripe anchors seen by this adapter, (customer id, currency code) -> subscription
+        # id: read off the customer ensure_customer fetched anyway (localstripe embeds its
+        # subscriptions), so a push need not list them. Only ever holds ids Stripe returned.
+        self._anchors: dict[tuple[str, str], str] = {}
+        # Customers whose embedded list showed ALL their subscriptions: an anchor not
+        # among them does not exist yet, so it is created without listing first.
+        self._all_subscriptions_seen: set[str] = set()
         self._retrying = Retrying(
             stop=stop_after_attempt(max_attempts),
             wait=wait_exponential(multiplier=backoff_initial_s, max=backoff_max_s),
@@ -224,8 +235,22 @@ class StripeAdapter:
                 metadata={TENANT_KEY: tenant_id},
             )
         if self._local:
+            self._remember_anchors(customer)
             self._ensure_local_payment_method(customer)
         return customer["id"]
+
+    def _remember_anchors(self, customer: dict[str, Any]) -> None:
+        # A customer has one or two subscriptions here (the anchor per currency), so the
+        # embedded first page holds them; one missing only costs the listing fallback.
+        embedded = customer.get("subscriptions")
+        if embedded is None:
+            return
+        for subscription in embedded.get("data") or []:
+            code = _metadata(subscription).get(ANCHOR_KEY)
+            if code and subscription.get("status") != "canceled":
+                self._anchors[(customer["id"], code)] = subscription["id"]
+        if not embedded.get("has_more"):
+            self._all_subscriptions_seen.add(customer["id"])
 
     def _find_customer(self, tenant_id: str, email: str) -> dict[str, Any] | None:
         # Listing is strongly consistent; customer search is not (and
@@ -262,8 +287,12 @@ class StripeAdapter:
     # -- invoices ---------------------------------------------------------
 
     def push_invoice(
-        self, customer_id: str, draft: InvoiceDraft, existing_stripe_invoice_id: str | None
+        self, customer_id: str, draft: InvoiceDraft, existing_stripe_invoice_id: str | None,
+        *, recover: bool = True,
     ) -> StripeInvoiceRef:
+        """`recover=False` (the caller's own record says no push of this invoice
+        started before) skips the look-ups for an invoice and items a crashed attempt
+        created: the list calls that cost most, and grow with the account."""
         if existing_stripe_invoice_id:
             invoice = self._call(self._v1.invoices.retrieve, existing_stripe_invoice_id)
             if invoice.get("customer") != customer_id:
@@ -277,11 +306,12 @@ class StripeAdapter:
         # before their anchor would be billed by the subscription's invoice and
         # then again by ours. Looking for our invoice after this catches that.
         subscription_id = self._anchor_subscription(customer_id, draft.currency) if self._local else None
-        found = self._find_invoice(customer_id, draft.number)
-        if found is not None:
-            return _ref(found)
+        if recover:
+            found = self._find_invoice(customer_id, draft.number)
+            if found is not None:
+                return _ref(found)
 
-        self._ensure_invoice_items(customer_id, draft)
+        self._ensure_invoice_items(customer_id, draft, recover)
         key = f"meterline-invoice-{draft.tenant_id}-{draft.number}"
         if self._local:
             invoice = self._call(self._v1.invoices.create, key=key, customer=customer_id, subscription=subscription_id)
@@ -318,9 +348,9 @@ class StripeAdapter:
             items = self._list(self._v1.invoice_items.list, customer=customer_id, pending=True)
         return (item for item in items if not item.get("invoice"))
 
-    def _ensure_invoice_items(self, customer_id: str, draft: InvoiceDraft) -> None:
+    def _ensure_invoice_items(self, customer_id: str, draft: InvoiceDraft, recover: bool) -> None:
         present: set[int] = set()
-        for item in self._pending_items(customer_id):
+        for item in self._pending_items(customer_id) if recover else ():
             meta = _metadata(item)
             if meta.get(NUMBER_KEY) == draft.number and str(meta.get(POSITION_KEY, "")).isdigit():
                 present.add(int(meta[POSITION_KEY]))
@@ -348,23 +378,39 @@ class StripeAdapter:
     def _anchor_subscription(self, customer_id: str, currency: str) -> str:
         """localstripe only: the $0 subscription its invoices must hang on."""
         code = currency.lower()
-        for subscription in self._list(self._v1.subscriptions.list, customer=customer_id):
+        known = self._anchors.get((customer_id, code))
+        if known is not None:
+            return known
+        listed = () if customer_id in self._all_subscriptions_seen else self._list(
+            self._v1.subscriptions.list, customer=customer_id)
+        for subscription in listed:
             if _metadata(subscription).get(ANCHOR_KEY) == code and subscription.get("status") != "canceled":
+                self._anchors[(customer_id, code)] = subscription["id"]
                 return subscription["id"]
         plan_id = self._ensure_anchor_plan(code)
-        subscription = self._call(
+        create = lambda: self._call(  # noqa: E731
             self._v1.subscriptions.create,
             key=f"meterline-anchor-sub-{customer_id}-{code}",
             customer=customer_id,
             items=[{"plan": plan_id}],
             metadata={ANCHOR_KEY: code},
         )
+        try:
+            subscription = create()
+        except _NotFound:
+            _ANCHOR_PLANS_SEEN.discard(plan_id)
+            self._ensure_anchor_plan(code)
+            subscription = create()
+        self._anchors[(customer_id, code)] = subscription["id"]
         return subscription["id"]
 
     def _ensure_anchor_plan(self, code: str) -> str:
         plan_id = f"{ANCHOR_PRODUCT_ID}-{code}"
+        if plan_id in _ANCHOR_PLANS_SEEN:
+            return plan_id
         try:
             self._call(self._v1.plans.retrieve, plan_id)
+            _ANCHOR_PLANS_SEEN.add(plan_id)
             return plan_id
         except _NotFound:
             pass
@@ -384,13 +430,20 @@ class StripeAdapter:
             currency=code,
             interval="month",
         )
+        _ANCHOR_PLANS_SEEN.add(plan_id)
         return plan_id
 
-    def pay_invoice(self, stripe_invoice_id: str) -> StripeInvoiceRef:
-        invoice = self._call(self._v1.invoices.retrieve, stripe_invoice_id)
-        if invoice["status"] in ("paid", "void"):
-            return _ref(invoice)
-        if invoice["status"] == "draft" and not self._local:
+    def pay_invoice(self, stripe_invoice_id: str, known_status: str | None = None) -> StripeInvoiceRef:
+        """`known_status`: what push_invoice just returned for this invoice, so it is not
+        read back. A stale one is harmless: paying a paid invoice is a 400 (Permanent),
+        never a second charge."""
+        status = known_status
+        if status in (None, "paid", "void"):
+            invoice = self._call(self._v1.invoices.retrieve, stripe_invoice_id)
+            status = invoice["status"]
+            if status in ("paid", "void"):
+                return _ref(invoice)
+        if status == "draft" and not self._local:
             invoice = self._call(
                 self._v1.invoices.finalize_invoice,
                 stripe_invoice_id,

@@ -109,8 +109,8 @@ async def test_crash_between_stripe_invoice_and_store_then_rerun_leaves_one_invo
     async with engine.begin() as conn:
         await set_stripe_customer(conn, tenant.id, customer_id)
     await engine.dispose()
-    # The first run: the draft stored, the Stripe invoice created... then the process died
-    # before the Stripe id reached PostgreSQL.
+    # The first run: the draft stored, its push recorded, the Stripe invoice created... then
+    # the process died before the Stripe id reached PostgreSQL.
     spans = [SubscriptionSpan(starter, at(20, month=9), at(11)), SubscriptionSpan(pro, at(11))]
     segments = with_usage(plan_segments(spans, date(2026, 10, 1), date(2026, 11, 1)),
                           [("api", at(2), D(1500)), ("api", at(10, 23), D(500)), ("api", at(11), D(12000))])
@@ -118,8 +118,11 @@ async def test_crash_between_stripe_invoice_and_store_then_rerun_leaves_one_invo
                                       period_start=date(2026, 10, 1), period_end=date(2026, 11, 1))
     store = PgInvoiceStore(pg_sync_engine(stack))
     store.create(str(tenant.id), draft)
-    created = gateway.push_invoice(customer_id, draft, None)
+    assert store.start_stripe_push(str(tenant.id), draft.number)
+    created = gateway.push_invoice(customer_id, draft, None, recover=False)
     assert store.get(str(tenant.id), draft.number).stripe_invoice_id is None
+    # The record is what makes the rerun look Stripe up: it is set once, and only once.
+    assert not store.start_stripe_push(str(tenant.id), draft.number)
 
     summaries = [s for s in generate_invoices(period="2026-10") if s.tenant_slug == unique_slug]
     assert [(s.number, s.total_minor, s.status) for s in summaries] == [(draft.number, 6835, "paid")]

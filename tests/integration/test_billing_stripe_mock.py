@@ -97,7 +97,9 @@ def test_invoice_requests_are_accepted(adapter):
     # (pending_invoice_items_behavior, collection_method, auto_advance, metadata)
     ref = adapter.push_invoice("cus_123", draft, None)
     assert ref.stripe_invoice_id.startswith("in_")
-    adapter._ensure_invoice_items("cus_123", draft)
+    adapter._ensure_invoice_items("cus_123", draft, recover=True)
+    # A first push (our record says nothing of it is in Stripe): the same shapes, minus the lists.
+    assert adapter.push_invoice("cus_123", draft, None, recover=False).stripe_invoice_id.startswith("in_")
     # invoices.retrieve by id (stripe-mock's fixture invoice belongs to its fixture customer)
     owner = adapter._call(adapter._v1.invoices.retrieve, ref.stripe_invoice_id)["customer"]
     assert adapter.push_invoice(owner, draft, ref.stripe_invoice_id).stripe_invoice_id
@@ -108,6 +110,8 @@ def test_payment_requests_are_accepted(adapter, stripe_mock):
     client = StripeAdapter("sk_test_123", stripe_mock, local=False, max_attempts=1)
     ref = client.pay_invoice("in_123")
     assert ref.stripe_invoice_id
+    # The status push_invoice just returned: no retrieve, straight to finalize and pay.
+    assert client.pay_invoice("in_123", "draft").stripe_invoice_id
     # finalize and pay directly, as pay_invoice does for a draft invoice
     assert client._call(client._v1.invoices.finalize_invoice, "in_123", key="k-finalize", auto_advance=False)["id"]
     assert client._call(client._v1.invoices.pay, "in_123", key="k-pay")["id"]

@@ -114,7 +114,7 @@ def test_crash_between_items_and_invoice_does_not_duplicate_items(adapter, serve
         adapter._anchor_subscription(customer_id, draft.currency)
     # items-before-anchor: localstripe's subscription creation then invoices
     # (and charges) the pending items itself; that invoice must be found as ours.
-    adapter._ensure_invoice_items(customer_id, draft)
+    adapter._ensure_invoice_items(customer_id, draft, recover=False)
     ref = adapter.push_invoice(customer_id, draft, None)
     assert ref.total_minor == draft.total_minor
     assert [invoice["id"] for invoice in our_invoices(server, customer_id, draft.number)] == [ref.stripe_invoice_id]
@@ -146,6 +146,61 @@ def test_two_periods_make_two_invoices_on_one_anchor(adapter, server, tenant):
     assert first.stripe_invoice_id != second.stripe_invoice_id
     assert (first.total_minor, second.total_minor) == (6134, 4901)
     assert len(server.subscriptions.list(params={"customer": customer_id}).data) == 1
+
+
+def calls_of(adapter: StripeAdapter) -> list[str]:
+    """Record the Stripe methods `adapter` calls from now on, as "InvoiceService.create"."""
+    seen: list[str] = []
+    real = adapter._call
+
+    def recording(fn, *args, **kwargs):
+        seen.append(f"{type(fn.__self__).__name__}.{fn.__name__}")
+        return real(fn, *args, **kwargs)
+
+    adapter._call = recording  # type: ignore[method-assign]
+    return seen
+
+
+def test_a_first_push_in_steady_state_lists_nothing(stripe_service, server, tenant):
+    tenant_id, slug = tenant
+    first_process = StripeAdapter(stripe_service.api_key, stripe_service.api_base, local=True)
+    customer_id = customer_for(first_process, tenant)
+    first_process.pay_invoice(first_process.push_invoice(customer_id, draft_for(tenant), None).stripe_invoice_id)
+    # Next month, another process: the customer is known, the push is the first.
+    december = compose_invoice(tenant_slug=slug, tenant_id=tenant_id, plan=PLAN, usage={"api": D(1)},
+                               period_start=date(2026, 12, 1), period_end=date(2027, 1, 1))
+    adapter = StripeAdapter(stripe_service.api_key, stripe_service.api_base, local=True)
+    seen = calls_of(adapter)
+    assert adapter.ensure_customer(tenant_id, f"Tenant {slug}", f"{slug}@example.com", customer_id) == customer_id
+    ref = adapter.push_invoice(customer_id, december, None, recover=False)
+    paid = adapter.pay_invoice(ref.stripe_invoice_id, ref.status)
+    # The anchor came with the customer; nothing was looked for, nothing read back.
+    assert seen == ["CustomerService.retrieve"] + ["InvoiceItemService.create"] * len(december.lines) + [
+        "InvoiceService.create", "InvoiceService.pay"]
+    assert paid.status == "paid" and paid.total_minor == december.total_minor == 4901
+    assert len(server.subscriptions.list(params={"customer": customer_id}).data) == 1
+    assert [invoice["id"] for invoice in our_invoices(server, customer_id, december.number)] == [ref.stripe_invoice_id]
+
+
+def test_a_new_customers_first_push_creates_its_anchor_without_listing(stripe_service, server, tenant):
+    adapter = StripeAdapter(stripe_service.api_key, stripe_service.api_base, local=True)
+    seen = calls_of(adapter)
+    customer_id = customer_for(adapter, tenant)
+    ref = adapter.push_invoice(customer_id, draft_for(tenant), None, recover=False)
+    # The customer came back with all (no) subscriptions: nothing to look for, one anchor made.
+    assert "SubscriptionService.list" not in seen and seen.count("SubscriptionService.create") == 1
+    assert ref.total_minor == 6134
+    assert len(server.subscriptions.list(params={"customer": customer_id}).data) == 1
+
+
+def test_pay_with_a_stale_known_status_charges_once(adapter, tenant):
+    customer_id = customer_for(adapter, tenant)
+    ref = adapter.push_invoice(customer_id, draft_for(tenant), None, recover=False)
+    assert adapter.pay_invoice(ref.stripe_invoice_id, ref.status).status == "paid"
+    # A caller that passes the pushed status again hits Stripe's "already paid": an error, never a charge.
+    with pytest.raises(PermanentError):
+        adapter.pay_invoice(ref.stripe_invoice_id, ref.status)
+    assert adapter.pay_invoice(ref.stripe_invoice_id).status == "paid"
 
 
 def test_pay_marks_paid_and_is_idempotent(adapter, tenant):
@@ -185,12 +240,18 @@ class DictStore:
 
     def __init__(self) -> None:
         self.rows: dict[tuple[str, str], StoredInvoice] = {}
+        self.push_started: set[tuple[str, str]] = set()
 
     def get(self, tenant_id: str, number: str) -> StoredInvoice | None:
         return self.rows.get((tenant_id, number))
 
     def create(self, tenant_id: str, draft: InvoiceDraft) -> StoredInvoice:
         return self.rows.setdefault((tenant_id, draft.number), StoredInvoice(draft=draft))
+
+    def start_stripe_push(self, tenant_id: str, number: str) -> bool:
+        first = (tenant_id, number) not in self.push_started
+        self.push_started.add((tenant_id, number))
+        return first
 
     def attach_stripe(self, tenant_id: str, number: str, stripe_invoice_id: str, status: InvoiceStatus) -> None:
         self.rows[(tenant_id, number)] = self.rows[(tenant_id, number)].model_copy(
@@ -206,9 +267,10 @@ def test_issue_invoice_on_the_real_adapter_survives_a_lost_stripe_id(adapter, se
     store = DictStore()
     kwargs = dict(store=store, gateway=adapter, tenant_id=tenant_id, tenant_slug=slug, customer_id=customer_id,
                   plan=PLAN, usage={"api": D(1234)}, period_start=date(2026, 11, 1), period_end=date(2026, 12, 1))
-    # A first run pushed to Stripe, then crashed before storing the Stripe id.
+    # A first run recorded its push, pushed to Stripe, then crashed before storing the Stripe id.
     draft = store.create(tenant_id, draft_for(tenant)).draft
-    adapter.push_invoice(customer_id, draft, None)
+    assert store.start_stripe_push(tenant_id, draft.number)
+    adapter.push_invoice(customer_id, draft, None, recover=False)
     stored = issue_invoice(**kwargs)
     assert stored.status == "paid" and stored.stripe_invoice_id
     assert issue_invoice(**kwargs) == stored

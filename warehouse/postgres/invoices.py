@@ -90,6 +90,18 @@ class PgInvoiceStore:
                 _apply_corrections(conn, draft.number, applied_corrections)
             return _read(conn, draft.number, tenant_id, self._tenant(tenant_id)[0])
 
+    def start_stripe_push(self, tenant_id: str, number: str) -> bool:
+        # One conditional UPDATE: of two concurrent runs only one sees a row
+        # come back, so at most one push ever skips the recovery look-ups.
+        with self._engine.begin() as raw:
+            started = self._in_tenant(raw, tenant_id).execute(
+                update(invoice)
+                .where(invoice.c.number == number, invoice.c.stripe_push_started_at.is_(None))
+                .values(stripe_push_started_at=func.now(), updated_at=func.now())
+                .returning(invoice.c.number)
+            ).scalar_one_or_none()
+        return started is not None
+
     def attach_stripe(self, tenant_id: str, number: str, stripe_invoice_id: str, status: InvoiceStatus) -> None:
         with self._engine.begin() as raw:
             self._in_tenant(raw, tenant_id).execute(

@@ -130,6 +130,8 @@ invoice = Table(
     Column("total_minor", BigInteger, nullable=False),
     Column("status", String(16), nullable=False),
     Column("stripe_invoice_id", Text, unique=True),
+    # Set before the first Stripe write: unset means nothing of it can be in Stripe yet.
+    Column("stripe_push_started_at", DateTime(timezone=True)),
     _created_at(),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )

@@ -23,12 +23,19 @@ FREE = Plan(slug="free", name="Free", currency="USD")
 class FakeInvoiceStore:
     def __init__(self) -> None:
         self.rows: dict[tuple[str, str], StoredInvoice] = {}
+        self.push_started: set[tuple[str, str]] = set()
 
     def get(self, tenant_id: str, number: str) -> StoredInvoice | None:
         return self.rows.get((tenant_id, number))
 
     def create(self, tenant_id: str, draft: InvoiceDraft) -> StoredInvoice:
         return self.rows.setdefault((tenant_id, draft.number), StoredInvoice(draft=draft))
+
+    def start_stripe_push(self, tenant_id: str, number: str) -> bool:
+        if (tenant_id, number) in self.push_started:
+            return False
+        self.push_started.add((tenant_id, number))
+        return True
 
     def attach_stripe(self, tenant_id: str, number: str, stripe_invoice_id: str, status: InvoiceStatus) -> None:
         row = self.rows[(tenant_id, number)]
@@ -50,7 +57,8 @@ class FakeInvoice:
 
 @dataclass
 class FakeStripeGateway:
-    """Behaves like the real adapter: finds an invoice already created for a number."""
+    """Behaves like the real adapter: finds an invoice already created for a number,
+    unless told there is nothing to recover (then, like it, it creates blindly)."""
 
     invoices: dict[str, FakeInvoice] = field(default_factory=dict)
     crash_after_create: int = 0  # raise this many times right after creating
@@ -58,6 +66,8 @@ class FakeStripeGateway:
     total_offset: int = 0  # a Stripe-side total that disagrees with ours
     pay_calls: int = 0
     push_calls: int = 0
+    recover_flags: list[bool] = field(default_factory=list)
+    pay_known_statuses: list[str | None] = field(default_factory=list)
 
     def ensure_customer(self, tenant_id: str, name: str, email: str, existing_customer_id: str | None) -> str:
         return existing_customer_id or f"cus_{tenant_id}"
@@ -65,11 +75,13 @@ class FakeStripeGateway:
     def _ref(self, invoice: FakeInvoice) -> StripeInvoiceRef:
         return StripeInvoiceRef(invoice.id, invoice.status, invoice.total_minor)
 
-    def push_invoice(self, customer_id: str, draft: InvoiceDraft, existing_stripe_invoice_id: str | None) -> StripeInvoiceRef:
+    def push_invoice(self, customer_id: str, draft: InvoiceDraft, existing_stripe_invoice_id: str | None,
+                     *, recover: bool = True) -> StripeInvoiceRef:
         self.push_calls += 1
+        self.recover_flags.append(recover)
         if existing_stripe_invoice_id:
             return self._ref(self.invoices[existing_stripe_invoice_id])
-        for invoice in self.invoices.values():
+        for invoice in self.invoices.values() if recover else ():
             if invoice.customer_id == customer_id and invoice.number == draft.number:
                 return self._ref(invoice)
         invoice = FakeInvoice(f"in_{len(self.invoices) + 1}", customer_id, draft.number,
@@ -82,8 +94,9 @@ class FakeStripeGateway:
             raise RetryableError("connection reset after Stripe created the invoice")
         return self._ref(invoice)
 
-    def pay_invoice(self, stripe_invoice_id: str) -> StripeInvoiceRef:
+    def pay_invoice(self, stripe_invoice_id: str, known_status: str | None = None) -> StripeInvoiceRef:
         self.pay_calls += 1
+        self.pay_known_statuses.append(known_status)
         if self.pay_failures:
             raise self.pay_failures.pop(0)
         invoice = self.invoices[stripe_invoice_id]
@@ -131,6 +144,30 @@ def test_crash_after_stripe_created_the_invoice_is_recovered():
     stored = issue(store, gateway)
     assert stored.status == "paid"
     assert len(gateway.invoices) == 1
+
+
+def test_first_push_skips_recovery_and_payment_reuses_its_status():
+    store, gateway = FakeInvoiceStore(), FakeStripeGateway()
+    assert issue(store, gateway).status == "paid"
+    assert gateway.recover_flags == [False]
+    assert gateway.pay_known_statuses == ["draft"]
+
+
+def test_push_after_a_crash_looks_stripe_up_again():
+    store, gateway = FakeInvoiceStore(), FakeStripeGateway(crash_after_create=1)
+    with pytest.raises(RetryableError):
+        issue(store, gateway)
+    assert issue(store, gateway).status == "paid"
+    assert gateway.recover_flags == [False, True]
+    assert len(gateway.invoices) == 1
+
+
+def test_resumed_payment_reads_the_status_from_stripe():
+    store, gateway = FakeInvoiceStore(), FakeStripeGateway(pay_failures=[RetryableError("timeout")])
+    with pytest.raises(RetryableError):
+        issue(store, gateway)
+    issue(store, gateway)
+    assert gateway.pay_known_statuses == ["draft", None]
 
 
 def test_crash_before_payment_resumes_at_payment():
