@@ -223,7 +223,10 @@ async def test_sigkill_mid_stream_and_restart_leaves_totals_exact(stack, unique_
     worker.start()
     try:
         # The rest over ~30 s: each restart waits up to a session timeout for the partitions.
-        producing = asyncio.create_task(_trickle(settings, records[300:], chunk=10, pause_s=1.0))
+        # The last records wait until every kill has landed, so on a slow machine the stream
+        # cannot have finished before the third kill.
+        held_back = records[-10:]
+        producing = asyncio.create_task(_trickle(settings, records[300:-10], chunk=10, pause_s=1.0))
         counted, at_kill = Decimal(0), []
         for _ in range(3):
             # Mid-stream: kill only once this incarnation has committed something new.
@@ -234,6 +237,7 @@ async def test_sigkill_mid_stream_and_restart_leaves_totals_exact(stack, unique_
                                             NOW + timedelta(days=1)))[0])
             await asyncio.to_thread(worker.start)
         await producing
+        await _produce(settings, held_back)
         # Every kill interrupted a stream still in progress.
         assert at_kill == sorted(at_kill) and at_kill[-1] < calls, at_kill
         assert await _wait_pg(settings, tenant.schema_name, "calls", Decimal(calls), timeout_s=120) == calls
