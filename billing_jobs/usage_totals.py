@@ -64,8 +64,11 @@ class MeterTotal:
     _latest: tuple[datetime, str] | None = field(default=None, repr=False)
 
     def add(self, row: UsageHour) -> None:
-        if row.aggregation != self.aggregation:
-            # Rows of one slug disagreeing means the meter was redefined: no single rule fits.
+        if row.aggregation != self.aggregation and not {row.aggregation, self.aggregation} <= ADDITIVE:
+            # COUNT and SUM rows of one meter add up alike: rows written before usage_hourly
+            # had an aggregation column say SUM (its default), and so do the rows tests and
+            # backfills seed through warehouse.postgres.usage.add_usage. Any other mix means
+            # the meter was redefined: no single rule fits.
             raise PermanentError(f"meter '{self.meter_slug}' has {self.aggregation} and {row.aggregation} "
                                  "usage rows; their combination is undefined")
         quantity = Decimal(row.quantity)

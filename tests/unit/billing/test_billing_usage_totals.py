@@ -54,6 +54,11 @@ def test_same_rule_as_the_stream(rows, expected):
     assert combine_total(rows[0].aggregation, [(r.quantity, r.latest_at, r.latest_id) for r in rows]) == expected
 
 
+def test_count_and_sum_rows_of_one_meter_add_up():
+    # Rows from before the aggregation column (default SUM) beside the stream's COUNT rows.
+    assert meter_totals([row("SUM", 1, "2"), row("COUNT", 2, "3")]) == ({"m": D(5)}, set())
+
+
 def test_bare_triples_are_sum_rows():
     assert meter_totals([("a", at(2, 1), D(2)), ("a", at(2, 2), D(3))]) == ({"a": D(5)}, set())
 
@@ -65,9 +70,10 @@ def test_unique_count_is_left_out_and_named():
 
 @pytest.mark.parametrize(("rows", "message"), [
     ([row("SUM", 1, "1"), row("MAX", 2, "1")], "SUM and MAX"),
+    ([row("LATEST", 1, "1", (at(2, 1), "a")), row("COUNT", 2, "1")], "LATEST and COUNT"),
     ([row("LATEST", 1, "1")], "without latest_at"),
     ([row("MEDIAN", 1, "1")], "unknown aggregation"),
-], ids=["mixed-aggregations", "latest-without-stamp", "unknown-aggregation"])
+], ids=["sum-then-max", "latest-then-count", "latest-without-stamp", "unknown-aggregation"])
 def test_rows_that_cannot_be_combined_are_a_permanent_error(rows, message):
     with pytest.raises(PermanentError, match=message):
         meter_totals(rows)
