@@ -30,6 +30,7 @@ from .plans import (
 from .ports import InvoiceStatus, InvoiceStore, StoredInvoice, StripeGateway, StripeInvoiceRef
 from .rating import RatedLine, rate_charge
 from .segments import SubscriptionSegment, SubscriptionSpan, plan_segments, with_usage
+from .usage_totals import UnbillableMeterError, UsageHour, meter_totals, unbillable_meters
 
 __all__ = [
     "BillingError",
@@ -46,6 +47,10 @@ __all__ = [
     "plan_dunning",
     "plan_segments",
     "with_usage",
+    "UnbillableMeterError",
+    "UsageHour",
+    "meter_totals",
+    "unbillable_meters",
     "GraduatedCharge",
     "InvoiceDraft",
     "InvoiceLine",

@@ -19,6 +19,7 @@ from decimal import Decimal
 from types import MappingProxyType
 
 from .plans import Plan
+from .usage_totals import MeterTotal, UnbillableMeterError, UsageHour
 
 _HOUR = timedelta(hours=1)
 
@@ -82,23 +83,45 @@ def plan_segments(spans: Sequence[SubscriptionSpan], period_start: date, period_
 
 
 def with_usage(
-    segments: Sequence[SubscriptionSegment], hours: Iterable[tuple[str, datetime, Decimal]]
+    segments: Sequence[SubscriptionSegment], hours: Iterable[UsageHour | tuple[str, datetime, Decimal]]
 ) -> list[SubscriptionSegment]:
     """Give each segment the usage of the hourly windows that start inside it.
 
-    `hours` are (meter slug, window start, quantity). Windows outside every
+    `hours` are usage_hourly rows (`UsageHour`; a bare (meter slug, window start,
+    quantity) is a SUM row), one per meter, hour and group. A segment's quantity
+    per meter follows the meter's aggregation over its hours and groups
+    (usage_totals: a sum, a maximum, the latest value). Windows outside every
     segment (before a start, after a cancellation) are not billed, except the
     window in which the first segment starts: its events may all come after the
     start (a tenant subscribing at 06:10 and sending at 06:20), so it is billed
     to that segment rather than lost.
+
+    A UNIQUE_COUNT meter has no usage here; one its segment's plan prices raises
+    `UnbillableMeterError` rather than billing a wrong number.
     """
-    totals: list[dict[str, Decimal]] = [{} for _ in segments]
-    for meter_slug, window_start, quantity in hours:
-        at = _aware(window_start, "window_start")
+    totals: list[dict[str, MeterTotal]] = [{} for _ in segments]
+    for raw in hours:
+        row = UsageHour(*raw)
+        at = _aware(row.window_start, "window_start")
         if segments and at < segments[0].start < at + _HOUR:
             at = segments[0].start
         for index, segment in enumerate(segments):
             if segment.start <= at < segment.end:
-                totals[index][meter_slug] = totals[index].get(meter_slug, Decimal(0)) + quantity
+                total = totals[index].get(row.meter_slug)
+                if total is None:
+                    total = totals[index][row.meter_slug] = MeterTotal(row.meter_slug, row.aggregation)
+                total.add(row)
                 break
-    return [replace(segment, usage=usage) for segment, usage in zip(segments, totals)]
+    result: list[SubscriptionSegment] = []
+    for segment, meter_totals in zip(segments, totals):
+        priced = {charge.meter_slug for charge in segment.plan.charges}
+        usage: dict[str, Decimal] = {}
+        for slug, total in meter_totals.items():
+            if total.aggregation == "UNIQUE_COUNT":
+                if slug in priced:
+                    raise UnbillableMeterError(slug)
+                continue  # not priced: nothing on the invoice depends on it
+            if total.value is not None:
+                usage[slug] = total.value
+        result.append(replace(segment, usage=usage))
+    return result

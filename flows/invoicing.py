@@ -11,15 +11,16 @@ from datetime import date, datetime, time, timezone
 
 from prefect import flow, get_run_logger, task
 
-from billing_jobs.errors import RetryableError
+from billing_jobs.errors import PermanentError, RetryableError
 from billing_jobs.invoice_service import issue_invoice
 from billing_jobs.invoicing import billing_period
 from billing_jobs.plans import Plan
 from billing_jobs.segments import SubscriptionSpan, plan_segments, with_usage
+from billing_jobs.usage_totals import UnbillableMeterError, priced_meters, unbillable_meters
 from meterline.bootstrap import stripe_gateway
 from meterline.settings import get_settings
 from warehouse.postgres.billing_corrections import corrected_periods, pending_corrections
-from warehouse.postgres.billing_usage import hourly_usage
+from warehouse.postgres.billing_usage import hourly_usage, meter_aggregations
 from warehouse.postgres.invoices import PgInvoiceStore
 from warehouse.postgres.plans import billable_subscriptions
 from warehouse.postgres.tables import tenant
@@ -72,6 +73,12 @@ def invoice_tenant(tenant_id: str, spans_json: list[dict], start: date, end: dat
     segments = plan_segments(spans, start, end)
     with engine.begin() as conn:
         row = conn.execute(tenant.select().where(tenant.c.id == tenant_id)).one()
+        # Before any Stripe call: a priced UNIQUE_COUNT meter fails this tenant (and only
+        # it) for good, even in a period without rows, rather than billing a wrong number.
+        unbillable = unbillable_meters(priced_meters([s.plan for s in segments]),
+                                       meter_aggregations(conn, row.id))
+        if unbillable:
+            raise UnbillableMeterError(unbillable[0])
         hours = hourly_usage(conn, row.schema_name, _midnight(start), _midnight(end))
         # Late usage of earlier, issued invoices: lines of their own on this one.
         corrections = pending_corrections(conn, row.schema_name, start)
@@ -93,17 +100,38 @@ def invoice_tenant(tenant_id: str, spans_json: list[dict], start: date, end: dat
 
 
 @flow(name="generate-invoices", log_prints=True, task_runner=task_runner())
-def generate_invoices(period: str | None = None) -> list[InvoiceSummary]:
-    """Invoice every tenant subscribed during the period; safe to run again."""
+def generate_invoices(period: str | None = None, tenant_id: str | None = None) -> list[InvoiceSummary]:
+    """Invoice every tenant subscribed during the period (or one: `tenant_id`); safe to run again.
+
+    A tenant whose task fails does not stop the others: every task runs to its end,
+    then the flow fails naming each tenant left uninvoiced, so a rerun after the fix
+    completes the period."""
     start, end = parse_period(period, datetime.now(timezone.utc).date())
     with shared_engine().connect() as conn:
         subscriptions = billable_subscriptions(conn, _midnight(start), _midnight(end))
-    get_run_logger().info("invoicing %d subscriptions for %s..%s", len(subscriptions), start, end)
     # One invoice per tenant and period, from every plan in force in it
     # (billing_jobs.segments prorates a mid-period change).
     by_tenant: dict[str, list[dict]] = {}
     for s in subscriptions:
+        if tenant_id not in (None, str(s.tenant_id)):
+            continue
         by_tenant.setdefault(str(s.tenant_id), []).append(
             {"plan": s.plan.model_dump(mode="json"), "started_at": s.started_at, "ended_at": s.canceled_at})
-    futures = [invoice_tenant.submit(tenant_id, spans, start, end) for tenant_id, spans in by_tenant.items()]
-    return [future.result() for future in futures]
+    logger = get_run_logger()
+    logger.info("invoicing %d tenants for %s..%s", len(by_tenant), start, end)
+    futures = {tid: invoice_tenant.submit(tid, spans, start, end) for tid, spans in by_tenant.items()}
+    summaries: list[InvoiceSummary] = []
+    failures: list[tuple[str, BaseException]] = []
+    for tid, future in futures.items():
+        try:
+            summaries.append(future.result())
+        except Exception as exc:  # noqa: BLE001 - collected, logged and raised below
+            logger.error("tenant %s not invoiced: %s", tid, exc)
+            failures.append((tid, exc))
+    if failures:
+        detail = "; ".join(f"tenant {tid}: {exc}" for tid, exc in failures)
+        first = failures[0][1]
+        error_type = PermanentError if isinstance(first, PermanentError) else RuntimeError
+        raise error_type(f"{len(failures)} of {len(futures)} tenants not invoiced for {start}..{end}: {detail}") \
+            from first
+    return summaries

@@ -46,7 +46,7 @@ def deliver_notifications(now: datetime) -> dict[str, int]:
 def check_limits(now: datetime | None = None, tenant_id: str | None = None) -> dict:
     """Every subscribed tenant (or one) as of `now` (default: the current time); safe to run again."""
     now = now or datetime.now(timezone.utc)
-    subjects = [s for s in PgLimitStore(shared_engine()).subjects() if tenant_id in (None, s.tenant_id)]
+    subjects = [s for s in PgLimitStore(shared_engine()).subjects(now) if tenant_id in (None, s.tenant_id)]
     get_run_logger().info("checking limits of %d tenants as of %s", len(subjects), now.isoformat())
     futures = {s.tenant_id: check_tenant.submit(s, now) for s in subjects}
     tenants = {tid: future.result() for tid, future in futures.items()}

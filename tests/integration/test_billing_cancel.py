@@ -3,17 +3,21 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
 import pytest
 
 from billing_jobs.plans import Plan
 from flows.invoicing import generate_invoices
-from meterline.bootstrap import pg_engine
+from meterline.bootstrap import pg_engine, pg_sync_engine
 from stream.aggregation import UsageDelta
 from tests.support.tenants import create_tenant
-from warehouse.postgres.plans import cancel_subscription, get_plan, insert_plan, insert_subscription
+from warehouse.postgres.billing_limits import PgLimitStore
+from warehouse.postgres.plans import (
+    cancel_subscription, current_subscription, end_expired_subscriptions, get_plan, insert_plan, insert_subscription,
+)
+from warehouse.postgres.tables import subscription
 from warehouse.postgres.usage import add_usage
 
 pytestmark = pytest.mark.integration
@@ -53,3 +57,36 @@ async def test_cancel_at_once_and_at_period_end(stack, unique_slug):
 
     november = {s.tenant_slug for s in generate_invoices(period="2026-11")}
     assert at_once.slug not in november and at_end.slug not in november
+
+
+async def test_cancel_in_the_future_keeps_the_subscription_live_until_then(stack, unique_slug):
+    tenant = await create_tenant(stack, unique_slug, [("api", "api.call", "COUNT", None)])
+    plan = Plan.model_validate({"slug": f"f-{unique_slug}", "name": "Monthly", "currency": "USD"})
+    engine = pg_engine(stack)
+    async with engine.begin() as conn:
+        await insert_plan(conn, plan)
+        plan_id, _ = await get_plan(conn, plan.slug)
+        await insert_subscription(conn, tenant.id, plan_id, started_at=at(9, 1))
+        scheduled = await cancel_subscription(conn, tenant.id, at(11, 1), now=at(10, 10))
+        # Scheduled, not ended: same status, the end recorded.
+        assert (scheduled.status, scheduled.canceled_at) == ("active", at(11, 1))
+        assert (await current_subscription(conn, tenant.id, at(10, 31, 23))).id == scheduled.id
+        assert await current_subscription(conn, tenant.id, at(11, 1)) is None
+    # The limit check agrees (so do ingest's blocks: the same clause).
+    limits = PgLimitStore(pg_sync_engine(stack))
+    assert str(tenant.id) in {s.tenant_id for s in limits.subjects(at(10, 31, 23))}
+    assert str(tenant.id) not in {s.tenant_id for s in limits.subjects(at(11, 1))}
+    async with engine.begin() as conn:
+        # Once the end has passed, the row is settled, so a new subscription fits the one-live index.
+        assert await end_expired_subscriptions(conn, tenant.id, at(11, 2)) == 1
+        again = await insert_subscription(conn, tenant.id, plan_id, started_at=at(11, 2))
+        # With the database's clock: an end in the (real) future schedules, one in the past ends.
+        later = datetime.now(timezone.utc) + timedelta(days=1)
+        assert (await cancel_subscription(conn, tenant.id, later)).status == "active"
+        assert (await cancel_subscription(conn, tenant.id, at(11, 3))).status == "canceled"
+        assert await cancel_subscription(conn, tenant.id, at(11, 3)) is None
+        await conn.execute(subscription.delete().where(subscription.c.id == again.id))  # keep November clean
+    await engine.dispose()
+    # Billed for all of October (no fee, no usage here: a zero invoice), not for November.
+    assert unique_slug in {s.tenant_slug for s in generate_invoices(period="2026-10", tenant_id=str(tenant.id))}
+    assert generate_invoices(period="2026-11", tenant_id=str(tenant.id)) == []

@@ -22,9 +22,11 @@ from billing_jobs.alert_messages import Notification
 from billing_jobs.limits import LimitAlert
 from billing_jobs.plans import Plan
 from billing_jobs.ports import LimitSubject
+from billing_jobs.usage_totals import UsageHour, meter_totals
 
 from .billing_dunning import billing_email
 from .billing_tables import billing_limit_alert, billing_limit_block, billing_notification_target, billing_outbox
+from .plans import live_subscription_clause
 from .tables import meter, plan, subscription, tenant, usage_hourly
 
 __all__ = ["PgLimitStore", "blocked_event_types"]
@@ -34,14 +36,17 @@ class PgLimitStore:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
 
-    def subjects(self) -> list[LimitSubject]:
-        """Tenants with a live subscription (active or past due), with its plan."""
+    def subjects(self, now: datetime | None = None) -> list[LimitSubject]:
+        """Tenants with a subscription live at `now` (default: the database's clock), with its plan.
+
+        Live as the API and ingest see it (plans.live_subscription_clause): one
+        cancelled at period end is still checked until then."""
         with self._engine.connect() as conn:
             rows = conn.execute(
                 select(tenant.c.id, tenant.c.slug, plan.c.definition, subscription.c.started_at)
                 .join(subscription, subscription.c.tenant_id == tenant.c.id)
                 .join(plan, plan.c.id == subscription.c.plan_id)
-                .where(subscription.c.status != "canceled").order_by(tenant.c.slug))
+                .where(live_subscription_clause(func.now() if now is None else now)).order_by(tenant.c.slug))
             return [LimitSubject(str(r.id), r.slug, Plan.model_validate(r.definition), r.started_at) for r in rows]
 
     def usage(self, tenant_id: str, start: datetime, end: datetime) -> dict[str, Decimal]:
@@ -49,10 +54,14 @@ class PgLimitStore:
             schema = conn.execute(select(tenant.c.schema_name).where(tenant.c.id == uuid.UUID(tenant_id))).scalar_one()
             tconn = conn.execution_options(schema_translate_map={"tenant": schema})
             rows = tconn.execute(
-                select(usage_hourly.c.meter_slug, func.sum(usage_hourly.c.quantity))
-                .where(usage_hourly.c.window_start >= start, usage_hourly.c.window_start < end)
-                .group_by(usage_hourly.c.meter_slug))
-            return {slug: Decimal(total) for slug, total in rows}
+                select(usage_hourly.c.meter_slug, usage_hourly.c.window_start, usage_hourly.c.quantity,
+                       usage_hourly.c.aggregation, usage_hourly.c.latest_at, usage_hourly.c.latest_id)
+                .where(usage_hourly.c.window_start >= start, usage_hourly.c.window_start < end))
+            # The invoice's rule (a sum, a maximum, the latest value), so a limit is
+            # reached exactly when the billed quantity reaches it. UNIQUE_COUNT meters
+            # cannot be combined from these rows and are left out: no alert, no block.
+            totals, _ = meter_totals(UsageHour(*r) for r in rows)
+            return totals
 
     def recorded_alerts(self, tenant_id: str, period_start: date) -> set[tuple[str, str, int]]:
         with self._engine.connect() as conn:
@@ -117,7 +126,7 @@ async def blocked_event_types(conn: AsyncConnection, tenant_id: uuid.UUID,
         .join(meter, and_(meter.c.tenant_id == billing_limit_block.c.tenant_id,
                           meter.c.slug == billing_limit_block.c.meter_slug))
         .join(subscription, and_(subscription.c.tenant_id == billing_limit_block.c.tenant_id,
-                                 subscription.c.status != "canceled"))
+                                 live_subscription_clause(now)))
         .join(plan, and_(plan.c.id == subscription.c.plan_id, plan.c.slug == billing_limit_block.c.plan_slug))
         .where(billing_limit_block.c.tenant_id == tenant_id, billing_limit_block.c.period_start <= now,
                billing_limit_block.c.period_end > now)
