@@ -90,6 +90,18 @@ def kafka_process(settings: Settings) -> ManagedProcess:
     )
 
 
+def _new_cluster_id() -> str:
+    """A base64 UUID, as `kafka-storage random-uuid` prints, derived locally rather than
+    spawning the JVM twice. Like Kafka's own Uuid.randomUuid(), never one starting with
+    "-": StorageTool's argument parser would take it for an option (1 set-up in 64)."""
+    import base64
+
+    while True:
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        if not cluster_id.startswith("-"):
+            return cluster_id
+
+
 def prepare_kafka(settings: Settings) -> None:
     """Resolve jars, write the config and format the storage once."""
     libs = ensure_kafka_jars(settings)
@@ -100,11 +112,8 @@ def prepare_kafka(settings: Settings) -> None:
     if (data_dir / "meta.properties").exists():
         return
     cluster_id_file = state / "cluster-id"
-    if not cluster_id_file.exists():
-        # Kafka wants a base64 UUID; derive it locally rather than spawning the JVM twice.
-        import base64
-
-        cluster_id_file.write_text(base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("="))
+    if not cluster_id_file.exists() or cluster_id_file.read_text().startswith("-"):
+        cluster_id_file.write_text(_new_cluster_id())
     result = subprocess.run(
         ["java", "-cp", f"{libs}/*", f"-Dlog4j.configuration=file:{_HERE / 'log4j.properties'}",
          "kafka.tools.StorageTool", "format", "-t", cluster_id_file.read_text().strip(),
