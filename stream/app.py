@@ -82,7 +82,7 @@ def build_app(settings: Settings) -> faust.App:
         # All at once: a failed open leaves `state` empty, so the next attempt opens again.
         state.update(
             engine=engine,
-            meters=MeterCache(engine, settings.stream.meter_refresh_s, reader.latest_event_time),
+            meters=MeterCache(engine, settings.stream.meter_refresh_s, reader.latest_event_times),
             sink=UsageSink(engine, ClickHouseEventSink(clickhouse, settings.clickhouse.database, clickhouse_lock),
                            settings.stream.consumer_group, timedelta(days=settings.stream.dedup_horizon_days)),
             reader=reader,

@@ -27,18 +27,20 @@ from warehouse.postgres.meters import list_all_meters, set_rollup_from
 
 from .aggregation import Meter
 
-__all__ = ["MeterCache", "LatestEventTime", "COMPLETE_FROM_START"]
+__all__ = ["MeterCache", "LatestEventTimes", "COMPLETE_FROM_START"]
 
-# The latest time among a tenant's raw events of one type, None when there is none.
-LatestEventTime = Callable[[uuid.UUID, str], Awaitable[datetime | None]]
+# The latest time among raw events per (tenant, event type), absent when there is none.
+# One call for every meter a refresh applies: a query per meter made a worker's first
+# refresh over 1,000 meters take tens of seconds, and held the chDB host's inserts up.
+LatestEventTimes = Callable[[list[tuple[uuid.UUID, str]]], Awaitable[dict[tuple[uuid.UUID, str], datetime]]]
 COMPLETE_FROM_START = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
 class MeterCache:
-    def __init__(self, engine: AsyncEngine, max_age_s: float, latest_event_time: LatestEventTime | None = None) -> None:
+    def __init__(self, engine: AsyncEngine, max_age_s: float, latest_event_times: LatestEventTimes | None = None) -> None:
         self._engine = engine
         self._max_age_s = max_age_s
-        self._latest_event_time = latest_event_time
+        self._latest_event_times = latest_event_times
         self._meters: list[Meter] = []
         self._tenants: set[uuid.UUID] = set()
         self._known: set[tuple[uuid.UUID, str]] | None = None  # None: nothing loaded (or processed) yet
@@ -69,16 +71,19 @@ class MeterCache:
         self._loaded_at = time.monotonic()
 
     async def _mark_applied(self, meters: list[Meter]) -> list[Meter]:
-        if self._latest_event_time is None:
+        if self._latest_event_times is None:
             return meters
+        applying = [m for m in meters if m.rollup_from is None
+                    or (self._known is not None and (m.tenant_id, m.slug) not in self._known)]
+        if not applying:
+            return meters
+        latest = await self._latest_event_times(sorted({(m.tenant_id, m.event_type) for m in applying}))
         starts = []
-        for meter in meters:
-            new_here = self._known is not None and (meter.tenant_id, meter.slug) not in self._known
-            if meter.rollup_from is None or new_here:
-                latest = await self._latest_event_time(meter.tenant_id, meter.event_type)
-                # Strictly after the latest missed event: a window starting there lacks nothing.
-                at = COMPLETE_FROM_START if latest is None else latest + timedelta(microseconds=1)
-                starts.append((meter.tenant_id, meter.slug, at))
+        for meter in applying:
+            seen = latest.get((meter.tenant_id, meter.event_type))
+            # Strictly after the latest missed event: a window starting there lacks nothing.
+            at = COMPLETE_FROM_START if seen is None else seen + timedelta(microseconds=1)
+            starts.append((meter.tenant_id, meter.slug, at))
         if not starts:
             return meters
         async with self._engine.begin() as conn:

@@ -237,8 +237,8 @@ async def test_rollup_from_with_several_workers_is_the_last_workers_instant(stac
     seen = {"a": base + timedelta(minutes=5), "b": base + timedelta(minutes=9)}
 
     def latest_seen_by(worker: str):
-        async def latest(tenant_id, event_type):
-            return seen[worker]
+        async def latest(pairs):
+            return {pair: seen[worker] for pair in pairs}
         return latest
 
     a, b = (MeterCache(engine, 0.0, latest_seen_by(w)) for w in ("a", "b"))

@@ -20,7 +20,7 @@ from stream.aggregation import RESOLUTION_STEP, Meter, Resolution, combine_total
 
 __all__ = ["UsagePoint", "UsageSeries", "RAW_EVENT_COLUMNS", "ROLLUP_COLUMNS", "UNIQUE_VALUE_COLUMNS",
            "rollup_resolution", "usage_query", "unique_total_query", "parse_usage_rows", "series",
-           "event_totals_query", "latest_event_time_query"]
+           "event_totals_query", "latest_event_times_query"]
 
 RAW_EVENT_COLUMNS = ["tenant_id", "type", "time", "id", "source", "subject", "data", "received_at"]
 ROLLUP_COLUMNS = ["tenant_id", "meter_slug", "resolution", "window_start", "group_key", "aggregation", "quantity",
@@ -185,7 +185,9 @@ def event_totals_query(database: str) -> str:
     )
 
 
-def latest_event_time_query(database: str) -> str:
-    """The latest time among a tenant's raw events of one type (NULL if none)."""
-    return (f"SELECT max(time), count() FROM {database}.events "
-            "WHERE tenant_id = {tenant:UUID} AND type = {type:String}")
+def latest_event_times_query(database: str) -> str:
+    """The latest time among raw events per (tenant, type), for many meters in one scan;
+    the caller keeps the pairs it asked for (the IN lists also match crossed pairs)."""
+    return (f"SELECT tenant_id, type, max(time) FROM {database}.events "
+            "WHERE tenant_id IN {tenants:Array(UUID)} AND type IN {types:Array(String)} "
+            "GROUP BY tenant_id, type")

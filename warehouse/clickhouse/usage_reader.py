@@ -10,13 +10,14 @@ import asyncio
 import uuid
 from datetime import datetime, timezone
 from decimal import Decimal
+from collections.abc import Sequence
 from typing import Protocol
 
 from meterline.settings import Settings
 from stream.aggregation import Meter, Resolution
 
 from .queries import (
-    UsagePoint, UsageSeries, event_totals_query, latest_event_time_query, parse_usage_rows, rollup_resolution, series,
+    UsagePoint, UsageSeries, event_totals_query, latest_event_times_query, parse_usage_rows, rollup_resolution, series,
     unique_total_query, usage_query,
 )
 
@@ -57,16 +58,23 @@ class ClickHouseUsageReader:
         rows = self._client.query(event_totals_query(self._database), parameters={"tenant": str(tenant_id)}).result_rows
         return {event_type: int(count) for event_type, count in rows}
 
-    def latest_event_time_sync(self, tenant_id: uuid.UUID, event_type: str) -> datetime | None:
-        (latest, count), = self._client.query(latest_event_time_query(self._database), parameters={
-            "tenant": str(tenant_id), "type": event_type}).result_rows
-        if not count:
-            return None
-        return latest if latest.tzinfo else latest.replace(tzinfo=timezone.utc)
+    def latest_event_times_sync(self, pairs: Sequence[tuple[uuid.UUID, str]]) -> dict[tuple[uuid.UUID, str], datetime]:
+        if not pairs:
+            return {}
+        wanted = set(pairs)
+        rows = self._client.query(latest_event_times_query(self._database), parameters={
+            "tenants": sorted({str(t) for t, _ in pairs}), "types": sorted({e for _, e in pairs})}).result_rows
+        latest = {}
+        for tenant_id, event_type, at in rows:
+            key = (uuid.UUID(str(tenant_id)), event_type)
+            if key in wanted:
+                latest[key] = at if at.tzinfo else at.replace(tzinfo=timezone.utc)
+        return latest
 
-    async def latest_event_time(self, tenant_id: uuid.UUID, event_type: str) -> datetime | None:
+    async def latest_event_times(self, pairs: Sequence[tuple[uuid.UUID, str]]) -> dict[tuple[uuid.UUID, str], datetime]:
+        """Per (tenant, event type), the latest raw event's time; absent when there is none."""
         async with self._lock:
-            return await asyncio.to_thread(self.latest_event_time_sync, tenant_id, event_type)
+            return await asyncio.to_thread(self.latest_event_times_sync, pairs)
 
     async def usage(self, meter: Meter, start: datetime, end: datetime, window: Resolution = "hour",
                     raw: bool = False) -> UsageSeries:
