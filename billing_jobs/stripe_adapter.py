@@ -5,7 +5,8 @@ Idempotency does not rest on the server alone. Every write carries an
 AND before creating anything we look for what an earlier, crashed attempt
 may already have created:
 
-- customers: listed by email and matched on metadata `meterline_tenant_id`;
+- customers: listed by email and matched on metadata `meterline_tenant_id`
+  (skipped when the caller's own record proves no creation started before);
 - invoice items: the customer's pending items matched on metadata
   `meterline_invoice_number` + `meterline_line_position` (the description
   also starts with "<number> #<position>:" as a second marker);
@@ -215,7 +216,9 @@ class StripeAdapter:
 
     # -- customers --------------------------------------------------------
 
-    def ensure_customer(self, tenant_id: str, name: str, email: str, existing_customer_id: str | None) -> str:
+    def ensure_customer(
+        self, tenant_id: str, name: str, email: str, existing_customer_id: str | None, *, recover: bool = True,
+    ) -> str:
         customer: dict[str, Any] | None = None
         if existing_customer_id:
             try:
@@ -224,7 +227,7 @@ class StripeAdapter:
                 customer = None
             if customer is not None and customer.get("deleted"):
                 customer = None
-        if customer is None:
+        if customer is None and recover:
             customer = self._find_customer(tenant_id, email)
         if customer is None:
             customer = self._call(

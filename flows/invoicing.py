@@ -20,6 +20,7 @@ from billing_jobs.usage_totals import UnbillableMeterError, priced_meters, unbil
 from meterline.bootstrap import stripe_gateway
 from meterline.settings import get_settings
 from warehouse.postgres.billing_corrections import corrected_periods, pending_corrections
+from warehouse.postgres.billing_customers import start_customer_creation
 from warehouse.postgres.billing_usage import hourly_usage, meter_aggregations
 from warehouse.postgres.invoices import PgInvoiceStore
 from warehouse.postgres.plans import billable_subscriptions
@@ -84,8 +85,15 @@ def invoice_tenant(tenant_id: str, spans_json: list[dict], start: date, end: dat
         corrections = pending_corrections(conn, row.schema_name, start)
         periods = corrected_periods(conn, row.schema_name, row.id, {c.invoice_number for c in corrections}) \
             if corrections else {}
+    recover_customer = True
+    if row.stripe_customer_id is None:
+        # Our own record, committed before any Stripe call: only the run that sets it
+        # knows no customer was created for this tenant, and skips looking for one.
+        with engine.begin() as conn:
+            recover_customer = not start_customer_creation(conn, row.id)
     gateway = stripe_gateway(settings)
-    customer_id = gateway.ensure_customer(str(row.id), row.name, f"billing@{row.slug}.invalid", row.stripe_customer_id)
+    customer_id = gateway.ensure_customer(str(row.id), row.name, f"billing@{row.slug}.invalid", row.stripe_customer_id,
+                                          recover=recover_customer)
     if customer_id != row.stripe_customer_id:
         with engine.begin() as conn:
             conn.execute(tenant.update().where(tenant.c.id == row.id).values(stripe_customer_id=customer_id))

@@ -21,6 +21,7 @@ from flows.invoicing import generate_invoices
 from meterline.bootstrap import pg_engine, pg_sync_engine
 from stream.aggregation import UsageDelta
 from tests.support.tenants import create_tenant
+from warehouse.postgres.billing_customers import start_customer_creation
 from warehouse.postgres.invoices import PgInvoiceStore
 from warehouse.postgres.plans import cancel_subscription, get_plan, insert_plan, insert_subscription
 from warehouse.postgres.tenants import get_tenant, set_stripe_customer
@@ -129,3 +130,43 @@ async def test_crash_between_stripe_invoice_and_store_then_rerun_leaves_one_invo
     stored = store.get(str(tenant.id), draft.number)
     assert stored.stripe_invoice_id == created.stripe_invoice_id and stored.status == "paid"
     assert [i["id"] for i in stripe_invoices(stack, customer_id, draft.number)] == [created.stripe_invoice_id]
+
+
+def customers_of_tenant(stack, slug: str, tenant_id) -> list[str]:
+    client = StripeClient(stack.stripe.api_key.get_secret_value(), base_addresses={"api": stack.stripe_api_base})
+    listed = client.v1.customers.list(params={"email": f"billing@{slug}.invalid", "limit": 100}).data
+    return [c.id for c in listed if (c.to_dict().get("metadata") or {}).get("meterline_tenant_id") == str(tenant_id)]
+
+
+async def test_first_invoicing_records_the_customer_creation_and_a_rerun_after_a_crash_finds_it(stack, unique_slug):
+    tenant, _, _ = await subscribe_with_change(stack, unique_slug)
+    # The first run marks the creation started (committed before Stripe is called),
+    # then, like a crash right after Stripe created the customer, loses the id.
+    engine = pg_sync_engine(stack)
+    with engine.begin() as conn:
+        assert start_customer_creation(conn, tenant.id)
+    with engine.begin() as conn:
+        assert not start_customer_creation(conn, tenant.id)  # once, and only once
+    engine.dispose()
+    gateway = StripeAdapter(stack.stripe.api_key.get_secret_value(), stack.stripe_api_base, local=True)
+    orphan = gateway.ensure_customer(str(tenant.id), unique_slug.title(), f"billing@{unique_slug}.invalid", None,
+                                     recover=False)
+    assert await customer_of(stack, tenant.id) is None
+
+    summaries = [s for s in generate_invoices(period="2026-10") if s.tenant_slug == unique_slug]
+    assert [(s.total_minor, s.status) for s in summaries] == [(6835, "paid")]
+    # The rerun found the customer the crashed run created instead of making a second one.
+    assert await customer_of(stack, tenant.id) == orphan
+    assert customers_of_tenant(stack, unique_slug, tenant.id) == [orphan]
+
+
+async def test_a_tenant_without_a_customer_gets_exactly_one_through_the_flow(stack, unique_slug):
+    tenant, _, _ = await subscribe_with_change(stack, unique_slug)
+    summaries = [s for s in generate_invoices(period="2026-10") if s.tenant_slug == unique_slug]
+    assert [(s.total_minor, s.status) for s in summaries] == [(6835, "paid")]
+    customer_id = await customer_of(stack, tenant.id)
+    assert customer_id and customers_of_tenant(stack, unique_slug, tenant.id) == [customer_id]
+    engine = pg_sync_engine(stack)
+    with engine.begin() as conn:  # the flow set its record
+        assert not start_customer_creation(conn, tenant.id)
+    engine.dispose()

@@ -85,6 +85,21 @@ def test_ensure_customer_twice_makes_one_customer(adapter, server, tenant):
     assert customers[0].to_dict()["invoice_settings"]["default_payment_method"]
 
 
+def test_a_first_creation_skips_the_email_look_up_and_a_rerun_finds_its_customer(adapter, server, tenant):
+    tenant_id, slug = tenant
+    calls: list[str] = []
+    call = adapter._call
+    adapter._call = lambda fn, *a, **kw: calls.append(fn.__name__) or call(fn, *a, **kw)
+    # Our record says no creation started: no listing, straight to creating.
+    first = adapter.ensure_customer(tenant_id, "Acme", f"{slug}@example.com", None, recover=False)
+    assert "list" not in calls and calls[0] == "create"
+    # A rerun after a crash that lost the id (the record is set now): found, not created again.
+    calls.clear()
+    assert adapter.ensure_customer(tenant_id, "Acme", f"{slug}@example.com", None) == first
+    assert calls[0] == "list" and "create" not in calls
+    assert [c.id for c in server.customers.list(params={"email": f"{slug}@example.com"}).data] == [first]
+
+
 def test_a_stale_customer_id_falls_back_to_the_tenants_customer(adapter, tenant):
     tenant_id, slug = tenant
     first = customer_for(adapter, tenant)
