@@ -253,7 +253,7 @@ def main() -> None:
     stripe_clock, rating_clock, task_clock = _Clock(_stripe_method), _Clock(), _Clock()
     stripe_adapter.StripeAdapter._call = stripe_clock.wrap(stripe_adapter.StripeAdapter._call)
     invoice_service.compose_segmented_invoice = rating_clock.wrap(invoice_service.compose_segmented_invoice)
-    invoicing.invoice_tenant.fn = task_clock.wrap(invoicing.invoice_tenant.fn)
+    invoicing.invoice_tenant = task_clock.wrap(invoicing.invoice_tenant)
 
     pids = _service_pids(settings)
     cpu_before = _cpu_seconds(pids)

@@ -17,7 +17,8 @@ from billing_jobs.invoicing import compose_segmented_invoice
 from billing_jobs.plans import Plan
 from billing_jobs.segments import SubscriptionSpan, plan_segments, with_usage
 from billing_jobs.stripe_adapter import NUMBER_KEY, StripeAdapter
-from flows.invoicing import generate_invoices
+from billing_jobs.usage_totals import UnbillableMeterError
+from flows.invoicing import generate_invoices, invoice_tenants
 from meterline.bootstrap import pg_engine, pg_sync_engine
 from stream.aggregation import UsageDelta
 from tests.support.tenants import create_tenant
@@ -170,3 +171,26 @@ async def test_a_tenant_without_a_customer_gets_exactly_one_through_the_flow(sta
     with engine.begin() as conn:  # the flow set its record
         assert not start_customer_creation(conn, tenant.id)
     engine.dispose()
+
+
+async def test_one_failing_tenant_in_a_batch_leaves_the_others_invoiced(stack, unique_slug):
+    """Tenants share a task (a batch); each one's failure stays its own outcome."""
+    good, _, _ = await subscribe_with_change(stack, unique_slug)
+    bad = await create_tenant(stack, f"{unique_slug}-bad", [("users", "login", "UNIQUE_COUNT", "user")])
+    unbillable = Plan.model_validate({
+        "slug": f"users-{unique_slug}", "name": "Per user", "currency": "USD", "flat_fee": "5.00",
+        "charges": [{"meter_slug": "users", "model": "unit", "unit_price": "1.00"}]})
+    starter, pro = plans(unique_slug)
+    spans = {
+        str(good.id): [{"plan": starter.model_dump(mode="json"), "started_at": at(20, month=9), "ended_at": at(11)},
+                       {"plan": pro.model_dump(mode="json"), "started_at": at(11), "ended_at": None}],
+        str(bad.id): [{"plan": unbillable.model_dump(mode="json"), "started_at": at(1), "ended_at": None}],
+    }
+    # The failing tenant first: the one after it in the batch is still invoiced.
+    outcomes = invoice_tenants([(str(bad.id), spans[str(bad.id)]), (str(good.id), spans[str(good.id)])],
+                               date(2026, 10, 1), date(2026, 11, 1))
+    assert [o.tenant_id for o in outcomes] == [str(bad.id), str(good.id)]
+    assert isinstance(outcomes[0].error, UnbillableMeterError) and outcomes[0].summary is None
+    assert "users" in str(outcomes[0].error)
+    assert outcomes[1].error is None
+    assert (outcomes[1].summary.total_minor, outcomes[1].summary.status) == (6835, "paid")
