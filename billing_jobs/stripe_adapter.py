@@ -301,12 +301,19 @@ class StripeAdapter:
         embedded = customer.get("subscriptions")
         if embedded is None:
             return
+        live = {}
         for subscription in embedded.get("data") or []:
             code = _metadata(subscription).get(ANCHOR_KEY)
             if code and subscription.get("status") != "canceled":
-                self._anchors[(customer["id"], code)] = subscription["id"]
+                live[(customer["id"], code)] = subscription["id"]
         if not embedded.get("has_more"):
+            # The whole list: an anchor remembered from earlier and absent now is gone
+            # (one adapter serves a process for many runs).
+            for key in list(self._anchors):  # a copy: other threads add to it meanwhile
+                if key[0] == customer["id"] and key not in live:
+                    self._anchors.pop(key, None)
             self._all_subscriptions_seen.add(customer["id"])
+        self._anchors.update(live)
 
     def _find_customer(self, tenant_id: str, email: str) -> dict[str, Any] | None:
         # Listing is strongly consistent; customer search is not (and
