@@ -36,9 +36,9 @@ def _gateway_for(api_base: str | None, api_key: str):
 
 def shared_gateway():
     """The process's Stripe gateway for the current settings. Building one costs ~8 ms of
-    CPU (the SDK's TLS context), as much as a few Stripe calls; it is safe across threads
-    (the SDK keeps a session per thread; the adapter's caches only ever gain ids Stripe
-    returned)."""
+    CPU (the SDK's TLS context), as much as a few Stripe calls. It is safe across threads:
+    the SDK keeps an HTTP session per thread, and the adapter's caches hold only ids
+    Stripe returned, each read or replaced whole."""
     settings = get_settings()
     return _gateway_for(settings.stripe_api_base, settings.stripe.api_key.get_secret_value())
 
