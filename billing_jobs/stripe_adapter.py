@@ -239,8 +239,10 @@ class StripeAdapter:
 
     # -- plumbing ---------------------------------------------------------
 
-    def _call(self, fn: Callable[..., Any], *args: Any, key: str | None = None, **params: Any) -> dict[str, Any]:
-        """One SDK call: errors translated, retryable ones retried, result as a dict."""
+    def _call(self, fn: Callable[..., Any], *args: Any, key: str | None = None, retry: bool = True,
+              **params: Any) -> dict[str, Any]:
+        """One SDK call: errors translated, retryable ones retried (unless `retry=False`),
+        result as a dict."""
         kwargs: dict[str, Any] = {}
         if params:
             kwargs["params"] = params
@@ -253,6 +255,8 @@ class StripeAdapter:
             except stripe.StripeError as err:
                 raise translate_stripe_error(err) from err
 
+        if not retry:
+            return attempt()
         # copy(): a Retrying keeps per-run statistics; one per call is thread-safe.
         return self._retrying.copy()(attempt)
 
@@ -506,21 +510,31 @@ class StripeAdapter:
         try:
             self._call(self._v1.products.retrieve, ANCHOR_PRODUCT_ID)
         except _NotFound:
-            self._call(
-                self._v1.products.create, key=f"meterline-{ANCHOR_PRODUCT_ID}", id=ANCHOR_PRODUCT_ID, name=ANCHOR_NAME
+            self._create_with_our_id(
+                self._v1.products.create, self._v1.products.retrieve, ANCHOR_PRODUCT_ID,
+                key=f"meterline-{ANCHOR_PRODUCT_ID}", name=ANCHOR_NAME,
             )
-        self._call(
-            self._v1.plans.create,
-            key=f"meterline-{plan_id}",
-            id=plan_id,
-            product=ANCHOR_PRODUCT_ID,
-            nickname=ANCHOR_NAME,
-            amount=0,
-            currency=code,
+        self._create_with_our_id(
+            self._v1.plans.create, self._v1.plans.retrieve, plan_id,
+            key=f"meterline-{plan_id}", product=ANCHOR_PRODUCT_ID, nickname=ANCHOR_NAME, amount=0, currency=code,
             interval="month",
         )
         _ANCHOR_PLANS_SEEN.add(plan_id)
         return plan_id
+
+    def _create_with_our_id(self, create: Callable[..., Any], retrieve: Callable[..., Any], object_id: str,
+                            *, key: str, **params: Any) -> None:
+        """Create an object under an id we choose; one created meanwhile under that id (by
+        another thread or process: many tenants need the same anchor plan at the start of
+        a run) is as good. localstripe answers such a create 409, which would otherwise be
+        retried as transient with backoff; real Stripe answers 400 resource_already_exists."""
+        try:
+            self._call(create, key=key, retry=False, id=object_id, **params)
+        except BillingError as create_error:
+            try:
+                self._call(retrieve, object_id)
+            except _NotFound:
+                raise create_error from None
 
     def pay_invoice(self, stripe_invoice_id: str, known_status: str | None = None) -> StripeInvoiceRef:
         """`known_status`: what push_invoice just returned for this invoice, so it is not
