@@ -1,4 +1,4 @@
-"""Monthly invoicing: one task per subscribed tenant, each idempotent.
+"""Monthly invoicing: every subscribed tenant, in batches of tenants (a task each), each invoice idempotent.
 
 Finance runs it from the Prefect UI (deployment "generate-invoices/monthly", with a
 `period` parameter such as "2026-10") or lets the schedule run it for last month.
