@@ -47,7 +47,7 @@ BENCH_ENV = {
 for _name, _value in BENCH_ENV.items():
     os.environ.setdefault(_name, _value)
 os.environ.setdefault("PREFECT_API_URL", f"http://127.0.0.1:{os.environ['METERLINE_PREFECT__PORT']}/api")
-os.environ.setdefault("PREFECT_HOME", str(RUN_DIR / "prefect-client"))
+os.environ.setdefault("PREFECT_HOME", str(Path(os.environ["METERLINE_RUN_DIR"]) / "prefect-client"))
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 
@@ -99,6 +99,49 @@ class _Clock:
                         entry[0] += 1
                         entry[1] += spent
         return timed
+
+
+def _service_pids(settings) -> dict[str, int]:
+    """Process ids of the services started under the run directory, by name."""
+    files = {
+        "localstripe": settings.run_dir / "localstripe" / "localstripe.pid",
+        "prefect_server": settings.run_dir / "prefect" / "prefect.pid",
+        "postgres": settings.run_dir / "postgres" / "data" / "postmaster.pid",
+    }
+    pids = {}
+    for name, path in files.items():
+        try:
+            pids[name] = int(path.read_text().split()[0])
+        except (OSError, ValueError, IndexError):
+            continue
+    return pids
+
+
+def _cpu_seconds(pids: dict[str, int]) -> dict[str, float]:
+    """CPU seconds (user + system) used so far by each service with its children, and by
+    this process (the flow: stripe-python, Prefect's engine, SQLAlchemy, rating).
+    Unlike wall time, these do not grow with the machine's load."""
+    import psutil
+
+    def used(process) -> float:
+        times = process.cpu_times()
+        return times.user + times.system
+
+    seconds = {"bench_process": used(psutil.Process())}
+    for name, pid in pids.items():
+        try:
+            root = psutil.Process(pid)
+            family = [root, *root.children(recursive=True)]
+        except psutil.NoSuchProcess:
+            continue
+        total = 0.0
+        for process in family:
+            try:
+                total += used(process)
+            except psutil.NoSuchProcess:
+                pass
+        seconds[name] = total
+    return seconds
 
 
 def _stripe_method(adapter, fn, *args) -> str:
@@ -210,11 +253,18 @@ def main() -> None:
     stripe_clock, rating_clock, task_clock = _Clock(_stripe_method), _Clock(), _Clock()
     stripe_adapter.StripeAdapter._call = stripe_clock.wrap(stripe_adapter.StripeAdapter._call)
     invoice_service.compose_segmented_invoice = rating_clock.wrap(invoice_service.compose_segmented_invoice)
-    invoicing.invoice_tenant.fn = task_clock.wrap(invoicing.invoice_tenant.fn)
+    invoicing.invoice_tenant = task_clock.wrap(invoicing.invoice_tenant)
 
+    pids = _service_pids(settings)
+    cpu_before = _cpu_seconds(pids)
     started = time.perf_counter()
     summaries = invoicing.generate_invoices(period=f"{month:%Y-%m}")
     seconds = time.perf_counter() - started
+    cpu_after = _cpu_seconds(pids)
+    # Postgres children come and go (a backend per connection): those that ended during
+    # the run are missed, so its figure is a lower bound.
+    cpu_ms_per_invoice = {name: round(1000 * (cpu_after[name] - cpu_before.get(name, 0.0)) / max(1, len(summaries)), 1)
+                          for name in cpu_after}
 
     statuses: dict[str, int] = {}
     for summary in summaries:
@@ -233,9 +283,11 @@ def main() -> None:
         "task_seconds_summed": round(task_clock.total, 1),
         "statuses": statuses,
         "period": f"{month:%Y-%m}",
+        "cpu_ms_per_invoice": cpu_ms_per_invoice,
     }
     for method, (calls, spent) in sorted(stripe_clock.by_label.items(), key=lambda kv: -kv[1][1]):
         print(f"  stripe {method:<28} {calls:>6} calls {spent:>9.1f} s summed {1000 * spent / calls:>7.1f} ms/call")
+    print("  CPU per invoice (ms): " + ", ".join(f"{name} {ms}" for name, ms in cpu_ms_per_invoice.items()))
     print(f"{len(summaries)} invoices in {seconds:.1f} s, {result['stripe_calls_per_invoice']} Stripe calls per "
           f"invoice ({settings.billing.flow_concurrency} tasks at once); Stripe {result['stripe_share']:.0%}, rating "
           f"{result['rating_share']:.0%}, database and the rest {result['db_other_share']:.0%} of task time")

@@ -62,9 +62,14 @@ class StripeInvoiceRef:
 
 class StripeGateway(Protocol):
     def ensure_customer(
-        self, tenant_id: str, name: str, email: str, existing_customer_id: str | None
+        self, tenant_id: str, name: str, email: str, existing_customer_id: str | None,
+        *, recover: bool = True,
     ) -> str:
-        """Return the tenant's Stripe customer id, creating it at most once."""
+        """Return the tenant's Stripe customer id, creating it at most once.
+
+        `recover=False` only when our own record proves no creation of this tenant's
+        customer started before (warehouse.postgres.billing_customers): the look-up by
+        email for a customer a crashed attempt created is skipped."""
         ...
 
     def push_invoice(

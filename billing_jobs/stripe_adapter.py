@@ -5,10 +5,13 @@ Idempotency does not rest on the server alone. Every write carries an
 AND before creating anything we look for what an earlier, crashed attempt
 may already have created:
 
-- customers: listed by email and matched on metadata `meterline_tenant_id`;
-- invoice items: the customer's pending items matched on metadata
+- customers: listed by email and matched on metadata `meterline_tenant_id`
+  (skipped when the caller's own record proves no creation started before);
+- invoice items (localstripe): the customer's pending items matched on metadata
   `meterline_invoice_number` + `meterline_line_position` (the description
   also starts with "<number> #<position>:" as a second marker);
+- lines (real Stripe): the draft invoice's lines, matched the same way, so a
+  rerun adds only the missing ones;
 - invoices: the customer's invoices matched on invoice metadata, or on the
   metadata/description of their lines.
 
@@ -42,11 +45,17 @@ localstripe (1.15, the local default) vs real Stripe, all handled here:
     first, so paying twice is a no-op.
 11. In stripe 16 responses are StripeObjects, not dicts: we read them through
     `to_dict()`.
+12. Lines. Real Stripe: the invoice is created empty (`pending_invoice_items_behavior
+    =exclude`) and all its lines are added in ONE `POST /v1/invoices/{id}/add_lines`
+    (up to 250 a call): 2 calls an invoice where an item per line took 15 or so.
+    localstripe has no add_lines (404), so there an invoice item is created per line
+    and the invoice pulls them in (include pending items, its only behaviour).
 
-Caveat on both: "include pending items" sweeps in EVERY pending item of the
-customer. If an earlier invoice crashed between its items and its invoice, the
-next invoice would absorb them; the total check in invoice_service then
-refuses it (PermanentError) rather than bill a wrong amount.
+Caveat on localstripe: "include pending items" sweeps in EVERY pending item of
+the customer. If an earlier invoice crashed between its items and its invoice,
+the next invoice would absorb them; the total check in invoice_service then
+refuses it (PermanentError) rather than bill a wrong amount. (On real Stripe a
+rerun assigns such items of the same invoice to it through add_lines.)
 
 Errors: rate limit, lock_timeout, connection errors, 409 and 5xx become
 RetryableError and are retried here with exponential backoff (tenacity, a few
@@ -58,7 +67,8 @@ policy, this one, decides.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import hashlib
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import stripe
@@ -68,7 +78,7 @@ from .errors import BillingError, InvalidWebhookError, PaymentDeclinedError, Per
 from .invoicing import InvoiceDraft, InvoiceLine
 from .ports import StripeInvoiceRef
 
-__all__ = ["StripeAdapter", "translate_stripe_error", "verify_webhook"]
+__all__ = ["StripeAdapter", "lines_to_add", "position_on_invoice", "translate_stripe_error", "verify_webhook"]
 
 TENANT_KEY = "meterline_tenant_id"
 NUMBER_KEY = "meterline_invoice_number"
@@ -79,6 +89,8 @@ ANCHOR_NAME = "Meterline billing anchor"
 # localstripe accepts this test card number directly; real Stripe would not.
 _LOCAL_TEST_CARD = {"number": "4242424242424242", "exp_month": 12, "exp_year": 2099, "cvc": "123"}
 _PAGE = 100
+# Stripe's limit on the lines of one add_lines call.
+_MAX_LINES_PER_CALL = 250
 # Anchor plans known to exist, per process: a plan is never deleted by us, so one
 # check per process and currency is enough. A store wiped under a running process
 # (tests reset localstripe) shows up as a 404 on the subscription, which forgets it.
@@ -139,6 +151,48 @@ def _item_description(number: str, line: InvoiceLine) -> str:
     return f"{number} #{line.position}: {line.description}"
 
 
+def position_on_invoice(obj: dict[str, Any], number: str) -> int | None:
+    """The line position of invoice `number` that a Stripe line or invoice item carries, if any."""
+    meta = _metadata(obj)
+    if meta.get(NUMBER_KEY) == number and str(meta.get(POSITION_KEY, "")).isdigit():
+        return int(meta[POSITION_KEY])
+    # The description marker, for an object whose metadata did not survive.
+    description = obj.get("description") or ""
+    marker = f"{number} #"
+    if description.startswith(marker):
+        position = description[len(marker):].split(":", 1)[0]
+        if position.isdigit():
+            return int(position)
+    return None
+
+
+def lines_to_add(draft: InvoiceDraft, present_lines: Iterable[dict[str, Any]],
+                 pending_items: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """add_lines entries for the draft's lines the Stripe invoice lacks, in order.
+
+    A line already on the invoice is skipped; one an earlier attempt left as a pending
+    invoice item is assigned by the item's id (billed once); any other is created."""
+    present = {position_on_invoice(line, draft.number) for line in present_lines}
+    pending: dict[int, str] = {}
+    for item in pending_items:
+        position = position_on_invoice(item, draft.number)
+        if position is not None and not item.get("invoice"):
+            pending.setdefault(position, item["id"])
+    entries: list[dict[str, Any]] = []
+    for line in draft.lines:
+        if line.position in present:
+            continue
+        if line.position in pending:
+            entries.append({"invoice_item": pending[line.position]})
+            continue
+        entries.append({
+            "amount": line.amount_minor,
+            "description": _item_description(draft.number, line),
+            "metadata": {NUMBER_KEY: draft.number, POSITION_KEY: str(line.position), TENANT_KEY: draft.tenant_id},
+        })
+    return entries
+
+
 def _ref(invoice: dict[str, Any]) -> StripeInvoiceRef:
     return StripeInvoiceRef(
         stripe_invoice_id=invoice["id"],
@@ -185,8 +239,10 @@ class StripeAdapter:
 
     # -- plumbing ---------------------------------------------------------
 
-    def _call(self, fn: Callable[..., Any], *args: Any, key: str | None = None, **params: Any) -> dict[str, Any]:
-        """One SDK call: errors translated, retryable ones retried, result as a dict."""
+    def _call(self, fn: Callable[..., Any], *args: Any, key: str | None = None, retry: bool = True,
+              **params: Any) -> dict[str, Any]:
+        """One SDK call: errors translated, retryable ones retried (unless `retry=False`),
+        result as a dict."""
         kwargs: dict[str, Any] = {}
         if params:
             kwargs["params"] = params
@@ -199,14 +255,16 @@ class StripeAdapter:
             except stripe.StripeError as err:
                 raise translate_stripe_error(err) from err
 
+        if not retry:
+            return attempt()
         # copy(): a Retrying keeps per-run statistics; one per call is thread-safe.
         return self._retrying.copy()(attempt)
 
-    def _list(self, fn: Callable[..., Any], **params: Any) -> Iterator[dict[str, Any]]:
+    def _list(self, fn: Callable[..., Any], *args: Any, **params: Any) -> Iterator[dict[str, Any]]:
         """All pages of a list call, following `starting_after`."""
         params = {"limit": _PAGE, **params}
         while True:
-            page = self._call(fn, **params)
+            page = self._call(fn, *args, **params)
             data = page.get("data") or []
             yield from data
             if not page.get("has_more") or not data:
@@ -215,7 +273,9 @@ class StripeAdapter:
 
     # -- customers --------------------------------------------------------
 
-    def ensure_customer(self, tenant_id: str, name: str, email: str, existing_customer_id: str | None) -> str:
+    def ensure_customer(
+        self, tenant_id: str, name: str, email: str, existing_customer_id: str | None, *, recover: bool = True,
+    ) -> str:
         customer: dict[str, Any] | None = None
         if existing_customer_id:
             try:
@@ -224,7 +284,7 @@ class StripeAdapter:
                 customer = None
             if customer is not None and customer.get("deleted"):
                 customer = None
-        if customer is None:
+        if customer is None and recover:
             customer = self._find_customer(tenant_id, email)
         if customer is None:
             customer = self._call(
@@ -245,12 +305,19 @@ class StripeAdapter:
         embedded = customer.get("subscriptions")
         if embedded is None:
             return
+        live = {}
         for subscription in embedded.get("data") or []:
             code = _metadata(subscription).get(ANCHOR_KEY)
             if code and subscription.get("status") != "canceled":
-                self._anchors[(customer["id"], code)] = subscription["id"]
+                live[(customer["id"], code)] = subscription["id"]
         if not embedded.get("has_more"):
+            # The whole list: an anchor remembered from earlier and absent now is gone
+            # (one adapter serves a process for many runs).
+            for key in list(self._anchors):  # a copy: other threads add to it meanwhile
+                if key[0] == customer["id"] and key not in live:
+                    self._anchors.pop(key, None)
             self._all_subscriptions_seen.add(customer["id"])
+        self._anchors.update(live)
 
     def _find_customer(self, tenant_id: str, email: str) -> dict[str, Any] | None:
         # Listing is strongly consistent; customer search is not (and
@@ -301,30 +368,56 @@ class StripeAdapter:
                     f"{invoice.get('customer')}, not {customer_id}"
                 )
             return _ref(invoice)
+        if not self._local:
+            return self._push_with_added_lines(customer_id, draft, recover)
         # localstripe: the anchor comes FIRST. Creating a subscription invoices
         # (and charges) every pending item of the customer, so items created
         # before their anchor would be billed by the subscription's invoice and
         # then again by ours. Looking for our invoice after this catches that.
-        subscription_id = self._anchor_subscription(customer_id, draft.currency) if self._local else None
+        subscription_id = self._anchor_subscription(customer_id, draft.currency)
         if recover:
             found = self._find_invoice(customer_id, draft.number)
             if found is not None:
                 return _ref(found)
-
         self._ensure_invoice_items(customer_id, draft, recover)
         key = f"meterline-invoice-{draft.tenant_id}-{draft.number}"
-        if self._local:
-            invoice = self._call(self._v1.invoices.create, key=key, customer=customer_id, subscription=subscription_id)
-        else:
+        invoice = self._call(self._v1.invoices.create, key=key, customer=customer_id, subscription=subscription_id)
+        return _ref(invoice)
+
+    def _push_with_added_lines(self, customer_id: str, draft: InvoiceDraft, recover: bool) -> StripeInvoiceRef:
+        """Real Stripe: an empty draft invoice, then all its lines in one add_lines call
+        (2 calls however many lines, where an invoice item per line took one each).
+        Recovery adds only the lines the draft lacks."""
+        found = self._find_invoice(customer_id, draft.number) if recover else None
+        invoice = found
+        if invoice is None:
             invoice = self._call(
                 self._v1.invoices.create,
-                key=key,
+                key=f"meterline-invoice-{draft.tenant_id}-{draft.number}",
                 customer=customer_id,
-                pending_invoice_items_behavior="include",
+                currency=draft.currency.lower(),
+                # Our lines only: a pending item of the customer's is not ours to bill.
+                pending_invoice_items_behavior="exclude",
                 collection_method="charge_automatically",
                 # We finalize and pay explicitly; Stripe must not do it on its own clock.
                 auto_advance=False,
                 metadata={NUMBER_KEY: draft.number, TENANT_KEY: draft.tenant_id},
+            )
+        elif invoice.get("status") != "draft":
+            return _ref(invoice)  # finalized only after every line was added
+        present = self._list(self._v1.invoices.line_items.list, invoice["id"]) if found is not None else ()
+        # Items an earlier version of this adapter created for the invoice, one per line,
+        # before a crash: assigned to the invoice rather than billed again.
+        pending = self._pending_items(customer_id) if recover else ()
+        lines = lines_to_add(draft, present, pending)
+        for start in range(0, len(lines), _MAX_LINES_PER_CALL):
+            chunk = lines[start:start + _MAX_LINES_PER_CALL]
+            invoice = self._call(
+                self._v1.invoices.add_lines,
+                invoice["id"],
+                # The same lines get the same key, so a retry cannot add them twice.
+                key=f"meterline-lines-{invoice['id']}-{hashlib.sha256(repr(chunk).encode()).hexdigest()[:24]}",
+                lines=chunk,
             )
         return _ref(invoice)
 
@@ -417,21 +510,31 @@ class StripeAdapter:
         try:
             self._call(self._v1.products.retrieve, ANCHOR_PRODUCT_ID)
         except _NotFound:
-            self._call(
-                self._v1.products.create, key=f"meterline-{ANCHOR_PRODUCT_ID}", id=ANCHOR_PRODUCT_ID, name=ANCHOR_NAME
+            self._create_with_our_id(
+                self._v1.products.create, self._v1.products.retrieve, ANCHOR_PRODUCT_ID,
+                key=f"meterline-{ANCHOR_PRODUCT_ID}", name=ANCHOR_NAME,
             )
-        self._call(
-            self._v1.plans.create,
-            key=f"meterline-{plan_id}",
-            id=plan_id,
-            product=ANCHOR_PRODUCT_ID,
-            nickname=ANCHOR_NAME,
-            amount=0,
-            currency=code,
+        self._create_with_our_id(
+            self._v1.plans.create, self._v1.plans.retrieve, plan_id,
+            key=f"meterline-{plan_id}", product=ANCHOR_PRODUCT_ID, nickname=ANCHOR_NAME, amount=0, currency=code,
             interval="month",
         )
         _ANCHOR_PLANS_SEEN.add(plan_id)
         return plan_id
+
+    def _create_with_our_id(self, create: Callable[..., Any], retrieve: Callable[..., Any], object_id: str,
+                            *, key: str, **params: Any) -> None:
+        """Create an object under an id we choose; one created meanwhile under that id (by
+        another thread or process: many tenants need the same anchor plan at the start of
+        a run) is as good. localstripe answers such a create 409, which would otherwise be
+        retried as transient with backoff; real Stripe answers 400 resource_already_exists."""
+        try:
+            self._call(create, key=key, retry=False, id=object_id, **params)
+        except BillingError as create_error:
+            try:
+                self._call(retrieve, object_id)
+            except _NotFound:
+                raise create_error from None
 
     def pay_invoice(self, stripe_invoice_id: str, known_status: str | None = None) -> StripeInvoiceRef:
         """`known_status`: what push_invoice just returned for this invoice, so it is not

@@ -1,4 +1,4 @@
-"""Monthly invoicing: one task per subscribed tenant, each idempotent.
+"""Monthly invoicing: every subscribed tenant, in batches of tenants (a task each), each invoice idempotent.
 
 Finance runs it from the Prefect UI (deployment "generate-invoices/monthly", with a
 `period` parameter such as "2026-10") or lets the schedule run it for last month.
@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timezone
 
 from prefect import flow, get_run_logger, task
+from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_chain, wait_fixed
 
 from billing_jobs.errors import PermanentError, RetryableError
 from billing_jobs.invoice_service import issue_invoice
@@ -17,17 +18,17 @@ from billing_jobs.invoicing import billing_period
 from billing_jobs.plans import Plan
 from billing_jobs.segments import SubscriptionSpan, plan_segments, with_usage
 from billing_jobs.usage_totals import UnbillableMeterError, priced_meters, unbillable_meters
-from meterline.bootstrap import stripe_gateway
 from meterline.settings import get_settings
 from warehouse.postgres.billing_corrections import corrected_periods, pending_corrections
+from warehouse.postgres.billing_customers import start_customer_creation
 from warehouse.postgres.billing_usage import hourly_usage, meter_aggregations
 from warehouse.postgres.invoices import PgInvoiceStore
 from warehouse.postgres.plans import billable_subscriptions
 from warehouse.postgres.tables import tenant
 
-from ._shared import shared_engine, task_runner
+from ._shared import shared_engine, shared_gateway, task_runner
 
-__all__ = ["generate_invoices", "InvoiceSummary", "parse_period"]
+__all__ = ["generate_invoices", "InvoiceSummary", "TenantOutcome", "parse_period"]
 
 
 @dataclass(frozen=True)
@@ -53,21 +54,44 @@ def _midnight(day: date) -> datetime:
     return datetime.combine(day, time(), tzinfo=timezone.utc)
 
 
-def _retry_only_transient(task, task_run, state) -> bool:
-    try:
-        state.result()
-    except RetryableError:
-        return True
-    except Exception:  # noqa: BLE001 - anything else is permanent: do not retry
-        return False
-    return False
+# A tenant's invoice is retried on transient errors only, after these waits (seconds).
+_RETRY_WAITS_S = (2, 10, 30)
+# Tasks per thread of the flow's runner: enough that a slow batch does not leave the
+# other threads idle at the end, few enough that Prefect's per-task cost stays small.
+_BATCHES_PER_THREAD = 3
 
 
-@task(retries=3, retry_delay_seconds=[2, 10, 30], retry_condition_fn=_retry_only_transient)
+@dataclass(frozen=True)
+class TenantOutcome:
+    tenant_id: str
+    summary: InvoiceSummary | None
+    error: BaseException | None
+
+
+@task
+def invoice_tenants(batch: list[tuple[str, list[dict]]], start: date, end: date) -> list[TenantOutcome]:
+    """Invoice a batch of tenants, each on its own: one tenant's failure is its outcome,
+    never the batch's. One task per batch rather than per tenant: with a task per
+    tenant, Prefect's own work (a task run recorded by its server, the task engine)
+    cost about as much CPU as the invoice itself (bench/README.md "Billing")."""
+    outcomes = []
+    for tenant_id, spans_json in batch:
+        retrying = Retrying(stop=stop_after_attempt(len(_RETRY_WAITS_S) + 1),
+                            wait=wait_chain(*(wait_fixed(s) for s in _RETRY_WAITS_S)),
+                            retry=retry_if_exception_type(RetryableError), reraise=True)
+        try:
+            summary = retrying(invoice_tenant, tenant_id, spans_json, start, end)
+        except Exception as exc:  # noqa: BLE001 - this tenant's outcome; the flow reports it
+            get_run_logger().error("tenant %s not invoiced: %s", tenant_id, exc)
+            outcomes.append(TenantOutcome(tenant_id, None, exc))
+        else:
+            outcomes.append(TenantOutcome(tenant_id, summary, None))
+    return outcomes
+
+
 def invoice_tenant(tenant_id: str, spans_json: list[dict], start: date, end: date) -> InvoiceSummary:
     """spans_json: the tenant's subscriptions in force in the period, as
     {"plan": Plan JSON, "started_at": datetime, "ended_at": datetime | None}."""
-    settings = get_settings()
     engine = shared_engine()
     spans = [SubscriptionSpan(Plan.model_validate(s["plan"]), s["started_at"], s["ended_at"]) for s in spans_json]
     segments = plan_segments(spans, start, end)
@@ -84,8 +108,15 @@ def invoice_tenant(tenant_id: str, spans_json: list[dict], start: date, end: dat
         corrections = pending_corrections(conn, row.schema_name, start)
         periods = corrected_periods(conn, row.schema_name, row.id, {c.invoice_number for c in corrections}) \
             if corrections else {}
-    gateway = stripe_gateway(settings)
-    customer_id = gateway.ensure_customer(str(row.id), row.name, f"billing@{row.slug}.invalid", row.stripe_customer_id)
+    recover_customer = True
+    if row.stripe_customer_id is None:
+        # Our own record, committed before any Stripe call: only the run that sets it
+        # knows no customer was created for this tenant, and skips looking for one.
+        with engine.begin() as conn:
+            recover_customer = not start_customer_creation(conn, row.id)
+    gateway = shared_gateway()
+    customer_id = gateway.ensure_customer(str(row.id), row.name, f"billing@{row.slug}.invalid", row.stripe_customer_id,
+                                          recover=recover_customer)
     if customer_id != row.stripe_customer_id:
         with engine.begin() as conn:
             conn.execute(tenant.update().where(tenant.c.id == row.id).values(stripe_customer_id=customer_id))
@@ -103,7 +134,8 @@ def invoice_tenant(tenant_id: str, spans_json: list[dict], start: date, end: dat
 def generate_invoices(period: str | None = None, tenant_id: str | None = None) -> list[InvoiceSummary]:
     """Invoice every tenant subscribed during the period (or one: `tenant_id`); safe to run again.
 
-    A tenant whose task fails does not stop the others: every task runs to its end,
+    Tenants are invoiced in batches, one task each (`invoice_tenants`). A tenant that
+    fails does not stop the others: every tenant is tried (transient errors retried),
     then the flow fails naming each tenant left uninvoiced, so a rerun after the fix
     completes the period."""
     start, end = parse_period(period, datetime.now(timezone.utc).date())
@@ -119,19 +151,29 @@ def generate_invoices(period: str | None = None, tenant_id: str | None = None) -
             {"plan": s.plan.model_dump(mode="json"), "started_at": s.started_at, "ended_at": s.canceled_at})
     logger = get_run_logger()
     logger.info("invoicing %d tenants for %s..%s", len(by_tenant), start, end)
-    futures = {tid: invoice_tenant.submit(tid, spans, start, end) for tid, spans in by_tenant.items()}
+    items = list(by_tenant.items())
+    batch_count = min(len(items), get_settings().billing.flow_concurrency * _BATCHES_PER_THREAD)
+    batches = [items[i::batch_count] for i in range(batch_count)]
+    futures = [invoice_tenants.submit(batch, start, end) for batch in batches]
+    outcomes: dict[str, TenantOutcome] = {}
+    for batch, future in zip(batches, futures):
+        try:
+            outcomes.update((outcome.tenant_id, outcome) for outcome in future.result())
+        except Exception as exc:  # noqa: BLE001 - a batch that broke as a whole fails its tenants only
+            logger.error("a batch of %d tenants failed: %s", len(batch), exc)
+            outcomes.update((tid, TenantOutcome(tid, None, exc)) for tid, _ in batch)
     summaries: list[InvoiceSummary] = []
     failures: list[tuple[str, BaseException]] = []
-    for tid, future in futures.items():
-        try:
-            summaries.append(future.result())
-        except Exception as exc:  # noqa: BLE001 - collected, logged and raised below
-            logger.error("tenant %s not invoiced: %s", tid, exc)
-            failures.append((tid, exc))
+    for tid, _ in items:  # in the order tenants were listed, as before batching
+        outcome = outcomes[tid]
+        if outcome.error is not None:
+            failures.append((tid, outcome.error))
+        else:
+            summaries.append(outcome.summary)
     if failures:
         detail = "; ".join(f"tenant {tid}: {exc}" for tid, exc in failures)
         first = failures[0][1]
         error_type = PermanentError if isinstance(first, PermanentError) else RuntimeError
-        raise error_type(f"{len(failures)} of {len(futures)} tenants not invoiced for {start}..{end}: {detail}") \
+        raise error_type(f"{len(failures)} of {len(items)} tenants not invoiced for {start}..{end}: {detail}") \
             from first
     return summaries

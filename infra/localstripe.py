@@ -22,13 +22,12 @@ def _ready(port: int) -> bool:
     return response.status_code == 200
 
 
-# localstripe pickles its WHOLE store to /tmp/localstripe.pickle on every write,
-# even with --from-scratch (which only skips loading it): each write costs time
-# in proportion to everything stored so far, so invoicing N tenants is quadratic
-# (100 tenants took 165 s, 88 ms a call), and every checkout's localstripe on
-# the machine rewrites the same file. We never load it, so we never write it.
+# localstripe as shipped pickles its whole store on every write and finds objects by
+# scanning the whole store, even inside calls that are not lists (paying an invoice,
+# creating one, exporting a customer): every call got slower with everything stored.
+# The launcher patches both before serving; why and how: infra/localstripe_index.py.
 _LAUNCHER = (
-    "import localstripe.resources as r; r.Store.dump_to_disk = lambda self: None; "
+    "import infra.localstripe_index as patches; patches.install(); "
     "from localstripe.server import start; start()"
 )
 

@@ -17,10 +17,12 @@ from billing_jobs.invoicing import compose_segmented_invoice
 from billing_jobs.plans import Plan
 from billing_jobs.segments import SubscriptionSpan, plan_segments, with_usage
 from billing_jobs.stripe_adapter import NUMBER_KEY, StripeAdapter
-from flows.invoicing import generate_invoices
+from billing_jobs.usage_totals import UnbillableMeterError
+from flows.invoicing import generate_invoices, invoice_tenants
 from meterline.bootstrap import pg_engine, pg_sync_engine
 from stream.aggregation import UsageDelta
 from tests.support.tenants import create_tenant
+from warehouse.postgres.billing_customers import start_customer_creation
 from warehouse.postgres.invoices import PgInvoiceStore
 from warehouse.postgres.plans import cancel_subscription, get_plan, insert_plan, insert_subscription
 from warehouse.postgres.tenants import get_tenant, set_stripe_customer
@@ -129,3 +131,66 @@ async def test_crash_between_stripe_invoice_and_store_then_rerun_leaves_one_invo
     stored = store.get(str(tenant.id), draft.number)
     assert stored.stripe_invoice_id == created.stripe_invoice_id and stored.status == "paid"
     assert [i["id"] for i in stripe_invoices(stack, customer_id, draft.number)] == [created.stripe_invoice_id]
+
+
+def customers_of_tenant(stack, slug: str, tenant_id) -> list[str]:
+    client = StripeClient(stack.stripe.api_key.get_secret_value(), base_addresses={"api": stack.stripe_api_base})
+    listed = client.v1.customers.list(params={"email": f"billing@{slug}.invalid", "limit": 100}).data
+    return [c.id for c in listed if (c.to_dict().get("metadata") or {}).get("meterline_tenant_id") == str(tenant_id)]
+
+
+async def test_first_invoicing_records_the_customer_creation_and_a_rerun_after_a_crash_finds_it(stack, unique_slug):
+    tenant, _, _ = await subscribe_with_change(stack, unique_slug)
+    # The first run marks the creation started (committed before Stripe is called),
+    # then, like a crash right after Stripe created the customer, loses the id.
+    engine = pg_sync_engine(stack)
+    with engine.begin() as conn:
+        assert start_customer_creation(conn, tenant.id)
+    with engine.begin() as conn:
+        assert not start_customer_creation(conn, tenant.id)  # once, and only once
+    engine.dispose()
+    gateway = StripeAdapter(stack.stripe.api_key.get_secret_value(), stack.stripe_api_base, local=True)
+    orphan = gateway.ensure_customer(str(tenant.id), unique_slug.title(), f"billing@{unique_slug}.invalid", None,
+                                     recover=False)
+    assert await customer_of(stack, tenant.id) is None
+
+    summaries = [s for s in generate_invoices(period="2026-10") if s.tenant_slug == unique_slug]
+    assert [(s.total_minor, s.status) for s in summaries] == [(6835, "paid")]
+    # The rerun found the customer the crashed run created instead of making a second one.
+    assert await customer_of(stack, tenant.id) == orphan
+    assert customers_of_tenant(stack, unique_slug, tenant.id) == [orphan]
+
+
+async def test_a_tenant_without_a_customer_gets_exactly_one_through_the_flow(stack, unique_slug):
+    tenant, _, _ = await subscribe_with_change(stack, unique_slug)
+    summaries = [s for s in generate_invoices(period="2026-10") if s.tenant_slug == unique_slug]
+    assert [(s.total_minor, s.status) for s in summaries] == [(6835, "paid")]
+    customer_id = await customer_of(stack, tenant.id)
+    assert customer_id and customers_of_tenant(stack, unique_slug, tenant.id) == [customer_id]
+    engine = pg_sync_engine(stack)
+    with engine.begin() as conn:  # the flow set its record
+        assert not start_customer_creation(conn, tenant.id)
+    engine.dispose()
+
+
+async def test_one_failing_tenant_in_a_batch_leaves_the_others_invoiced(stack, unique_slug):
+    """Tenants share a task (a batch); each one's failure stays its own outcome."""
+    good, _, _ = await subscribe_with_change(stack, unique_slug)
+    bad = await create_tenant(stack, f"{unique_slug}-bad", [("users", "login", "UNIQUE_COUNT", "user")])
+    unbillable = Plan.model_validate({
+        "slug": f"users-{unique_slug}", "name": "Per user", "currency": "USD", "flat_fee": "5.00",
+        "charges": [{"meter_slug": "users", "model": "unit", "unit_price": "1.00"}]})
+    starter, pro = plans(unique_slug)
+    spans = {
+        str(good.id): [{"plan": starter.model_dump(mode="json"), "started_at": at(20, month=9), "ended_at": at(11)},
+                       {"plan": pro.model_dump(mode="json"), "started_at": at(11), "ended_at": None}],
+        str(bad.id): [{"plan": unbillable.model_dump(mode="json"), "started_at": at(1), "ended_at": None}],
+    }
+    # The failing tenant first: the one after it in the batch is still invoiced.
+    outcomes = invoice_tenants([(str(bad.id), spans[str(bad.id)]), (str(good.id), spans[str(good.id)])],
+                               date(2026, 10, 1), date(2026, 11, 1))
+    assert [o.tenant_id for o in outcomes] == [str(bad.id), str(good.id)]
+    assert isinstance(outcomes[0].error, UnbillableMeterError) and outcomes[0].summary is None
+    assert "users" in str(outcomes[0].error)
+    assert outcomes[1].error is None
+    assert (outcomes[1].summary.total_minor, outcomes[1].summary.status) == (6835, "paid")

@@ -93,13 +93,25 @@ def test_customer_requests_are_accepted(adapter):
 def test_invoice_requests_are_accepted(adapter):
     draft = compose_invoice(tenant_slug="acme", tenant_id="tenant-1", plan=PLAN, usage={"api": Decimal(1234)},
                             period_start=date(2026, 11, 1), period_end=date(2026, 12, 1))
-    # invoices.list, invoice_items.list(pending=true), invoice_items.create (one per line), invoices.create
-    # (pending_invoice_items_behavior, collection_method, auto_advance, metadata)
+    assert len(draft.lines) >= 2
+    calls: list[str] = []
+    call = adapter._call
+    adapter._call = lambda fn, *a, **kw: calls.append(fn.__name__) or call(fn, *a, **kw)
+    # Recovery: invoices.list finds none of ours, invoice_items.list(pending=true) finds no item
+    # an older version left; then invoices.create (currency, pending_invoice_items_behavior=exclude,
+    # collection_method, auto_advance, metadata) and every line in ONE add_lines call.
     ref = adapter.push_invoice("cus_123", draft, None)
     assert ref.stripe_invoice_id.startswith("in_")
-    adapter._ensure_invoice_items("cus_123", draft, recover=True)
-    # A first push (our record says nothing of it is in Stripe): the same shapes, minus the lists.
+    assert calls == ["list", "create", "list", "add_lines"]
+    # A first push (our record says nothing of it is in Stripe): no look-up, 2 calls for all the lines.
+    calls.clear()
     assert adapter.push_invoice("cus_123", draft, None, recover=False).stripe_invoice_id.startswith("in_")
+    assert calls == ["create", "add_lines"]
+    # Recovery of a draft found: its lines, paginated (invoices/{id}/lines), and add_lines
+    # assigning an item an older attempt left pending instead of creating the line again.
+    assert isinstance(list(adapter._list(adapter._v1.invoices.line_items.list, ref.stripe_invoice_id)), list)
+    assert adapter._call(adapter._v1.invoices.add_lines, ref.stripe_invoice_id, key="k-assign",
+                         lines=[{"invoice_item": "ii_123"}])["id"]
     # invoices.retrieve by id (stripe-mock's fixture invoice belongs to its fixture customer)
     owner = adapter._call(adapter._v1.invoices.retrieve, ref.stripe_invoice_id)["customer"]
     assert adapter.push_invoice(owner, draft, ref.stripe_invoice_id).stripe_invoice_id

@@ -8,7 +8,10 @@ is used only to look at the server's state independently of the adapter.
 
 from __future__ import annotations
 
+import contextlib
+import threading
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from decimal import Decimal
 
@@ -20,6 +23,7 @@ from billing_jobs.invoice_service import issue_invoice
 from billing_jobs.invoicing import InvoiceDraft, compose_invoice
 from billing_jobs.plans import Plan, UnitCharge
 from billing_jobs.ports import InvoiceStatus, StoredInvoice
+from billing_jobs import stripe_adapter
 from billing_jobs.stripe_adapter import NUMBER_KEY, StripeAdapter, translate_stripe_error
 
 pytestmark = pytest.mark.integration
@@ -83,6 +87,43 @@ def test_ensure_customer_twice_makes_one_customer(adapter, server, tenant):
     assert customers[0].to_dict()["metadata"] == {"meterline_tenant_id": tenant_id}
     # local mode gives the customer a default test card so invoices can be paid
     assert customers[0].to_dict()["invoice_settings"]["default_payment_method"]
+
+
+def test_a_first_creation_skips_the_email_look_up_and_a_rerun_finds_its_customer(adapter, server, tenant):
+    tenant_id, slug = tenant
+    calls: list[str] = []
+    call = adapter._call
+    adapter._call = lambda fn, *a, **kw: calls.append(fn.__name__) or call(fn, *a, **kw)
+    # Our record says no creation started: no listing, straight to creating.
+    first = adapter.ensure_customer(tenant_id, "Acme", f"{slug}@example.com", None, recover=False)
+    assert "list" not in calls and calls[0] == "create"
+    # A rerun after a crash that lost the id (the record is set now): found, not created again.
+    calls.clear()
+    assert adapter.ensure_customer(tenant_id, "Acme", f"{slug}@example.com", None) == first
+    assert calls[0] == "list" and "create" not in calls
+    assert [c.id for c in server.customers.list(params={"email": f"{slug}@example.com"}).data] == [first]
+
+
+def test_threads_racing_to_create_the_anchor_plan_all_get_it(stripe_service, server):
+    """Many tenants need the anchor plan at the start of a run: the threads that lose the
+    race to create it (localstripe: 409) take the one the winner created."""
+    code = "chf"
+    plan_id = f"meterline-billing-anchor-{code}"
+    with contextlib.suppress(stripe.InvalidRequestError):
+        server.plans.delete(plan_id)
+    stripe_adapter._ANCHOR_PLANS_SEEN.discard(plan_id)
+    # No backoff worth the name and a single retry: a 409 retried as transient would fail here.
+    adapters = [StripeAdapter(stripe_service.api_key, stripe_service.api_base, local=True,
+                              max_attempts=2, backoff_initial_s=0.01) for _ in range(8)]
+    start = threading.Barrier(len(adapters))
+
+    def ensure(adapter):
+        start.wait()
+        return adapter._ensure_anchor_plan(code)
+
+    with ThreadPoolExecutor(len(adapters)) as pool:
+        assert list(pool.map(ensure, adapters)) == [plan_id] * len(adapters)
+    assert server.plans.retrieve(plan_id).to_dict()["currency"] == code
 
 
 def test_a_stale_customer_id_falls_back_to_the_tenants_customer(adapter, tenant):

@@ -39,6 +39,8 @@ tenant = Table(
     Column("status", String(16), nullable=False, server_default="active"),  # active | suspended
     Column("schema_name", String(63), nullable=False, unique=True),
     Column("stripe_customer_id", Text, unique=True),
+    # billing: the invoice flow's record that it started creating the customer (shared_0600)
+    Column("stripe_customer_started_at", DateTime(timezone=True)),
     _created_at(),
 )
 

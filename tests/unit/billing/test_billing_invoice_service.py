@@ -69,7 +69,8 @@ class FakeStripeGateway:
     recover_flags: list[bool] = field(default_factory=list)
     pay_known_statuses: list[str | None] = field(default_factory=list)
 
-    def ensure_customer(self, tenant_id: str, name: str, email: str, existing_customer_id: str | None) -> str:
+    def ensure_customer(self, tenant_id: str, name: str, email: str, existing_customer_id: str | None,
+                        *, recover: bool = True) -> str:
         return existing_customer_id or f"cus_{tenant_id}"
 
     def _ref(self, invoice: FakeInvoice) -> StripeInvoiceRef:
