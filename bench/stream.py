@@ -151,6 +151,36 @@ async def _status(http: httpx.AsyncClient) -> dict:
     return (await http.get("/internal/stream-status")).json()
 
 
+class CpuMeter:
+    """CPU seconds (user + system) spent by each process of the pipeline: unlike wall time,
+    they do not depend on what else the shared machine runs."""
+
+    def __init__(self, pids: dict[str, int | None]) -> None:
+        import psutil
+
+        self._processes = {name: psutil.Process(pid) for name, pid in pids.items() if pid}
+
+    def _seconds(self, process) -> float:
+        total = 0.0
+        for p in [process, *process.children(recursive=True)]:
+            try:
+                times = p.cpu_times()
+                total += times.user + times.system
+            except Exception:  # noqa: BLE001 - a backend that just exited
+                pass
+        return total
+
+    def snapshot(self) -> dict[str, float]:
+        return {name: self._seconds(p) for name, p in self._processes.items()}
+
+
+def _pid_file(path: Path) -> int | None:
+    try:
+        return int(path.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
 async def stream_eps(http: httpx.AsyncClient, events: int, records: int) -> tuple[float, float]:
     """From the worker's readiness to every record's position committed."""
     started = time.perf_counter()
@@ -288,11 +318,21 @@ def main() -> None:
              "METERLINE_KAFKA__EVENTS_PARTITIONS": str(PARTITIONS)},
     )
     worker.start()
+    run_dir = Path(settings.run_dir)
+    cpu = CpuMeter({"worker": worker.pid(), "clickhouse_host": _pid_file(run_dir / "clickhouse-host" / "clickhouse-host.pid"),
+                    "postgres": _pid_file(run_dir / "postgres" / "data" / "postmaster.pid"),
+                    "kafka": _pid_file(run_dir / "kafka" / "kafka.pid")})
     try:
         async def measure() -> dict:
             async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{WEB_PORT}", timeout=60) as http:
+                before = cpu.snapshot()
                 eps, elapsed = await stream_eps(http, args.events, len(records))
+                spent = {name: seconds - before[name] for name, seconds in cpu.snapshot().items()}
                 print(f"stream end to end into PostgreSQL + chDB: {eps:,.0f} events/s ({elapsed:.1f} s)", flush=True)
+                cpu_us = {name: round(seconds / args.events * 1e6, 1) for name, seconds in spent.items()}
+                print("CPU per event during it (microseconds): "
+                      + ", ".join(f"{name} {us}" for name, us in cpu_us.items())
+                      + f"; all {sum(cpu_us.values()):.1f}", flush=True)
                 delays = await visibility(settings, topic, http, tenant_ids[0], args.rate, args.visibility_seconds,
                                           tenant_ids[1:])
                 print(f"visible after Kafka ack at {args.rate:,} events/s: p50 {statistics.median(delays):.3f} s, "
@@ -306,7 +346,8 @@ def main() -> None:
                 return {"events": args.events, "raw_consumer_eps": round(raw), "stream_eps": round(eps),
                         "ratio": round(eps / raw, 3), "visible_p50_s": round(statistics.median(delays), 3),
                         "visible_p99_s": round(_p(delays, 0.99), 3),
-                        "usage_query_p99_ms": round(_p(timings, 0.99), 1)}
+                        "usage_query_p99_ms": round(_p(timings, 0.99), 1),
+                        "cpu_us_per_event": cpu_us, "load_average": [round(x, 2) for x in os.getloadavg()]}
 
         summary = asyncio.run(measure())
     finally:

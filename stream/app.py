@@ -9,6 +9,8 @@ stream status and, for tests and the bench, `/internal/usage` with this worker's
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import gc
 import logging
 import time
 import uuid
@@ -38,6 +40,21 @@ from .sinks.postgres import SourceRecord, UsageSink
 __all__ = ["build_app", "run"]
 
 log = logging.getLogger("meterline.stream")
+
+
+@contextlib.contextmanager
+def _no_cyclic_gc():
+    """No cyclic garbage collection while a batch is written. A catch-up batch holds
+    hundreds of thousands of live objects (events, windows, rows), all freed by reference
+    counting, and each full collection walks them all: it cost a third of decoding and
+    aggregating. Collections resume between batches, so cycles are still reclaimed."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def build_app(settings: Settings) -> faust.App:
@@ -105,7 +122,9 @@ def build_app(settings: Settings) -> faust.App:
                     started = time.perf_counter()
                     try:
                         opened = await sinks()
-                        outcome = await opened["sink"].write(records, opened["meters"], datetime.now(timezone.utc))
+                        with _no_cyclic_gc():
+                            outcome = await opened["sink"].write(records, opened["meters"],
+                                                                 datetime.now(timezone.utc))
                     except Exception:
                         metrics.sink_failures.inc()
                         log.exception("sink write failed; retrying the batch")

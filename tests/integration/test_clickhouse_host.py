@@ -108,3 +108,28 @@ def test_engine_errors_reach_the_caller_as_clickhouse_errors(clickhouse):
         clickhouse.query("SELECT * FROM meterline.no_such_table")
     # The host survives the error and answers the next call.
     assert clickhouse.query("SELECT 1 + {n:UInt8}", parameters={"n": 1}).result_rows == [(2,)]
+
+
+def test_raw_insert_rows_in_an_input_format(clickhouse, table):
+    """The stream's bulk path: JSONCompactEachRow bytes that the engine parses, with
+    ISO 8601 times (best_effort), Decimals as text and a JSON object kept as its text."""
+    import orjson
+
+    tenant = uuid.uuid4()
+    at = datetime(2026, 11, 25, 12, 0, 0, 123000, tzinfo=timezone.utc)
+    rows = [[1, at, Decimal("12.500000001"), tenant, {"tokens": 5, "s": "a\"b\né"}],
+            [2, at.replace(microsecond=0), Decimal("-0.000000001"), tenant, {}]]
+    block = b"\n".join(orjson.dumps(row, default=str) for row in rows)
+    clickhouse.raw_insert(table, ["id", "at", "amount", "tenant", "note"], block, fmt="JSONCompactEachRow",
+                          settings={"date_time_input_format": "best_effort",
+                                    "input_format_json_read_objects_as_strings": 1})
+    result = clickhouse.query(f"SELECT id, at, amount, tenant, note FROM {table} ORDER BY id").result_rows
+    assert [(i, a.replace(tzinfo=timezone.utc), amount, t, note) for i, a, amount, t, note in result] == [
+        (1, at, Decimal("12.500000001"), tenant, '{"tokens":5,"s":"a\\"b\\né"}'),
+        (2, at.replace(microsecond=0), Decimal("-0.000000001"), tenant, "{}"),
+    ]
+
+
+def test_raw_insert_error_comes_back_as_a_database_error(clickhouse, table):
+    with pytest.raises(DatabaseError):
+        clickhouse.raw_insert(table, ["id", "at"], b'["not a number", "2026-01-01"]', fmt="JSONCompactEachRow")

@@ -4,8 +4,9 @@ chDB is ClickHouse as a library with no server mode, and only one process may op
 directory (infra/README.md, "Who owns chDB, and why"). This process opens it with the
 real clickhouse-connect chDB client and serves, on loopback, the three operations
 Meterline performs: a query with parameters (rows and column names back), an insert of
-rows into a table (with settings such as insert_deduplication_token) and a command
-(DDL). Values cross the wire in `wire.py`'s tagged JSON. It is a host for the engine,
+rows into a table (with settings such as insert_deduplication_token), a raw insert of rows
+already in a ClickHouse input format (the stream's bulk path: the engine parses them, not
+Python) and a command (DDL). Values cross the wire in `wire.py`'s tagged JSON. It is a host for the engine,
 not a ClickHouse: SQL, types, parameters and settings are the chDB client's to handle.
 """
 
@@ -56,6 +57,11 @@ def build_host_app(chdb_dsn: str) -> Starlette:
                                          database=body.get("database"), settings=body.get("settings"))
         return {"summary": summary.summary}
 
+    def _raw_insert(table: str, column_names: list[str] | None, block: bytes, fmt: str,
+                    settings: dict | None) -> dict:
+        summary = state["client"].raw_insert(table, column_names, insert_block=block, settings=settings, fmt=fmt)
+        return {"summary": summary.summary}
+
     def _command(body: dict) -> dict:
         result = state["client"].command(body["cmd"], parameters=decode(body.get("parameters")),
                                          data=body.get("data"), settings=body.get("settings"))
@@ -71,6 +77,17 @@ def build_host_app(chdb_dsn: str) -> Starlette:
                 return _json({"error": str(exc), "type": type(exc).__name__}, status=500)
 
         return handle
+
+    async def raw_insert(request: Request) -> Response:
+        """Rows already in a ClickHouse input format (the body), parsed by the engine itself:
+        no per-value decoding here. Table, columns, format and settings in the query string."""
+        q = request.query_params
+        try:
+            columns = q["columns"].split(",") if q.get("columns") else None
+            settings = orjson.loads(q["settings"]) if q.get("settings") else None
+            return _json(await call(_raw_insert, q["table"], columns, await request.body(), q["format"], settings))
+        except Exception as exc:  # noqa: BLE001 - the engine's error goes back to the caller as is
+            return _json({"error": str(exc), "type": type(exc).__name__}, status=500)
 
     async def ping(request: Request) -> Response:
         return Response("Ok.\n" if "client" in state else "opening\n", status_code=200 if "client" in state else 503)
@@ -88,6 +105,7 @@ def build_host_app(chdb_dsn: str) -> Starlette:
     return Starlette(
         routes=[Route("/ping", ping), Route("/query", endpoint(_query), methods=["POST"]),
                 Route("/insert", endpoint(_insert), methods=["POST"]),
+                Route("/raw_insert", raw_insert, methods=["POST"]),
                 Route("/command", endpoint(_command), methods=["POST"])],
         lifespan=lifespan,
     )

@@ -2,7 +2,8 @@
 
 It offers the subset of clickhouse-connect's `Client` that Meterline calls, with the
 same parameter names and return shapes: `query(...).result_rows`/`.column_names`,
-`insert(table, rows, column_names=..., settings=...)`, `command(...)`. Anything else
+`insert(table, rows, column_names=..., settings=...)`, `raw_insert(table, column_names,
+insert_block, settings=..., fmt=...)`, `command(...)`. Anything else
 is deliberately missing, so a new use fails loudly here rather than silently
 differing between chDB and a ClickHouse server. Engine errors are raised as
 clickhouse-connect's `DatabaseError`, as the stock client raises them.
@@ -50,10 +51,11 @@ class HostClient:
         self.base_url = base_url
         self._http = httpx.Client(base_url=base_url, timeout=timeout_s)
 
-    def _post(self, path: str, body: dict) -> dict:
+    def _post(self, path: str, body: dict | bytes, params: dict | None = None) -> dict:
         try:
-            response = self._http.post(path, content=orjson.dumps(body),
-                                       headers={"content-type": "application/json"})
+            raw = isinstance(body, bytes)
+            response = self._http.post(path, content=body if raw else orjson.dumps(body), params=params,
+                                       headers={"content-type": "application/octet-stream" if raw else "application/json"})
         except httpx.HTTPError as exc:
             raise OperationalError(f"the embedded ClickHouse host at {self.base_url} is not reachable: {exc}") from exc
         answer = orjson.loads(response.content)
@@ -73,6 +75,17 @@ class HostClient:
             "column_names": column_names if isinstance(column_names, str) else list(column_names),
             "database": database, "settings": settings})
         return QuerySummary(answer["summary"])
+
+    def raw_insert(self, table: str, column_names: Sequence[str] | None = None, insert_block: bytes = b"",
+                   settings: dict[str, Any] | None = None, fmt: str | None = None) -> QuerySummary:
+        """Rows already encoded in a ClickHouse input format `fmt` (e.g. JSONCompactEachRow),
+        as clickhouse-connect's `raw_insert`: the engine parses them."""
+        params = {"table": table, "format": fmt or "Native"}
+        if column_names:
+            params["columns"] = ",".join(column_names)
+        if settings:
+            params["settings"] = orjson.dumps(settings).decode()
+        return QuerySummary(self._post("/raw_insert", bytes(insert_block), params)["summary"])
 
     def command(self, cmd: str, parameters: dict[str, Any] | Sequence | None = None, data: str | None = None,
                 settings: dict[str, Any] | None = None):

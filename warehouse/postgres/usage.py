@@ -10,9 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 from datetime import date, datetime, timezone
 from decimal import Decimal
 
+import orjson
 from sqlalchemy import (
     BigInteger, Column, Connection, DateTime, Integer, MetaData, Numeric, String, Table, Text, func, select, text,
 )
@@ -45,14 +47,15 @@ async def claim_new_events(conn: AsyncConnection, schema_name: str,
     """Insert (id, time) pairs into the dedup record; returns the ids that were not there yet."""
     if not events:
         return set()
-    # Two array parameters, not a VALUES row per event: the statement stays one short
-    # string, so neither SQLAlchemy nor psycopg spends time per event compiling it.
+    # One JSON text parameter, not a VALUES row per event nor array parameters: orjson
+    # writes it in C, where psycopg dumped arrays element by element in Python (~12% of
+    # the worker), and the statement stays one short string.
     statement = text(
         f'INSERT INTO "{schema_name}".processed_event (event_id, event_time) '
-        "SELECT * FROM unnest(CAST(:ids AS text[]), CAST(:times AS timestamptz[])) "
+        "SELECT e->>0, CAST(e->>1 AS timestamptz) FROM json_array_elements(CAST(:events AS json)) AS e "
         "ON CONFLICT (event_id) DO NOTHING RETURNING event_id"
     )
-    result = await conn.execute(statement, {"ids": [e for e, _ in events], "times": [t for _, t in events]})
+    result = await conn.execute(statement, {"events": orjson.dumps(events).decode()})
     return set(result.scalars())
 
 
@@ -78,9 +81,9 @@ _MERGE = f"""
               t.latest_at, t.latest_id, t.revision"""
 
 
-@dataclass(frozen=True)
-class WindowRow:
-    """A usage window as committed: absolute values and the row's revision."""
+class WindowRow(NamedTuple):
+    """A usage window as committed: absolute values and the row's revision. A NamedTuple:
+    the stream gets about one per event back from its upserts."""
 
     resolution: str
     meter_slug: str
@@ -104,10 +107,10 @@ def _upsert_statement(schema_name: str) -> str:
             FROM input WHERE res = '{resolution}'{_MERGE})""")
     reads = " UNION ALL ".join(f"SELECT '{r}'::text, * FROM w_{r}" for r in _WINDOW_TABLES)
     return (
-        "WITH input AS (SELECT * FROM unnest(CAST(:res AS text[]), CAST(:slug AS text[]), CAST(:grp AS text[]), "
-        "CAST(:win AS timestamptz[]), CAST(:agg AS text[]), CAST(:qty AS numeric[]), CAST(:cnt AS bigint[]), "
-        "CAST(:lat AS timestamptz[]), CAST(:lid AS text[])) AS u(res, meter_slug, group_key, window_start, "
-        "aggregation, quantity, event_count, latest_at, latest_id)), "
+        "WITH input AS (SELECT e->>0 AS res, e->>1 AS meter_slug, e->>2 AS group_key, "
+        "CAST(e->>3 AS timestamptz) AS window_start, e->>4 AS aggregation, CAST(e->>5 AS numeric) AS quantity, "
+        "CAST(e->>6 AS bigint) AS event_count, CAST(e->>7 AS timestamptz) AS latest_at, e->>8 AS latest_id "
+        "FROM json_array_elements(CAST(:rows AS json)) AS e), "
         + ", ".join(writes) + " " + reads
     )
 
@@ -122,13 +125,12 @@ async def upsert_usage(conn: AsyncConnection, schema_name: str,
     tenant and batch, whatever the number of windows."""
     if not rows:
         return []
-    params = {"res": [], "slug": [], "grp": [], "win": [], "agg": [], "qty": [], "cnt": [], "lat": [], "lid": []}
-    for resolution, slug, group, window, aggregation, d in rows:
-        for name, value in zip(params, (resolution, slug, group, window, aggregation, d.quantity, d.event_count,
-                                        d.latest_at, d.latest_id)):
-            params[name].append(value)
-    result = await conn.execute(text(_upsert_statement(schema_name)), params)
-    return [WindowRow(r[0], r[1], r[2], r[3], r[4], Decimal(r[5]), int(r[6]), r[7], r[8], int(r[9])) for r in result]
+    # One JSON text parameter (see claim_new_events); quantities as exact decimal text.
+    payload = orjson.dumps([(resolution, slug, group, window, aggregation, str(d.quantity), d.event_count,
+                             d.latest_at, d.latest_id) for resolution, slug, group, window, aggregation, d in rows])
+    result = await conn.execute(text(_upsert_statement(schema_name)), {"rows": payload.decode()})
+    # psycopg already gives numeric as Decimal and bigint as int.
+    return [WindowRow(*r) for r in result]
 
 
 async def add_usage(conn: AsyncConnection, schema_name: str,
