@@ -98,6 +98,9 @@ class IngestSettings(BaseModel):
     host: str = "127.0.0.1"
     port: int = 8080
     workers: int = 1
+    # granian (RSGI, HTTP parsed in Rust) by default; uvicorn (ASGI, httptools) for comparison.
+    server: Literal["granian", "uvicorn"] = "granian"
+    metrics_flush_s: float = 1.0  # how often a process publishes its metric tallies (ingest/metrics.py)
     max_events_per_request: int = 10_000
     max_body_bytes: int = 5 * 1024 * 1024
     produce_timeout_s: float = 5.0
