@@ -190,6 +190,11 @@ def _run_granian(ingest, workers: int) -> None:
     Server("ingest.app:_rsgi_worker_app", factory=True, address=ingest.host, port=ingest.port,
            interface=Interfaces.RSGI, workers=workers, loop=Loops.uvloop, http=HTTPModes.http1,
            runtime_mode=RuntimeModes.st, runtime_threads=1, websockets=False, backlog=4096,
+           # Granian's backpressure caps the *connections* a worker accepts, idle keep-alive
+           # ones included: at its default (backlog / workers) a client fleet holding a few
+           # thousand connections starved every new request for ~30 s. Load is bounded by
+           # ingest's own in-flight limits (503) instead.
+           backpressure=ingest.max_connections_per_process,
            log_level=LogLevels.warning, log_access=False).serve()
 
 

@@ -100,6 +100,7 @@ class IngestSettings(BaseModel):
     workers: int = 1
     # granian (RSGI, HTTP parsed in Rust) by default; uvicorn (ASGI, httptools) for comparison.
     server: Literal["granian", "uvicorn"] = "granian"
+    max_connections_per_process: int = 65_536  # open connections a granian worker accepts
     metrics_flush_s: float = 1.0  # how often a process publishes its metric tallies (ingest/metrics.py)
     max_events_per_request: int = 10_000
     max_body_bytes: int = 5 * 1024 * 1024
