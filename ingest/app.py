@@ -10,8 +10,11 @@ Design (issue 3):
   still leave some of the request's records in the topic: the client's retry repeats
   the same ids and the stream drops the repeats.
 - Records are packs of one tenant's events that share a partition: each event goes where
-  Kafka's default partitioner puts ``tenant_id:subject`` (see ``ingest.packing``).
-- ``POST /v1/events`` is a bare ASGI endpoint in front of FastAPI (see ``ingest.events``).
+  Kafka's default partitioner puts ``tenant_id:subject`` (see ``ingest.packing``), and
+  concurrent requests of a tenant share packs (``ingest.coalescing``).
+- ``POST /v1/events`` is served outside FastAPI: natively on granian's RSGI interface
+  (``ingest.rsgi``, what ``run`` serves) or as a bare ASGI endpoint (``ingest.events``,
+  for ASGI servers and the tests).
 - Memory is bounded by ``max_in_flight_requests`` and ``max_in_flight_bytes``; beyond
   them the answer is 503 at once. Per-tenant token buckets answer 429.
 

@@ -120,7 +120,8 @@ class IngestSettings(BaseModel):
     max_in_flight_requests: int = 512
     max_in_flight_bytes: int = 128 * 1024 * 1024  # bodies plus records not yet acked
     retry_after_s: int = 1
-    # Producer: a request's events are packed per subject into records of at most this.
+    # Producer: events are packed per (tenant, partition), across concurrent requests, into
+    # records of at most this (ingest/coalescing.py).
     max_pack_events: int = 500
     max_pack_bytes: int = 512 * 1024
     linger_ms: int = 5
