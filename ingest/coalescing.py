@@ -61,10 +61,10 @@ class _Ticket:
 class _Pack:
     """An open record: events of one tenant bound for one partition, and the requests they come from."""
 
-    __slots__ = ("key", "partition", "head", "payloads", "size", "tickets", "timer", "done")
+    __slots__ = ("key", "partition", "head", "deadline", "payloads", "size", "tickets", "timer", "done")
 
-    def __init__(self, key: bytes, partition: int, head: bytes):
-        self.key, self.partition, self.head = key, partition, head
+    def __init__(self, key: bytes, partition: int, head: bytes, deadline: float):
+        self.key, self.partition, self.head, self.deadline = key, partition, head, deadline
         self.payloads: list[bytes] = []
         self.size = 0
         self.tickets: list[_Ticket] = []
@@ -135,8 +135,9 @@ class RecordCoalescer:
                 if pack is None:
                     if head is None:
                         head = pack_head(tenant_id, received_at)
-                    pack = self._open[slot] = _Pack(key, partition, head)
-                    pack.timer = loop.call_later(self._timeout_s, self._expire, pack)
+                    deadline = loop.time() + self._timeout_s
+                    pack = self._open[slot] = _Pack(key, partition, head, deadline)
+                    pack.timer = loop.call_at(deadline, self._expire, pack)
                     self._ready.append(pack)
                 if not pack.tickets or pack.tickets[-1] is not ticket:
                     pack.tickets.append(ticket)
@@ -174,7 +175,15 @@ class RecordCoalescer:
             pack.settle()
             return
         try:
-            future = await self._producer.send(pack.key, pack_value(pack.head, pack.payloads), pack.partition)
+            # send() waits while the partition's batch is full and undrained (a broker away
+            # or slow): bounded by the pack's own deadline, so one stuck record cannot hold
+            # the packs behind it for the producer's whole request timeout each.
+            async with asyncio.timeout_at(pack.deadline):
+                future = await self._producer.send(pack.key, pack_value(pack.head, pack.payloads), pack.partition)
+        except TimeoutError:
+            self._expire(pack)
+            pack.settle()
+            return
         except BrokerUnavailable as exc:
             pack.fail(exc)
             pack.settle()

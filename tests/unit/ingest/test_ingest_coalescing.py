@@ -151,3 +151,26 @@ async def test_a_refused_send_fails_the_requests_at_once():
         await asyncio.wait_for(future, 1)
     assert settled == ["a"]
     await coalescer.close()
+
+
+async def test_a_send_stuck_on_a_full_batch_holds_the_packs_behind_it_only_until_its_deadline():
+    class StuckOnT1(FakeProducer):
+        async def send(self, key, value, partition):
+            if key.startswith(b"t1:"):
+                await asyncio.Event().wait()  # a partition's batch that never drains
+            return await super().send(key, value, partition)
+
+    producer = StuckOnT1()
+    coalescer = RecordCoalescer(producer, max_events=500, max_bytes=1 << 20, timeout_s=0.2)
+    coalescer.start()
+    stuck = coalescer.submit("t1", "x", groups("t1", ["s-0"], ["a"]), lambda: None)
+    await asyncio.sleep(0.1)
+    behind = coalescer.submit("t2", "x", groups("t2", ["s-0"], ["b"]), lambda: None)
+    await asyncio.sleep(0.15)  # past the first pack's deadline, before the second's
+    with pytest.raises(BrokerUnavailable, match="TimeoutError"):
+        stuck.result()
+    assert [p["tenant_id"] for _, p, _, _ in producer.sent] == ["t2"]
+    producer.sent[0][3].set_result(None)
+    await settle_loop()
+    assert behind.result() is None
+    await coalescer.close()
