@@ -89,7 +89,10 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=None,
                         help="server processes (default: METERLINE_INGEST__WORKERS or 2)")
     parser.add_argument("--profile", metavar="DIR",
-                        help="py-spy every server process during the single-event phase, into DIR")
+                        help="py-spy every server process during each phase, into DIR")
+    parser.add_argument("--phases", default="1,100,1000,single",
+                        help="comma-separated subset of 1,100,1000 (closed-loop batch sizes) and single")
+    parser.add_argument("--rps", type=int, default=SINGLE_RPS, help="offered single-event requests/s")
     args = parser.parse_args()
     for name, value in BENCH_ENV.items():
         os.environ.setdefault(name, value)
@@ -130,7 +133,8 @@ def main() -> None:
         profile = (lambda phase: _start_profiler(server.pid, args.profile, phase, args.seconds)) \
             if args.profile else (lambda phase: [])
         cpu = _CpuMeter(server.pid, os.path.join(str(settings.run_dir), "kafka", "kafka.pid"))
-        for batch, conns in THROUGHPUT_PHASES:
+        phases = args.phases.split(",")
+        for batch, conns in [(b, c) for b, c in THROUGHPUT_PHASES if str(b) in phases]:
             profiler, cpu_before = profile(f"batch{batch}"), cpu.sample()
             result = drive(driver, url, key, "-mode", "throughput", "-batch", str(batch), "-conns", str(conns),
                            "-seconds", seconds)
@@ -138,11 +142,13 @@ def main() -> None:
             used = cpu.since(cpu_before, result["events_per_s"] * result["seconds"])
             print(f"  batches of {batch}: CPU used: {used}", flush=True)
             _wait_all(profiler)
-        profiler, cpu_before = profile("single"), cpu.sample()
-        single = drive(driver, url, key, "-mode", "rate", "-rps", str(SINGLE_RPS), "-seconds", seconds)
-        print(f"  single events: CPU used: {cpu.since(cpu_before, single['accepted_with_warmup'])}",
-              flush=True)
-        _wait_all(profiler)
+        single = None
+        if "single" in phases:
+            profiler, cpu_before = profile("single"), cpu.sample()
+            single = drive(driver, url, key, "-mode", "rate", "-rps", str(args.rps), "-seconds", seconds)
+            print(f"  single events: CPU used: {cpu.since(cpu_before, single['accepted_with_warmup'])}",
+                  flush=True)
+            _wait_all(profiler)
     finally:
         server.terminate()
         server.wait(timeout=20)
@@ -150,14 +156,15 @@ def main() -> None:
     for batch, e in eps.items():
         print(f"ingest, batches of {batch:>4}: {e:,.0f} events/s ({ratio[batch]:.2f} of raw); "
               f"answers {statuses[batch]}")
-    print(f"single-event requests offered at {SINGLE_RPS:,}/s (sent {single['sent_rps']:,.0f}/s, "
-          f"send lag up to {single['max_send_lag_ms']} ms): p50 {single['p50_ms']:.1f} ms, "
-          f"p90 {single['p90_ms']:.1f} ms, p99 {single['p99_ms']:.1f} ms, max {single['max_ms']:.1f} ms; "
-          f"{single['requests']} requests, {single['failed']} not 202: {single['statuses']}")
+    if single is not None:
+        print(f"single-event requests offered at {args.rps:,}/s (sent {single['sent_rps']:,.0f}/s, "
+              f"send lag up to {single['max_send_lag_ms']} ms): p50 {single['p50_ms']:.1f} ms, "
+              f"p90 {single['p90_ms']:.1f} ms, p99 {single['p99_ms']:.1f} ms, max {single['max_ms']:.1f} ms; "
+              f"{single['requests']} requests, {single['failed']} not 202: {single['statuses']}")
     print(json.dumps({"raw_producer_eps": {b: round(raw) for b in eps},
                       "ingest_eps": {b: round(e) for b, e in eps.items()},
                       "ratio": {b: round(r, 3) for b, r in ratio.items()},
-                      "single_p50_ms": single["p50_ms"], "single_p99_ms": single["p99_ms"]}))
+                      "single_p50_ms": single and single["p50_ms"], "single_p99_ms": single and single["p99_ms"]}))
 
 
 class _CpuMeter:

@@ -10,8 +10,11 @@ Design (issue 3):
   still leave some of the request's records in the topic: the client's retry repeats
   the same ids and the stream drops the repeats.
 - Records are packs of one tenant's events that share a partition: each event goes where
-  Kafka's default partitioner puts ``tenant_id:subject`` (see ``ingest.packing``).
-- ``POST /v1/events`` is a bare ASGI endpoint in front of FastAPI (see ``ingest.events``).
+  Kafka's default partitioner puts ``tenant_id:subject`` (see ``ingest.packing``), and
+  concurrent requests of a tenant share packs (``ingest.coalescing``).
+- ``POST /v1/events`` is served outside FastAPI: natively on granian's RSGI interface
+  (``ingest.rsgi``, what ``run`` serves) or as a bare ASGI endpoint (``ingest.events``,
+  for ASGI servers and the tests).
 - Memory is bounded by ``max_in_flight_requests`` and ``max_in_flight_bytes``; beyond
   them the answer is 503 at once. Per-tenant token buckets answer 429.
 
@@ -22,6 +25,7 @@ tenant rate limit, since the kernel spreads connections evenly over them.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import os
 import shutil
@@ -36,6 +40,7 @@ from meterline.settings import Settings
 
 from .admission import InFlightBudget
 from .auth import KeyCache
+from .coalescing import RecordCoalescer
 from .errors import FieldError, IngestError
 from .meter_blocks import MeterBlocks
 from .metrics import IngestMetrics
@@ -80,8 +85,10 @@ def create_app(settings: Settings, processes: int = 1) -> _FrontDoor:
         from meterline.bootstrap import pg_engine
 
         engine = pg_engine(settings)
-        producer = EventProducer(settings, on_error=lambda kind: metrics.producer_errors.labels(kind).inc())
+        producer = EventProducer(settings, on_error=metrics.producer_error)
         await producer.start()
+        coalescer = RecordCoalescer(producer, ingest.max_pack_events, ingest.max_pack_bytes, ingest.produce_timeout_s)
+        coalescer.start()
         budget = InFlightBudget(ingest.max_in_flight_requests, ingest.max_in_flight_bytes)
         app.state.ingest = IngestContext(
             settings=ingest,
@@ -92,14 +99,21 @@ def create_app(settings: Settings, processes: int = 1) -> _FrontDoor:
                                            max(1.0, ingest.rate_limit_burst / processes), time.monotonic),
             budget=budget,
             metrics=metrics,
+            coalescer=coalescer,
             meter_blocks=MeterBlocks(engine, ingest.meter_block_cache_ttl_s),
         )
-        gauges = asyncio.create_task(_publish_in_flight(budget, metrics))
+        publisher = asyncio.create_task(_publish_metrics(budget, metrics, ingest.metrics_flush_s))
+        # What start-up allocated (FastAPI, SQLAlchemy, pydantic, aiokafka) lives as long as the
+        # process: out of the collector's sight, full collections no longer walk it.
+        gc.collect()
+        gc.freeze()
         try:
             yield
         finally:
-            gauges.cancel()
+            publisher.cancel()
+            await coalescer.close()
             await producer.stop()
+            metrics.flush()
             await engine.dispose()
 
     app = FastAPI(title="Meterline ingest", version="1", lifespan=lifespan)
@@ -127,39 +141,72 @@ def create_app(settings: Settings, processes: int = 1) -> _FrontDoor:
     return _FrontDoor(app)
 
 
-async def _publish_in_flight(budget: InFlightBudget, metrics: IngestMetrics, every_s: float = 1.0) -> None:
-    """Keeps the in-flight gauges within ``every_s`` of the budget (``/metrics`` sets them exactly)."""
+async def _publish_metrics(budget: InFlightBudget, metrics: IngestMetrics, every_s: float) -> None:
+    """Publishes this process's tallies and in-flight gauges every ``every_s`` (``/metrics`` also at once)."""
     while True:
         metrics.set_in_flight(budget.requests, budget.bytes)
+        metrics.flush()
         await asyncio.sleep(every_s)
 
 
 def _worker_app() -> _FrontDoor:
-    """The app of one of several server processes (uvicorn imports it by name)."""
+    """The ASGI app of one of several uvicorn processes (uvicorn imports it by name)."""
     settings = Settings.model_validate_json(os.environ[_SETTINGS_ENV])
     return create_app(settings, processes=int(os.environ.get(_SHARE_ENV, "1")))
 
 
+def _rsgi_worker_app():
+    """The RSGI app of one granian worker process (granian imports it by name)."""
+    from .rsgi import RsgiIngest
+
+    return RsgiIngest(_worker_app())
+
+
 def run(settings: Settings) -> None:
     """Serve on ``settings.ingest.host:port`` with ``settings.ingest.workers`` processes."""
-    import uvicorn
-
     ingest = settings.ingest
-    # uvloop and httptools, not asyncio's selector loop and h11: h11's pure-Python parsing
-    # alone was a third of a worker's CPU at 2,000 single-event requests/s.
-    # No proxy headers: ingest never reads the client address, and the middleware is per request.
-    common = dict(host=ingest.host, port=ingest.port, loop="uvloop", http="httptools", proxy_headers=False,
-                  log_level="warning", access_log=False,
-                  timeout_keep_alive=30, backlog=4096)
-    if ingest.workers <= 1:
-        uvicorn.run(create_app(settings), **common)
-        return
-    # Worker processes are spawned: they rebuild the settings from this JSON (secrets are
-    # not in it; ingest needs none) and aggregate metrics through a shared directory.
+    # Worker processes rebuild the settings from this JSON (secrets are not in it; ingest
+    # needs none) and aggregate metrics through a shared directory.
+    workers = max(1, ingest.workers)
     metrics_dir = settings.run_dir / "ingest-metrics"
     shutil.rmtree(metrics_dir, ignore_errors=True)
     metrics_dir.mkdir(parents=True)
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
     os.environ[_SETTINGS_ENV] = settings.model_dump_json()
-    os.environ[_SHARE_ENV] = str(ingest.workers)
-    uvicorn.run("ingest.app:_worker_app", factory=True, workers=ingest.workers, **common)
+    os.environ[_SHARE_ENV] = str(workers)
+    if ingest.server == "uvicorn":
+        _run_uvicorn(ingest, workers)
+    else:
+        _run_granian(ingest, workers)
+
+
+def _run_granian(ingest, workers: int) -> None:
+    import multiprocessing
+
+    from granian.constants import HTTPModes, Interfaces, Loops, RuntimeModes
+    from granian.log import LogLevels
+    from granian.server import Server
+
+    # Spawned, not forked: a forked worker would inherit this process's prometheus-client,
+    # imported before PROMETHEUS_MULTIPROC_DIR was set, and keep its values in memory only.
+    multiprocessing.set_start_method("spawn", force=True)
+    Server("ingest.app:_rsgi_worker_app", factory=True, address=ingest.host, port=ingest.port,
+           interface=Interfaces.RSGI, workers=workers, loop=Loops.uvloop, http=HTTPModes.http1,
+           runtime_mode=RuntimeModes.st, runtime_threads=1, websockets=False, backlog=4096,
+           # Granian's backpressure caps the *connections* a worker accepts, idle keep-alive
+           # ones included: at its default (backlog / workers) a client fleet holding a few
+           # thousand connections starved every new request for ~30 s. Load is bounded by
+           # ingest's own in-flight limits (503) instead.
+           backpressure=ingest.max_connections_per_process,
+           log_level=LogLevels.warning, log_access=False).serve()
+
+
+def _run_uvicorn(ingest, workers: int) -> None:
+    import uvicorn
+
+    # uvloop and httptools, not asyncio's selector loop and h11: h11's pure-Python parsing
+    # alone was a third of a worker's CPU at 2,000 single-event requests/s.
+    # No proxy headers: ingest never reads the client address, and the middleware is per request.
+    uvicorn.run("ingest.app:_worker_app", factory=True, workers=workers, host=ingest.host, port=ingest.port,
+                loop="uvloop", http="httptools", proxy_headers=False, log_level="warning", access_log=False,
+                timeout_keep_alive=30, backlog=4096)

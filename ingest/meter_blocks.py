@@ -4,14 +4,14 @@ The limits flow records blocks in PostgreSQL (warehouse.postgres.billing_limits)
 here each tenant's blocked event types are cached for ``ttl_s`` (a new block or
 a plan change is honoured within seconds), so a request costs one dict lookup
 and, only for a tenant with a block, one set lookup per event. Concurrent misses
-for a tenant share one query. If PostgreSQL cannot be read, the last known
+for a tenant share one query, and a busy tenant's entry is reloaded in the
+background before it expires (``ingest.refresh_cache``). If PostgreSQL cannot be read, the last known
 answer stays in force (or none): refusing all usage because the database blinked
 would lose more than a few events over a limit would cost.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import math
 import time
@@ -19,12 +19,12 @@ import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from cachetools import TTLCache
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from warehouse.postgres.billing_limits import blocked_event_types
 
 from .errors import FieldError, IngestError
+from .refresh_cache import RefreshAheadCache
 
 __all__ = ["MeterBlocks"]
 
@@ -36,15 +36,12 @@ _Blocked = dict[str, tuple[str, datetime]]  # event type -> (meter slug, end of 
 class MeterBlocks:
     def __init__(self, engine: AsyncEngine, ttl_s: float, maxsize: int = 100_000):
         self._engine = engine
-        self._cache: TTLCache[uuid.UUID, _Blocked] = TTLCache(maxsize=maxsize, ttl=ttl_s)
+        self._cache: RefreshAheadCache[uuid.UUID, _Blocked] = RefreshAheadCache(ttl_s, maxsize)
         self._last_known: dict[uuid.UUID, _Blocked] = {}
-        self._lookups: dict[uuid.UUID, asyncio.Future] = {}
 
     async def check(self, tenant_id: uuid.UUID, raw_events: Sequence[object]) -> None:
         """Raise IngestError 429 naming each event (index, "type") of a blocked meter."""
-        blocked = self._cache.get(tenant_id)
-        if blocked is None:
-            blocked = await self._lookup(tenant_id)
+        blocked = await self._cache.get(tenant_id, lambda: self._lookup(tenant_id))
         if not blocked:
             return
         errors = []
@@ -66,28 +63,16 @@ class MeterBlocks:
                               f"nothing was accepted", errors, headers={"Retry-After": str(retry_after)})
 
     async def _lookup(self, tenant_id: uuid.UUID) -> _Blocked:
-        pending = self._lookups.get(tenant_id)
-        if pending is not None:
-            return await asyncio.shield(pending)
-        future = asyncio.get_running_loop().create_future()
-        self._lookups[tenant_id] = future
         try:
             async with self._engine.connect() as conn:
                 blocked = await blocked_event_types(conn, tenant_id, datetime.now(UTC))
-            # Only tenants with a block are remembered: the fallback stays as small as the blocks.
-            if blocked:
-                self._last_known[tenant_id] = blocked
-            else:
-                self._last_known.pop(tenant_id, None)
         except Exception:  # noqa: BLE001 - fail open with the last answer, see the module docstring
             log.warning("meter blocks of tenant %s could not be read; using the last known", tenant_id,
                         exc_info=True)
-            blocked = self._last_known.get(tenant_id, {})
-        except BaseException:  # cancelled: waiters must not hang on the shared lookup
-            future.cancel()
-            raise
-        finally:
-            del self._lookups[tenant_id]
-        self._cache[tenant_id] = blocked
-        future.set_result(blocked)
+            return self._last_known.get(tenant_id, {})
+        # Only tenants with a block are remembered: the fallback stays as small as the blocks.
+        if blocked:
+            self._last_known[tenant_id] = blocked
+        else:
+            self._last_known.pop(tenant_id, None)
         return blocked

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import orjson
 
-__all__ = ["Record", "pack_events"]
+__all__ = ["Record", "group_by_partition", "pack_events", "pack_head", "pack_value"]
 
 _EVENTS_OPEN = b',"events":['
 _CLOSE = b"]}"
@@ -38,17 +38,20 @@ class Record:
     partition: int
 
 
-def pack_events(tenant_id: str, received_at: str, subjects: list[str], payloads: list[bytes],
-                max_events: int, max_bytes: int, partition_of: Callable[[bytes], int]) -> list[Record]:
-    """Group by partition (first-seen order), split each group at ``max_events`` or ``max_bytes``.
+def group_by_partition(tenant_id: str, subjects: list[str], payloads: list[bytes],
+                       partition_of: Callable[[bytes], int]) -> list[tuple[int, bytes, list[bytes]]]:
+    """(partition, key, payloads) per partition, in first-seen order, each in request order.
 
     ``subjects[i]`` and ``payloads[i]`` are event i's subject and JSON object (see
     ``ingest.schemas.ValidatedRequest``).
     """
+    if len(subjects) == 1:  # a single event: no dictionaries
+        key = f"{tenant_id}:{subjects[0]}".encode()
+        return [(partition_of(key), key, payloads)]
     prefix = f"{tenant_id}:"
     keys: dict[str, bytes] = {}  # subject -> key, one encode and one hash per subject
     parts: dict[str, int] = {}
-    groups: dict[int, tuple[bytes, list[bytes]]] = {}
+    groups: dict[int, tuple[int, bytes, list[bytes]]] = {}
     for subject, payload in zip(subjects, payloads, strict=True):
         partition = parts.get(subject)
         if partition is None:
@@ -56,12 +59,31 @@ def pack_events(tenant_id: str, received_at: str, subjects: list[str], payloads:
             partition = parts[subject] = partition_of(key)
         group = groups.get(partition)
         if group is None:
-            groups[partition] = (keys[subject], [payload])
+            groups[partition] = (partition, keys[subject], [payload])
         else:
-            group[1].append(payload)
-    head = orjson.dumps({"tenant_id": tenant_id, "received_at": received_at})[:-1] + _EVENTS_OPEN
+            group[2].append(payload)
+    return list(groups.values())
+
+
+def pack_head(tenant_id: str, received_at: str) -> bytes:
+    """A pack's value up to its first event."""
+    return orjson.dumps({"tenant_id": tenant_id, "received_at": received_at})[:-1] + _EVENTS_OPEN
+
+
+def pack_value(head: bytes, payloads: list[bytes]) -> bytes:
+    return head + b",".join(payloads) + _CLOSE
+
+
+def pack_events(tenant_id: str, received_at: str, subjects: list[str], payloads: list[bytes],
+                max_events: int, max_bytes: int, partition_of: Callable[[bytes], int]) -> list[Record]:
+    """Group by partition (first-seen order), split each group at ``max_events`` or ``max_bytes``.
+
+    One request's records on their own; the service coalesces concurrent requests'
+    groups instead (``ingest.coalescing``), with the same format and the same split.
+    """
+    head = pack_head(tenant_id, received_at)
     records: list[Record] = []
-    for partition, (key, payloads) in groups.items():
+    for partition, key, payloads in group_by_partition(tenant_id, subjects, payloads, partition_of):
         if len(payloads) <= max_events and sum(map(len, payloads)) + len(payloads) <= max_bytes:
             records.append(_record(key, head, payloads, partition))  # the usual case, sized in C
             continue
@@ -76,4 +98,4 @@ def pack_events(tenant_id: str, received_at: str, subjects: list[str], payloads:
 
 
 def _record(key: bytes, head: bytes, payloads: list[bytes], partition: int) -> Record:
-    return Record(key, head + b",".join(payloads) + _CLOSE, len(payloads), partition)
+    return Record(key, pack_value(head, payloads), len(payloads), partition)

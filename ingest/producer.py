@@ -21,15 +21,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 from aiokafka.partitioner import murmur2
 
 from meterline.settings import Settings
-
-from .packing import Record
 
 __all__ = ["BrokerUnavailable", "EventProducer"]
 
@@ -163,64 +161,35 @@ class EventProducer:
 
         return partition_of
 
-    async def produce(self, records: Sequence[Record], timeout_s: float,
-                      on_settled: Callable[[], None] = lambda: None) -> None:
-        """Every record acknowledged, or BrokerUnavailable.
+    async def send(self, key: bytes, value: bytes, partition: int) -> asyncio.Future:
+        """Hands one record to the producer: a future of the broker's acknowledgement, or BrokerUnavailable.
 
-        ``on_settled`` runs once every record is acknowledged or failed, which may be
-        after this returns: until then the records hold memory inside the producer.
+        This may wait while the partition's batch is full and undrained; the caller bounds
+        the whole by its deadline (``ingest.coalescing``).
         """
         if self.refusing():
-            on_settled()
             raise BrokerUnavailable("the broker is unavailable")
         producer = self._producer
-        futures: list[asyncio.Future] = []
         try:
-            # One deadline (one timer) over both the sends, since send() itself waits while
-            # a partition's batch is full and undrained, and the acknowledgements.
-            async with asyncio.timeout(timeout_s):
-                for record in records:
-                    futures.append(await producer.send(self._topic, record.value, key=record.key,
-                                                      partition=record.partition))
-                # wait(), not gather(): the deadline cancels the wait but not the record
-                # futures, which would hide that their records still sit in the producer.
-                if futures:
-                    await asyncio.wait(futures)
-            for future in futures:
-                if future.exception() is not None:
-                    raise future.exception()
-        except (TimeoutError, KafkaError, OSError) as exc:
-            self._failed_at = time.monotonic()
-            self._on_error("timeout" if isinstance(exc, TimeoutError) else type(exc).__name__)
-            self._settle_later(producer, futures, on_settled)
-            if isinstance(exc, TimeoutError):
-                unacked = sum(not f.done() for f in futures) + len(records) - len(futures)
-                raise BrokerUnavailable(f"TimeoutError: {unacked} of {len(records)} records "
-                                        f"unacknowledged after {timeout_s} s") from exc
+            future = await producer.send(self._topic, value, key=key, partition=partition)
+        except (KafkaError, OSError) as exc:
+            self.failed(type(exc).__name__)
             raise BrokerUnavailable(f"{type(exc).__name__}: {exc}") from exc
-        except BaseException:
-            self._settle_later(producer, futures, on_settled)
-            raise
+        future.add_done_callback(lambda f: self._check_delivered(producer, f))
+        return future
+
+    def _check_delivered(self, producer: AIOKafkaProducer, future: asyncio.Future) -> None:
+        if future.cancelled() or future.exception() is not None:
+            self._replace(producer)
+
+    def failed(self, kind: str) -> None:
+        """A record failed or missed its deadline: refuse for the cool-down, count the kind."""
+        self._failed_at = time.monotonic()
+        self._on_error(kind)
+
+    def delivered(self) -> None:
+        """A record was acknowledged: the breaker closes at once."""
         self._failed_at = None
-        on_settled()
-
-    def _settle_later(self, producer: AIOKafkaProducer, futures: list[asyncio.Future],
-                      on_settled: Callable[[], None]) -> None:
-        def check(done: list[asyncio.Future]) -> None:
-            if any(f.cancelled() or f.exception() is not None for f in done):
-                self._replace(producer)
-
-        check([f for f in futures if f.done()])
-        pending = [f for f in futures if not f.done()]
-        if not pending:
-            on_settled()
-            return
-
-        def settled(_) -> None:
-            check(pending)
-            on_settled()
-
-        asyncio.gather(*pending, return_exceptions=True).add_done_callback(settled)
 
     async def ping(self, timeout_s: float) -> bool:
         """The broker answers a metadata request within ``timeout_s``."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 
 from .errors import IngestError, error_body
-from .events import IngestContext, handle_events
+from .events import IngestContext, body_too_large, handle_events
 
 __all__ = ["error_response", "router"]
 
@@ -27,8 +27,18 @@ def error_response(exc: IngestError) -> Response:
 @router.post("/v1/events", status_code=202, summary="Ingest CloudEvents (one, an array, or NDJSON)")
 async def post_events(request: Request) -> Response:
     headers = request.headers
+
+    async def read_body(max_bytes: int) -> bytes:
+        parts, size = [], 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > max_bytes:
+                raise body_too_large(max_bytes)
+            parts.append(chunk)
+        return b"".join(parts)
+
     answer = await handle_events(request.app.state.ingest, headers.get("authorization"),
-                                 headers.get("content-length"), headers.get("content-type"), request.stream())
+                                 headers.get("content-length"), headers.get("content-type"), read_body)
     return Response(answer.body, status_code=answer.status, media_type=JSON, headers=answer.headers)
 
 

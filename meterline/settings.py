@@ -98,6 +98,10 @@ class IngestSettings(BaseModel):
     host: str = "127.0.0.1"
     port: int = 8080
     workers: int = 1
+    # granian (RSGI, HTTP parsed in Rust) by default; uvicorn (ASGI, httptools) for comparison.
+    server: Literal["granian", "uvicorn"] = "granian"
+    max_connections_per_process: int = 65_536  # open connections a granian worker accepts
+    metrics_flush_s: float = 1.0  # how often a process publishes its metric tallies (ingest/metrics.py)
     max_events_per_request: int = 10_000
     max_body_bytes: int = 5 * 1024 * 1024
     produce_timeout_s: float = 5.0
@@ -116,7 +120,8 @@ class IngestSettings(BaseModel):
     max_in_flight_requests: int = 512
     max_in_flight_bytes: int = 128 * 1024 * 1024  # bodies plus records not yet acked
     retry_after_s: int = 1
-    # Producer: a request's events are packed per subject into records of at most this.
+    # Producer: events are packed per (tenant, partition), across concurrent requests, into
+    # records of at most this (ingest/coalescing.py).
     max_pack_events: int = 500
     max_pack_bytes: int = 512 * 1024
     linger_ms: int = 5

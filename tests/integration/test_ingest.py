@@ -227,6 +227,22 @@ async def test_large_subject_groups_split_into_packs(stack, tenant):
         await manager.__aexit__(None, None, None)
 
 
+async def test_concurrent_requests_share_records_and_each_event_arrives_once(client, settings, tenant):
+    tenant_id, key, _ = tenant
+    assert (await client.post("/v1/events", headers=auth(key), json=event("warm"))).status_code == 202
+    start = await end_offsets(settings)
+    responses = await asyncio.gather(*[client.post("/v1/events", headers=auth(key), json=event(i, subject="hot"))
+                                       for i in range(30)])
+    assert [r.status_code for r in responses] == [202] * 30
+    assert all(r.json() == {"accepted": 1, "duplicates_in_request": 0} for r in responses)
+    packs = await read_packs(settings, start, tenant_id, 30)
+    assert sorted(e["id"] for e in all_events(packs)) == sorted(f"ev-{i}" for i in range(30))
+    hot = default_partition(tenant_id, "hot", len(start))
+    assert {partition for partition, *_ in packs} == {hot}
+    # Requests in flight together were packed together: fewer records than requests.
+    assert len(packs) < 30, [len(p["events"]) for *_, p in packs]
+
+
 # --- authentication -------------------------------------------------------------------
 
 def assert_error(response: httpx.Response, status: int, code: str) -> dict:

@@ -136,7 +136,7 @@ async def test_kafka_outage_loses_no_accepted_event(stack, outage_broker, unique
         tasks = [asyncio.create_task(send_forever(w)) for w in range(4)] + [asyncio.create_task(sample_memory())]
         await asyncio.sleep(2.0)
         before_outage = len(accepted)
-        assert before_outage > 0
+        assert before_outage > 0, (statuses, last_errors)
 
         phase["name"] = "outage"
         await asyncio.to_thread(kafka_process(outage_broker).stop)
