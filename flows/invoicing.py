@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timezone
 
 from prefect import flow, get_run_logger, task
+from prefect.utilities.annotations import quote
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_chain, wait_fixed
 
 from billing_jobs.errors import PermanentError, RetryableError
@@ -154,7 +155,10 @@ def generate_invoices(period: str | None = None, tenant_id: str | None = None) -
     items = list(by_tenant.items())
     batch_count = min(len(items), get_settings().billing.flow_concurrency * _BATCHES_PER_THREAD)
     batches = [items[i::batch_count] for i in range(batch_count)]
-    futures = [invoice_tenants.submit(batch, start, end) for batch in batches]
+    # quote(): the task gets the batch as is, but Prefect does not walk every tenant's
+    # spans and plan looking for futures to wait on (there are none): that walk was
+    # ~2.5% of the flow process's CPU in the 200-tenant bench (py-spy).
+    futures = [invoice_tenants.submit(quote(batch), start, end) for batch in batches]
     outcomes: dict[str, TenantOutcome] = {}
     for batch, future in zip(batches, futures):
         try:
