@@ -33,6 +33,7 @@ import statistics
 import sys
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -181,21 +182,37 @@ def _pid_file(path: Path) -> int | None:
         return None
 
 
-async def stream_eps(http: httpx.AsyncClient, events: int, records: int) -> tuple[float, float]:
-    """From the worker's readiness to every record's position committed."""
-    started = time.perf_counter()
-    while True:
-        status = await _status(http)
-        applied = sum(p["next_offset"] for p in status["partitions"])
-        if applied >= records and all(p["lag"] == 0 for p in status["partitions"]):
-            elapsed = time.perf_counter() - started
-            return events / elapsed, elapsed
-        await asyncio.sleep(0.05)
+async def stream_eps(settings, group: str, topic: str, events: int, records: int) -> tuple[float, float, int]:
+    """From every worker's readiness to every record's position committed, read from
+    PostgreSQL's positions (the truth for any number of workers). Records are PACK events
+    each, so the events applied in between are the records still to apply then x PACK.
+    Returns (events/s, seconds, events applied in the interval)."""
+    from meterline.bootstrap import pg_engine
+    from warehouse.postgres.usage import list_positions
+
+    engine = pg_engine(settings)
+
+    async def applied() -> int:
+        async with engine.connect() as conn:
+            return sum(r.next_offset for r in await list_positions(conn, group) if r.topic == topic)
+
+    try:
+        already = await applied()
+        counted = min(events, (records - already) * PACK)
+        started = time.perf_counter()
+        while await applied() < records:
+            await asyncio.sleep(0.05)
+        elapsed = time.perf_counter() - started
+    finally:
+        await engine.dispose()
+    return counted / elapsed, elapsed, counted
 
 
 async def visibility(settings, topic: str, http: httpx.AsyncClient, tenant_id: uuid.UUID, rate: int,
-                     seconds: float, load_tenants: list[uuid.UUID]) -> list[float]:
-    """Probe events (type.0 of one tenant) among a steady `rate` events/s of load."""
+                     seconds: float, load_tenants: list[uuid.UUID], aligned: bool) -> list[float]:
+    """Probe events (type.0 of one tenant) among a steady `rate` events/s of load, counted by
+    a usage query over hours around now: hour-aligned (`aligned`: the committed windows
+    answer, as for the month query) or from now - 1 h to now + 1 h (raw events answer)."""
     from aiokafka import AIOKafkaProducer
 
     producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all", enable_idempotence=True,
@@ -215,8 +232,9 @@ async def visibility(settings, topic: str, http: httpx.AsyncClient, tenant_id: u
             await producer.send(topic, value=value, key=f"{tenant_id_}:load".encode())
             await asyncio.sleep(tick)
 
-    params = {"tenant_id": str(tenant_id), "slug": "m0", "start": (now - timedelta(hours=1)).isoformat(),
-              "end": (now + timedelta(hours=1)).isoformat()}
+    around = now.replace(minute=0, second=0, microsecond=0) if aligned else now
+    params = {"tenant_id": str(tenant_id), "slug": "m0", "start": (around - timedelta(hours=1)).isoformat(),
+              "end": (around + timedelta(hours=2 if aligned else 1)).isoformat()}
 
     async def counted() -> int:
         body = (await http.get("/internal/usage", params=params)).json()
@@ -245,20 +263,23 @@ async def visibility(settings, topic: str, http: httpx.AsyncClient, tenant_id: u
     return delays
 
 
-async def usage_query_ms(http: httpx.AsyncClient, tenant_id: uuid.UUID, n: int, raw: bool = False) -> list[float]:
-    """A month of hourly points, as the admin API asks it: day-aligned, so rollups answer
-    (`raw` forces the raw events, for comparison)."""
+async def usage_query_ms(http: httpx.AsyncClient, tenant_id: uuid.UUID, n: int, raw: bool = False,
+                         source: str = "postgres") -> list[float]:
+    """A month of hourly points, as the admin API asks it: day-aligned, so rollups answer,
+    by default PostgreSQL's committed windows (`source="clickhouse"` the ClickHouse
+    rollups, `raw` the raw events, for comparison)."""
     today = datetime.now(timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
     params = {"tenant_id": str(tenant_id), "slug": "m1", "window": "hour",
               "start": (today - timedelta(days=30)).isoformat(), "end": (today + timedelta(days=1)).isoformat(),
-              **({"raw": "1"} if raw else {})}
+              "source": source, **({"raw": "1"} if raw else {})}
     timings = []
     for _ in range(n):
         started = time.perf_counter()
         response = await http.get("/internal/usage", params=params)
         response.raise_for_status()
         timings.append((time.perf_counter() - started) * 1000)
-    assert response.json()["read_from"] == ("raw" if raw else "rollup:hour"), response.json()["read_from"]
+    assert response.json()["read_from"] == ("raw" if raw else f"{'rollup' if source == 'clickhouse' else source}:hour"), \
+        response.json()["read_from"]
     return timings
 
 
@@ -269,6 +290,7 @@ def main() -> None:
     parser.add_argument("--meters", type=int, default=10)
     parser.add_argument("--rate", type=int, default=5_000)
     parser.add_argument("--visibility-seconds", type=float, default=20.0)
+    parser.add_argument("--workers", type=int, default=1, help="stream workers in one consumer group")
     args = parser.parse_args()
 
     for name, value in BENCH_ENV.items():
@@ -308,50 +330,74 @@ def main() -> None:
     raw = asyncio.run(raw_consumer_eps(settings.kafka_bootstrap, topic, args.events))
     print(f"raw aiokafka consumer (decoding packs): {raw:,.0f} events/s", flush=True)
 
-    worker = ManagedProcess(
-        name="stream", command=[str(Path(sys.executable).with_name("meterline")), "serve", "stream"],
-        state_dir=WORKER_RUN_DIR / "services", port=WEB_PORT, start_timeout_s=120,
-        ready=lambda: httpx.get(f"http://127.0.0.1:{WEB_PORT}/healthz", timeout=1).status_code == 200,
-        env={"METERLINE_RUN_DIR": str(WORKER_RUN_DIR), "METERLINE_POSTGRES__URL": settings.postgres_url,
-             "METERLINE_STREAM__WEB_PORT": str(WEB_PORT), "METERLINE_STREAM__CONSUMER_GROUP": f"bench-{run}",
-             "METERLINE_KAFKA__EVENTS_TOPIC": topic, "METERLINE_KAFKA__DEAD_LETTER_TOPIC": topic + ".dead",
-             "METERLINE_KAFKA__EVENTS_PARTITIONS": str(PARTITIONS)},
-    )
-    worker.start()
+    def worker_process(i: int) -> ManagedProcess:
+        run_dir, port = (WORKER_RUN_DIR if i == 0 else WORKER_RUN_DIR.with_name(f"bench-stream-{i}")), WEB_PORT + i
+        return ManagedProcess(
+            name="stream", command=[str(Path(sys.executable).with_name("meterline")), "serve", "stream"],
+            state_dir=run_dir / "services", port=port, start_timeout_s=120,
+            ready=lambda: httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200,
+            env={"METERLINE_RUN_DIR": str(run_dir), "METERLINE_POSTGRES__URL": settings.postgres_url,
+                 "METERLINE_STREAM__WEB_PORT": str(port), "METERLINE_STREAM__CONSUMER_GROUP": f"bench-{run}",
+                 "METERLINE_KAFKA__EVENTS_TOPIC": topic, "METERLINE_KAFKA__DEAD_LETTER_TOPIC": topic + ".dead",
+                 "METERLINE_KAFKA__EVENTS_PARTITIONS": str(PARTITIONS)},
+        )
+
+    # Several workers in one consumer group share the partitions; started together, so
+    # the group's first rebalance happens at the start, not in the middle of the run.
+    workers = [worker_process(i) for i in range(args.workers)]
+    with ThreadPoolExecutor(max_workers=len(workers)) as starting:
+        list(starting.map(lambda w: w.start(), workers))
     run_dir = Path(settings.run_dir)
-    cpu = CpuMeter({"worker": worker.pid(), "clickhouse_host": _pid_file(run_dir / "clickhouse-host" / "clickhouse-host.pid"),
+    worker_pids = ({"worker": workers[0].pid()} if len(workers) == 1
+                   else {f"worker{i}": w.pid() for i, w in enumerate(workers)})
+    cpu = CpuMeter({**worker_pids, "clickhouse_host": _pid_file(run_dir / "clickhouse-host" / "clickhouse-host.pid"),
                     "postgres": _pid_file(run_dir / "postgres" / "data" / "postmaster.pid"),
                     "kafka": _pid_file(run_dir / "kafka" / "kafka.pid")})
     try:
         async def measure() -> dict:
             async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{WEB_PORT}", timeout=60) as http:
                 before = cpu.snapshot()
-                eps, elapsed = await stream_eps(http, args.events, len(records))
+                eps, elapsed, counted = await stream_eps(settings, f"bench-{run}", topic, args.events, len(records))
                 spent = {name: seconds - before[name] for name, seconds in cpu.snapshot().items()}
-                print(f"stream end to end into PostgreSQL + chDB: {eps:,.0f} events/s ({elapsed:.1f} s)", flush=True)
-                cpu_us = {name: round(seconds / args.events * 1e6, 1) for name, seconds in spent.items()}
+                print(f"stream end to end into PostgreSQL + chDB, {args.workers} worker(s): {eps:,.0f} events/s "
+                      f"({counted:,} events in {elapsed:.1f} s)", flush=True)
+                cpu_us = {name: round(seconds / counted * 1e6, 1) for name, seconds in spent.items()}
                 print("CPU per event during it (microseconds): "
                       + ", ".join(f"{name} {us}" for name, us in cpu_us.items())
                       + f"; all {sum(cpu_us.values()):.1f}", flush=True)
                 delays = await visibility(settings, topic, http, tenant_ids[0], args.rate, args.visibility_seconds,
-                                          tenant_ids[1:])
-                print(f"visible after Kafka ack at {args.rate:,} events/s: p50 {statistics.median(delays):.3f} s, "
-                      f"p99 {_p(delays, 0.99):.3f} s ({len(delays)} probes)", flush=True)
+                                          tenant_ids[1:], aligned=True)
+                print(f"visible after Kafka ack at {args.rate:,} events/s, hour-aligned query (committed windows): "
+                      f"p50 {statistics.median(delays):.3f} s, p99 {_p(delays, 0.99):.3f} s ({len(delays)} probes)",
+                      flush=True)
+                raw_delays = await visibility(settings, topic, http, tenant_ids[0], args.rate, args.visibility_seconds,
+                                              tenant_ids[1:], aligned=False)
+                print(f"visible after Kafka ack at {args.rate:,} events/s, unaligned query (raw events): "
+                      f"p50 {statistics.median(raw_delays):.3f} s, p99 {_p(raw_delays, 0.99):.3f} s "
+                      f"({len(raw_delays)} probes)", flush=True)
                 timings = await usage_query_ms(http, tenant_ids[1], 200)
-                print(f"month usage query through the worker, from rollups: p50 {statistics.median(timings):.1f} ms, "
-                      f"p99 {_p(timings, 0.99):.1f} ms", flush=True)
+                print(f"month usage query through the worker, from PostgreSQL's committed hour windows: "
+                      f"p50 {statistics.median(timings):.1f} ms, p99 {_p(timings, 0.99):.1f} ms", flush=True)
+                ch_timings = await usage_query_ms(http, tenant_ids[1], 200, source="clickhouse")
+                print(f"the same query from the ClickHouse hour rollups: p50 {statistics.median(ch_timings):.1f} ms, "
+                      f"p99 {_p(ch_timings, 0.99):.1f} ms", flush=True)
                 raw_timings = await usage_query_ms(http, tenant_ids[1], 50, raw=True)
                 print(f"the same query from raw events: p50 {statistics.median(raw_timings):.1f} ms, "
                       f"p99 {_p(raw_timings, 0.99):.1f} ms", flush=True)
-                return {"events": args.events, "raw_consumer_eps": round(raw), "stream_eps": round(eps),
+                return {"events": args.events, "workers": args.workers, "raw_consumer_eps": round(raw), "stream_eps": round(eps),
                         "ratio": round(eps / raw, 3), "visible_p50_s": round(statistics.median(delays), 3),
                         "visible_p99_s": round(_p(delays, 0.99), 3),
+                        "visible_raw_query_p50_s": round(statistics.median(raw_delays), 3),
+                        "visible_raw_query_p99_s": round(_p(raw_delays, 0.99), 3),
                         "usage_query_p99_ms": round(_p(timings, 0.99), 1),
+                        "usage_query_p50_ms": round(statistics.median(timings), 1),
+                        "clickhouse_rollup_query_p99_ms": round(_p(ch_timings, 0.99), 1),
                         "cpu_us_per_event": cpu_us, "load_average": [round(x, 2) for x in os.getloadavg()]}
 
         summary = asyncio.run(measure())
     finally:
-        worker.stop()
+        for worker in workers:
+            worker.stop()
     print(json.dumps(summary))
 
 

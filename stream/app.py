@@ -25,6 +25,7 @@ from tenacity import AsyncRetrying, retry_if_exception_type, wait_exponential
 from meterline.bootstrap import pg_engine
 from meterline.settings import Settings
 from warehouse.clickhouse.client import open_clickhouse
+from warehouse.clickhouse.queries import rollup_resolution
 from warehouse.clickhouse.usage_reader import ClickHouseUsageReader, series_to_json
 from warehouse.postgres.meters import get_meter
 from warehouse.postgres.tables import tenant
@@ -34,6 +35,7 @@ from .aggregation import RESOLUTIONS
 from .freshness import Freshness, freshness
 from .meters import MeterCache
 from .metrics import StreamMetrics
+from .usage_read import committed_windows
 from .sinks.clickhouse import ClickHouseEventSink
 from .sinks.postgres import SourceRecord, UsageSink
 
@@ -83,6 +85,7 @@ def build_app(settings: Settings) -> faust.App:
     state: dict = {}
     metrics = StreamMetrics()
     opening = asyncio.Lock()
+    schemas: dict[uuid.UUID, str] = {}  # tenant -> schema name, for usage reads
 
     async def sinks() -> dict:
         """Open the sinks on first use, inside the worker's event loop."""
@@ -211,20 +214,34 @@ def build_app(settings: Settings) -> faust.App:
     @app.page("/internal/usage")
     async def internal_usage(web, request):
         """Usage of one meter, looked up here (tenant_id, slug) so the rollups' coverage
-        (rollup_from) is the one this worker recorded. `raw=1` skips the rollups."""
+        (rollup_from) is the one this worker recorded. Windows the rollups cover at the
+        requested resolution come from PostgreSQL's committed windows (what the ClickHouse
+        rollups copy, in the same transaction as the positions behind the watermark): one
+        connection, no hop through the chDB host, whose single engine thread queues reads
+        behind the stream's inserts. `source=clickhouse` asks the ClickHouse rollups
+        instead; `raw=1` the raw events."""
         q = request.query
-        opened = await sinks()
-        async with opened["engine"].connect() as conn:
-            meter = await get_meter(conn, uuid.UUID(q["tenant_id"]), q["slug"])
-        if meter is None:
-            return web.json({"error": "unknown meter"}, status=404)
+        source = q.get("source", "postgres")
         window = q.get("window", "hour")
         if window not in RESOLUTIONS:
             return web.json({"error": f"window must be one of {', '.join(RESOLUTIONS)}"}, status=422)
-        result = await opened["reader"].usage(meter, datetime.fromisoformat(q["start"]),
-                                              datetime.fromisoformat(q["end"]), window, raw=q.get("raw") == "1")
+        if source not in ("postgres", "clickhouse"):
+            return web.json({"error": "source must be postgres or clickhouse"}, status=422)
+        start, end, raw = datetime.fromisoformat(q["start"]), datetime.fromisoformat(q["end"]), q.get("raw") == "1"
+        opened = await sinks()
+        async with opened["engine"].connect() as conn:
+            meter = await get_meter(conn, uuid.UUID(q["tenant_id"]), q["slug"])
+            if meter is None:
+                return web.json({"error": "unknown meter"}, status=404)
+            result = None
+            if (source == "postgres" and not raw and meter.aggregation != "UNIQUE_COUNT"
+                    and rollup_resolution(meter, start, end, window) == window):
+                result = await committed_windows(conn, meter, start, end, window, schemas)
+        if result is None:
+            result = await opened["reader"].usage(meter, start, end, window, raw=raw)
         watermark = (await current_freshness()).watermark
-        return web.json({**series_to_json(result), "watermark": watermark.isoformat() if watermark else None})
+        return web.bytes(orjson.dumps({**series_to_json(result), "watermark": watermark.isoformat() if watermark else None}),
+                         content_type="application/json")
 
     @app.page("/internal/event-totals")
     async def internal_event_totals(web, request):

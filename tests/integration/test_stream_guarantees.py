@@ -174,7 +174,8 @@ async def _ch_usage(worker: OwnWorker, tenant_id, slug, event_type, aggregation,
                     start=None, end=None, window="hour", raw=False) -> tuple[Decimal, int, dict]:
     """Through the worker, which looks the meter up by tenant and slug (the rest documents the call)."""
     params = {"tenant_id": str(tenant_id), "slug": slug, "start": (start or NOW - timedelta(days=60)).isoformat(),
-              "end": (end or NOW + timedelta(days=1)).isoformat(), "window": window, **({"raw": "1"} if raw else {})}
+              "end": (end or NOW + timedelta(days=1)).isoformat(), "window": window,
+              "source": "clickhouse", **({"raw": "1"} if raw else {})}
     async with httpx.AsyncClient(base_url=worker.url, timeout=30) as http:
         body = (await http.get("/internal/usage", params=params)).json()
     points = body["points"]

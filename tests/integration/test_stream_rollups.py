@@ -50,9 +50,9 @@ async def _produce(settings, tenant_id: uuid.UUID, events: list[dict], per_recor
 
 
 async def _usage(settings, tenant_id, slug: str, start: datetime, end: datetime, window: str = "hour",
-                 raw: bool = False) -> dict:
+                 raw: bool = False, source: str = "clickhouse") -> dict:
     params = {"tenant_id": str(tenant_id), "slug": slug, "start": start.isoformat(), "end": end.isoformat(),
-              "window": window}
+              "window": window, "source": source}
     if raw:
         params["raw"] = "1"
     async with httpx.AsyncClient(base_url=settings.stream_web_url, timeout=30) as http:
@@ -149,6 +149,12 @@ async def test_every_aggregation_by_group_from_rollups_equals_what_was_sent(stre
         assert _points(raw) == expected, slug
         assert (Decimal(rolled["total_quantity"]), rolled["total_events"]) == (total, len(events)), slug
         assert (Decimal(raw["total_quantity"]), raw["total_events"]) == (total, len(events)), slug
+        # The worker's default: PostgreSQL's committed windows, the same points and totals
+        # (UNIQUE_COUNT stays with ClickHouse, whose states hold the distinct values).
+        committed = await _usage(settings, tenant.id, slug, start, end, window, source="postgres")
+        assert committed["read_from"] == ("rollup:day" if slug == "users" else f"postgres:{window}"), slug
+        fields = ("points", "total_quantity", "total_events")
+        assert [committed[f] for f in fields] == [rolled[f] for f in fields], slug
 
     # Days from hour rollups when the range is not day-aligned; minutes from minute rollups.
     hours = await _usage(settings, tenant.id, "tokens", start + timedelta(hours=1), end, "day")
