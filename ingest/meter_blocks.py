@@ -39,16 +39,19 @@ class MeterBlocks:
         self._cache: RefreshAheadCache[uuid.UUID, _Blocked] = RefreshAheadCache(ttl_s, maxsize)
         self._last_known: dict[uuid.UUID, _Blocked] = {}
 
-    async def check(self, tenant_id: uuid.UUID, raw_events: Sequence[object]) -> None:
-        """Raise IngestError 429 naming each event (index, "type") of a blocked meter."""
+    async def check(self, tenant_id: uuid.UUID, event_types: Sequence[str]) -> None:
+        """Raise IngestError 429 naming each event (index, "type") of a blocked meter.
+
+        ``event_types[i]`` is the type of the request's event i (duplicates included).
+        """
         blocked = await self._cache.get(tenant_id, lambda: self._lookup(tenant_id))
         if not blocked:
             return
         errors = []
         meters: set[str] = set()
         until: datetime | None = None
-        for index, event in enumerate(raw_events):
-            hit = blocked.get(event.get("type")) if isinstance(event, dict) else None
+        for index, event_type in enumerate(event_types):
+            hit = blocked.get(event_type)
             if hit is not None:
                 meter_slug, end = hit
                 meters.add(meter_slug)
