@@ -63,7 +63,7 @@ async def raw_producer_eps(bootstrap: str, topic: str, n: int) -> float:
 # --- the driver: a Go program (bench/ingest_driver), built into the run directory --------
 
 DRIVER_SRC = os.path.join(ROOT, "bench", "ingest_driver")
-THROUGHPUT_PHASES = [(1, 64), (100, 16), (1000, 8)]  # (events per request, connections)
+THROUGHPUT_PHASES = [(1, 64), (100, 64), (1000, 8)]  # (events per request, connections)
 SINGLE_RPS = 2000
 
 
