@@ -49,11 +49,11 @@ def local_status(stripe_status: str) -> InvoiceStatus:
         raise PermanentError(f"unexpected Stripe invoice status {stripe_status!r}") from None
 
 
-def _reload(store: InvoiceStore, tenant_id: str, number: str) -> StoredInvoice:
-    stored = store.get(tenant_id, number)
-    if stored is None:
-        raise PermanentError(f"invoice {number} vanished from the store")
-    return stored
+def _updated(stored: StoredInvoice, **changes) -> StoredInvoice:
+    """`stored` after the store applied `changes` to it: the store raises if the invoice
+    vanished, and nothing else of an invoice changes once its draft is stored, so it is
+    not read back (two statements an invoice, twice per invoice issued)."""
+    return stored.model_copy(update=changes)
 
 
 def _check_total(stored: StoredInvoice, ref: StripeInvoiceRef) -> None:
@@ -130,8 +130,9 @@ def issue_invoice(
         first_push = store.start_stripe_push(tenant_id, number)
         pushed = gateway.push_invoice(customer_id, stored.draft, None, recover=not first_push)
         _check_total(stored, pushed)
-        store.attach_stripe(tenant_id, number, pushed.stripe_invoice_id, local_status(pushed.status))
-        stored = _reload(store, tenant_id, number)
+        status = local_status(pushed.status)
+        store.attach_stripe(tenant_id, number, pushed.stripe_invoice_id, status)
+        stored = _updated(stored, stripe_invoice_id=pushed.stripe_invoice_id, status=status)
         if stored.status in _FINAL:  # e.g. a zero invoice Stripe marked paid
             return stored
 
@@ -141,6 +142,7 @@ def issue_invoice(
         ref = gateway.pay_invoice(stored.stripe_invoice_id, pushed.status if pushed is not None else None)
     except PaymentDeclinedError:
         store.set_status(tenant_id, number, "payment_failed")
-        return _reload(store, tenant_id, number)
-    store.set_status(tenant_id, number, local_status(ref.status))
-    return _reload(store, tenant_id, number)
+        return _updated(stored, status="payment_failed")
+    status = local_status(ref.status)
+    store.set_status(tenant_id, number, status)
+    return _updated(stored, status=status)

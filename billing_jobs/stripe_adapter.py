@@ -7,15 +7,18 @@ may already have created:
 
 - customers: listed by email and matched on metadata `meterline_tenant_id`
   (skipped when the caller's own record proves no creation started before);
-- invoice items (localstripe): the customer's pending items matched on metadata
-  `meterline_invoice_number` + `meterline_line_position` (the description
-  also starts with "<number> #<position>:" as a second marker);
-- lines (real Stripe): the draft invoice's lines, matched the same way, so a
-  rerun adds only the missing ones;
+- lines: the draft invoice's lines matched on metadata `meterline_invoice_number`
+  + `meterline_line_position` (the description also starts with
+  "<number> #<position>:" as a second marker), so a rerun adds only the missing
+  ones; pending invoice items an earlier version of this adapter created (one per
+  line) are matched the same way and assigned to the invoice, never billed again;
 - invoices: the customer's invoices matched on invoice metadata, or on the
   metadata/description of their lines.
 
-localstripe (1.15, the local default) vs real Stripe, all handled here:
+localstripe (1.15, the local default) vs real Stripe, all handled here. `local=True`
+means the localstripe that `infra/` launches, with its launcher's patches (a store
+index, and `add_lines`: infra/localstripe_add_lines.py); a stock localstripe lacks
+add_lines and cannot serve push_invoice.
 
 1. Idempotency-Key is ignored by localstripe, hence the look-ups above.
 2. localstripe refuses invoices without a subscription. In local mode every
@@ -25,8 +28,8 @@ localstripe (1.15, the local default) vs real Stripe, all handled here:
    Stripe creates one-off invoices with `pending_invoice_items_behavior=include`.
 3. Creating that subscription makes a $0 paid invoice of its own; it carries
    none of our metadata, so invoice recovery never matches it.
-4. localstripe drops invoice metadata (returns `{}`) but keeps invoice-item
-   metadata, which it copies onto the invoice's lines: recovery matches lines.
+4. Stock localstripe drops invoice metadata; the launched one keeps it (fixed by
+   its launcher). Recovery also matches lines, which keep their item's metadata.
 5. localstripe has no `finalize_invoice` (404) and pays drafts directly; real
    Stripe invoices are finalized before `pay`.
 6. localstripe answers `invoice_items.list(pending=true)` with a 500, so in
@@ -39,24 +42,26 @@ localstripe (1.15, the local default) vs real Stripe, all handled here:
    localstripe returns 200 with the invoice still `open` and a failed charge.
    Both become PaymentDeclinedError.
 9. Creating localstripe's anchor subscription invoices and charges every
-   pending item of the customer at once, so the anchor is ensured before any
-   item is created, and our invoice is looked for after it.
+   pending item of the customer at once (items an earlier adapter version left),
+   so our invoice is looked for after the anchor is ensured.
 10. `invoices.pay` on a paid invoice is a 400 on both; we check the status
     first, so paying twice is a no-op.
 11. In stripe 16 responses are StripeObjects, not dicts. We never build them: each
     call goes through the SDK's `raw_request` (same requestor, headers, encoding and
     error classes) and the JSON body is read as plain dicts (`_ROUTES` says why).
-12. Lines. Real Stripe: the invoice is created empty (`pending_invoice_items_behavior
-    =exclude`) and all its lines are added in ONE `POST /v1/invoices/{id}/add_lines`
-    (up to 250 a call): 2 calls an invoice where an item per line took 15 or so.
-    localstripe has no add_lines (404), so there an invoice item is created per line
-    and the invoice pulls them in (include pending items, its only behaviour).
+12. Lines. The invoice is created empty and all its lines are added in ONE
+    `POST /v1/invoices/{id}/add_lines` (up to 250 a call): 2 calls an invoice where
+    an item per line took 15 or so. Real Stripe: created with
+    `pending_invoice_items_behavior=exclude`, `currency`, `auto_advance=false`.
+    localstripe accepts none of those: its invoice hangs on the anchor (2.) and
+    always takes in the customer's pending items (its only behaviour), so a rerun
+    lists the new invoice's lines before adding the missing ones.
 
 Caveat on localstripe: "include pending items" sweeps in EVERY pending item of
-the customer. If an earlier invoice crashed between its items and its invoice,
-the next invoice would absorb them; the total check in invoice_service then
-refuses it (PermanentError) rather than bill a wrong amount. (On real Stripe a
-rerun assigns such items of the same invoice to it through add_lines.)
+the customer. Since lines go in through add_lines, pending items exist only if an
+earlier adapter version crashed between its items and its invoice; an invoice that
+absorbed another invoice's items is refused by the total check in invoice_service
+(PermanentError) rather than billed a wrong amount.
 
 Errors: rate limit, lock_timeout, connection errors, 409 and 5xx become
 RetryableError and are retried here with exponential backoff (tenacity, a few
@@ -91,7 +96,7 @@ ANCHOR_NAME = "Meterline billing anchor"
 # localstripe accepts this test card number directly; real Stripe would not.
 _LOCAL_TEST_CARD = {"number": "4242424242424242", "exp_month": 12, "exp_year": 2099, "cvc": "123"}
 _PAGE = 100
-# Stripe's limit on the lines of one add_lines call.
+# Stripe's limit on the lines of one add_lines call (the launched localstripe's too).
 _MAX_LINES_PER_CALL = 250
 # Anchor plans known to exist, per process: a plan is never deleted by us, so one
 # check per process and currency is enough. A store wiped under a running process
@@ -426,32 +431,27 @@ class StripeAdapter:
                     f"{invoice.get('customer')}, not {customer_id}"
                 )
             return _ref(invoice)
-        if not self._local:
-            return self._push_with_added_lines(customer_id, draft, recover)
-        # localstripe: the anchor comes FIRST. Creating a subscription invoices
-        # (and charges) every pending item of the customer, so items created
-        # before their anchor would be billed by the subscription's invoice and
-        # then again by ours. Looking for our invoice after this catches that.
-        subscription_id = self._anchor_subscription(customer_id, draft.currency)
-        if recover:
-            found = self._find_invoice(customer_id, draft.number)
-            if found is not None:
-                return _ref(found)
-        self._ensure_invoice_items(customer_id, draft, recover)
-        key = f"meterline-invoice-{draft.tenant_id}-{draft.number}"
-        invoice = self._call(self._v1.invoices.create, key=key, customer=customer_id, subscription=subscription_id)
-        return _ref(invoice)
+        return self._push_with_added_lines(customer_id, draft, recover)
 
     def _push_with_added_lines(self, customer_id: str, draft: InvoiceDraft, recover: bool) -> StripeInvoiceRef:
-        """Real Stripe: an empty draft invoice, then all its lines in one add_lines call
-        (2 calls however many lines, where an invoice item per line took one each).
-        Recovery adds only the lines the draft lacks."""
+        """An empty draft invoice, then all its lines in one add_lines call (2 calls
+        however many lines, where an invoice item per line took one each). Recovery
+        adds only the lines the draft lacks."""
+        # localstripe: the anchor comes FIRST. Creating a subscription invoices (and
+        # charges) every pending item of the customer, so the invoice an earlier
+        # attempt's items ended up on is looked for after it (9.).
+        subscription_id = self._anchor_subscription(customer_id, draft.currency) if self._local else None
         found = self._find_invoice(customer_id, draft.number) if recover else None
         invoice = found
-        if invoice is None:
+        metadata = {NUMBER_KEY: draft.number, TENANT_KEY: draft.tenant_id}
+        key = f"meterline-invoice-{draft.tenant_id}-{draft.number}"
+        if invoice is None and self._local:
+            invoice = self._call(self._v1.invoices.create, key=key, customer=customer_id,
+                                 subscription=subscription_id, metadata=metadata)
+        elif invoice is None:
             invoice = self._call(
                 self._v1.invoices.create,
-                key=f"meterline-invoice-{draft.tenant_id}-{draft.number}",
+                key=key,
                 customer=customer_id,
                 currency=draft.currency.lower(),
                 # Our lines only: a pending item of the customer's is not ours to bill.
@@ -459,14 +459,19 @@ class StripeAdapter:
                 collection_method="charge_automatically",
                 # We finalize and pay explicitly; Stripe must not do it on its own clock.
                 auto_advance=False,
-                metadata={NUMBER_KEY: draft.number, TENANT_KEY: draft.tenant_id},
+                metadata=metadata,
             )
         elif invoice.get("status") != "draft":
             return _ref(invoice)  # finalized only after every line was added
-        present = self._list(self._v1.invoices.line_items.list, invoice["id"]) if found is not None else ()
+        # What the invoice already holds: lines an earlier attempt added (a found
+        # invoice), or, on localstripe, pending items its creation just swept in; only
+        # possible on a rerun, which our own record (`recover`) tells apart.
+        present = self._list(self._v1.invoices.line_items.list, invoice["id"]) \
+            if found is not None or (self._local and recover) else ()
         # Items an earlier version of this adapter created for the invoice, one per line,
-        # before a crash: assigned to the invoice rather than billed again.
-        pending = self._pending_items(customer_id) if recover else ()
+        # before a crash: assigned to the invoice rather than billed again. (localstripe's
+        # invoice creation has already taken them in.)
+        pending = self._pending_items(customer_id) if recover and not self._local else ()
         lines = lines_to_add(draft, present, pending)
         for start in range(0, len(lines), _MAX_LINES_PER_CALL):
             chunk = lines[start:start + _MAX_LINES_PER_CALL]
@@ -483,7 +488,7 @@ class StripeAdapter:
         for invoice in self._list(self._v1.invoices.list, customer=customer_id):
             if _metadata(invoice).get(NUMBER_KEY) == number:
                 return invoice
-            # localstripe drops invoice metadata; the lines keep their item's.
+            # Stock localstripe drops invoice metadata; the lines keep their item's.
             lines = (invoice.get("lines") or {}).get("data") or []
             for line in lines:
                 if _metadata(line).get(NUMBER_KEY) == number or (line.get("description") or "").startswith(
@@ -498,33 +503,6 @@ class StripeAdapter:
         else:
             items = self._list(self._v1.invoice_items.list, customer=customer_id, pending=True)
         return (item for item in items if not item.get("invoice"))
-
-    def _ensure_invoice_items(self, customer_id: str, draft: InvoiceDraft, recover: bool) -> None:
-        present: set[int] = set()
-        for item in self._pending_items(customer_id) if recover else ():
-            meta = _metadata(item)
-            if meta.get(NUMBER_KEY) == draft.number and str(meta.get(POSITION_KEY, "")).isdigit():
-                present.add(int(meta[POSITION_KEY]))
-            else:
-                for line in draft.lines:
-                    if (item.get("description") or "") == _item_description(draft.number, line):
-                        present.add(line.position)
-        for line in draft.lines:
-            if line.position in present:
-                continue
-            self._call(
-                self._v1.invoice_items.create,
-                key=f"meterline-item-{draft.tenant_id}-{draft.number}-{line.position}",
-                customer=customer_id,
-                amount=line.amount_minor,
-                currency=draft.currency.lower(),
-                description=_item_description(draft.number, line),
-                metadata={
-                    NUMBER_KEY: draft.number,
-                    POSITION_KEY: str(line.position),
-                    TENANT_KEY: draft.tenant_id,
-                },
-            )
 
     def _anchor_subscription(self, customer_id: str, currency: str) -> str:
         """localstripe only: the $0 subscription its invoices must hang on."""

@@ -26,8 +26,12 @@ def _ready(port: int) -> bool:
 # scanning the whole store, even inside calls that are not lists (paying an invoice,
 # creating one, exporting a customer): every call got slower with everything stored.
 # The launcher patches both before serving; why and how: infra/localstripe_index.py.
+# It also adds Stripe's `POST /v1/invoices/{id}/add_lines`, which localstripe lacks, so
+# the adapter adds an invoice's lines in one call as on real Stripe (and keeps invoice
+# metadata, which localstripe drops): infra/localstripe_add_lines.py.
 _LAUNCHER = (
-    "import infra.localstripe_index as patches; patches.install(); "
+    "import infra.localstripe_index as patches, infra.localstripe_add_lines as add_lines; "
+    "patches.install(); add_lines.install(); "
     "from localstripe.server import start; start()"
 )
 

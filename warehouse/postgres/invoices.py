@@ -7,7 +7,7 @@ runs in Prefect task threads); the async readers serve the admin API.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date
 from decimal import Decimal
 
@@ -16,7 +16,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from billing_jobs.invoicing import InvoiceDraft, InvoiceLine
-from billing_jobs.errors import RetryableError
+from billing_jobs.errors import PermanentError, RetryableError
 from billing_jobs.ports import InvoiceStatus, StoredInvoice
 
 from .tables import invoice, invoice_line, tenant
@@ -50,9 +50,12 @@ def _read(conn, number: str, tenant_id: str, tenant_slug: str):
 
 
 class PgInvoiceStore:
-    def __init__(self, engine: Engine) -> None:
+    """`tenants`: tenant id -> (slug, schema name) the caller has already read, so they are
+    not looked up again (the invoice flow reads the tenant's row anyway)."""
+
+    def __init__(self, engine: Engine, tenants: Mapping[str, tuple[str, str]] | None = None) -> None:
         self._engine = engine
-        self._tenants: dict[str, tuple[str, str]] = {}
+        self._tenants: dict[str, tuple[str, str]] = dict(tenants or {})
 
     def _tenant(self, tenant_id: str) -> tuple[str, str]:
         if tenant_id not in self._tenants:
@@ -86,9 +89,12 @@ class PgInvoiceStore:
                     {"invoice_number": draft.number, **line.model_dump(exclude={"position"}), "position": line.position}
                     for line in draft.lines
                 ])
-            if inserted is not None:
-                _apply_corrections(conn, draft.number, applied_corrections)
-            return _read(conn, draft.number, tenant_id, self._tenant(tenant_id)[0])
+            if inserted is None:  # stored before: the stored one, unchanged
+                return _read(conn, draft.number, tenant_id, self._tenant(tenant_id)[0])
+            _apply_corrections(conn, draft.number, applied_corrections)
+        # Just inserted from `draft`, as it is: reading it back (two more statements per
+        # invoice) would only return it.
+        return StoredInvoice(draft=draft, status="draft", stripe_invoice_id=None)
 
     def start_stripe_push(self, tenant_id: str, number: str) -> bool:
         # One conditional UPDATE: of two concurrent runs only one sees a row
@@ -104,16 +110,23 @@ class PgInvoiceStore:
 
     def attach_stripe(self, tenant_id: str, number: str, stripe_invoice_id: str, status: InvoiceStatus) -> None:
         with self._engine.begin() as raw:
-            self._in_tenant(raw, tenant_id).execute(
+            updated = self._in_tenant(raw, tenant_id).execute(
                 update(invoice).where(invoice.c.number == number)
                 .values(stripe_invoice_id=stripe_invoice_id, status=status, updated_at=func.now())
-            )
+            ).rowcount
+        _check_updated(updated, number)
 
     def set_status(self, tenant_id: str, number: str, status: InvoiceStatus) -> None:
         with self._engine.begin() as raw:
-            self._in_tenant(raw, tenant_id).execute(
+            updated = self._in_tenant(raw, tenant_id).execute(
                 update(invoice).where(invoice.c.number == number).values(status=status, updated_at=func.now())
-            )
+            ).rowcount
+        _check_updated(updated, number)
+
+
+def _check_updated(rowcount: int, number: str) -> None:
+    if rowcount != 1:
+        raise PermanentError(f"invoice {number} vanished from the store")
 
 
 def _apply_corrections(conn: Connection, number: str, applied: Sequence[tuple[int, Decimal]]) -> None:
