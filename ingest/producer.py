@@ -1,6 +1,7 @@
 """The Kafka adapter of ingest: the only module that imports aiokafka.
 
-Idempotent producer, ``acks="all"``, lz4, a short linger. ``produce`` returns only when
+Idempotent producer, ``acks="all"``, lz4, no linger by default (records that arrive while
+a produce request is in flight batch up behind it). ``produce`` returns only when
 the broker acknowledged every record, and raises ``BrokerUnavailable`` otherwise (down,
 slower than the deadline, or any producer error): the caller answers 503 and the client
 retries the whole request, which its event ids make safe.

@@ -124,7 +124,10 @@ class IngestSettings(BaseModel):
     # records of at most this (ingest/coalescing.py).
     max_pack_events: int = 500
     max_pack_bytes: int = 512 * 1024
-    linger_ms: int = 5
+    # No linger: aiokafka keeps one produce request in flight per broker (idempotence), so
+    # records arriving meanwhile already wait and share the next request; a fixed linger
+    # only added its 5 ms to every single event when the producer was idle (bench/README.md).
+    linger_ms: int = 0
     producer_max_batch_bytes: int = 1024 * 1024
     producer_request_timeout_s: float = 30.0
 
