@@ -498,10 +498,8 @@ class StripeAdapter:
         return None
 
     def _pending_items(self, customer_id: str) -> Iterator[dict[str, Any]]:
-        if self._local:
-            items = self._list(self._v1.invoice_items.list, customer=customer_id)
-        else:
-            items = self._list(self._v1.invoice_items.list, customer=customer_id, pending=True)
+        """Real Stripe only (localstripe answers `pending=true` with a 500, see 6. above)."""
+        items = self._list(self._v1.invoice_items.list, customer=customer_id, pending=True)
         return (item for item in items if not item.get("invoice"))
 
     def _anchor_subscription(self, customer_id: str, currency: str) -> str:
