@@ -32,9 +32,9 @@ add_lines and cannot serve push_invoice.
    its launcher). Recovery also matches lines, which keep their item's metadata.
 5. localstripe has no `finalize_invoice` (404) and pays drafts directly; real
    Stripe invoices are finalized before `pay`.
-6. localstripe answers `invoice_items.list(pending=true)` with a 500, so in
-   local mode all of the customer's items are listed and filtered on
-   `invoice is None`.
+6. localstripe answers `invoice_items.list(pending=true)` with a 500; it needs no
+   such list anyway, since creating its invoice sweeps the pending items in (the
+   lines are then read off the invoice).
 7. Payment method: in local mode `ensure_customer` attaches test card 4242...
    as the default so `pay` succeeds; on real Stripe the customer's payment
    method is collected by Stripe's hosted flows, never by us.
