@@ -178,7 +178,7 @@ def build_app(settings: Settings) -> faust.App:
         try:
             opened = await sinks()
             async with writing:
-                await opened["meters"].refresh()
+                await opened["meters"].backfill_pending()
         except Exception:  # noqa: BLE001 - an exception would stop the timer; the next batch refreshes too
             log.warning("refreshing meters failed", exc_info=True)
 

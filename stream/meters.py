@@ -82,6 +82,18 @@ class MeterCache:
                 await self.refresh(backfill=False)
         return self._meters
 
+    async def backfill_pending(self) -> None:
+        """Backfill new meters without applying them here. Applying also records rollup_from
+        for meters new to this worker, which belongs on the batch path: an idle worker's
+        timer would otherwise move a meter's rollup_from to the latest raw event, sending
+        reads of earlier ranges to raw events for no reason (test_sigkill_..., minute)."""
+        if self._backfill is None:
+            return
+        async with self._engine.connect() as conn:
+            pending = [m for m, done in await list_meter_states(conn) if not done]
+        if pending:
+            await self._backfill(pending)
+
     async def refresh(self, backfill: bool = True) -> None:
         async with self._engine.connect() as conn:
             states = await list_meter_states(conn)
