@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import gc
 import logging
 import time
@@ -32,6 +33,7 @@ from warehouse.postgres.tables import tenant
 from warehouse.postgres.usage import list_positions, prune_processed_events
 
 from .aggregation import RESOLUTIONS
+from .backfill import backfill_meters
 from .freshness import Freshness, freshness
 from .meters import MeterCache
 from .metrics import StreamMetrics
@@ -82,6 +84,9 @@ def build_app(settings: Settings) -> faust.App:
     dead_letter_topic = app.topic(settings.kafka.dead_letter_topic, value_serializer="raw")
 
     clickhouse_lock = asyncio.Lock()
+    # Held while a batch is written: a meter refresh off the batch path (the timer below)
+    # must not record rollup_from between a batch's meter lookup and its raw insert.
+    writing = asyncio.Lock()
     state: dict = {}
     metrics = StreamMetrics()
     opening = asyncio.Lock()
@@ -102,7 +107,9 @@ def build_app(settings: Settings) -> faust.App:
         # All at once: a failed open leaves `state` empty, so the next attempt opens again.
         state.update(
             engine=engine,
-            meters=MeterCache(engine, settings.stream.meter_refresh_s, reader.latest_event_times),
+            meters=MeterCache(engine, settings.stream.meter_refresh_s, reader.latest_event_times,
+                              functools.partial(backfill_meters, engine, reader.raw_events,
+                                                dedup_horizon=timedelta(days=settings.stream.dedup_horizon_days))),
             sink=UsageSink(engine, ClickHouseEventSink(clickhouse, settings.clickhouse.database, clickhouse_lock),
                            settings.stream.consumer_group, timedelta(days=settings.stream.dedup_horizon_days)),
             reader=reader,
@@ -125,9 +132,10 @@ def build_app(settings: Settings) -> faust.App:
                     started = time.perf_counter()
                     try:
                         opened = await sinks()
-                        with _no_cyclic_gc():
-                            outcome = await opened["sink"].write(records, opened["meters"],
-                                                                 datetime.now(timezone.utc))
+                        async with writing:
+                            with _no_cyclic_gc():
+                                outcome = await opened["sink"].write(records, opened["meters"],
+                                                                     datetime.now(timezone.utc))
                     except Exception:
                         metrics.sink_failures.inc()
                         log.exception("sink write failed; retrying the batch")
@@ -163,6 +171,16 @@ def build_app(settings: Settings) -> faust.App:
                 metrics.pruned.inc(removed)
                 if removed < settings.stream.prune_chunk_rows:
                     break
+
+    @app.timer(interval=settings.stream.meter_refresh_s)
+    async def refresh_meters():
+        """New meters are backfilled even when no event of their tenant arrives."""
+        try:
+            opened = await sinks()
+            async with writing:
+                await opened["meters"].backfill_pending()
+        except Exception:  # noqa: BLE001 - an exception would stop the timer; the next batch refreshes too
+            log.warning("refreshing meters failed", exc_info=True)
 
     @app.timer(interval=1.0)
     async def refresh_freshness():

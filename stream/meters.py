@@ -11,6 +11,11 @@ its own instant and the latest wins (an atomic GREATEST in PostgreSQL). A worker
 a meter when it has no rollup_from yet, or when the meter is new to a worker that was
 already processing events; a worker's first load marks only unset meters, since it
 processed nothing before.
+
+Backfill (stream/backfill.py): with a `backfill` function, a meter applies only once its
+PostgreSQL windows hold the events committed before it; the cache backfills new meters at
+a refresh, and a batch, under its shared tenant locks, checks it knows every backfilled
+meter of its tenants (`ensure_current`). Without one (unit tests), every meter applies.
 """
 
 from __future__ import annotations
@@ -23,7 +28,9 @@ from datetime import datetime, timedelta, timezone
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from warehouse.postgres.meters import list_all_meters, set_rollup_from
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from warehouse.postgres.meters import applied_meter_counts, list_meter_states, set_rollup_from
 
 from .aggregation import Meter
 
@@ -34,11 +41,16 @@ __all__ = ["MeterCache", "LatestEventTimes", "COMPLETE_FROM_START"]
 # refresh over 1,000 meters take tens of seconds, and held the chDB host's inserts up.
 LatestEventTimes = Callable[[list[tuple[uuid.UUID, str]]], Awaitable[dict[tuple[uuid.UUID, str], datetime]]]
 COMPLETE_FROM_START = datetime(1970, 1, 1, tzinfo=timezone.utc)
+# Writes the PostgreSQL windows of meters not yet backfilled (stream.backfill.backfill_meters).
+Backfill = Callable[[list[Meter]], Awaitable[object]]
 
 
 class MeterCache:
-    def __init__(self, engine: AsyncEngine, max_age_s: float, latest_event_times: LatestEventTimes | None = None) -> None:
+    def __init__(self, engine: AsyncEngine, max_age_s: float, latest_event_times: LatestEventTimes | None = None,
+                 backfill: Backfill | None = None) -> None:
         self._engine = engine
+        self._backfill = backfill
+        self._counts: dict[uuid.UUID, int] = {}  # applied meters per tenant
         self._max_age_s = max_age_s
         self._latest_event_times = latest_event_times
         self._meters: list[Meter] = []
@@ -59,14 +71,50 @@ class MeterCache:
             await self.refresh()
         return self._meters
 
-    async def refresh(self) -> None:
+    async def ensure_current(self, conn: AsyncConnection, tenant_ids: Iterable[uuid.UUID]) -> list[Meter]:
+        """The meters a batch must apply, checked on the batch's connection once it holds its
+        tenants' shared locks: a meter another worker backfilled since the last load is
+        reloaded now (without backfilling: this batch's own locks would block that)."""
+        if self._backfill is not None:
+            tenants = list(tenant_ids)
+            counts = await applied_meter_counts(conn, tenants)
+            if any(counts.get(t, 0) != self._counts.get(t, 0) for t in tenants):
+                await self.refresh(backfill=False)
+        return self._meters
+
+    async def backfill_pending(self) -> None:
+        """Backfill new meters without applying them here. Applying also records rollup_from
+        for meters new to this worker, which belongs on the batch path: an idle worker's
+        timer would otherwise move a meter's rollup_from to the latest raw event, sending
+        reads of earlier ranges to raw events for no reason (test_sigkill_..., minute)."""
+        if self._backfill is None:
+            return
         async with self._engine.connect() as conn:
-            meters = await list_all_meters(conn)
+            pending = [m for m, done in await list_meter_states(conn) if not done]
+        if pending:
+            await self._backfill(pending)
+
+    async def refresh(self, backfill: bool = True) -> None:
+        async with self._engine.connect() as conn:
+            states = await list_meter_states(conn)
+        if self._backfill is not None:
+            pending = [m for m, done in states if not done]
+            if pending and backfill:
+                await self._backfill(pending)
+                async with self._engine.connect() as conn:
+                    states = await list_meter_states(conn)
+            meters = [m for m, done in states if done]
+        else:
+            meters = [m for m, _ in states]
         # Called between batches' ClickHouse writes (inside the sink, before its claim), so
         # the raw table holds exactly the events processed without these meters.
         meters = await self._mark_applied(meters)
         self._meters = meters
         self._tenants = {m.tenant_id for m in meters}
+        counts: dict[uuid.UUID, int] = {}
+        for m in meters:
+            counts[m.tenant_id] = counts.get(m.tenant_id, 0) + 1
+        self._counts = counts
         self._known = {(m.tenant_id, m.slug) for m in meters}
         self._loaded_at = time.monotonic()
 

@@ -37,6 +37,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from stream.aggregation import Meter, UsageDelta, UsageEvent, aggregate
 from stream.events import decode_pack
+from warehouse.postgres.meters import lock_tenants
 from warehouse.postgres.tables import tenant
 from warehouse.postgres.usage import (
     add_corrections, add_dead_letters, add_duplicates, claim_new_events, invoiced_periods, load_positions,
@@ -45,13 +46,15 @@ from warehouse.postgres.usage import (
 
 from .clickhouse import ClickHouseEventSink, ClickHouseWrite
 
-__all__ = ["UsageSink", "BatchOutcome", "SourceRecord", "MeterSource"]
+__all__ = ["UsageSink", "BatchOutcome", "SourceRecord", "MeterSource", "invoiced_corrections"]
 
 log = logging.getLogger(__name__)
 
 
 class MeterSource(Protocol):
     async def for_tenants(self, tenant_ids: Iterable[uuid.UUID]) -> Sequence[Meter]: ...
+
+    async def ensure_current(self, conn, tenant_ids: Iterable[uuid.UUID]) -> Sequence[Meter]: ...
 
 
 @dataclass(frozen=True)
@@ -87,6 +90,25 @@ def _dead(tenant_id, event_id: str, meter_slug: str, reason: str, event: dict | 
             "reason": reason, "event": event}
 
 
+async def invoiced_corrections(conn, schema_name: str, fresh: Sequence[UsageEvent], result) -> list:
+    """Additive usage (COUNT, SUM) in hours of issued invoices, summed over groups: what
+    the next invoice must add. MAX, LATEST and UNIQUE_COUNT are not deltas, so a late
+    event of theirs only updates its window (stream/README.md)."""
+    if not fresh:
+        return []
+    periods = await invoiced_periods(conn, schema_name, min(e.time for e in fresh))
+    merged: dict[tuple[str, str, datetime], UsageDelta] = {}
+    for key, delta in result.deltas.items():
+        if key.resolution != "hour" or result.aggregations[key.tenant_id, key.meter_slug] not in ("COUNT", "SUM"):
+            continue
+        for period in periods:
+            if period.start <= key.window_start < period.end:
+                total = merged.setdefault((period.number, key.meter_slug, key.window_start), UsageDelta())
+                total.quantity += delta.quantity
+                total.event_count += delta.event_count
+    return [(number, slug, window, d) for (number, slug, window), d in merged.items()]
+
+
 class UsageSink:
     def __init__(self, engine: AsyncEngine, clickhouse: ClickHouseEventSink, consumer_group: str,
                  dedup_horizon: timedelta) -> None:
@@ -102,24 +124,6 @@ class UsageSink:
                 select(tenant.c.schema_name).where(tenant.c.id == tenant_id)
             )).scalar_one_or_none()
         return self._schemas[tenant_id]
-
-    async def _corrections(self, conn, schema_name: str, fresh: Sequence[UsageEvent], result) -> list:
-        """Additive usage (COUNT, SUM) in hours of issued invoices, summed over groups: what
-        the next invoice must add. MAX, LATEST and UNIQUE_COUNT are not deltas, so a late
-        event of theirs only updates its window (stream/README.md)."""
-        if not fresh:
-            return []
-        periods = await invoiced_periods(conn, schema_name, min(e.time for e in fresh))
-        merged: dict[tuple[str, str, datetime], UsageDelta] = {}
-        for key, delta in result.deltas.items():
-            if key.resolution != "hour" or result.aggregations[key.tenant_id, key.meter_slug] not in ("COUNT", "SUM"):
-                continue
-            for period in periods:
-                if period.start <= key.window_start < period.end:
-                    total = merged.setdefault((period.number, key.meter_slug, key.window_start), UsageDelta())
-                    total.quantity += delta.quantity
-                    total.event_count += delta.event_count
-        return [(number, slug, window, d) for (number, slug, window), d in merged.items()]
 
     async def _merge_windows(self, conn, claimed: dict[uuid.UUID, tuple[str, list[UsageEvent]]],
                              by_tenant: dict[uuid.UUID, dict[str, UsageEvent]], repeats: dict[uuid.UUID, int],
@@ -144,7 +148,7 @@ class UsageSink:
                 if k.resolution == "minute" and d.unique_values:
                     clickhouse.add_unique_values(tenant_id, k.meter_slug, k.group_key, k.window_start,
                                                  d.unique_values)
-            corrections = await self._corrections(conn, schema_name, fresh, result)
+            corrections = await invoiced_corrections(conn, schema_name, fresh, result)
             await add_corrections(conn, schema_name, corrections)
             await add_dead_letters(conn, schema_name, dead)
             await add_duplicates(conn, schema_name, minute, duplicates)
@@ -189,6 +193,11 @@ class UsageSink:
                         by_tenant[event.tenant_id][event.id] = event
 
             known_meters = await meters.for_tenants(by_tenant) if by_tenant else []
+            # Shared until the commit: a new meter's backfill (exclusive) waits for this
+            # batch, or this batch for it and then applies the meter (stream/backfill.py).
+            await lock_tenants(conn, set(by_tenant) | set(too_old), exclusive=False)
+            if by_tenant:
+                known_meters = await meters.ensure_current(conn, by_tenant)
             minute = now.replace(second=0, microsecond=0)
             # Tenants, ids and windows in a fixed order: two workers writing the same
             # tenant's rows (a rebalance, duplicates across partitions) then take their

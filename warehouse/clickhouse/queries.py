@@ -20,7 +20,7 @@ from stream.aggregation import RESOLUTION_STEP, Meter, Resolution, combine_total
 
 __all__ = ["UsagePoint", "UsageSeries", "RAW_EVENT_COLUMNS", "ROLLUP_COLUMNS", "UNIQUE_VALUE_COLUMNS",
            "rollup_resolution", "usage_query", "unique_total_query", "parse_usage_rows", "series",
-           "event_totals_query", "latest_event_times_query"]
+           "event_totals_query", "latest_event_times_query", "raw_events_query"]
 
 RAW_EVENT_COLUMNS = ["tenant_id", "type", "time", "id", "source", "subject", "data", "received_at"]
 ROLLUP_COLUMNS = ["tenant_id", "meter_slug", "resolution", "window_start", "group_key", "aggregation", "quantity",
@@ -191,3 +191,11 @@ def latest_event_times_query(database: str) -> str:
     return (f"SELECT tenant_id, type, max(time) FROM {database}.events "
             "WHERE tenant_id IN {tenants:Array(UUID)} AND type IN {types:Array(String)} "
             "GROUP BY tenant_id, type")
+
+
+def raw_events_query(database: str) -> str:
+    """Raw events of some (tenant, type) pairs, for a new meter's backfill (stream/backfill.py);
+    the caller keeps the pairs it asked for. FINAL collapses identical rows only: copies
+    under two times both come back, and PostgreSQL's dedup record says which one counted."""
+    return (f"SELECT tenant_id, type, time, id, source, subject, data FROM {database}.events FINAL "
+            "WHERE tenant_id IN {tenants:Array(UUID)} AND type IN {types:Array(String)}")

@@ -13,12 +13,15 @@ from decimal import Decimal
 from collections.abc import Sequence
 from typing import Protocol
 
+import orjson
+
 from meterline.settings import Settings
-from stream.aggregation import Meter, Resolution
+
+from stream.aggregation import Meter, Resolution, UsageEvent
 
 from .queries import (
-    UsagePoint, UsageSeries, event_totals_query, latest_event_times_query, parse_usage_rows, rollup_resolution, series,
-    unique_total_query, usage_query,
+    UsagePoint, UsageSeries, event_totals_query, latest_event_times_query, parse_usage_rows, raw_events_query,
+    rollup_resolution, series, unique_total_query, usage_query,
 )
 
 __all__ = ["UsagePoint", "UsageSeries", "UsageReader", "ClickHouseUsageReader", "build_usage_reader", "series_to_json"]
@@ -75,6 +78,26 @@ class ClickHouseUsageReader:
         """Per (tenant, event type), the latest raw event's time; absent when there is none."""
         async with self._lock:
             return await asyncio.to_thread(self.latest_event_times_sync, pairs)
+
+    def raw_events_sync(self, pairs: Sequence[tuple[uuid.UUID, str]]) -> list[UsageEvent]:
+        if not pairs:
+            return []
+        wanted = set(pairs)
+        rows = self._client.query(raw_events_query(self._database), parameters={
+            "tenants": sorted({str(t) for t, _ in pairs}), "types": sorted({e for _, e in pairs})}).result_rows
+        events = []
+        for tenant_id, event_type, at, event_id, source, subject, data in rows:
+            tenant_id = tenant_id if isinstance(tenant_id, uuid.UUID) else uuid.UUID(str(tenant_id))
+            if (tenant_id, event_type) in wanted:
+                events.append(UsageEvent(tenant_id, event_id, event_type, subject,
+                                         at if at.tzinfo else at.replace(tzinfo=timezone.utc),
+                                         orjson.loads(data) if data else {}, source))
+        return events
+
+    async def raw_events(self, pairs: Sequence[tuple[uuid.UUID, str]]) -> list[UsageEvent]:
+        """The raw events of each (tenant, event type), every stored copy (see raw_events_query)."""
+        async with self._lock:
+            return await asyncio.to_thread(self.raw_events_sync, pairs)
 
     async def usage(self, meter: Meter, start: datetime, end: datetime, window: Resolution = "hour",
                     raw: bool = False) -> UsageSeries:

@@ -14,7 +14,8 @@ from stream.aggregation import Meter
 
 from .tables import meter
 
-__all__ = ["insert_meter", "list_meters", "list_all_meters", "get_meter", "set_rollup_from"]
+__all__ = ["insert_meter", "list_meters", "list_all_meters", "get_meter", "set_rollup_from", "list_meter_states",
+           "lock_tenants", "applied_meter_counts", "claim_pending_meters", "mark_backfilled"]
 
 
 def _meter(row) -> Meter:
@@ -73,3 +74,55 @@ async def set_rollup_from(conn: AsyncConnection,
         "RETURNING m.tenant_id, m.slug, m.rollup_from"), {"starts": starts_json})
     current = {(tenant_id, slug): at for tenant_id, slug, at in result}
     return current
+
+
+async def list_meter_states(conn: AsyncConnection) -> list[tuple[Meter, bool]]:
+    """Every meter, with whether the stream backfilled it (stream/backfill.py)."""
+    return [(_meter(r), r.backfilled_at is not None) for r in await conn.execute(select(meter))]
+
+
+# Advisory lock namespace of "the tenant's meter set, as applied by the stream".
+_METER_SET_LOCK = 0x4D455445  # "METE"
+
+
+async def lock_tenants(conn: AsyncConnection, tenant_ids: Iterable[uuid.UUID], exclusive: bool) -> None:
+    """Lock each tenant's meter set until the transaction ends: shared by every stream
+    batch, exclusive by a backfill. So a backfill waits for the batches in flight and a
+    batch committed after it sees its meter (stream/backfill.py). In tenant order, one
+    statement: unnest yields the array in order, so every locker takes them in one order."""
+    tenants = sorted(str(t) for t in set(tenant_ids))
+    if not tenants:
+        return
+    function = "pg_advisory_xact_lock" if exclusive else "pg_advisory_xact_lock_shared"
+    await conn.execute(text(f"SELECT count({function}(:space, hashtext(t))) FROM unnest(CAST(:tenants AS text[])) AS t"),
+                       {"space": _METER_SET_LOCK, "tenants": tenants})
+
+
+async def applied_meter_counts(conn: AsyncConnection, tenant_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, int]:
+    """Backfilled meters per tenant: what a batch must apply (absent tenants have none)."""
+    rows = await conn.execute(text(
+        "SELECT tenant_id, count(*) FROM public.meter WHERE backfilled_at IS NOT NULL "
+        "AND tenant_id = ANY(CAST(:tenants AS uuid[])) GROUP BY tenant_id"), {"tenants": [str(t) for t in tenant_ids]})
+    return {tenant_id: count for tenant_id, count in rows}
+
+
+async def claim_pending_meters(conn: AsyncConnection, keys: Iterable[tuple[uuid.UUID, str]]) -> list[Meter]:
+    """The given meters still waiting for their backfill, locked (another worker may have
+    backfilled some since they were listed)."""
+    pairs = sorted({(str(t), slug) for t, slug in keys})
+    if not pairs:
+        return []
+    rows = await conn.execute(text(
+        "SELECT m.* FROM public.meter AS m JOIN json_to_recordset(CAST(:pairs AS json)) AS k(t uuid, s text) "
+        "ON m.tenant_id = k.t AND m.slug = k.s WHERE m.backfilled_at IS NULL ORDER BY m.tenant_id, m.slug "
+        "FOR UPDATE OF m"), {"pairs": orjson.dumps([{"t": t, "s": s} for t, s in pairs]).decode()})
+    return [_meter(r) for r in rows]
+
+
+async def mark_backfilled(conn: AsyncConnection, meters: Iterable[Meter]) -> None:
+    pairs = sorted({(str(m.tenant_id), m.slug) for m in meters})
+    if pairs:
+        await conn.execute(text(
+            "UPDATE public.meter AS m SET backfilled_at = now() FROM json_to_recordset(CAST(:pairs AS json)) "
+            "AS k(t uuid, s text) WHERE m.tenant_id = k.t AND m.slug = k.s"),
+            {"pairs": orjson.dumps([{"t": t, "s": s} for t, s in pairs]).decode()})

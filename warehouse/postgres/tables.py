@@ -75,6 +75,8 @@ meter = Table(
     Column("value_path", Text),
     Column("group_by", JSONB, nullable=False, server_default=text("'[]'")),
     Column("rollup_from", DateTime(timezone=True)),  # set by the stream worker: see stream/meters.py
+    # Set when the stream has written the meter's windows for events before it: stream/backfill.py
+    Column("backfilled_at", DateTime(timezone=True)),
     _created_at(),
     UniqueConstraint("tenant_id", "slug"),
 )

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 
 import orjson
@@ -56,6 +56,27 @@ async def claim_new_events(conn: AsyncConnection, schema_name: str,
         "ON CONFLICT (event_id) DO NOTHING RETURNING event_id"
     )
     result = await conn.execute(statement, {"events": orjson.dumps(events).decode()})
+    return set(result.scalars())
+
+
+async def committed_among(conn: AsyncConnection, schema_name: str, events: Sequence[tuple[str, datetime]],
+                          horizon: timedelta) -> set[int]:
+    """Positions in `events` ((id, time) pairs read from ClickHouse's raw table) of the
+    events a committed batch counted: their dedup record holds that id with that time.
+    Raw rows of a batch killed before its commit have no record yet (its replay claims
+    them) or one with another copy's time. Records are pruned beyond the horizon, and only
+    committed batches' raw rows are that old, so older events count without one
+    (statement_timestamp: a prune committed before this statement used an earlier cutoff).
+    Times match to the millisecond: ClickHouse keeps milliseconds, the record microseconds."""
+    if not events:
+        return set()
+    result = await conn.execute(text(
+        "SELECT e.n - 1 FROM json_array_elements(CAST(:events AS json)) WITH ORDINALITY AS e(v, n) "
+        "WHERE CAST(e.v->>1 AS timestamptz) < statement_timestamp() - CAST(:horizon AS interval) "
+        f'OR EXISTS (SELECT 1 FROM "{schema_name}".processed_event AS p '
+        "WHERE p.event_id = e.v->>0 AND p.event_time > CAST(e.v->>1 AS timestamptz) - interval '1 millisecond' "
+        "AND p.event_time < CAST(e.v->>1 AS timestamptz) + interval '1 millisecond')"),
+        {"events": orjson.dumps(events).decode(), "horizon": f"{int(horizon.total_seconds())} seconds"})
     return set(result.scalars())
 
 
