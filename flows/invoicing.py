@@ -122,7 +122,8 @@ def invoice_tenant(tenant_id: str, spans_json: list[dict], start: date, end: dat
         with engine.begin() as conn:
             conn.execute(tenant.update().where(tenant.c.id == row.id).values(stripe_customer_id=customer_id))
     stored = issue_invoice(
-        store=PgInvoiceStore(engine, tenants={str(row.id): (row.slug, row.schema_name)}), gateway=gateway, tenant_id=str(row.id), tenant_slug=row.slug,
+        store=PgInvoiceStore(engine, tenants={str(row.id): (row.slug, row.schema_name)}), gateway=gateway,
+        tenant_id=str(row.id), tenant_slug=row.slug,
         customer_id=customer_id, segments=with_usage(segments, hours), period_start=start, period_end=end,
         corrections=corrections, corrected_periods=periods,
     )

@@ -22,13 +22,12 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
-from sqlalchemy.ext.asyncio import AsyncEngine
-
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from warehouse.postgres.meters import applied_meter_counts, list_meter_states, set_rollup_from
 
@@ -50,7 +49,7 @@ class MeterCache:
                  backfill: Backfill | None = None) -> None:
         self._engine = engine
         self._backfill = backfill
-        self._counts: dict[uuid.UUID, int] = {}  # applied meters per tenant
+        self._counts: Counter[uuid.UUID] = Counter()  # applied meters per tenant
         self._max_age_s = max_age_s
         self._latest_event_times = latest_event_times
         self._meters: list[Meter] = []
@@ -111,10 +110,7 @@ class MeterCache:
         meters = await self._mark_applied(meters)
         self._meters = meters
         self._tenants = {m.tenant_id for m in meters}
-        counts: dict[uuid.UUID, int] = {}
-        for m in meters:
-            counts[m.tenant_id] = counts.get(m.tenant_id, 0) + 1
-        self._counts = counts
+        self._counts = Counter(m.tenant_id for m in meters)
         self._known = {(m.tenant_id, m.slug) for m in meters}
         self._loaded_at = time.monotonic()
 

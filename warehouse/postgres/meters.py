@@ -109,20 +109,26 @@ async def applied_meter_counts(conn: AsyncConnection, tenant_ids: Iterable[uuid.
 async def claim_pending_meters(conn: AsyncConnection, keys: Iterable[tuple[uuid.UUID, str]]) -> list[Meter]:
     """The given meters still waiting for their backfill, locked (another worker may have
     backfilled some since they were listed)."""
-    pairs = sorted({(str(t), slug) for t, slug in keys})
-    if not pairs:
+    pairs = _meter_keys_json(keys)
+    if pairs is None:
         return []
     rows = await conn.execute(text(
         "SELECT m.* FROM public.meter AS m JOIN json_to_recordset(CAST(:pairs AS json)) AS k(t uuid, s text) "
         "ON m.tenant_id = k.t AND m.slug = k.s WHERE m.backfilled_at IS NULL ORDER BY m.tenant_id, m.slug "
-        "FOR UPDATE OF m"), {"pairs": orjson.dumps([{"t": t, "s": s} for t, s in pairs]).decode()})
+        "FOR UPDATE OF m"), {"pairs": pairs})
     return [_meter(r) for r in rows]
 
 
 async def mark_backfilled(conn: AsyncConnection, meters: Iterable[Meter]) -> None:
-    pairs = sorted({(str(m.tenant_id), m.slug) for m in meters})
-    if pairs:
+    pairs = _meter_keys_json((m.tenant_id, m.slug) for m in meters)
+    if pairs is not None:
         await conn.execute(text(
             "UPDATE public.meter AS m SET backfilled_at = now() FROM json_to_recordset(CAST(:pairs AS json)) "
-            "AS k(t uuid, s text) WHERE m.tenant_id = k.t AND m.slug = k.s"),
-            {"pairs": orjson.dumps([{"t": t, "s": s} for t, s in pairs]).decode()})
+            "AS k(t uuid, s text) WHERE m.tenant_id = k.t AND m.slug = k.s"), {"pairs": pairs})
+
+
+def _meter_keys_json(keys: Iterable[tuple[uuid.UUID, str]]) -> str | None:
+    """(tenant, slug) keys as one JSON parameter for json_to_recordset, in a fixed order
+    (rows are locked in it); None when there are none."""
+    pairs = sorted({(str(t), slug) for t, slug in keys})
+    return orjson.dumps([{"t": t, "s": s} for t, s in pairs]).decode() if pairs else None
