@@ -15,11 +15,24 @@ __all__ = ["localstripe_process"]
 
 
 def _ready(port: int) -> bool:
-    # localstripe answers any authenticated list call once its web app is up.
-    response = httpx.get(
-        f"http://127.0.0.1:{port}/v1/customers", auth=("sk_test_ready", ""), timeout=1.0
-    )
-    return response.status_code == 200
+    # localstripe answers any authenticated list call once its web app is up. The add_lines
+    # probe tells our launcher's server (Stripe's JSON 404 for an unknown invoice) from a
+    # stock or older one left running (a plain 404 for an unknown route): the adapter's
+    # every invoice would fail on that one, so it must not pass for ready.
+    auth = ("sk_test_ready", "")
+    base = f"http://127.0.0.1:{port}/v1"
+    if httpx.get(f"{base}/customers", auth=auth, timeout=1.0).status_code != 200:
+        return False
+    probe = httpx.post(f"{base}/invoices/in_ready_probe/add_lines", auth=auth, timeout=1.0)
+    return probe.status_code == 404 and "error" in _json_or_empty(probe)
+
+
+def _json_or_empty(response: httpx.Response) -> dict:
+    try:
+        body = response.json()
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}
 
 
 # localstripe as shipped pickles its whole store on every write and finds objects by

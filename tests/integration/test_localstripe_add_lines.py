@@ -7,10 +7,17 @@ customer, so tests sharing the server never see each other's objects.
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import time
 import uuid
 
+import httpx
 import pytest
 import stripe
+
+import infra.localstripe as localstripe_launcher
 
 pytestmark = pytest.mark.integration
 
@@ -153,3 +160,32 @@ def test_a_bad_request_answers_stripes_error_shape_and_changes_nothing(server, d
 def test_an_unknown_invoice_is_a_404(server):
     error = error_of(lambda: server.invoices.add_lines("in_doesnotexist", params={"lines": [{"amount": 1}]}))
     assert isinstance(error, stripe.InvalidRequestError) and error.http_status == 404
+
+
+def _serve(command: list[str], port: int) -> subprocess.Popen:
+    process = subprocess.Popen([sys.executable, *command, "--port", str(port), "--from-scratch"],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/v1/customers", auth=("sk_test_x", ""), timeout=1).status_code == 200:
+                return process
+        except httpx.TransportError:
+            time.sleep(0.2)
+    process.kill()
+    raise AssertionError(f"localstripe on {port} did not start")
+
+
+def test_a_stock_localstripe_left_running_is_not_taken_for_ready():
+    """A server without the launcher's add_lines (stock, or an older checkout's) fails every
+    invoice with a 404; the launcher must not reuse it as ready. Both are real processes."""
+    ports = [int(os.environ["METERLINE_STRIPE__PORT"]) + offset for offset in (1, 2)]
+    stock = _serve(["-m", "localstripe"], ports[0])
+    launched = _serve(["-c", localstripe_launcher._LAUNCHER], ports[1])
+    try:
+        assert localstripe_launcher._ready(ports[0]) is False
+        assert localstripe_launcher._ready(ports[1]) is True
+    finally:
+        for process in (stock, launched):
+            process.kill()
+            process.wait()
