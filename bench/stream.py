@@ -85,8 +85,17 @@ async def _seed_tenants(settings, run: str, tenants: int, meters: int) -> list[u
     return ids
 
 
-def _records(tenant_ids: list[uuid.UUID], meters: int, total: int, now: datetime) -> tuple[list, int]:
-    """Packs of PACK events for one (tenant, subject); returns (records, distinct events)."""
+SPAN_S = 3000  # the preload's events cover the last 50 minutes
+
+
+def _records(tenant_ids: list[uuid.UUID], meters: int, total: int, now: datetime,
+             times: str = "scattered") -> tuple[list, int]:
+    """Packs of PACK events for one (tenant, subject); returns (records, distinct events).
+
+    times="recorded": as a backlog of live traffic is, event times follow the topic's
+    order over SPAN_S (a few seconds of jitter), except the 2% late ones. "scattered":
+    every event at a random moment of SPAN_S, whatever its place in the topic (the worst
+    case for window rows: every run of the topic touches every minute of every meter)."""
     rng = random.Random(4)
     records, distinct, n = [], 0, 0
     recent: dict[uuid.UUID, list[dict]] = {t: [] for t in tenant_ids}  # duplicates copy a tenant's own events
@@ -101,7 +110,8 @@ def _records(tenant_ids: list[uuid.UUID], meters: int, total: int, now: datetime
                 events.append(rng.choice(own))
                 continue
             late = rng.random() < 0.02
-            at = now - timedelta(hours=rng.randint(1, 72) if late else 0, seconds=rng.randint(0, 3000))
+            ago = rng.randint(0, SPAN_S) if times == "scattered" else SPAN_S * (total - n) / total + rng.random() * 5
+            at = now - timedelta(hours=rng.randint(1, 72) if late else 0, seconds=ago)
             m = rng.randrange(meters)
             event = {"id": uuid.uuid4().hex, "source": "bench", "type": f"type.{m}", "subject": subject,
                      "time": at.isoformat(), "data": {"tokens": rng.randint(1, 99)}}
@@ -291,6 +301,8 @@ def main() -> None:
     parser.add_argument("--rate", type=int, default=5_000)
     parser.add_argument("--visibility-seconds", type=float, default=20.0)
     parser.add_argument("--workers", type=int, default=1, help="stream workers in one consumer group")
+    parser.add_argument("--times", choices=("recorded", "scattered"), default="scattered",
+                        help="event times in topic order (a backlog of live traffic) or scattered at random")
     args = parser.parse_args()
 
     for name, value in BENCH_ENV.items():
@@ -321,7 +333,7 @@ def main() -> None:
     print(f"seeding {args.tenants} tenants x {args.meters} meters ...", flush=True)
     tenant_ids = asyncio.run(_seed_tenants(settings, run, args.tenants, args.meters))
     now = datetime.now(timezone.utc)
-    records, distinct = _records(tenant_ids, args.meters, args.events, now)
+    records, distinct = _records(tenant_ids, args.meters, args.events, now, args.times)
     started = time.perf_counter()
     asyncio.run(_produce(settings.kafka_bootstrap, topic, records))
     print(f"preloaded {args.events:,} events ({distinct:,} distinct) in {len(records):,} records "
@@ -384,7 +396,7 @@ def main() -> None:
                 raw_timings = await usage_query_ms(http, tenant_ids[1], 50, raw=True)
                 print(f"the same query from raw events: p50 {statistics.median(raw_timings):.1f} ms, "
                       f"p99 {_p(raw_timings, 0.99):.1f} ms", flush=True)
-                return {"events": args.events, "workers": args.workers, "raw_consumer_eps": round(raw), "stream_eps": round(eps),
+                return {"events": args.events, "workers": args.workers, "times": args.times, "raw_consumer_eps": round(raw), "stream_eps": round(eps),
                         "ratio": round(eps / raw, 3), "visible_p50_s": round(statistics.median(delays), 3),
                         "visible_p99_s": round(_p(delays, 0.99), 3),
                         "visible_raw_query_p50_s": round(statistics.median(raw_delays), 3),
