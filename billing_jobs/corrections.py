@@ -27,7 +27,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from .invoicing import segment_charge_minor
 from .money import format_decimal
@@ -74,9 +74,9 @@ class AppliedCorrection:
     amount_minor: int | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class LateUsage:
-    """A batch's new usage of one meter in one hour (summed over groups for COUNT and SUM)."""
+class LateUsage(NamedTuple):
+    """A batch's new usage of one meter, hour and group. A NamedTuple: the stream builds one
+    per hour window of a batch, and a frozen dataclass's __init__ costs several times more."""
 
     meter_slug: str
     window_start: datetime
@@ -100,18 +100,18 @@ def late_usage_corrections(usage: Iterable[LateUsage], issued: Sequence[_Period]
     it records nothing."""
     rows: dict[tuple[str, str, datetime, str], list] = {}
     for late in usage:
+        additive = late.aggregation in ("COUNT", "SUM")
+        if not additive and late.aggregation not in ("MAX", "LATEST"):
+            continue
         for period in issued:
             if not period.start <= late.window_start < period.end:
                 continue
-            if late.aggregation in ("COUNT", "SUM"):
-                key = (period.number, late.meter_slug, late.window_start, ADDITIVE_CORRECTION)
-                total = rows.setdefault(key, [Decimal(0), 0])
+            if additive:
+                total = rows.setdefault((period.number, late.meter_slug, late.window_start, ADDITIVE_CORRECTION),
+                                        [Decimal(0), 0])
                 total[0] += late.quantity
-            elif late.aggregation in ("MAX", "LATEST"):
-                key = (period.number, late.meter_slug, period.start, RESTATEMENT)
-                total = rows.setdefault(key, [Decimal(0), 0])
             else:
-                continue
+                total = rows.setdefault((period.number, late.meter_slug, period.start, RESTATEMENT), [Decimal(0), 0])
             total[1] += late.event_count
     return [(number, slug, window, q, n, kind) for (number, slug, window, kind), (q, n) in rows.items()]
 
