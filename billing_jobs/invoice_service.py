@@ -94,9 +94,9 @@ def issue_invoice(
     number = invoice_number(tenant_slug, period_start)
     stored = store.get(tenant_id, number)
     if stored is None:
+        restated: dict[int, int] = {}  # restatement id -> the amount this invoice bills for it
         if segments is not None:
             extra: list = []
-            restated: dict[int, int] = {}
             if corrections and segments:
                 currency = segments[0].plan.currency
                 extra = correction_lines(corrections, corrected_periods or {}, currency)

@@ -27,7 +27,7 @@ from tests.support.tenants import create_tenant
 from warehouse.postgres.billing_usage import hourly_usage
 from warehouse.postgres.invoices import PgInvoiceStore
 from warehouse.postgres.plans import get_plan, insert_plan, insert_subscription
-from warehouse.postgres.usage import usage_correction
+from warehouse.postgres.usage import pending_corrections, usage_correction
 
 pytestmark = pytest.mark.integration
 
@@ -137,6 +137,11 @@ async def test_late_max_and_latest_events_restate_the_invoiced_period_once(strea
     await wait_for(lambda: restatements(settings, tenant.schema_name) == [("peak", 2, None, None),
                                                                           ("seats", 1, None, None)])
     assert invoiced_totals(settings, tenant.schema_name) == {"peak": D(50), "seats": D(7)}
+    async with engine.connect() as conn:  # what the admin API lists
+        pending = await pending_corrections(conn, tenant.schema_name)
+    await engine.dispose()
+    assert sorted((c.meter_slug, c.kind, c.window_start, c.quantity) for c in pending) == [
+        ("peak", "restate", INVOICED, D(0)), ("seats", "restate", INVOICED, D(0))]
 
     # The next invoice: its fee, no usage of its own, and peak restated: (50 - 30) x 0.50 = 10.00.
     # Seats did not change: no line, applied at 0.

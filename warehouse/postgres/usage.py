@@ -268,6 +268,7 @@ class CorrectionRecord:
     quantity: Decimal
     event_count: int
     updated_at: datetime
+    kind: str = "delta"  # or "restate" (MAX, LATEST: quantity 0, window = the invoice's period start)
 
 
 @dataclass(frozen=True)
@@ -429,8 +430,9 @@ async def pending_corrections(conn: AsyncConnection, schema_name: str) -> list[C
     """Usage for already-invoiced periods that no invoice has billed yet."""
     rows = await (await _in(conn, schema_name)).execute(
         select(usage_correction.c.invoice_number, usage_correction.c.meter_slug, usage_correction.c.window_start,
-               usage_correction.c.quantity, usage_correction.c.event_count, usage_correction.c.updated_at)
+               usage_correction.c.quantity, usage_correction.c.event_count, usage_correction.c.updated_at,
+               usage_correction.c.kind)
         .where(usage_correction.c.applied_invoice_number.is_(None))
         .order_by(usage_correction.c.window_start, usage_correction.c.meter_slug)
     )
-    return [CorrectionRecord(n, s, w, Decimal(q), int(c), u) for n, s, w, q, c, u in rows]
+    return [CorrectionRecord(n, s, w, Decimal(q), int(c), u, k) for n, s, w, q, c, u, k in rows]

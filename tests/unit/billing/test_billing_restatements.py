@@ -12,9 +12,11 @@ from billing_jobs.corrections import (
     RESTATEMENT, AppliedCorrection, CorrectedPeriod, LateUsage, PendingCorrection, applied_corrections,
     correction_lines, late_usage_corrections, restatement_lines,
 )
+from billing_jobs.invoice_service import issue_invoice
 from billing_jobs.invoicing import compose_segmented_invoice
 from billing_jobs.plans import Plan
 from billing_jobs.segments import SubscriptionSegment
+from tests.unit.billing.test_billing_invoice_service import FakeInvoiceStore, FakeStripeGateway
 
 D = Decimal
 OCT, NOV = date(2026, 10, 1), date(2026, 11, 1)
@@ -119,3 +121,21 @@ def test_applied_corrections_carry_a_restatements_amount_only():
     delta = PendingCorrection(1, "N", "api", at(10, 5), D(3), "delta", 3)
     assert applied_corrections([delta, restate(2, events=4)], {2: 500}) == [
         AppliedCorrection(1, D(3), 3, None), AppliedCorrection(2, D(0), 4, 500)]
+
+
+def test_the_next_invoice_bills_restatements_and_records_their_amounts():
+    store, gateway = FakeInvoiceStore(), FakeStripeGateway()
+    # An additive correction is still rated at the margin (40 -> 37 units: 1.50); restatements follow.
+    delta = PendingCorrection(1, "N", "peak", at(10, 5), D(3), "delta", 3)
+    stored = issue_invoice(
+        store=store, gateway=gateway, tenant_id="t-1", tenant_slug="acme", customer_id="cus_1",
+        segments=[SubscriptionSegment(PEAK, at(11, 1), at(12, 1), {})],
+        period_start=NOV, period_end=date(2026, 12, 1),
+        corrections=[restate(2, events=2), restate(3, number="M"), delta],
+        corrected_periods={"N": period("40", 1000), "M": period("30", 1000)},
+    )
+    assert [(line.kind, line.meter_slug, line.amount_minor) for line in stored.draft.lines
+            if line.kind == "correction"] == [("correction", "peak", 150), ("correction", "peak", 500)]
+    assert stored.draft.total_minor == 150 + 500  # no fee, no usage of its own; M's restatement bills 0
+    assert store.applied[stored.draft.number] == [
+        AppliedCorrection(2, D(0), 2, 500), AppliedCorrection(3, D(0), 1, 0), AppliedCorrection(1, D(3), 3, None)]
