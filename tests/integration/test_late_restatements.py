@@ -17,16 +17,19 @@ from decimal import Decimal
 import orjson
 import pytest
 from aiokafka import AIOKafkaProducer
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from billing_jobs.plans import Plan
 from billing_jobs.usage_totals import meter_totals
 from flows.invoicing import generate_invoices
 from meterline.bootstrap import pg_engine, pg_sync_engine
+from stream.aggregation import Meter
 from tests.support.tenants import create_tenant
 from warehouse.postgres.billing_usage import hourly_usage
 from warehouse.postgres.invoices import PgInvoiceStore
+from warehouse.postgres.meters import insert_meter
 from warehouse.postgres.plans import get_plan, insert_plan, insert_subscription
+from warehouse.postgres.tables import processed_event
 from warehouse.postgres.usage import pending_corrections, usage_correction
 
 pytestmark = pytest.mark.integration
@@ -108,10 +111,8 @@ def correction_lines(settings, tenant_id, number: str) -> list[tuple[str, int]]:
     return [(line.meter_slug, line.amount_minor) for line in stored.draft.lines if line.kind == "correction"]
 
 
-async def test_late_max_and_latest_events_restate_the_invoiced_period_once(stream_worker, unique_slug):
-    settings = stream_worker
-    tenant = await create_tenant(settings, unique_slug, [("peak", "storage", "MAX", "gb"),
-                                                         ("seats", "seat", "LATEST", "n")])
+async def subscribe(settings, tenant, unique_slug: str) -> None:
+    """1.00 a month, peak at 0.50 and seats at 2.00 a unit, from the start of the invoiced month."""
     plan = Plan.model_validate({
         "slug": f"p-{unique_slug}", "name": "Peak and seats", "currency": "USD", "flat_fee": "1.00", "charges": [
             {"meter_slug": "peak", "model": "unit", "unit_price": "0.50"},
@@ -122,6 +123,23 @@ async def test_late_max_and_latest_events_restate_the_invoiced_period_once(strea
         plan_id, _ = await get_plan(conn, plan.slug)
         await insert_subscription(conn, tenant.id, plan_id, started_at=INVOICED)
     await engine.dispose()
+
+
+def events_taken(settings, schema: str) -> int:
+    engine = pg_sync_engine(settings)
+    try:
+        with engine.connect() as conn:
+            return conn.execution_options(schema_translate_map={"tenant": schema}).execute(
+                select(func.count()).select_from(processed_event)).scalar_one()
+    finally:
+        engine.dispose()
+
+
+async def test_late_max_and_latest_events_restate_the_invoiced_period_once(stream_worker, unique_slug):
+    settings = stream_worker
+    tenant = await create_tenant(settings, unique_slug, [("peak", "storage", "MAX", "gb"),
+                                                         ("seats", "seat", "LATEST", "n")])
+    await subscribe(settings, tenant, unique_slug)
 
     await produce(settings, tenant.id, [storage("p1", hour(3), 10), storage("p2", hour(10), 30),
                                         seats("s1", hour(4), 5), seats("s2", hour(20), 7)])
@@ -134,9 +152,10 @@ async def test_late_max_and_latest_events_restate_the_invoiced_period_once(strea
     # count timed before the latest one, which LATEST ignores.
     await produce(settings, tenant.id, [storage("p3", hour(5), 50), storage("p3", hour(5), 50),
                                         storage("p4", hour(6), 20), seats("s4", hour(2), 20)])
-    await wait_for(lambda: restatements(settings, tenant.schema_name) == [("peak", 2, None, None),
-                                                                          ("seats", 1, None, None)])
+    await wait_for(lambda: sorted(restatements(settings, tenant.schema_name)) == [("peak", 2, None, None),
+                                                                                  ("seats", 1, None, None)])
     assert invoiced_totals(settings, tenant.schema_name) == {"peak": D(50), "seats": D(7)}
+    engine = pg_engine(settings)
     async with engine.connect() as conn:  # what the admin API lists
         pending = await pending_corrections(conn, tenant.schema_name)
     await engine.dispose()
@@ -148,8 +167,8 @@ async def test_late_max_and_latest_events_restate_the_invoiced_period_once(strea
     second = invoice_of(generate_invoices(period=period(NEXT)), unique_slug)
     assert second.total_minor == 100 + 1000
     assert correction_lines(settings, tenant.id, second.number) == [("peak", 1000)]
-    assert restatements(settings, tenant.schema_name) == [("peak", 2, second.number, 1000),
-                                                          ("seats", 1, second.number, 0)]
+    assert sorted(restatements(settings, tenant.schema_name)) == [("peak", 2, second.number, 1000),
+                                                                  ("seats", 1, second.number, 0)]
     assert invoice_of(generate_invoices(period=period(NEXT)), unique_slug).total_minor == 1100  # a rerun
 
     # The 50 replayed after it was billed is a duplicate: nothing new. A later seat count of 9
@@ -169,3 +188,26 @@ async def test_late_max_and_latest_events_restate_the_invoiced_period_once(strea
                                                                       ("seats", 1, third.number, 400)]
     # The first invoice is unchanged.
     assert invoice_of(generate_invoices(period=period(INVOICED)), unique_slug).total_minor == 3000
+
+
+async def test_a_max_meter_created_after_the_period_was_invoiced_restates_it(stream_worker, unique_slug):
+    """The backfill path: the events were taken before their meter existed, the period was
+    invoiced without them, and the meter's backfill records the restatement."""
+    settings = stream_worker
+    tenant = await create_tenant(settings, unique_slug, [])
+    await subscribe(settings, tenant, unique_slug)
+    await produce(settings, tenant.id, [storage("p1", hour(3), 10), storage("p2", hour(10), 30)])
+    await wait_for(lambda: events_taken(settings, tenant.schema_name) == 2)
+    first = invoice_of(generate_invoices(period=period(INVOICED)), unique_slug)
+    assert first.total_minor == 100  # the fee: no meter, no usage
+
+    engine = pg_engine(settings)
+    async with engine.begin() as conn:
+        await insert_meter(conn, Meter(tenant.id, "peak", "storage", "MAX", "gb"))
+    await engine.dispose()
+    await wait_for(lambda: restatements(settings, tenant.schema_name) == [("peak", 2, None, None)])
+    assert invoiced_totals(settings, tenant.schema_name) == {"peak": D(30)}
+
+    second = invoice_of(generate_invoices(period=period(NEXT)), unique_slug)
+    assert correction_lines(settings, tenant.id, second.number) == [("peak", 1500)]  # 30 x 0.50 - 0 billed
+    assert second.total_minor == 100 + 1500
