@@ -111,10 +111,10 @@ def correction_lines(settings, tenant_id, number: str) -> list[tuple[str, int]]:
     return [(line.meter_slug, line.amount_minor) for line in stored.draft.lines if line.kind == "correction"]
 
 
-async def subscribe(settings, tenant, unique_slug: str) -> None:
-    """1.00 a month, peak at 0.50 and seats at 2.00 a unit, from the start of the invoiced month."""
+async def subscribe(settings, tenant, unique_slug: str, fee: str = "1.00") -> None:
+    """`fee` a month, peak at 0.50 and seats at 2.00 a unit, from the start of the invoiced month."""
     plan = Plan.model_validate({
-        "slug": f"p-{unique_slug}", "name": "Peak and seats", "currency": "USD", "flat_fee": "1.00", "charges": [
+        "slug": f"p-{unique_slug}", "name": "Peak and seats", "currency": "USD", "flat_fee": fee, "charges": [
             {"meter_slug": "peak", "model": "unit", "unit_price": "0.50"},
             {"meter_slug": "seats", "model": "unit", "unit_price": "2.00"}]})
     engine = pg_engine(settings)
@@ -211,3 +211,20 @@ async def test_a_max_meter_created_after_the_period_was_invoiced_restates_it(str
     second = invoice_of(generate_invoices(period=period(NEXT)), unique_slug)
     assert correction_lines(settings, tenant.id, second.number) == [("peak", 1500)]  # 30 x 0.50 - 0 billed
     assert second.total_minor == 100 + 1500
+
+
+async def test_a_latest_value_replaced_by_a_lower_one_is_credited(stream_worker, unique_slug):
+    settings = stream_worker
+    tenant = await create_tenant(settings, unique_slug, [("seats", "seat", "LATEST", "n")])
+    await subscribe(settings, tenant, unique_slug, fee="10.00")
+    await produce(settings, tenant.id, [seats("s1", hour(10), 7)])
+    await wait_for(lambda: invoiced_totals(settings, tenant.schema_name) == {"seats": D(7)})
+    first = invoice_of(generate_invoices(period=period(INVOICED)), unique_slug)
+    assert first.total_minor == 1000 + 1400
+
+    await produce(settings, tenant.id, [seats("s2", hour(12), 5)])  # later than s1: the period ends at 5
+    await wait_for(lambda: restatements(settings, tenant.schema_name) == [("seats", 1, None, None)])
+    second = invoice_of(generate_invoices(period=period(NEXT)), unique_slug)
+    assert correction_lines(settings, tenant.id, second.number) == [("seats", -400)]  # 5 x 2.00 - 14.00
+    assert (second.total_minor, second.status) == (1000 - 400, "paid")
+    assert restatements(settings, tenant.schema_name) == [("seats", 1, second.number, -400)]
