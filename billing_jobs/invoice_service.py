@@ -22,7 +22,7 @@ from collections.abc import Mapping, Sequence
 from datetime import date
 from decimal import Decimal
 
-from .corrections import CorrectedPeriod, PendingCorrection, correction_lines
+from .corrections import CorrectedPeriod, PendingCorrection, applied_corrections, correction_lines, restatement_lines
 from .errors import PaymentDeclinedError, PermanentError
 from .invoicing import compose_invoice, compose_segmented_invoice, invoice_number
 from .plans import Plan
@@ -88,14 +88,20 @@ def issue_invoice(
 
     `corrections` (pending late usage of earlier invoices, with `corrected_periods`
     to rate them) become lines of their own when this invoice is first composed,
-    and are marked applied by the store in the transaction that stores it.
+    and are marked applied by the store in the transaction that stores it (restatements of
+    MAX and LATEST meters with the amount they billed: billing_jobs.corrections).
     """
     number = invoice_number(tenant_slug, period_start)
     stored = store.get(tenant_id, number)
     if stored is None:
+        restated: dict[int, int] = {}  # restatement id -> the amount this invoice bills for it
         if segments is not None:
-            extra = correction_lines(corrections, corrected_periods or {}, segments[0].plan.currency) \
-                if corrections and segments else []
+            extra: list = []
+            if corrections and segments:
+                currency = segments[0].plan.currency
+                extra = correction_lines(corrections, corrected_periods or {}, currency)
+                restatements, restated = restatement_lines(corrections, corrected_periods or {}, currency)
+                extra += restatements
             draft = compose_segmented_invoice(
                 tenant_slug=tenant_slug,
                 tenant_id=tenant_id,
@@ -116,7 +122,7 @@ def issue_invoice(
         else:
             raise ValueError("issue_invoice needs a plan or segments")
         if corrections and segments:
-            stored = store.create(tenant_id, draft, applied_corrections=[(c.id, c.quantity) for c in corrections])
+            stored = store.create(tenant_id, draft, applied_corrections=applied_corrections(corrections, restated))
         else:
             stored = store.create(tenant_id, draft)
     if stored.status in _FINAL:

@@ -10,11 +10,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal
 from typing import Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict
 
+from .corrections import AppliedCorrection
 from .errors import PaymentDeclinedError, PermanentError, RetryableError
 from .invoicing import InvoiceDraft
 from .plans import Plan
@@ -95,12 +95,13 @@ class InvoiceStore(Protocol):
     def get(self, tenant_id: str, number: str) -> StoredInvoice | None: ...
 
     def create(self, tenant_id: str, draft: InvoiceDraft,
-               applied_corrections: Sequence[tuple[int, Decimal]] = ()) -> StoredInvoice:
+               applied_corrections: Sequence[AppliedCorrection] = ()) -> StoredInvoice:
         """Insert as status 'draft'; if `draft.number` exists, return the stored one unchanged.
 
-        `applied_corrections` (usage_correction id, quantity billed) are marked applied
-        to this invoice in the same transaction; if one changed meanwhile (the stream
-        added to it), nothing is stored and RetryableError is raised."""
+        `applied_corrections` (usage_correction id, quantity and event count billed, and a
+        restatement's amount) are marked applied to this invoice in the same transaction; if
+        one changed meanwhile (the stream added to it), nothing is stored and RetryableError
+        is raised."""
         ...
 
     def start_stripe_push(self, tenant_id: str, number: str) -> bool:

@@ -49,4 +49,4 @@ async def corrections(tenant: CurrentTenant, engine: EngineDep) -> list[Correcti
     async with engine.connect() as conn:
         records = await pending_corrections(conn, tenant.schema_name)
     return [CorrectionPublic(invoice_number=r.invoice_number, meter_slug=r.meter_slug, window_start=r.window_start,
-                             quantity=r.quantity, event_count=r.event_count) for r in records]
+                             quantity=r.quantity, event_count=r.event_count, kind=r.kind) for r in records]

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
@@ -26,5 +27,9 @@ class CorrectionPublic(BaseModel):
     invoice_number: str = Field(description="The already-issued invoice whose period this usage belongs to")
     meter_slug: str
     window_start: datetime
-    quantity: Decimal = Field(description="Decimal, serialized as a string")
+    quantity: Decimal = Field(description="Decimal, serialized as a string; 0 for a restatement")
     event_count: int
+    kind: Literal["delta", "restate"] = Field(
+        "delta", description="delta: late units of a COUNT or SUM meter in the hour `window_start`; restate: late "
+                             "events of a MAX or LATEST meter, billed as the period's value now minus what was "
+                             "billed (`window_start` is the invoice's period start)")

@@ -35,7 +35,8 @@ from typing import Protocol
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from stream.aggregation import Meter, UsageDelta, UsageEvent, aggregate
+from billing_jobs.corrections import LateUsage, late_usage_corrections
+from stream.aggregation import Meter, UsageEvent, aggregate
 from stream.events import decode_pack
 from warehouse.postgres.meters import lock_tenants
 from warehouse.postgres.tables import tenant
@@ -91,22 +92,18 @@ def _dead(tenant_id, event_id: str, meter_slug: str, reason: str, event: dict | 
 
 
 async def invoiced_corrections(conn, schema_name: str, fresh: Sequence[UsageEvent], result) -> list:
-    """Additive usage (COUNT, SUM) in hours of issued invoices, summed over groups: what
-    the next invoice must add. MAX, LATEST and UNIQUE_COUNT are not deltas, so a late
-    event of theirs only updates its window (stream/README.md)."""
+    """Corrections for new usage in hours of issued invoices (add_corrections rows): COUNT and
+    SUM add their units, MAX and LATEST restate the meter for the invoice
+    (billing_jobs.corrections.late_usage_corrections); UNIQUE_COUNT is not billable."""
     if not fresh:
         return []
     periods = await invoiced_periods(conn, schema_name, min(e.time for e in fresh))
-    merged: dict[tuple[str, str, datetime], UsageDelta] = {}
-    for key, delta in result.deltas.items():
-        if key.resolution != "hour" or result.aggregations[key.tenant_id, key.meter_slug] not in ("COUNT", "SUM"):
-            continue
-        for period in periods:
-            if period.start <= key.window_start < period.end:
-                total = merged.setdefault((period.number, key.meter_slug, key.window_start), UsageDelta())
-                total.quantity += delta.quantity
-                total.event_count += delta.event_count
-    return [(number, slug, window, d) for (number, slug, window), d in merged.items()]
+    if not periods:
+        return []
+    return late_usage_corrections(
+        (LateUsage(k.meter_slug, k.window_start, result.aggregations[k.tenant_id, k.meter_slug], d.quantity,
+                   d.event_count)
+         for k, d in result.deltas.items() if k.resolution == "hour"), periods)
 
 
 class UsageSink:

@@ -14,6 +14,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select
 
+from billing_jobs.corrections import AppliedCorrection
 from billing_jobs.errors import RetryableError
 from billing_jobs.invoicing import compose_invoice
 from billing_jobs.plans import Plan
@@ -123,6 +124,6 @@ async def test_a_correction_that_grew_meanwhile_stores_nothing(stack, unique_slu
     november = compose_invoice(tenant_slug=unique_slug, tenant_id=str(tenant.id), plan=plan, usage={},
                                period_start=date(2026, 11, 1), period_end=date(2026, 12, 1))
     with pytest.raises(RetryableError):
-        store.create(str(tenant.id), november, applied_corrections=[(correction_id, quantity)])
+        store.create(str(tenant.id), november, applied_corrections=[AppliedCorrection(correction_id, quantity, 5)])
     assert store.get(str(tenant.id), november.number) is None
     assert corrections(stack, tenant) == [(october.number, D(7), None)]

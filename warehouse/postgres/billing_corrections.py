@@ -7,20 +7,21 @@ marks rows applied (warehouse.postgres.invoices) with the invoice that bills the
 from __future__ import annotations
 
 import uuid
+from collections import defaultdict
 from datetime import date, datetime, time, timezone
 from decimal import Decimal
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, func, select
 
-from billing_jobs.corrections import CorrectedPeriod, PendingCorrection
+from billing_jobs.corrections import RESTATEMENT, CorrectedPeriod, PendingCorrection
 from billing_jobs.plans import Plan
 from billing_jobs.segments import SubscriptionSpan, plan_segments, with_usage
 
 from .billing_usage import hourly_usage
-from .tables import invoice, plan, subscription
+from .tables import invoice, invoice_line, plan, subscription
 from .usage import usage_correction
 
-__all__ = ["corrected_periods", "pending_corrections"]
+__all__ = ["billed_per_meter", "corrected_periods", "pending_corrections"]
 
 
 def _in(conn: Connection, schema_name: str) -> Connection:
@@ -33,11 +34,12 @@ def pending_corrections(conn: Connection, schema_name: str, period_start: date) 
     earlier = select(invoice.c.number).where(invoice.c.period_start < period_start)
     rows = _in(conn, schema_name).execute(
         select(usage_correction.c.id, usage_correction.c.invoice_number, usage_correction.c.meter_slug,
-               usage_correction.c.window_start, usage_correction.c.quantity)
+               usage_correction.c.window_start, usage_correction.c.quantity, usage_correction.c.kind,
+               usage_correction.c.event_count)
         .where(usage_correction.c.applied_invoice_number.is_(None),
                usage_correction.c.invoice_number.in_(earlier))
         .order_by(usage_correction.c.id))
-    return [PendingCorrection(i, n, m, w, Decimal(q)) for i, n, m, w, q in rows]
+    return [PendingCorrection(i, n, m, w, Decimal(q), k, int(e)) for i, n, m, w, q, k, e in rows]
 
 
 def _midnight(day: date) -> datetime:
@@ -58,5 +60,27 @@ def corrected_periods(conn: Connection, schema_name: str, tenant_id: uuid.UUID,
                    subscription.c.canceled_at.is_(None) | (subscription.c.canceled_at > _midnight(start)))
             .order_by(subscription.c.started_at))]
         hours = hourly_usage(conn, schema_name, _midnight(start), _midnight(end))
-        periods[number] = CorrectedPeriod(start, end, with_usage(plan_segments(spans, start, end), hours))
+        periods[number] = CorrectedPeriod(start, end, with_usage(plan_segments(spans, start, end), hours),
+                                          billed_per_meter(conn, schema_name, number))
     return periods
+
+
+def billed_per_meter(conn: Connection, schema_name: str, number: str) -> dict[str, int]:
+    """{meter slug: minor units billed for it} for issued invoice `number`: its own usage and
+    minimum lines, plus what restatements of it billed on later invoices (not additive
+    corrections: those bill late units, restatements compare against the lines)."""
+    tconn = _in(conn, schema_name)
+    billed: dict[str, int] = defaultdict(int)
+    for slug, amount in tconn.execute(
+            select(invoice_line.c.meter_slug, func.sum(invoice_line.c.amount_minor))
+            .where(invoice_line.c.invoice_number == number, invoice_line.c.kind.in_(("usage", "minimum")),
+                   invoice_line.c.meter_slug.is_not(None))
+            .group_by(invoice_line.c.meter_slug)):
+        billed[slug] += int(amount)
+    for slug, amount in tconn.execute(
+            select(usage_correction.c.meter_slug, func.sum(usage_correction.c.amount_minor))
+            .where(usage_correction.c.invoice_number == number, usage_correction.c.kind == RESTATEMENT,
+                   usage_correction.c.applied_invoice_number.is_not(None))
+            .group_by(usage_correction.c.meter_slug)):
+        billed[slug] += int(amount or 0)
+    return dict(billed)

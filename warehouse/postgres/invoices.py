@@ -9,12 +9,12 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping, Sequence
 from datetime import date
-from decimal import Decimal
 
 from sqlalchemy import Connection, Engine, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from billing_jobs.corrections import AppliedCorrection
 from billing_jobs.invoicing import InvoiceDraft, InvoiceLine
 from billing_jobs.errors import PermanentError, RetryableError
 from billing_jobs.ports import InvoiceStatus, StoredInvoice
@@ -74,7 +74,7 @@ class PgInvoiceStore:
             return _read(self._in_tenant(raw, tenant_id), number, tenant_id, self._tenant(tenant_id)[0])
 
     def create(self, tenant_id: str, draft: InvoiceDraft,
-               applied_corrections: Sequence[tuple[int, Decimal]] = ()) -> StoredInvoice:
+               applied_corrections: Sequence[AppliedCorrection] = ()) -> StoredInvoice:
         with self._engine.begin() as raw:
             conn = self._in_tenant(raw, tenant_id)
             inserted = conn.execute(
@@ -129,19 +129,21 @@ def _check_updated(rowcount: int, number: str) -> None:
         raise PermanentError(f"invoice {number} vanished from the store")
 
 
-def _apply_corrections(conn: Connection, number: str, applied: Sequence[tuple[int, Decimal]]) -> None:
+def _apply_corrections(conn: Connection, number: str, applied: Sequence[AppliedCorrection]) -> None:
     """Mark the corrections billed by invoice `number`, each only if still pending at the quantity
-    billed: the stream may have added to it since it was read, and those units would be lost."""
-    for correction_id, quantity in applied:
+    and event count billed: the stream may have added to it since it was read (units, or a late
+    event a restatement did not see), and those would be lost. A restatement keeps its amount."""
+    for correction in applied:
         marked = conn.execute(
             update(usage_correction)
-            .where(usage_correction.c.id == correction_id, usage_correction.c.applied_invoice_number.is_(None),
-                   usage_correction.c.quantity == quantity)
-            .values(applied_invoice_number=number, updated_at=func.now())
+            .where(usage_correction.c.id == correction.id, usage_correction.c.applied_invoice_number.is_(None),
+                   usage_correction.c.quantity == correction.quantity,
+                   usage_correction.c.event_count == correction.event_count)
+            .values(applied_invoice_number=number, amount_minor=correction.amount_minor, updated_at=func.now())
         ).rowcount
         if marked != 1:
             # Raised inside the transaction: the invoice is not stored either; the rerun recomposes.
-            raise RetryableError(f"usage correction {correction_id} changed while invoice {number} was composed")
+            raise RetryableError(f"usage correction {correction.id} changed while invoice {number} was composed")
 
 
 async def list_invoices(conn: AsyncConnection, schema_name: str, tenant_id: uuid.UUID, tenant_slug: str,

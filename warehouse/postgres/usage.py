@@ -233,6 +233,10 @@ usage_correction = Table(
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("applied_invoice_number", String(64)),
+    # "delta" (COUNT, SUM: late units) or "restate" (MAX, LATEST: bill the meter again; the
+    # amount it billed is kept once applied): billing_jobs.corrections.
+    Column("kind", String(16), nullable=False, server_default="delta"),
+    Column("amount_minor", BigInteger),
 )
 
 stream_position = Table(
@@ -264,6 +268,7 @@ class CorrectionRecord:
     quantity: Decimal
     event_count: int
     updated_at: datetime
+    kind: str = "delta"  # or "restate" (MAX, LATEST: quantity 0, window = the invoice's period start)
 
 
 @dataclass(frozen=True)
@@ -341,15 +346,24 @@ def _midnight(day: date) -> datetime:
 
 
 async def add_corrections(conn: AsyncConnection, schema_name: str,
-                          rows: Iterable[tuple[str, str, datetime, UsageDelta]]) -> None:
-    """rows: (invoice number, meter, window, delta); added to the pending correction."""
-    values = [{"invoice_number": number, "meter_slug": slug, "window_start": window,
-               "quantity": d.quantity, "event_count": d.event_count} for number, slug, window, d in rows]
+                          rows: Iterable[tuple[str, str, datetime, UsageDelta] | tuple]) -> None:
+    """rows: (invoice number, meter, window, delta) added to the pending correction, or
+    (invoice number, meter, window, quantity, event count, kind) as from
+    billing_jobs.corrections.late_usage_corrections; a restatement adds events, no units."""
+    values = []
+    for row in rows:
+        if len(row) == 4:
+            number, slug, window, delta = row
+            quantity, events, kind = delta.quantity, delta.event_count, "delta"
+        else:
+            number, slug, window, quantity, events, kind = row
+        values.append({"invoice_number": number, "meter_slug": slug, "window_start": window,
+                       "quantity": quantity, "event_count": events, "kind": kind})
     if not values:
         return
     statement = pg_insert(usage_correction).values(values)
     statement = statement.on_conflict_do_update(
-        index_elements=["invoice_number", "meter_slug", "window_start"],
+        index_elements=["invoice_number", "meter_slug", "window_start", "kind"],
         index_where=usage_correction.c.applied_invoice_number.is_(None),
         set_={"quantity": usage_correction.c.quantity + statement.excluded.quantity,
               "event_count": usage_correction.c.event_count + statement.excluded.event_count,
@@ -416,8 +430,9 @@ async def pending_corrections(conn: AsyncConnection, schema_name: str) -> list[C
     """Usage for already-invoiced periods that no invoice has billed yet."""
     rows = await (await _in(conn, schema_name)).execute(
         select(usage_correction.c.invoice_number, usage_correction.c.meter_slug, usage_correction.c.window_start,
-               usage_correction.c.quantity, usage_correction.c.event_count, usage_correction.c.updated_at)
+               usage_correction.c.quantity, usage_correction.c.event_count, usage_correction.c.updated_at,
+               usage_correction.c.kind)
         .where(usage_correction.c.applied_invoice_number.is_(None))
         .order_by(usage_correction.c.window_start, usage_correction.c.meter_slug)
     )
-    return [CorrectionRecord(n, s, w, Decimal(q), int(c), u) for n, s, w, q, c, u in rows]
+    return [CorrectionRecord(n, s, w, Decimal(q), int(c), u, k) for n, s, w, q, c, u, k in rows]

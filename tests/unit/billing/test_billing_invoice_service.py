@@ -24,11 +24,14 @@ class FakeInvoiceStore:
     def __init__(self) -> None:
         self.rows: dict[tuple[str, str], StoredInvoice] = {}
         self.push_started: set[tuple[str, str]] = set()
+        self.applied: dict[str, list] = {}  # invoice number -> the corrections it billed
 
     def get(self, tenant_id: str, number: str) -> StoredInvoice | None:
         return self.rows.get((tenant_id, number))
 
-    def create(self, tenant_id: str, draft: InvoiceDraft) -> StoredInvoice:
+    def create(self, tenant_id: str, draft: InvoiceDraft, applied_corrections=()) -> StoredInvoice:
+        if (tenant_id, draft.number) not in self.rows:
+            self.applied[draft.number] = list(applied_corrections)
         return self.rows.setdefault((tenant_id, draft.number), StoredInvoice(draft=draft))
 
     def start_stripe_push(self, tenant_id: str, number: str) -> bool:
