@@ -116,6 +116,19 @@ def late_usage_corrections(usage: Iterable[LateUsage], issued: Sequence[_Period]
     return [(number, slug, window, q, n, kind) for (number, slug, window, kind), (q, n) in rows.items()]
 
 
+def _period_of(number: str, periods: Mapping[str, CorrectedPeriod], currency: str) -> CorrectedPeriod:
+    """The period both kinds of correction bill against, refused when no plan was in force
+    or it billed in another currency than the invoice that would carry the line."""
+    period = periods.get(number)
+    if period is None or not period.segments:
+        raise ValueError(f"corrections for {number} but no plan was in force in its period")
+    for segment in period.segments:
+        if segment.plan.currency != currency:
+            raise ValueError(f"corrections for {number} are in {segment.plan.currency}, "
+                             f"the invoice is in {currency}")
+    return period
+
+
 def correction_lines(corrections: Sequence[PendingCorrection], periods: Mapping[str, CorrectedPeriod],
                      currency: str) -> list[tuple[str, dict]]:
     """(kind, fields) lines for `compose_segmented_invoice(extra_lines=...)`, in a fixed order:
@@ -124,18 +137,13 @@ def correction_lines(corrections: Sequence[PendingCorrection], periods: Mapping[
     corrections = [c for c in corrections if c.kind == ADDITIVE_CORRECTION]
     lines: list[tuple[str, dict]] = []
     for number in sorted({c.invoice_number for c in corrections}):
-        period = periods.get(number)
-        if period is None or not period.segments:
-            raise ValueError(f"corrections for {number} but no plan was in force in its period")
+        period = _period_of(number, periods, currency)
         segments = list(period.segments)
         mine = [c for c in corrections if c.invoice_number == number]
         # The same window-to-segment rule as the original invoice (segments.with_usage).
         late = with_usage([SubscriptionSegment(s.plan, s.start, s.end) for s in segments],
                           [(c.meter_slug, c.window_start, c.quantity) for c in mine])
         for segment, late_segment in zip(segments, late):
-            if segment.plan.currency != currency:
-                raise ValueError(f"corrections for {number} are in {segment.plan.currency}, "
-                                 f"the invoice is in {currency}")
             charged = {charge.meter_slug for charge in segment.plan.charges}
             for meter_slug in sorted(set(late_segment.usage) & charged):
                 extra = late_segment.usage[meter_slug]
@@ -152,17 +160,6 @@ def correction_lines(corrections: Sequence[PendingCorrection], periods: Mapping[
                     amount_minor=amount,
                 )))
     return lines
-
-
-def _period_of(number: str, periods: Mapping[str, CorrectedPeriod], currency: str) -> CorrectedPeriod:
-    period = periods.get(number)
-    if period is None or not period.segments:
-        raise ValueError(f"corrections for {number} but no plan was in force in its period")
-    for segment in period.segments:
-        if segment.plan.currency != currency:
-            raise ValueError(f"corrections for {number} are in {segment.plan.currency}, "
-                             f"the invoice is in {currency}")
-    return period
 
 
 def restatement_lines(corrections: Sequence[PendingCorrection], periods: Mapping[str, CorrectedPeriod],

@@ -39,7 +39,8 @@ async def late(stack, tenant, number: str, window: datetime, quantity: int) -> N
     async with engine.begin() as conn:
         delta = UsageDelta(D(quantity), quantity)
         await add_usage(conn, tenant.schema_name, [("api", window, delta)])
-        await add_corrections(conn, tenant.schema_name, [(number, "api", window, delta)])
+        await add_corrections(conn, tenant.schema_name,
+                              [(number, "api", window, delta.quantity, delta.event_count, "delta")])
     await engine.dispose()
 
 

@@ -346,19 +346,13 @@ def _midnight(day: date) -> datetime:
 
 
 async def add_corrections(conn: AsyncConnection, schema_name: str,
-                          rows: Iterable[tuple[str, str, datetime, UsageDelta] | tuple]) -> None:
-    """rows: (invoice number, meter, window, delta) added to the pending correction, or
-    (invoice number, meter, window, quantity, event count, kind) as from
-    billing_jobs.corrections.late_usage_corrections; a restatement adds events, no units."""
-    values = []
-    for row in rows:
-        if len(row) == 4:
-            number, slug, window, delta = row
-            quantity, events, kind = delta.quantity, delta.event_count, "delta"
-        else:
-            number, slug, window, quantity, events, kind = row
-        values.append({"invoice_number": number, "meter_slug": slug, "window_start": window,
-                       "quantity": quantity, "event_count": events, "kind": kind})
+                          rows: Iterable[tuple[str, str, datetime, Decimal, int, str]]) -> None:
+    """rows: (invoice number, meter, window, quantity, event count, kind), as
+    billing_jobs.corrections.late_usage_corrections gives them; each is added to its pending
+    correction (a restatement adds events, no units)."""
+    values = [{"invoice_number": number, "meter_slug": slug, "window_start": window,
+               "quantity": quantity, "event_count": events, "kind": kind}
+              for number, slug, window, quantity, events, kind in rows]
     if not values:
         return
     statement = pg_insert(usage_correction).values(values)
