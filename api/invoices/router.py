@@ -10,10 +10,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path
 
-from warehouse.postgres.invoices import get_invoice, list_invoices
-
 from ..deps import CurrentTenant, EngineDep, require_role
-from ..errors import ApiError
+from . import service
 from .schemas import InvoicePublic
 
 router = APIRouter(prefix="/v1/invoices", tags=["invoices"], dependencies=[Depends(require_role("member"))])
@@ -21,15 +19,9 @@ router = APIRouter(prefix="/v1/invoices", tags=["invoices"], dependencies=[Depen
 
 @router.get("", response_model=list[InvoicePublic])
 async def list_tenant_invoices(tenant: CurrentTenant, engine: EngineDep) -> list[InvoicePublic]:
-    async with engine.connect() as conn:
-        stored = await list_invoices(conn, tenant.schema_name, tenant.id, tenant.slug)
-    return [InvoicePublic.of(invoice) for invoice in stored]
+    return [InvoicePublic.of(invoice) for invoice in await service.tenant_invoices(engine, tenant)]
 
 
 @router.get("/{number}", response_model=InvoicePublic)
 async def get_tenant_invoice(number: Annotated[str, Path(max_length=64)], tenant: CurrentTenant, engine: EngineDep) -> InvoicePublic:
-    async with engine.connect() as conn:
-        stored = await get_invoice(conn, tenant.schema_name, tenant.id, tenant.slug, number)
-    if stored is None:
-        raise ApiError(404, f"no invoice '{number}'")
-    return InvoicePublic.of(stored)
+    return InvoicePublic.of(await service.tenant_invoice(engine, tenant, number))

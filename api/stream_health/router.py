@@ -5,15 +5,13 @@ Every query runs in the caller's own schema, so nothing of another tenant is rea
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 
-from warehouse.postgres.usage import duplicate_counts, list_dead_letters, pending_corrections
-
 from ..deps import CurrentTenant, EngineDep, require_role
-from ..errors import ApiError
+from . import service
 from .schemas import CorrectionPublic, DeadLetterPublic, DuplicateCountPublic
 
 router = APIRouter(prefix="/v1/stream", tags=["stream"], dependencies=[Depends(require_role("member"))])
@@ -24,8 +22,7 @@ async def dead_letters(tenant: CurrentTenant, engine: EngineDep,
                        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
                        before_id: Annotated[int | None, Query(description="Page: the last id of the previous page")] = None,
                        ) -> list[DeadLetterPublic]:
-    async with engine.connect() as conn:
-        records = await list_dead_letters(conn, tenant.schema_name, limit, before_id)
+    records = await service.dead_letters(engine, tenant, limit, before_id)
     return [DeadLetterPublic(id=r.id, event_id=r.event_id, meter_slug=r.meter_slug, reason=r.reason, event=r.event,
                              created_at=r.created_at) for r in records]
 
@@ -34,19 +31,12 @@ async def dead_letters(tenant: CurrentTenant, engine: EngineDep,
 async def duplicates(tenant: CurrentTenant, engine: EngineDep,
                      start: Annotated[datetime | None, Query(alias="from")] = None,
                      end: Annotated[datetime | None, Query(alias="to")] = None) -> list[DuplicateCountPublic]:
-    end = end or datetime.now(timezone.utc)
-    start = start or end - timedelta(days=1)
-    if start.tzinfo is None or end.tzinfo is None:
-        raise ApiError(422, "from and to need a UTC offset",
-                       details=[{"field": "from/to", "location": "query", "reason": "naive datetime"}])
-    async with engine.connect() as conn:
-        counts = await duplicate_counts(conn, tenant.schema_name, start, end)
+    counts = await service.duplicates_per_minute(engine, tenant, start, end)
     return [DuplicateCountPublic(minute=minute, duplicates=count) for minute, count in counts]
 
 
 @router.get("/corrections", response_model=list[CorrectionPublic])
 async def corrections(tenant: CurrentTenant, engine: EngineDep) -> list[CorrectionPublic]:
-    async with engine.connect() as conn:
-        records = await pending_corrections(conn, tenant.schema_name)
+    records = await service.corrections(engine, tenant)
     return [CorrectionPublic(invoice_number=r.invoice_number, meter_slug=r.meter_slug, window_start=r.window_start,
                              quantity=r.quantity, event_count=r.event_count, kind=r.kind) for r in records]
