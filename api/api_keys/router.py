@@ -6,7 +6,7 @@ import uuid
 
 from fastapi import APIRouter, Depends, Response, status
 
-from ..deps import CurrentPrincipal, EngineDep, require_role
+from ..deps import CurrentPrincipal, DatabaseDep, require_role
 from . import service
 from .schemas import ApiKeyCreate, ApiKeyCreatedPublic, ApiKeyPublic
 
@@ -14,17 +14,17 @@ router = APIRouter(prefix="/v1/api-keys", tags=["api-keys"], dependencies=[Depen
 
 
 @router.get("", response_model=list[ApiKeyPublic])
-async def list_keys(principal: CurrentPrincipal, engine: EngineDep) -> list[ApiKeyPublic]:
-    return [ApiKeyPublic.of(record) for record in await service.tenant_keys(engine, principal.tenant_id)]
+async def list_keys(principal: CurrentPrincipal, database: DatabaseDep) -> list[ApiKeyPublic]:
+    return [ApiKeyPublic.of(record) for record in await service.tenant_keys(database, principal.tenant_id)]
 
 
 @router.post("", response_model=ApiKeyCreatedPublic, status_code=status.HTTP_201_CREATED)
-async def create_key(body: ApiKeyCreate, principal: CurrentPrincipal, engine: EngineDep) -> ApiKeyCreatedPublic:
-    record, plaintext = await service.issue_key(engine, principal.tenant_id, body.name)
+async def create_key(body: ApiKeyCreate, principal: CurrentPrincipal, database: DatabaseDep) -> ApiKeyCreatedPublic:
+    record, plaintext = await service.issue_key(database, principal.tenant_id, body.name)
     return ApiKeyCreatedPublic.created(record, plaintext)
 
 
 @router.delete("/{key_id}", status_code=status.HTTP_204_NO_CONTENT, response_class=Response)
-async def revoke_key(key_id: uuid.UUID, principal: CurrentPrincipal, engine: EngineDep) -> Response:
-    await service.revoke_key(engine, principal.tenant_id, key_id)
+async def revoke_key(key_id: uuid.UUID, principal: CurrentPrincipal, database: DatabaseDep) -> Response:
+    await service.revoke_key(database, principal.tenant_id, key_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -10,7 +10,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path
 
-from ..deps import CurrentTenant, EngineDep, require_role
+from ..deps import CurrentTenant, DatabaseDep, require_role
 from . import service
 from .schemas import InvoicePublic
 
@@ -18,10 +18,10 @@ router = APIRouter(prefix="/v1/invoices", tags=["invoices"], dependencies=[Depen
 
 
 @router.get("", response_model=list[InvoicePublic])
-async def list_tenant_invoices(tenant: CurrentTenant, engine: EngineDep) -> list[InvoicePublic]:
-    return [InvoicePublic.of(invoice) for invoice in await service.tenant_invoices(engine, tenant)]
+async def list_tenant_invoices(tenant: CurrentTenant, database: DatabaseDep) -> list[InvoicePublic]:
+    return [InvoicePublic.of(invoice) for invoice in await service.tenant_invoices(database, tenant)]
 
 
 @router.get("/{number}", response_model=InvoicePublic)
-async def get_tenant_invoice(number: Annotated[str, Path(max_length=64)], tenant: CurrentTenant, engine: EngineDep) -> InvoicePublic:
-    return InvoicePublic.of(await service.tenant_invoice(engine, tenant, number))
+async def get_tenant_invoice(number: Annotated[str, Path(max_length=64)], tenant: CurrentTenant, database: DatabaseDep) -> InvoicePublic:
+    return InvoicePublic.of(await service.tenant_invoice(database, tenant, number))

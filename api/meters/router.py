@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends, status
 
 from stream.aggregation import Meter
 
-from ..deps import CurrentPrincipal, EngineDep, require_role
+from ..deps import CurrentPrincipal, DatabaseDep, require_role
 from ..subscriptions.deps import Now
 from . import service
 from .schemas import MeterCreate, MeterPublic
@@ -15,13 +15,13 @@ router = APIRouter(prefix="/v1/meters", tags=["meters"])
 
 
 @router.get("", response_model=list[MeterPublic])
-async def list_tenant_meters(principal: CurrentPrincipal, engine: EngineDep) -> list[MeterPublic]:
-    return [MeterPublic.of(meter) for meter in await service.tenant_meters(engine, principal.tenant_id)]
+async def list_tenant_meters(principal: CurrentPrincipal, database: DatabaseDep) -> list[MeterPublic]:
+    return [MeterPublic.of(meter) for meter in await service.tenant_meters(database, principal.tenant_id)]
 
 
 @router.post("", response_model=MeterPublic, status_code=status.HTTP_201_CREATED,
              dependencies=[Depends(require_role("admin"))])
-async def create_meter(body: MeterCreate, principal: CurrentPrincipal, engine: EngineDep, now: Now) -> MeterPublic:
+async def create_meter(body: MeterCreate, principal: CurrentPrincipal, database: DatabaseDep, now: Now) -> MeterPublic:
     definition = Meter(principal.tenant_id, body.slug, body.event_type, body.aggregation, body.value_path,
                        tuple(body.group_by))
-    return MeterPublic.of(await service.define_meter(engine, definition, now))
+    return MeterPublic.of(await service.define_meter(database, definition, now))

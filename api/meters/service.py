@@ -1,48 +1,41 @@
-"""Defining meters: a UNIQUE_COUNT meter the live plan prices is refused, a slug is unique per tenant."""
+"""Defining meters: one the live plan prices but billing could not combine is refused, and a
+slug is unique per tenant."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import datetime
 
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
-
-from billing_jobs.usage_totals import UNBILLABLE_REASON, priced_meters, unbillable_meters
 from stream.aggregation import Meter
+from warehouse.postgres.database import ConstraintViolation, Database
 from warehouse.postgres.meters import insert_meter, list_meters
 from warehouse.postgres.plans import current_subscription
 
-from ..errors import ApiError, violated_constraint
+from ..billability import could_be_unbillable, refuse_unbillable
+from ..domain_errors import Conflict, FieldProblem
 
 __all__ = ["tenant_meters", "define_meter"]
 
-
-async def _refuse_unbillable(conn: AsyncConnection, tenant_id: uuid.UUID, slug: str, now: datetime) -> None:
-    """422 for a UNIQUE_COUNT meter the live plan prices: billing cannot combine its hourly
-    rows yet, and the tenant's invoice would fail (billing_jobs.usage_totals)."""
-    live = await current_subscription(conn, tenant_id, now)
-    if live is not None and unbillable_meters(priced_meters([live.plan]), {slug: "UNIQUE_COUNT"}):
-        raise ApiError(422, f"meter '{slug}' cannot be UNIQUE_COUNT: the live plan '{live.plan.slug}' prices it",
-                       code="meter_not_billable",
-                       details=[{"field": "aggregation", "location": "body",
-                                 "reason": f"meter '{slug}': {UNBILLABLE_REASON}"}])
+_SLUG_PER_TENANT = "meter_tenant_id_slug_key"
 
 
-async def tenant_meters(engine: AsyncEngine, tenant_id: uuid.UUID) -> list[Meter]:
-    async with engine.connect() as conn:
+async def tenant_meters(database: Database, tenant_id: uuid.UUID) -> list[Meter]:
+    async with database.connect() as conn:
         return await list_meters(conn, tenant_id)
 
 
-async def define_meter(engine: AsyncEngine, definition: Meter, now: datetime) -> Meter:
+async def define_meter(database: Database, definition: Meter, now: datetime) -> Meter:
     try:
-        async with engine.begin() as conn:
-            if definition.aggregation == "UNIQUE_COUNT":
-                await _refuse_unbillable(conn, definition.tenant_id, definition.slug, now)
-            created = await insert_meter(conn, definition)
-    except IntegrityError as exc:
-        if violated_constraint(exc) != "meter_tenant_id_slug_key":
+        async with database.begin() as conn:
+            # Only a meter billing could not combine needs the live plan read at all.
+            if could_be_unbillable(definition.slug, definition.aggregation):
+                live = await current_subscription(conn, definition.tenant_id, now)
+                if live is not None:
+                    refuse_unbillable(live.plan, {definition.slug: definition.aggregation},
+                                      new_meter=definition.slug)
+            return await insert_meter(conn, definition)
+    except ConstraintViolation as exc:
+        if exc.constraint != _SLUG_PER_TENANT:
             raise
-        raise ApiError(409, f"a meter with slug '{definition.slug}' already exists", code="meter_exists",
-                       details=[{"field": "slug", "location": "body", "reason": "already exists"}]) from exc
-    return created
+        raise Conflict(f"a meter with slug '{definition.slug}' already exists", code="meter_exists",
+                       problems=[FieldProblem("slug", "already exists")]) from exc

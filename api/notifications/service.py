@@ -6,29 +6,40 @@ import secrets
 import uuid
 from datetime import datetime
 
-from sqlalchemy.ext.asyncio import AsyncEngine
-
 from warehouse.postgres.billing_notify import NotificationTarget, OutboxRecord, get_target, list_outbox, set_target
+from warehouse.postgres.database import Database
 
-__all__ = ["outbox_messages", "notification_target", "set_notification_target"]
+__all__ = ["outbox_messages", "notification_target", "set_notification_target", "webhook_secret_after_update",
+           "new_webhook_secret"]
 
 
-async def outbox_messages(engine: AsyncEngine, tenant_id: uuid.UUID, channel: str | None, limit: int,
+def new_webhook_secret() -> str:
+    return "mlwh_" + secrets.token_urlsafe(32)
+
+
+def webhook_secret_after_update(current: str | None, webhook_url: str | None, rotate: bool,
+                                fresh: str) -> str | None:
+    """A webhook URL needs a signing secret: the first URL gets one (`fresh`), a rotation
+    replaces it; otherwise receivers keep verifying with the secret they have."""
+    if webhook_url is not None and (current is None or rotate):
+        return fresh
+    return current
+
+
+async def outbox_messages(database: Database, tenant_id: uuid.UUID, channel: str | None, limit: int,
                           before: datetime | None) -> list[OutboxRecord]:
-    async with engine.connect() as conn:
+    async with database.connect() as conn:
         return await list_outbox(conn, tenant_id, channel, limit, before)
 
 
-async def notification_target(engine: AsyncEngine, tenant_id: uuid.UUID) -> NotificationTarget:
-    async with engine.connect() as conn:
+async def notification_target(database: Database, tenant_id: uuid.UUID) -> NotificationTarget:
+    async with database.connect() as conn:
         return await get_target(conn, tenant_id)
 
 
-async def set_notification_target(engine: AsyncEngine, tenant_id: uuid.UUID, email: str | None,
+async def set_notification_target(database: Database, tenant_id: uuid.UUID, email: str | None,
                                   webhook_url: str | None, rotate_secret: bool) -> NotificationTarget:
-    async with engine.begin() as conn:
+    async with database.begin() as conn:
         current = await get_target(conn, tenant_id)
-        secret = current.webhook_secret
-        if webhook_url is not None and (secret is None or rotate_secret):
-            secret = "mlwh_" + secrets.token_urlsafe(32)
+        secret = webhook_secret_after_update(current.webhook_secret, webhook_url, rotate_secret, new_webhook_secret())
         return await set_target(conn, tenant_id, email, webhook_url, secret)

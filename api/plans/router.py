@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, status
 
-from ..deps import CurrentPrincipal, EngineDep, OperatorDep
+from ..deps import CurrentPrincipal, DatabaseDep, OperatorDep
 from . import service
 from .schemas import PlanCreate, PlanPublic
 
@@ -12,11 +12,11 @@ router = APIRouter(prefix="/v1/plans", tags=["plans"])
 
 
 @router.get("", response_model=list[PlanPublic])
-async def list_catalogue(principal: CurrentPrincipal, engine: EngineDep) -> list[PlanPublic]:
-    return await service.catalogue(engine)
+async def list_catalogue(principal: CurrentPrincipal, database: DatabaseDep) -> list[PlanPublic]:
+    return await service.catalogue(database)
 
 
 @router.post("", response_model=PlanPublic, status_code=status.HTTP_201_CREATED,
              responses={401: {"description": "No operator token"}, 403: {"description": "Not the operator token"}})
-async def create_plan(body: PlanCreate, _operator: OperatorDep, engine: EngineDep) -> PlanPublic:
-    return await service.add_plan(engine, body)
+async def create_plan(body: PlanCreate, _operator: OperatorDep, database: DatabaseDep) -> PlanPublic:
+    return await service.add_plan(database, body)

@@ -2,28 +2,28 @@
 
 from __future__ import annotations
 
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncEngine
-
 from billing_jobs.plans import Plan
+from warehouse.postgres.database import ConstraintViolation, Database
 from warehouse.postgres.plans import insert_plan, list_plans
 
-from ..errors import ApiError, violated_constraint
+from ..domain_errors import Conflict, FieldProblem
 
 __all__ = ["catalogue", "add_plan"]
 
+_UNIQUE_SLUG = "plan_slug_key"
 
-async def catalogue(engine: AsyncEngine) -> list[Plan]:
-    async with engine.connect() as conn:
+
+async def catalogue(database: Database) -> list[Plan]:
+    async with database.connect() as conn:
         return await list_plans(conn)
 
 
-async def add_plan(engine: AsyncEngine, definition: Plan) -> Plan:
+async def add_plan(database: Database, definition: Plan) -> Plan:
     try:
-        async with engine.begin() as conn:
+        async with database.begin() as conn:
             return await insert_plan(conn, definition)
-    except IntegrityError as exc:
-        if violated_constraint(exc) != "plan_slug_key":
+    except ConstraintViolation as exc:
+        if exc.constraint != _UNIQUE_SLUG:
             raise
-        raise ApiError(409, f"a plan with slug '{definition.slug}' already exists", code="plan_exists",
-                       details=[{"field": "slug", "location": "body", "reason": "already exists"}]) from exc
+        raise Conflict(f"a plan with slug '{definition.slug}' already exists", code="plan_exists",
+                       problems=[FieldProblem("slug", "already exists")]) from exc

@@ -2,25 +2,24 @@
 
 from __future__ import annotations
 
-from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.concurrency import run_in_threadpool
 
 from meterline.settings import JwtSettings
+from warehouse.postgres.database import Database
 from warehouse.postgres.tenants import find_user_by_email
 
 from ..auth import AccessToken, Principal, issue_access_token, utcnow, verify_password
-from ..errors import ApiError
+from ..domain_errors import Unauthenticated
 
 __all__ = ["log_in"]
 
 
-async def log_in(engine: AsyncEngine, jwt_settings: JwtSettings, email: str, password: str) -> AccessToken:
-    async with engine.connect() as conn:
+async def log_in(database: Database, jwt_settings: JwtSettings, email: str, password: str) -> AccessToken:
+    async with database.connect() as conn:
         user = await find_user_by_email(conn, email)
     # argon2 is deliberately slow: keep it off the event loop.
     valid = await run_in_threadpool(verify_password, password, user.password_hash if user else None)
     if user is None or not valid:
         # One message for both: which emails have accounts is not for strangers to learn.
-        raise ApiError(401, "wrong email or password", code="invalid_credentials",
-                       headers={"WWW-Authenticate": "Bearer"})
+        raise Unauthenticated("wrong email or password", code="invalid_credentials")
     return issue_access_token(jwt_settings, Principal(user.id, user.tenant_id, user.role), utcnow())

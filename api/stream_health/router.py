@@ -10,7 +10,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 
-from ..deps import CurrentTenant, EngineDep, require_role
+from ..auth import utcnow
+from ..deps import CurrentTenant, DatabaseDep, require_role
 from . import service
 from .schemas import CorrectionPublic, DeadLetterPublic, DuplicateCountPublic
 
@@ -18,25 +19,26 @@ router = APIRouter(prefix="/v1/stream", tags=["stream"], dependencies=[Depends(r
 
 
 @router.get("/dead-letters", response_model=list[DeadLetterPublic])
-async def dead_letters(tenant: CurrentTenant, engine: EngineDep,
+async def dead_letters(tenant: CurrentTenant, database: DatabaseDep,
                        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
                        before_id: Annotated[int | None, Query(description="Page: the last id of the previous page")] = None,
                        ) -> list[DeadLetterPublic]:
-    records = await service.dead_letters(engine, tenant, limit, before_id)
+    records = await service.dead_letters(database, tenant, limit, before_id)
     return [DeadLetterPublic(id=r.id, event_id=r.event_id, meter_slug=r.meter_slug, reason=r.reason, event=r.event,
                              created_at=r.created_at) for r in records]
 
 
 @router.get("/duplicates", response_model=list[DuplicateCountPublic])
-async def duplicates(tenant: CurrentTenant, engine: EngineDep,
+async def duplicates(tenant: CurrentTenant, database: DatabaseDep,
                      start: Annotated[datetime | None, Query(alias="from")] = None,
                      end: Annotated[datetime | None, Query(alias="to")] = None) -> list[DuplicateCountPublic]:
-    counts = await service.duplicates_per_minute(engine, tenant, start, end)
+    start, end = service.duplicates_range(start, end, utcnow())
+    counts = await service.duplicates_per_minute(database, tenant, start, end)
     return [DuplicateCountPublic(minute=minute, duplicates=count) for minute, count in counts]
 
 
 @router.get("/corrections", response_model=list[CorrectionPublic])
-async def corrections(tenant: CurrentTenant, engine: EngineDep) -> list[CorrectionPublic]:
-    records = await service.corrections(engine, tenant)
+async def corrections(tenant: CurrentTenant, database: DatabaseDep) -> list[CorrectionPublic]:
+    records = await service.corrections(database, tenant)
     return [CorrectionPublic(invoice_number=r.invoice_number, meter_slug=r.meter_slug, window_start=r.window_start,
                              quantity=r.quantity, event_count=r.event_count, kind=r.kind) for r in records]

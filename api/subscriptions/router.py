@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, status
 
-from ..deps import CurrentPrincipal, EngineDep, require_role
+from ..deps import CurrentPrincipal, DatabaseDep, require_role
 from . import service
 from .deps import Now
 from .schemas import SubscriptionCancel, SubscriptionCreate, SubscriptionPlanChange, SubscriptionPublic
@@ -16,27 +16,27 @@ _ADMIN = [Depends(require_role("admin"))]
 
 
 @router.post("", response_model=SubscriptionPublic, status_code=status.HTTP_201_CREATED, dependencies=_ADMIN)
-async def subscribe(body: SubscriptionCreate, principal: CurrentPrincipal, engine: EngineDep,
+async def subscribe(body: SubscriptionCreate, principal: CurrentPrincipal, database: DatabaseDep,
                     now: Now) -> SubscriptionPublic:
-    return SubscriptionPublic.of(await service.subscribe(engine, principal.tenant_id, body.plan_slug, now))
+    return SubscriptionPublic.of(await service.subscribe(database, principal.tenant_id, body.plan_slug, now))
 
 
 @router.get("/current", response_model=SubscriptionPublic)
-async def current(principal: CurrentPrincipal, engine: EngineDep, now: Now) -> SubscriptionPublic:
-    return SubscriptionPublic.of(await service.live_subscription(engine, principal.tenant_id, now))
+async def current(principal: CurrentPrincipal, database: DatabaseDep, now: Now) -> SubscriptionPublic:
+    return SubscriptionPublic.of(await service.live_subscription(database, principal.tenant_id, now))
 
 
 @router.post("/current/change-plan", response_model=SubscriptionPublic, dependencies=_ADMIN)
-async def change(body: SubscriptionPlanChange, principal: CurrentPrincipal, engine: EngineDep,
+async def change(body: SubscriptionPlanChange, principal: CurrentPrincipal, database: DatabaseDep,
                  now: Now) -> SubscriptionPublic:
     """Effective now: the current subscription ends now and one to the new plan starts at the
     same instant; the period's invoice prorates both flat fees and rates usage under each."""
-    return SubscriptionPublic.of(await service.switch_plan(engine, principal.tenant_id, body.plan_slug, now))
+    return SubscriptionPublic.of(await service.switch_plan(database, principal.tenant_id, body.plan_slug, now))
 
 
 @router.post("/current/cancel", response_model=SubscriptionPublic, dependencies=_ADMIN)
-async def cancel(body: SubscriptionCancel, principal: CurrentPrincipal, engine: EngineDep,
+async def cancel(body: SubscriptionCancel, principal: CurrentPrincipal, database: DatabaseDep,
                  now: Now) -> SubscriptionPublic:
     """At period end: live and billed until the current period ends, then nothing more.
     At once: ends now (also one already scheduled to end); the fee is prorated to now."""
-    return SubscriptionPublic.of(await service.cancel(engine, principal.tenant_id, body.at_period_end, now))
+    return SubscriptionPublic.of(await service.cancel(database, principal.tenant_id, body.at_period_end, now))

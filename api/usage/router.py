@@ -16,11 +16,13 @@ from pydantic import AwareDatetime
 
 from stream.aggregation import Meter, Resolution
 
-from ..deps import CurrentPrincipal, EngineDep, UsageReader, UsageReaderDep
+from ..auth import utcnow
+from ..deps import CurrentPrincipal, DatabaseDep
 from ..fields import ResourceSlug
 from . import service
-from .postgres_source import PostgresUsageReader
+from .deps import PostgresUsageReaderDep, UsageReaderDep
 from .schemas import UsagePointPublic, UsagePublic
+from .service import UsageReader
 
 router = APIRouter(prefix="/v1/usage", tags=["usage"])
 
@@ -43,20 +45,20 @@ async def _usage(reader: UsageReader, source: Literal["clickhouse", "postgres"],
 
 
 @router.get("", response_model=UsagePublic, response_model_by_alias=True)
-async def usage(principal: CurrentPrincipal, engine: EngineDep, reader: UsageReaderDep, meter: MeterQuery,
+async def usage(principal: CurrentPrincipal, database: DatabaseDep, reader: UsageReaderDep, meter: MeterQuery,
                 start: FromQuery = None, end: ToQuery = None, window: WindowQuery = "hour") -> UsagePublic:
     """Usage from the analytics store (ClickHouse): rollups when they cover the range, raw events otherwise."""
-    start, end = service.usage_range(start, end, window)
+    start, end = service.usage_range(start, end, utcnow(), window)
     source = getattr(reader, "source", "clickhouse")
-    return await _usage(reader, source, await service.tenant_meter(engine, principal.tenant_id, meter), start, end,
+    return await _usage(reader, source, await service.tenant_meter(database, principal.tenant_id, meter), start, end,
                         window)
 
 
 @router.get("/hourly", response_model=UsagePublic, response_model_by_alias=True)
-async def usage_hourly(principal: CurrentPrincipal, engine: EngineDep, meter: MeterQuery,
-                       start: FromQuery = None, end: ToQuery = None,
+async def usage_hourly(principal: CurrentPrincipal, database: DatabaseDep, reader: PostgresUsageReaderDep,
+                       meter: MeterQuery, start: FromQuery = None, end: ToQuery = None,
                        source: Annotated[Literal["postgres"], Query()] = "postgres") -> UsagePublic:
     """Hourly usage from the billing store (the tenant's PostgreSQL schema): what invoices are computed from."""
-    start, end = service.usage_range(start, end)
-    return await _usage(PostgresUsageReader(engine), source, await service.tenant_meter(engine, principal.tenant_id, meter),
-                        start, end, "hour")
+    start, end = service.usage_range(start, end, utcnow())
+    return await _usage(reader, source, await service.tenant_meter(database, principal.tenant_id, meter), start, end,
+                        "hour")

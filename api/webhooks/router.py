@@ -11,7 +11,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Request
 
-from ..deps import EngineDep, SettingsDep
+from ..deps import DatabaseDep, SettingsDep
 from . import service
 
 __all__ = ["router"]
@@ -23,9 +23,9 @@ router = APIRouter(tags=["webhooks"])
 async def receive_stripe_event(
     request: Request,
     settings: SettingsDep,
-    engine: EngineDep,
+    database: DatabaseDep,
     stripe_signature: Annotated[str | None, Header(alias="Stripe-Signature")] = None,
 ) -> dict[str, str]:
     event_id, outcome = await service.receive_stripe_event(
-        engine, settings.stripe.webhook_secret.get_secret_value(), await request.body(), stripe_signature or "")
+        database, settings.stripe.webhook_secret.get_secret_value(), await request.body(), stripe_signature or "")
     return {"event_id": event_id, "outcome": outcome}
