@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from starlette.concurrency import run_in_threadpool
+import asyncio
 
 from meterline.settings import JwtSettings
 from warehouse.postgres.database import Database
@@ -18,7 +18,7 @@ async def log_in(database: Database, jwt_settings: JwtSettings, email: str, pass
     async with database.connect() as conn:
         user = await find_user_by_email(conn, email)
     # argon2 is deliberately slow: keep it off the event loop.
-    valid = await run_in_threadpool(verify_password, password, user.password_hash if user else None)
+    valid = await asyncio.to_thread(verify_password, password, user.password_hash if user else None)
     if user is None or not valid:
         # One message for both: which emails have accounts is not for strangers to learn.
         raise Unauthenticated("wrong email or password", code="invalid_credentials")

@@ -12,10 +12,9 @@ harmless: it is keyed by a tenant id that never came to exist.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from typing import Protocol
-
-from starlette.concurrency import run_in_threadpool
 
 from billing_jobs.errors import BillingError, RetryableError
 from warehouse.postgres.api_keys import ApiKeyRecord, create_api_key
@@ -58,7 +57,7 @@ def _email_taken() -> Conflict:
 
 
 async def register_tenant(database: Database, customers: CustomerRegistry, body: TenantCreate) -> Registration:
-    password_hash = await run_in_threadpool(hash_password, body.owner_password)
+    password_hash = await asyncio.to_thread(hash_password, body.owner_password)
     try:
         async with database.begin() as conn:
             # Checked first for a clear answer; the unique constraints below settle races.
@@ -70,7 +69,7 @@ async def register_tenant(database: Database, customers: CustomerRegistry, body:
                                                 owner_password_hash=password_hash)
             key, plaintext = await create_api_key(conn, tenant.id, FIRST_KEY_NAME)
             # The Stripe SDK is synchronous: run it in a worker thread, not on the loop.
-            customer_id = await run_in_threadpool(customers.ensure_customer, str(tenant.id), tenant.name,
+            customer_id = await asyncio.to_thread(customers.ensure_customer, str(tenant.id), tenant.name,
                                                   owner.email, None)
             await set_stripe_customer(conn, tenant.id, customer_id)
     except ConstraintViolation as exc:
