@@ -1,7 +1,9 @@
 """One JSON error shape for every failure: ``{"error": {"code", "message", "details": [...]}}``.
 
-Routers raise `ApiError` (or FastAPI's HTTPException); request validation errors
-become 422 with one detail per offending field, naming where it was and why.
+Services, readers and dependencies raise the domain errors of `api.domain_errors`; the
+one handler here gives each its HTTP status. FastAPI's own HTTP errors (unknown route,
+wrong method) get the same shape, and request validation errors become 422 with one
+detail per offending field, naming where it was and why.
 """
 
 from __future__ import annotations
@@ -14,7 +16,12 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-__all__ = ["ApiError", "install_error_handlers", "error_body", "violated_constraint"]
+from .domain_errors import (
+    Conflict, DomainError, Forbidden, InvalidInput, MalformedRequest, NotFound, ProviderRefused, Unauthenticated,
+    Unavailable,
+)
+
+__all__ = ["install_error_handlers", "error_body", "status_of"]
 
 log = logging.getLogger(__name__)
 
@@ -32,15 +39,18 @@ _CODES = {
     503: "service_unavailable",
 }
 
-
-class ApiError(StarletteHTTPException):
-    """An HTTP error with a stable machine-readable `code` beside the message."""
-
-    def __init__(self, status_code: int, message: str, *, code: str | None = None,
-                 details: list[dict[str, Any]] | None = None, headers: dict[str, str] | None = None) -> None:
-        super().__init__(status_code=status_code, detail=message, headers=headers)
-        self.code = code or _CODES.get(status_code, "error")
-        self.details = details or []
+_STATUSES: dict[type[DomainError], int] = {
+    MalformedRequest: 400,
+    Unauthenticated: 401,
+    Forbidden: 403,
+    NotFound: 404,
+    Conflict: 409,
+    InvalidInput: 422,
+    ProviderRefused: 502,
+    Unavailable: 503,
+}
+# Bearer auth (RFC 6750): a 401 tells the client which scheme to authenticate with.
+_UNAUTHENTICATED_HEADERS = {"WWW-Authenticate": "Bearer"}
 
 
 def error_body(status_code: int, message: str, code: str | None = None,
@@ -49,13 +59,24 @@ def error_body(status_code: int, message: str, code: str | None = None,
                       "details": details or []}}
 
 
+def status_of(exc: DomainError) -> int:
+    for kind in type(exc).__mro__:
+        if kind in _STATUSES:
+            return _STATUSES[kind]
+    return 500
+
+
+async def _domain_error(request: Request, exc: DomainError) -> JSONResponse:
+    status_code = status_of(exc)
+    body = error_body(status_code, exc.message, exc.code, [problem.as_detail() for problem in exc.problems])
+    headers = _UNAUTHENTICATED_HEADERS if status_code == 401 else None
+    return JSONResponse(body, status_code=status_code, headers=headers)
+
+
 async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-    if isinstance(exc, ApiError):
-        body = error_body(exc.status_code, str(exc.detail), exc.code, exc.details)
-    else:
-        message = exc.detail if isinstance(exc.detail, str) else "request failed"
-        details = exc.detail if isinstance(exc.detail, list) else []
-        body = error_body(exc.status_code, message, None, details)
+    message = exc.detail if isinstance(exc.detail, str) else "request failed"
+    details = exc.detail if isinstance(exc.detail, list) else []
+    body = error_body(exc.status_code, message, None, details)
     return JSONResponse(body, status_code=exc.status_code, headers=getattr(exc, "headers", None))
 
 
@@ -89,12 +110,7 @@ async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
 
 
 def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(DomainError, _domain_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(Exception, _unexpected_error)
-
-
-def violated_constraint(exc: Exception) -> str:
-    """The PostgreSQL constraint an IntegrityError names ("" when unknown)."""
-    diag = getattr(getattr(exc, "orig", None), "diag", None)
-    return getattr(diag, "constraint_name", None) or ""

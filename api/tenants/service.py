@@ -12,27 +12,30 @@ harmless: it is keyed by a tenant id that never came to exist.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
-
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncEngine
-from starlette.concurrency import run_in_threadpool
+from typing import Protocol
 
 from billing_jobs.errors import BillingError, RetryableError
-from meterline.bootstrap import stripe_gateway
-from meterline.settings import Settings
 from warehouse.postgres.api_keys import ApiKeyRecord, create_api_key
+from warehouse.postgres.database import ConstraintViolation, Database
 from warehouse.postgres.tenants import (
     TenantRecord, UserRecord, find_user_by_email, get_tenant_by_slug, insert_tenant, set_stripe_customer,
 )
 
 from ..auth import hash_password
-from ..errors import ApiError, violated_constraint
+from ..domain_errors import Conflict, FieldProblem, ProviderRefused, Unavailable
 from .schemas import TenantCreate
 
-__all__ = ["Registration", "register_tenant"]
+__all__ = ["CustomerRegistry", "Registration", "register_tenant"]
 
 FIRST_KEY_NAME = "default"
+
+
+class CustomerRegistry(Protocol):
+    """The payment provider's side of a registration (billing_jobs.ports.StripeGateway has it)."""
+
+    def ensure_customer(self, tenant_id: str, name: str, email: str, existing_customer_id: str | None) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -43,21 +46,20 @@ class Registration:
     api_key_plaintext: str
 
 
-def _slug_taken(slug: str) -> ApiError:
-    return ApiError(409, f"the tenant slug '{slug}' is already taken", code="slug_taken",
-                    details=[{"field": "slug", "location": "body", "reason": "already taken"}])
+def _slug_taken(slug: str) -> Conflict:
+    return Conflict(f"the tenant slug '{slug}' is already taken", code="slug_taken",
+                    problems=[FieldProblem("slug", "already taken")])
 
 
-def _email_taken() -> ApiError:
-    return ApiError(409, "a user with this email already exists", code="email_taken",
-                    details=[{"field": "owner_email", "location": "body", "reason": "already registered"}])
+def _email_taken() -> Conflict:
+    return Conflict("a user with this email already exists", code="email_taken",
+                    problems=[FieldProblem("owner_email", "already registered")])
 
 
-async def register_tenant(engine: AsyncEngine, settings: Settings, body: TenantCreate) -> Registration:
-    password_hash = await run_in_threadpool(hash_password, body.owner_password)
-    gateway = stripe_gateway(settings)
+async def register_tenant(database: Database, customers: CustomerRegistry, body: TenantCreate) -> Registration:
+    password_hash = await asyncio.to_thread(hash_password, body.owner_password)
     try:
-        async with engine.begin() as conn:
+        async with database.begin() as conn:
             # Checked first for a clear answer; the unique constraints below settle races.
             if await get_tenant_by_slug(conn, body.slug) is not None:
                 raise _slug_taken(body.slug)
@@ -67,22 +69,22 @@ async def register_tenant(engine: AsyncEngine, settings: Settings, body: TenantC
                                                 owner_password_hash=password_hash)
             key, plaintext = await create_api_key(conn, tenant.id, FIRST_KEY_NAME)
             # The Stripe SDK is synchronous: run it in a worker thread, not on the loop.
-            customer_id = await run_in_threadpool(gateway.ensure_customer, str(tenant.id), tenant.name,
+            customer_id = await asyncio.to_thread(customers.ensure_customer, str(tenant.id), tenant.name,
                                                   owner.email, None)
             await set_stripe_customer(conn, tenant.id, customer_id)
-    except IntegrityError as exc:
-        constraint = violated_constraint(exc)
+    except ConstraintViolation as exc:
+        constraint = exc.constraint
         if constraint.startswith("tenant_slug") or constraint.startswith("tenant_schema_name"):
             raise _slug_taken(body.slug) from exc
         if constraint.startswith("app_user_email"):
             raise _email_taken() from exc
         raise
     except RetryableError as exc:
-        raise ApiError(503, "the payment provider could not be reached; nothing was created, please retry",
-                       code="payment_provider_unavailable") from exc
+        raise Unavailable("the payment provider could not be reached; nothing was created, please retry",
+                          code="payment_provider_unavailable") from exc
     except BillingError as exc:
-        raise ApiError(502, f"the payment provider refused the customer; nothing was created ({exc})",
-                       code="payment_provider_error") from exc
+        raise ProviderRefused(f"the payment provider refused the customer; nothing was created ({exc})",
+                              code="payment_provider_error") from exc
     return Registration(
         tenant=TenantRecord(tenant.id, tenant.slug, tenant.name, tenant.status, tenant.schema_name, customer_id),
         owner=owner, api_key=key, api_key_plaintext=plaintext,

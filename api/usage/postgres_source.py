@@ -11,14 +11,14 @@ from datetime import datetime
 from decimal import Decimal
 
 import orjson
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from stream.aggregation import Meter, Resolution, combine_total
 from warehouse.clickhouse.queries import UsagePoint, UsageSeries
+from warehouse.postgres.database import Database, Engine
 from warehouse.postgres.tenants import get_tenant
 from warehouse.postgres.usage import usage_windows
 
-from ..errors import ApiError
+from ..domain_errors import InvalidInput
 
 __all__ = ["PostgresUsageReader"]
 
@@ -26,15 +26,15 @@ __all__ = ["PostgresUsageReader"]
 class PostgresUsageReader:
     source = "postgres"
 
-    def __init__(self, engine: AsyncEngine) -> None:
-        self._engine = engine
+    def __init__(self, engine: Engine) -> None:
+        self._database = Database(engine)
 
     async def usage(self, meter: Meter, start: datetime, end: datetime, window: Resolution = "hour") -> UsageSeries:
         if meter.aggregation == "UNIQUE_COUNT":
             # PostgreSQL keeps no values, and distinct counts do not add up across windows.
-            raise ApiError(422, "UNIQUE_COUNT usage is computed in ClickHouse: use GET /v1/usage",
-                           code="unsupported_aggregation")
-        async with self._engine.connect() as conn:
+            raise InvalidInput("UNIQUE_COUNT usage is computed in ClickHouse: use GET /v1/usage",
+                               code="unsupported_aggregation")
+        async with self._database.connect() as conn:
             # The schema comes from the meter's own tenant, never from the caller.
             tenant = await get_tenant(conn, meter.tenant_id)
             if tenant is None:

@@ -7,8 +7,7 @@ tenant's slug is simply unknown here (404), even when that tenant has one.
 
 from __future__ import annotations
 
-import logging
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
@@ -16,22 +15,16 @@ from fastapi import APIRouter, Query
 from pydantic import AwareDatetime
 
 from stream.aggregation import Meter, Resolution
-from warehouse.postgres.meters import list_meters
 
-from ..auth import Principal, utcnow
-from ..deps import CurrentPrincipal, EngineDep, UsageReader, UsageReaderDep
-from ..errors import ApiError
+from ..auth import utcnow
+from ..deps import CurrentPrincipal, DatabaseDep
 from ..fields import ResourceSlug
-from .postgres_source import PostgresUsageReader
+from . import service
+from .deps import PostgresUsageReaderDep, UsageReaderDep
 from .schemas import UsagePointPublic, UsagePublic
+from .service import UsageReader
 
 router = APIRouter(prefix="/v1/usage", tags=["usage"])
-log = logging.getLogger(__name__)
-
-MAX_SPAN = timedelta(days=366)
-# Per-minute points over a long range would be a very large answer; coarser windows are not bounded further.
-MAX_MINUTE_SPAN = timedelta(days=7)
-DEFAULT_SPAN = timedelta(hours=24)
 
 MeterQuery = Annotated[ResourceSlug, Query(description="The meter's slug")]
 FromQuery = Annotated[AwareDatetime | None, Query(alias="from", description="Inclusive, RFC 3339 with offset; "
@@ -40,39 +33,9 @@ ToQuery = Annotated[AwareDatetime | None, Query(alias="to", description="Exclusi
 WindowQuery = Annotated[Resolution, Query(description="Size of each point's window (UTC)")]
 
 
-def _range(start: datetime | None, end: datetime | None, window: Resolution = "hour") -> tuple[datetime, datetime]:
-    end = end or utcnow()
-    start = start or end - DEFAULT_SPAN
-    if start >= end:
-        raise ApiError(422, "`from` must be before `to`", code="validation_error",
-                       details=[{"field": "from", "location": "query", "reason": "must be before `to`"}])
-    if end - start > MAX_SPAN:
-        raise ApiError(422, "the range may span at most 366 days", code="validation_error",
-                       details=[{"field": "to", "location": "query", "reason": "at most 366 days after `from`"}])
-    if window == "minute" and end - start > MAX_MINUTE_SPAN:
-        raise ApiError(422, "per-minute usage may span at most 7 days", code="validation_error",
-                       details=[{"field": "window", "location": "query", "reason": "minute windows: at most 7 days"}])
-    return start, end
-
-
-async def _meter(engine, principal: Principal, slug: str) -> Meter:
-    async with engine.connect() as conn:
-        for meter in await list_meters(conn, principal.tenant_id):
-            if meter.slug == slug:
-                return meter
-    raise ApiError(404, f"no meter '{slug}' in your tenant",
-                   details=[{"field": "meter", "location": "query", "reason": "unknown meter"}])
-
-
 async def _usage(reader: UsageReader, source: Literal["clickhouse", "postgres"], meter: Meter,
                  start: datetime, end: datetime, window: Resolution) -> UsagePublic:
-    try:
-        result = await reader.usage(meter, start, end, window)
-    except ApiError:
-        raise
-    except Exception as exc:  # noqa: BLE001 - any failure of the store is "unavailable" to the caller
-        log.warning("usage read from %s failed: %s", source, exc)
-        raise ApiError(503, f"the usage store ({source}) is not reachable") from exc
+    result = await service.read_usage(reader, source, meter, start, end, window)
     return UsagePublic(
         meter=meter.slug, aggregation=meter.aggregation, source=source, window=window, start=start, end=end,
         total_quantity=result.total_quantity, total_events=result.total_events,
@@ -82,19 +45,20 @@ async def _usage(reader: UsageReader, source: Literal["clickhouse", "postgres"],
 
 
 @router.get("", response_model=UsagePublic, response_model_by_alias=True)
-async def usage(principal: CurrentPrincipal, engine: EngineDep, reader: UsageReaderDep, meter: MeterQuery,
+async def usage(principal: CurrentPrincipal, database: DatabaseDep, reader: UsageReaderDep, meter: MeterQuery,
                 start: FromQuery = None, end: ToQuery = None, window: WindowQuery = "hour") -> UsagePublic:
     """Usage from the analytics store (ClickHouse): rollups when they cover the range, raw events otherwise."""
-    start, end = _range(start, end, window)
+    start, end = service.usage_range(start, end, utcnow(), window)
     source = getattr(reader, "source", "clickhouse")
-    return await _usage(reader, source, await _meter(engine, principal, meter), start, end, window)
+    return await _usage(reader, source, await service.tenant_meter(database, principal.tenant_id, meter), start, end,
+                        window)
 
 
 @router.get("/hourly", response_model=UsagePublic, response_model_by_alias=True)
-async def usage_hourly(principal: CurrentPrincipal, engine: EngineDep, meter: MeterQuery,
-                       start: FromQuery = None, end: ToQuery = None,
+async def usage_hourly(principal: CurrentPrincipal, database: DatabaseDep, reader: PostgresUsageReaderDep,
+                       meter: MeterQuery, start: FromQuery = None, end: ToQuery = None,
                        source: Annotated[Literal["postgres"], Query()] = "postgres") -> UsagePublic:
     """Hourly usage from the billing store (the tenant's PostgreSQL schema): what invoices are computed from."""
-    start, end = _range(start, end)
-    return await _usage(PostgresUsageReader(engine), source, await _meter(engine, principal, meter), start, end,
+    start, end = service.usage_range(start, end, utcnow())
+    return await _usage(reader, source, await service.tenant_meter(database, principal.tenant_id, meter), start, end,
                         "hour")

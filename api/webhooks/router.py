@@ -11,13 +11,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Request
 
-from billing_jobs.errors import InvalidWebhookError
-from billing_jobs.stripe_adapter import verify_webhook
-from billing_jobs.webhooks import parse_event
-from warehouse.postgres.billing_webhooks import record_stripe_event
-
-from ..deps import EngineDep, SettingsDep
-from ..errors import ApiError
+from ..deps import DatabaseDep, SettingsDep
+from . import service
 
 __all__ = ["router"]
 
@@ -28,15 +23,9 @@ router = APIRouter(tags=["webhooks"])
 async def receive_stripe_event(
     request: Request,
     settings: SettingsDep,
-    engine: EngineDep,
+    database: DatabaseDep,
     stripe_signature: Annotated[str | None, Header(alias="Stripe-Signature")] = None,
 ) -> dict[str, str]:
-    payload = await request.body()
-    try:
-        event = parse_event(verify_webhook(payload, stripe_signature or "",
-                                           settings.stripe.webhook_secret.get_secret_value()))
-    except (InvalidWebhookError, ValueError) as exc:
-        raise ApiError(400, str(exc), code="invalid_webhook") from None
-    async with engine.begin() as conn:
-        outcome = await record_stripe_event(conn, event)
-    return {"event_id": event.id, "outcome": outcome}
+    event_id, outcome = await service.receive_stripe_event(
+        database, settings.stripe.webhook_secret.get_secret_value(), await request.body(), stripe_signature or "")
+    return {"event_id": event_id, "outcome": outcome}

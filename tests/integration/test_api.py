@@ -27,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from api.app import create_app
 from api.auth import Principal, hash_password, issue_access_token
-from api.deps import get_usage_reader
+from api.usage.deps import get_usage_reader
 from api.usage.postgres_source import PostgresUsageReader
 from billing_jobs.invoicing import compose_invoice
 from billing_jobs.plans import Plan, UnitCharge

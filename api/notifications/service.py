@@ -1,0 +1,45 @@
+"""A tenant's notification outbox and where its notifications go."""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from datetime import datetime
+
+from warehouse.postgres.billing_notify import NotificationTarget, OutboxRecord, get_target, list_outbox, set_target
+from warehouse.postgres.database import Database
+
+__all__ = ["outbox_messages", "notification_target", "set_notification_target", "webhook_secret_after_update",
+           "new_webhook_secret"]
+
+
+def new_webhook_secret() -> str:
+    return "mlwh_" + secrets.token_urlsafe(32)
+
+
+def webhook_secret_after_update(current: str | None, webhook_url: str | None, rotate: bool,
+                                fresh: str) -> str | None:
+    """A webhook URL needs a signing secret: the first URL gets one (`fresh`), a rotation
+    replaces it; otherwise receivers keep verifying with the secret they have."""
+    if webhook_url is not None and (current is None or rotate):
+        return fresh
+    return current
+
+
+async def outbox_messages(database: Database, tenant_id: uuid.UUID, channel: str | None, limit: int,
+                          before: datetime | None) -> list[OutboxRecord]:
+    async with database.connect() as conn:
+        return await list_outbox(conn, tenant_id, channel, limit, before)
+
+
+async def notification_target(database: Database, tenant_id: uuid.UUID) -> NotificationTarget:
+    async with database.connect() as conn:
+        return await get_target(conn, tenant_id)
+
+
+async def set_notification_target(database: Database, tenant_id: uuid.UUID, email: str | None,
+                                  webhook_url: str | None, rotate_secret: bool) -> NotificationTarget:
+    async with database.begin() as conn:
+        current = await get_target(conn, tenant_id)
+        secret = webhook_secret_after_update(current.webhook_secret, webhook_url, rotate_secret, new_webhook_secret())
+        return await set_target(conn, tenant_id, email, webhook_url, secret)
