@@ -24,6 +24,8 @@ import msgspec
 import orjson
 
 from .errors import FieldError, IngestError
+from .storable import (MeterRules, data_errors, data_may_hold_control, envelope_control_reason, may_nest_deeper,
+                       meter_errors, text_may_hold_control)
 
 __all__ = ["Limits", "ValidatedRequest", "parse_body", "validate_events", "validate_json_fast", "rfc3339_utc"]
 
@@ -45,6 +47,7 @@ class Limits:
     max_string_length: int
     max_age: timedelta
     max_future: timedelta
+    max_json_depth: int = 32
 
     @classmethod
     def from_settings(cls, ingest) -> Limits:
@@ -55,6 +58,7 @@ class Limits:
             max_string_length=ingest.max_string_length,
             max_age=timedelta(seconds=ingest.max_event_age_s),
             max_future=timedelta(seconds=ingest.max_event_future_s),
+            max_json_depth=ingest.max_json_depth,
         )
 
 
@@ -83,7 +87,7 @@ def parse_body(body: bytes, content_type: str | None, max_events: int) -> list[A
             doc = orjson.loads(body)
         except orjson.JSONDecodeError as exc:
             raise IngestError(422, "invalid_json", f"the body is not valid JSON: {exc}",
-                              [FieldError(None, None, str(exc))]) from None
+                              [FieldError(None, None, _json_error_reason(exc))]) from None
         if isinstance(doc, dict):
             raw = [doc]
         elif isinstance(doc, list):
@@ -117,11 +121,18 @@ def _parse_ndjson(body: bytes, max_events: int) -> list[Any]:
         try:
             raw.append(orjson.loads(line))
         except orjson.JSONDecodeError as exc:
-            errors.append(FieldError(len(raw), None, f"line is not valid JSON: {exc}"))
+            errors.append(FieldError(len(raw), None, f"line is not valid JSON: {_json_error_reason(exc)}"))
             raw.append(None)
     if errors:
         raise IngestError(422, "invalid_json", f"{len(errors)} NDJSON line(s) are not valid JSON", errors)
     return raw
+
+
+def _json_error_reason(exc: orjson.JSONDecodeError) -> str:
+    # orjson stops at 1,024 levels, before any event can be named: say what the limit is about.
+    if "depth" in str(exc) or "recursion" in str(exc):
+        return f"JSON nested too deep to read ({exc}); data may nest at most the ingest limit of levels"
+    return str(exc)
 
 
 def rfc3339_utc(moment: datetime) -> str:
@@ -168,11 +179,13 @@ def _time(value: Any, index: int, now: datetime, limits: Limits, received: str,
     return rfc3339_utc(moment)
 
 
-def validate_events(raw: list[Any], now: datetime, limits: Limits) -> ValidatedRequest:
+def validate_events(raw: list[Any], now: datetime, limits: Limits,
+                    meters: MeterRules | None = None) -> ValidatedRequest:
     """Every event checked; IngestError 422 naming each bad one, else the unique events as bytes.
 
     Only the CloudEvents attributes Meterline uses travel on; anything else in the body
-    (a ``tenant_id`` above all: the tenant comes from the API key) is dropped.
+    (a ``tenant_id`` above all: the tenant comes from the API key) is dropped. ``meters``
+    (the tenant's, by event type) bound the values and labels they read (ingest.storable).
     """
     errors: list[FieldError] = []
     subjects: list[str] = []
@@ -202,6 +215,8 @@ def validate_events(raw: list[Any], now: datetime, limits: Limits) -> ValidatedR
             source = _string(event, "source", index, max_string, errors)
             event_type = _string(event, "type", index, max_string, errors)
             subject = _string(event, "subject", index, max_id, errors)
+        _envelope_controls(index, (("id", event_id), ("source", source), ("type", event_type),
+                                   ("subject", subject)), errors)
         spec = event.get("specversion")
         if spec is not None and spec != "1.0":
             errors.append(FieldError(index, "specversion", f'must be "1.0", got {spec!r}'))
@@ -214,8 +229,21 @@ def validate_events(raw: list[Any], now: datetime, limits: Limits) -> ValidatedR
             errors.append(FieldError(index, "data", f"must be a JSON object, got {type(data).__name__}"))
         if len(errors) != n_errors:
             continue
-        payload = dumps({"id": event_id, "source": source, "type": event_type, "subject": subject,
-                         "time": time, "data": data})
+        try:
+            payload = dumps({"id": event_id, "source": source, "type": event_type, "subject": subject,
+                             "time": time, "data": data})
+        except TypeError as exc:  # orjson writes at most 255 levels: data_errors names the depth
+            payload, unwritable = None, str(exc)
+        if payload is None or may_nest_deeper(payload, limits.max_json_depth + 1) or data_may_hold_control(payload):
+            if data_errs := data_errors(index, data, limits.max_json_depth):
+                errors.extend(data_errs)
+                continue
+        if meters and (rules := meters.get(event_type)) is not None and (value_errs := meter_errors(index, data, rules)):
+            errors.extend(value_errs)
+            continue
+        if payload is None:  # not from a parsed body (orjson reads what it writes), but never a 500
+            errors.append(FieldError(index, "data", f"cannot be written as JSON: {unwritable}"))
+            continue
         # The payload contains the data, so only a payload over the limit needs the
         # data measured on its own: one serialisation per event instead of two.
         if len(payload) > max_data and len(data_bytes := dumps(data)) > max_data:
@@ -237,6 +265,12 @@ def validate_events(raw: list[Any], now: datetime, limits: Limits) -> ValidatedR
 
 
 _EMPTY: dict = {}
+
+
+def _envelope_controls(index: int, fields: tuple[tuple[str, str | None], ...], errors: list[FieldError]) -> None:
+    for name, value in fields:
+        if value is not None and (reason := envelope_control_reason(value)) is not None:
+            errors.append(FieldError(index, name, reason))
 
 
 # --- the compiled path ------------------------------------------------------------------
@@ -292,8 +326,8 @@ def _decoders(limits: Limits) -> tuple[Callable[[bytes], list], Callable[[bytes]
     return msgspec.json.Decoder(list[event]).decode, msgspec.json.Decoder(event).decode
 
 
-def validate_json_fast(body: bytes, content_type: str | None, now: datetime,
-                       limits: Limits) -> ValidatedRequest | None:
+def validate_json_fast(body: bytes, content_type: str | None, now: datetime, limits: Limits,
+                       meters: MeterRules | None = None) -> ValidatedRequest | None:
     """A JSON body of valid events, validated in C; None when the generic path must decide."""
     kind = media_type(content_type)
     if kind not in JSON_TYPES and not kind.endswith("+json"):
@@ -312,7 +346,7 @@ def validate_json_fast(body: bytes, content_type: str | None, now: datetime,
             events = [decode_one(body)]
         else:
             return None
-    except msgspec.DecodeError:  # ValidationError included: a field missing or mistyped
+    except (msgspec.DecodeError, RecursionError):  # ValidationError included: a field missing or mistyped
         return None
     if not 0 < len(events) <= limits.max_events:
         return None
@@ -322,21 +356,32 @@ def validate_json_fast(body: bytes, content_type: str | None, now: datetime,
     seen: set[str] = set()
     duplicates = 0
     received = rfc3339_utc(now)
-    max_data = limits.max_data_bytes
+    max_data, max_depth = limits.max_data_bytes, limits.max_json_depth
+    # Nesting deeper than max_depth takes 2 * (max_depth + 1) bytes at least: shorter data
+    # is not even scanned, longer data has its brackets counted (inline: per event).
+    deep_length = 2 * max_depth + 1
+    controls = text_may_hold_control(body)  # once for the body: per event only if it may
     encode = _ENCODE
     for event in events:
         event_id, event_type, subject, data = event.id, event.type, event.subject, event.data
         raw = bytes(data)
+        parsed: Any = None
         if raw[:1] != b"{":
             if raw != b"null":
                 return None
             data = _EMPTY_OBJECT
-        elif len(raw) > max_data:
-            return None  # the limit is on the compact form, which the generic path measures
+            parsed = _EMPTY
+        elif len(raw) > max_data or (len(raw) > deep_length and raw.count(b"{") + raw.count(b"[") > max_depth):
+            return None  # the size limit is on the compact form, which the generic path measures
         elif _may_overflow(raw):
             try:
-                orjson.loads(raw)
+                parsed = orjson.loads(raw)
             except orjson.JSONDecodeError:
+                return None
+        if controls and (_has_control(event_id, event.source, event_type, subject) or data_may_hold_control(raw)):
+            return None
+        if meters and (rules := meters.get(event_type)) is not None and (rules.values or controls):
+            if meter_errors(0, orjson.loads(raw) if parsed is None else parsed, rules, controls):
                 return None
         moment = event.time
         if moment is None:
@@ -354,3 +399,7 @@ def validate_json_fast(body: bytes, content_type: str | None, now: datetime,
         subjects.append(subject)
         payloads.append(encode(_Payload(event_id, event.source, event_type, subject, time, data)))
     return ValidatedRequest(subjects, payloads, duplicates, received, types)
+
+
+def _has_control(*texts: str) -> bool:
+    return any(envelope_control_reason(text) is not None for text in texts)
