@@ -131,7 +131,7 @@ def _parse_ndjson(body: bytes, max_events: int) -> list[Any]:
 def _json_error_reason(exc: orjson.JSONDecodeError) -> str:
     # orjson stops at 1,024 levels, before any event can be named: say what the limit is about.
     if "depth" in str(exc) or "recursion" in str(exc):
-        return f"JSON nested too deep to read ({exc}); data may nest at most the ingest limit of levels"
+        return f"nested too deep to read ({exc}); data may nest at most max_json_depth levels"
     return str(exc)
 
 
