@@ -378,7 +378,13 @@ def validate_json_fast(body: bytes, content_type: str | None, now: datetime, lim
                 parsed = orjson.loads(raw)
             except orjson.JSONDecodeError:
                 return None
-        if controls and (_has_control(event_id, event.source, event_type, subject) or data_may_hold_control(raw)):
+        # isprintable (C) is False for every control character and a few others (U+2028,
+        # format characters): only those strings pay for the exact check.
+        if controls and not (event_id.isprintable() and subject.isprintable() and event_type.isprintable()
+                             and event.source.isprintable()):
+            if any(envelope_control_reason(text) for text in (event_id, event.source, event_type, subject)):
+                return None
+        if controls and data_may_hold_control(raw):
             return None
         if meters and (rules := meters.get(event_type)) is not None and (rules.values or controls):
             if meter_errors(0, orjson.loads(raw) if parsed is None else parsed, rules, controls):
@@ -400,6 +406,3 @@ def validate_json_fast(body: bytes, content_type: str | None, now: datetime, lim
         payloads.append(encode(_Payload(event_id, event.source, event_type, subject, time, data)))
     return ValidatedRequest(subjects, payloads, duplicates, received, types)
 
-
-def _has_control(*texts: str) -> bool:
-    return any(envelope_control_reason(text) is not None for text in texts)
