@@ -11,7 +11,8 @@ import orjson
 import pytest
 
 from ingest.errors import IngestError
-from ingest.schemas import Limits, parse_body, validate_events, validate_json_fast
+from ingest.schemas import Limits, parse_body, validate_events
+from ingest.schemas_fast import validate_json_fast
 from ingest.storable import TypeRules, ValueRule, meter_errors, rules_of
 
 NOW = datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC)
