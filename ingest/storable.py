@@ -1,8 +1,8 @@
 """What the stores can hold: text without control characters, bounded nesting, bounded values.
 
-Pure functions, shared by both validation paths of ``ingest.schemas`` so that they refuse
-exactly the same events (422 naming index, field and reason). An event that passes here
-can be written by every sink: an event that cannot would otherwise stop the stream.
+Pure functions, shared by both validation paths (``ingest.schemas``, ``ingest.schemas_fast``),
+so that they refuse exactly the same events (422 naming index, field and reason). An event
+that passes here can be written by every sink: one that cannot would stop the stream.
 
 Text. PostgreSQL's text and jsonb cannot hold U+0000 at all, and other control characters
 in identifiers or group labels break logs, CSV exports and invoices.
