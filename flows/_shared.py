@@ -1,4 +1,4 @@
-"""What every task of a flow run shares in one process: one PostgreSQL pool, a bounded thread pool.
+"""What every task of a flow run shares in one process: one PostgreSQL pool, the adapters, a bounded thread pool.
 
 Prefect's ThreadPoolTaskRunner starts a thread per submitted task unless told
 otherwise; with an engine per task, a thousand tenants opened a thousand
@@ -11,22 +11,33 @@ from __future__ import annotations
 from functools import lru_cache
 
 from prefect.task_runners import ThreadPoolTaskRunner
-from sqlalchemy import Engine
 
 from meterline.bootstrap import pg_sync_engine, stripe_gateway
 from meterline.settings import get_settings
+from warehouse.postgres.billing_run import PgInvoiceRunStore
 
-__all__ = ["shared_engine", "shared_gateway", "task_runner"]
+__all__ = ["shared_engine", "shared_gateway", "shared_invoice_run_store", "task_runner"]
 
 
 @lru_cache(maxsize=4)
-def _engine_for(postgres_url: str) -> Engine:
+def _engine_for(postgres_url: str):
     return pg_sync_engine(get_settings())
 
 
-def shared_engine() -> Engine:
+def shared_engine():
     """The process's engine for the current settings (never disposed by a task)."""
     return _engine_for(get_settings().postgres_url)
+
+
+@lru_cache(maxsize=4)
+def _invoice_run_store_for(postgres_url: str) -> PgInvoiceRunStore:
+    return PgInvoiceRunStore(shared_engine())
+
+
+def shared_invoice_run_store() -> PgInvoiceRunStore:
+    """The invoice run's store on the shared engine; safe across task threads (a
+    connection per call; its cache of tenant schemas is only ever replaced whole per key)."""
+    return _invoice_run_store_for(get_settings().postgres_url)
 
 
 @lru_cache(maxsize=4)
