@@ -12,11 +12,12 @@ from functools import lru_cache
 
 from prefect.task_runners import ThreadPoolTaskRunner
 
+from billing_jobs.errors import RetryableError
 from meterline.bootstrap import pg_sync_engine, stripe_gateway
 from meterline.settings import get_settings
 from warehouse.postgres.billing_run import PgInvoiceRunStore
 
-__all__ = ["shared_engine", "shared_gateway", "shared_invoice_run_store", "task_runner"]
+__all__ = ["retry_transient_only", "shared_engine", "shared_gateway", "shared_invoice_run_store", "task_runner"]
 
 
 @lru_cache(maxsize=4)
@@ -56,3 +57,10 @@ def shared_gateway():
 
 def task_runner() -> ThreadPoolTaskRunner:
     return ThreadPoolTaskRunner(max_workers=get_settings().billing.flow_concurrency)
+
+
+def retry_transient_only(task, task_run, state) -> bool:
+    """A task's `retry_condition_fn`: retry our RetryableError (rate limit, network, lock
+    timeout), never anything else: a bug or a permanent error fails as it is, at once,
+    rather than after the retry delays with the same outcome."""
+    return isinstance(state.result(raise_on_failure=False), RetryableError)
