@@ -61,8 +61,11 @@ class StoredInvoice(BaseModel):
 @dataclass(frozen=True, slots=True)
 class StripeInvoiceRef:
     stripe_invoice_id: str
-    status: str  # Stripe's own: draft, open, paid, uncollectible, void
+    # Stripe's own status, for the adapter only: billing never reads it, it only hands
+    # it back (pay_invoice's known_status) so that the invoice is not read again.
+    status: str
     total_minor: int
+    invoice_status: InvoiceStatus  # ours, mapped from Stripe's by the adapter
 
 
 class StripeGateway(Protocol):

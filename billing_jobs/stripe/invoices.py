@@ -18,13 +18,30 @@ from typing import Any
 
 from ..errors import PaymentDeclinedError, PermanentError
 from ..invoicing import InvoiceDraft
-from ..ports import StripeInvoiceRef
+from ..ports import InvoiceStatus, StripeInvoiceRef
 from .lines import NUMBER_KEY, TENANT_KEY, _metadata, lines_to_add
 
-__all__ = ["InvoiceCalls"]
+__all__ = ["InvoiceCalls", "invoice_status"]
 
 # Stripe's limit on the lines of one add_lines call (the launched localstripe's too).
 _MAX_LINES_PER_CALL = 250
+
+
+# Stripe's invoice statuses as ours: the only place billing meets Stripe's names.
+_INVOICE_STATUSES: dict[str, InvoiceStatus] = {
+    "draft": "open",  # in Stripe, not yet finalized (localstripe never finalizes)
+    "open": "open",
+    "paid": "paid",
+    "uncollectible": "payment_failed",
+    "void": "void",
+}
+
+
+def invoice_status(stripe_status: str) -> InvoiceStatus:
+    try:
+        return _INVOICE_STATUSES[stripe_status]
+    except KeyError:
+        raise PermanentError(f"unexpected Stripe invoice status {stripe_status!r}") from None
 
 
 def _ref(invoice: dict[str, Any]) -> StripeInvoiceRef:
@@ -32,6 +49,7 @@ def _ref(invoice: dict[str, Any]) -> StripeInvoiceRef:
         stripe_invoice_id=invoice["id"],
         status=invoice["status"],
         total_minor=int(invoice["total"]),
+        invoice_status=invoice_status(invoice["status"]),
     )
 
 
