@@ -9,20 +9,26 @@ localstripe's differences: localstripe.py.
 
 from __future__ import annotations
 
+from typing import Any
+
 from .client import StripeApi
 from .customers import CustomerCalls
 from .invoices import InvoiceCalls
 from .localstripe import LocalStripeWorkarounds
 
-__all__ = ["StripeAdapter"]
+__all__ = ["LocalStripeAdapter", "StripeAdapter"]
 
 
-class StripeAdapter(CustomerCalls, InvoiceCalls, LocalStripeWorkarounds, StripeApi):
-    """StripeGateway on the Stripe API (`local=True`: on localstripe).
+class StripeAdapter(CustomerCalls, InvoiceCalls, StripeApi):
+    """StripeGateway on the Stripe API; `local=True` builds a LocalStripeAdapter.
 
     Build it from settings: `StripeAdapter(settings.stripe.api_key.get_secret_value(),
     settings.stripe_api_base, local=settings.stripe_is_local)`.
     """
+
+    def __new__(cls, api_key: str, api_base: str | None = None, local: bool = False, **options: Any):
+        # One constructor for both, as callers (settings, tests) say "local" with a flag.
+        return super().__new__(LocalStripeAdapter if local and not issubclass(cls, LocalStripeAdapter) else cls)
 
     def __init__(
         self,
@@ -36,7 +42,14 @@ class StripeAdapter(CustomerCalls, InvoiceCalls, LocalStripeWorkarounds, StripeA
     ) -> None:
         StripeApi.__init__(self, api_key, api_base, max_attempts=max_attempts, backoff_initial_s=backoff_initial_s,
                            backoff_max_s=backoff_max_s)
-        self._local = local
+
+
+class LocalStripeAdapter(LocalStripeWorkarounds, StripeAdapter):
+    """StripeGateway on the localstripe that `infra/` launches: localstripe.py's overrides
+    of the real-Stripe hooks, and their state."""
+
+    def __init__(self, api_key: str, api_base: str | None = None, local: bool = True, **options: Any) -> None:
+        super().__init__(api_key, api_base, True, **options)
         # localstripe anchors seen by this adapter, (customer id, currency code) -> subscription
         # id: read off the customer ensure_customer fetched anyway (localstripe embeds its
         # subscriptions), so a push need not list them. Only ever holds ids Stripe returned.

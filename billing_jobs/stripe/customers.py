@@ -15,7 +15,7 @@ __all__ = ["CustomerCalls"]
 
 
 class CustomerCalls:
-    """StripeAdapter's customer half (a mixin over StripeApi and LocalStripeWorkarounds)."""
+    """StripeAdapter's customer half, on real Stripe (a mixin over StripeApi; localstripe.py overrides its hook)."""
 
     def ensure_customer(
         self, tenant_id: str, name: str, email: str, existing_customer_id: str | None, *, recover: bool = True,
@@ -38,10 +38,12 @@ class CustomerCalls:
                 email=email,
                 metadata={TENANT_KEY: tenant_id},
             )
-        if self._local:
-            self._remember_anchors(customer)
-            self._ensure_local_payment_method(customer)
+        self._customer_ready(customer)
         return customer["id"]
+
+    def _customer_ready(self, customer: dict[str, Any]) -> None:
+        """Real Stripe: nothing. The customer's payment method is collected by Stripe's
+        hosted flows, never by us."""
 
     def _find_customer(self, tenant_id: str, email: str) -> dict[str, Any] | None:
         # Listing is strongly consistent; customer search is not (and

@@ -53,9 +53,10 @@ def _ref(invoice: dict[str, Any]) -> StripeInvoiceRef:
     )
 
 
-
 class InvoiceCalls:
-    """StripeAdapter's invoice half (a mixin over StripeApi and LocalStripeWorkarounds)."""
+    """StripeAdapter's invoice half, on real Stripe (a mixin over StripeApi). Where
+    localstripe differs, a hook method (`_create_invoice`, `_finalize`, ...) is
+    overridden in localstripe.py."""
 
     def push_invoice(
         self, customer_id: str, draft: InvoiceDraft, existing_stripe_invoice_id: str | None,
@@ -78,41 +79,21 @@ class InvoiceCalls:
         """An empty draft invoice, then all its lines in one add_lines call (2 calls
         however many lines, where an invoice item per line took one each). Recovery
         adds only the lines the draft lacks."""
-        # localstripe: the anchor comes FIRST. Creating a subscription invoices (and
-        # charges) every pending item of the customer, so the invoice an earlier
-        # attempt's items ended up on is looked for after it (9.).
-        subscription_id = self._anchor_subscription(customer_id, draft.currency) if self._local else None
+        self._before_invoice_lookup(customer_id, draft.currency)
         found = self._find_invoice(customer_id, draft.number) if recover else None
         invoice = found
-        metadata = {NUMBER_KEY: draft.number, TENANT_KEY: draft.tenant_id}
-        key = f"meterline-invoice-{draft.tenant_id}-{draft.number}"
-        if invoice is None and self._local:
-            invoice = self._call(self._v1.invoices.create, key=key, customer=customer_id,
-                                 subscription=subscription_id, metadata=metadata)
-        elif invoice is None:
-            invoice = self._call(
-                self._v1.invoices.create,
-                key=key,
-                customer=customer_id,
-                currency=draft.currency.lower(),
-                # Our lines only: a pending item of the customer's is not ours to bill.
-                pending_invoice_items_behavior="exclude",
-                collection_method="charge_automatically",
-                # We finalize and pay explicitly; Stripe must not do it on its own clock.
-                auto_advance=False,
-                metadata=metadata,
-            )
+        if invoice is None:
+            invoice = self._create_invoice(customer_id, draft, key=f"meterline-invoice-{draft.tenant_id}-{draft.number}",
+                                           metadata={NUMBER_KEY: draft.number, TENANT_KEY: draft.tenant_id})
         elif invoice.get("status") != "draft":
             return _ref(invoice)  # finalized only after every line was added
         # What the invoice already holds: lines an earlier attempt added (a found
-        # invoice), or, on localstripe, pending items its creation just swept in; only
-        # possible on a rerun, which our own record (`recover`) tells apart.
+        # invoice), or items its creation swept in (localstripe only).
         present = self._list(self._v1.invoices.line_items.list, invoice["id"]) \
-            if found is not None or (self._local and recover) else ()
+            if found is not None or self._creation_swept_items_in(recover) else ()
         # Items an earlier version of this adapter created for the invoice, one per line,
-        # before a crash: assigned to the invoice rather than billed again. (localstripe's
-        # invoice creation has already taken them in.)
-        pending = self._pending_items(customer_id) if recover and not self._local else ()
+        # before a crash: assigned to the invoice rather than billed again.
+        pending = self._pending_items(customer_id) if recover else ()
         lines = lines_to_add(draft, present, pending)
         for start in range(0, len(lines), _MAX_LINES_PER_CALL):
             chunk = lines[start:start + _MAX_LINES_PER_CALL]
@@ -124,6 +105,28 @@ class InvoiceCalls:
                 lines=chunk,
             )
         return _ref(invoice)
+
+    def _before_invoice_lookup(self, customer_id: str, currency: str) -> None:
+        """Real Stripe: nothing to do before looking for an earlier attempt's invoice."""
+
+    def _create_invoice(self, customer_id: str, draft: InvoiceDraft, *, key: str,
+                        metadata: dict[str, str]) -> dict[str, Any]:
+        return self._call(
+            self._v1.invoices.create,
+            key=key,
+            customer=customer_id,
+            currency=draft.currency.lower(),
+            # Our lines only: a pending item of the customer's is not ours to bill.
+            pending_invoice_items_behavior="exclude",
+            collection_method="charge_automatically",
+            # We finalize and pay explicitly; Stripe must not do it on its own clock.
+            auto_advance=False,
+            metadata=metadata,
+        )
+
+    def _creation_swept_items_in(self, recover: bool) -> bool:
+        """Real Stripe: a new invoice is empty (pending items excluded)."""
+        return False
 
     def _find_invoice(self, customer_id: str, number: str) -> dict[str, Any] | None:
         for invoice in self._list(self._v1.invoices.list, customer=customer_id):
@@ -139,7 +142,7 @@ class InvoiceCalls:
         return None
 
     def _pending_items(self, customer_id: str) -> Iterator[dict[str, Any]]:
-        """Real Stripe only (localstripe answers `pending=true` with a 500, see 6. above)."""
+        """The customer's pending items, not on any invoice yet."""
         items = self._list(self._v1.invoice_items.list, customer=customer_id, pending=True)
         return (item for item in items if not item.get("invoice"))
 
@@ -153,21 +156,27 @@ class InvoiceCalls:
             status = invoice["status"]
             if status in ("paid", "void"):
                 return _ref(invoice)
-        if status == "draft" and not self._local:
-            invoice = self._call(
-                self._v1.invoices.finalize_invoice,
-                stripe_invoice_id,
-                key=f"meterline-finalize-{stripe_invoice_id}",
-                auto_advance=False,
-            )
-            if invoice["status"] == "paid":  # a zero total is paid on finalization
+        if status == "draft":
+            invoice = self._finalize(stripe_invoice_id)
+            if invoice is not None and invoice["status"] == "paid":  # a zero total is paid on finalization
                 return _ref(invoice)
         # A stable key: a retry after a network error cannot charge twice. A
         # declined attempt is cached by Stripe for 24 h under this key, so
         # dunning's later retries go through this method on another day.
         invoice = self._call(self._v1.invoices.pay, stripe_invoice_id, key=f"meterline-pay-{stripe_invoice_id}")
-        if self._local and invoice["status"] == "open":
-            # localstripe answers a declined charge with 200 and an open
-            # invoice; real Stripe raises a card error (402). Same outcome here.
+        if self._declined_without_error(invoice):
             raise PaymentDeclinedError(f"stripe: payment of {stripe_invoice_id} was declined")
         return _ref(invoice)
+
+    def _finalize(self, stripe_invoice_id: str) -> dict[str, Any] | None:
+        """The finalized invoice (a draft cannot be paid on real Stripe)."""
+        return self._call(
+            self._v1.invoices.finalize_invoice,
+            stripe_invoice_id,
+            key=f"meterline-finalize-{stripe_invoice_id}",
+            auto_advance=False,
+        )
+
+    def _declined_without_error(self, invoice: dict[str, Any]) -> bool:
+        """Real Stripe raises a card error (402) for a declined charge: never."""
+        return False
