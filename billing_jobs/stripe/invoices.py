@@ -79,11 +79,12 @@ class InvoiceCalls:
         """An empty draft invoice, then all its lines in one add_lines call (2 calls
         however many lines, where an invoice item per line took one each). Recovery
         adds only the lines the draft lacks."""
-        self._before_invoice_lookup(customer_id, draft.currency)
+        prepared = self._before_invoice_lookup(customer_id, draft.currency)
         found = self._find_invoice(customer_id, draft.number) if recover else None
         invoice = found
         if invoice is None:
-            invoice = self._create_invoice(customer_id, draft, key=f"meterline-invoice-{draft.tenant_id}-{draft.number}",
+            invoice = self._create_invoice(customer_id, draft, prepared,
+                                           key=f"meterline-invoice-{draft.tenant_id}-{draft.number}",
                                            metadata={NUMBER_KEY: draft.number, TENANT_KEY: draft.tenant_id})
         elif invoice.get("status") != "draft":
             return _ref(invoice)  # finalized only after every line was added
@@ -106,10 +107,12 @@ class InvoiceCalls:
             )
         return _ref(invoice)
 
-    def _before_invoice_lookup(self, customer_id: str, currency: str) -> None:
-        """Real Stripe: nothing to do before looking for an earlier attempt's invoice."""
+    def _before_invoice_lookup(self, customer_id: str, currency: str) -> str | None:
+        """What creating the invoice will need (handed to _create_invoice). Real Stripe:
+        nothing to do before looking for an earlier attempt's invoice."""
+        return None
 
-    def _create_invoice(self, customer_id: str, draft: InvoiceDraft, *, key: str,
+    def _create_invoice(self, customer_id: str, draft: InvoiceDraft, prepared: str | None, *, key: str,
                         metadata: dict[str, str]) -> dict[str, Any]:
         return self._call(
             self._v1.invoices.create,

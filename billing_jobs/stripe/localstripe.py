@@ -74,18 +74,18 @@ class LocalStripeWorkarounds:
         self._remember_anchors(customer)
         self._ensure_local_payment_method(customer)  # 7.
 
-    def _before_invoice_lookup(self, customer_id: str, currency: str) -> None:
+    def _before_invoice_lookup(self, customer_id: str, currency: str) -> str | None:
         # The anchor comes FIRST. Creating a subscription invoices (and charges) every
         # pending item of the customer, so the invoice an earlier attempt's items ended
         # up on is looked for after it (9.).
-        self._anchor_subscription(customer_id, currency)
+        return self._anchor_subscription(customer_id, currency)
 
-    def _create_invoice(self, customer_id: str, draft: InvoiceDraft, *, key: str,
+    def _create_invoice(self, customer_id: str, draft: InvoiceDraft, prepared: str | None, *, key: str,
                         metadata: dict[str, str]) -> dict[str, Any]:
-        # Hung on the anchor (2.; known since _before_invoice_lookup, so no call), and
-        # none of real Stripe's creation options, which localstripe refuses (11.).
-        return self._call(self._v1.invoices.create, key=key, customer=customer_id,
-                          subscription=self._anchor_subscription(customer_id, draft.currency), metadata=metadata)
+        # Hung on the anchor subscription (2.; `prepared`), and with none of real Stripe's
+        # creation options, which localstripe refuses (11.).
+        return self._call(self._v1.invoices.create, key=key, customer=customer_id, subscription=prepared,
+                          metadata=metadata)
 
     def _creation_swept_items_in(self, recover: bool) -> bool:
         # Its creation takes in every pending item of the customer (11.), which only a
