@@ -22,7 +22,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from meterline.settings import Settings
-from stream.aggregation import Meter
+from metering import Meter
 from warehouse.postgres.tenants import TenantRecord, get_tenant
 
 from .auth import InvalidToken, Principal, Role, decode_access_token, role_at_least

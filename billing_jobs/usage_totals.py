@@ -1,10 +1,10 @@
 """One quantity per meter from hourly usage rows, by the meter's aggregation. Pure.
 
 usage_hourly keeps one row per (meter, hour, group), merged by the stream with
-the meter's rule (stream.aggregation.UsageDelta.merge). Billing and the limit
+the meter's rule (metering.UsageDelta.merge). Billing and the limit
 check combine those rows over a span of hours and every group with the same
 rule, mirrored here rather than imported, because the domain depends on nothing
-(stream.aggregation.combine_total is the stream's copy; a unit test pins the two
+(metering.combine_total is the stream's copy; a unit test pins the two
 together):
 
 - COUNT, SUM: the sum.

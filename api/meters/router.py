@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from billing_jobs.usage_totals import UNBILLABLE_REASON, priced_meters, unbillable_meters
-from stream.aggregation import Meter
+from metering import Meter
 from warehouse.postgres.meters import insert_meter, list_meters
 from warehouse.postgres.plans import current_subscription
 

@@ -5,13 +5,13 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field, StringConstraints, model_validator
 
-from stream.aggregation import Aggregation, Meter
+from metering import Aggregation, Meter
 
 from ..fields import ResourceSlug
 
 __all__ = ["MeterCreate", "MeterPublic"]
 
-# A dotted path into the event's `data` object, as stream.aggregation.extract_value reads it.
+# A dotted path into the event's `data` object, as metering.extract_value reads it.
 _VALUE_PATH = re.compile(r"^[^.\s]+(\.[^.\s]+)*$")
 
 EventType = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=256)]

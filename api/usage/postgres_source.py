@@ -13,7 +13,7 @@ from decimal import Decimal
 import orjson
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from stream.aggregation import Meter, Resolution, combine_total
+from metering import Meter, Resolution, combine_total
 from warehouse.clickhouse.queries import UsagePoint, UsageSeries
 from warehouse.postgres.tenants import get_tenant
 from warehouse.postgres.usage import usage_windows

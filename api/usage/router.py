@@ -15,7 +15,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query
 from pydantic import AwareDatetime
 
-from stream.aggregation import Meter, Resolution
+from metering import Meter, Resolution
 from warehouse.postgres.meters import list_meters
 
 from ..auth import Principal, utcnow

@@ -33,7 +33,7 @@ from billing_jobs.invoicing import compose_invoice
 from billing_jobs.plans import Plan, UnitCharge
 from meterline.bootstrap import pg_engine, pg_sync_engine
 from meterline.settings import Settings
-from stream.aggregation import UsageDelta
+from metering import UsageDelta
 from warehouse.postgres.api_keys import find_key_owner
 from warehouse.postgres.invoices import PgInvoiceStore
 from warehouse.postgres.tables import app_user

@@ -16,7 +16,7 @@ from decimal import Decimal
 
 import orjson
 
-from stream.aggregation import RESOLUTION_STEP, Meter, Resolution, combine_total, window_start
+from metering import RESOLUTION_STEP, Meter, Resolution, combine_total, window_start
 
 __all__ = ["UsagePoint", "UsageSeries", "RAW_EVENT_COLUMNS", "ROLLUP_COLUMNS", "UNIQUE_VALUE_COLUMNS",
            "rollup_resolution", "usage_query", "unique_total_query", "parse_usage_rows", "series",
@@ -69,7 +69,7 @@ def _path(path: str) -> str:
 
 
 def _property(path: str) -> str:
-    """A JSON scalar as text, as stream.aggregation reads it (strings as-is, other scalars
+    """A JSON scalar as text, as metering reads it (strings as-is, other scalars
     as their JSON text), NULL when missing, null or not a scalar."""
     p = _path(path)
     return (f"multiIf(JSONType(data, {p}) = 'String', JSONExtractString(data, {p}), "

@@ -17,7 +17,7 @@ import orjson
 
 from meterline.settings import Settings
 
-from stream.aggregation import Meter, Resolution, UsageEvent
+from metering import Meter, Resolution, UsageEvent
 
 from .queries import (
     UsagePoint, UsageSeries, event_totals_query, latest_event_times_query, parse_usage_rows, raw_events_query,

@@ -105,7 +105,7 @@ usage_hourly = Table(
     "usage_hourly", tenant_metadata,
     Column("meter_slug", String(64), primary_key=True),
     Column("window_start", DateTime(timezone=True), primary_key=True),
-    Column("group_key", Text, primary_key=True, server_default="{}"),  # stream.aggregation.group_key
+    Column("group_key", Text, primary_key=True, server_default="{}"),  # metering.group_key
     Column("quantity", Numeric, nullable=False),
     Column("event_count", BigInteger, nullable=False),
     Column("aggregation", String(16), nullable=False, server_default="SUM"),  # how the row merges and reads

@@ -22,7 +22,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from stream.aggregation import NO_GROUP, UsageDelta
+from metering import NO_GROUP, UsageDelta
 from warehouse.tenancy import TENANT_SCHEMA_PLACEHOLDER
 
 from .tables import invoice, processed_event, usage_hourly
@@ -83,7 +83,7 @@ async def committed_among(conn: AsyncConnection, schema_name: str, events: Seque
 _WINDOW_TABLES = {"minute": "usage_minute", "hour": "usage_hourly", "day": "usage_daily"}
 
 # How a window's row absorbs a new delta, by the meter's aggregation (the same rules as
-# stream.aggregation.UsageDelta.add). Ids compare bytewise (COLLATE "C"), as Python and
+# metering.UsageDelta.add). Ids compare bytewise (COLLATE "C"), as Python and
 # ClickHouse compare them, so LATEST picks the same event everywhere.
 _NEWER = ('(excluded.latest_at, excluded.latest_id COLLATE "C") > (t.latest_at, t.latest_id COLLATE "C")')
 _MERGE = f"""
