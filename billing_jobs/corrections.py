@@ -10,7 +10,7 @@ units alone, keeps tiers, included usage and minimums right: 100 late units
 that cross into a cheaper graduated tier are billed at the tiers they fall in,
 and units still inside the included usage cost nothing.
 
-MAX and LATEST meters have no late units to add: a late event may change the
+MAX, MIN, AVG and LATEST meters have no late units to add: a late event may change the
 period's value or leave it. The stream records it as a *restatement* of the meter
 for that invoice (one pending per invoice and meter, however many late events), and
 the next invoice bills what the period's usage of the meter costs now minus what
@@ -29,6 +29,8 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import NamedTuple, Protocol
 
+from metering import DELTA, RESTATE, aggregation_for
+
 from .invoicing import segment_charge_minor
 from .money import format_decimal
 from .segments import SubscriptionSegment, with_usage
@@ -37,8 +39,9 @@ __all__ = ["ADDITIVE_CORRECTION", "RESTATEMENT", "AppliedCorrection", "Corrected
            "PendingCorrection", "applied_corrections", "correction_lines", "late_usage_corrections",
            "restatement_lines"]
 
-ADDITIVE_CORRECTION = "delta"  # COUNT, SUM: the late units, added
-RESTATEMENT = "restate"  # MAX, LATEST: the meter's value over the period, billed again against what was billed
+# What a late event means is the meter's aggregation's (metering.aggregations.late_correction):
+ADDITIVE_CORRECTION = DELTA  # COUNT, SUM: the late units, added
+RESTATEMENT = RESTATE  # MAX, MIN, AVG, LATEST: the meter's value over the period, billed again against what was billed
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,15 +97,16 @@ class _Period(Protocol):
 def late_usage_corrections(usage: Iterable[LateUsage], issued: Sequence[_Period]
                            ) -> list[tuple[str, str, datetime, Decimal, int, str]]:
     """(invoice number, meter, window, quantity, event count, kind) to record for new usage in
-    the hours of issued invoices: COUNT and SUM add their units per hour; MAX and LATEST
-    restate the meter for the invoice, one row keyed by its period start (the stream's
-    pending rows collapse on that key). UNIQUE_COUNT is not billable (usage_totals), so
-    it records nothing."""
+    the hours of issued invoices, as the meter's aggregation says: a delta adds its units per
+    hour (COUNT, SUM); a restatement restates the meter for the invoice, one row keyed by
+    its period start (the stream's pending rows collapse on that key). An aggregation
+    with neither (UNIQUE_COUNT) is not billable (usage_totals) and records nothing."""
     rows: dict[tuple[str, str, datetime, str], list] = {}
     for late in usage:
-        additive = late.aggregation in ("COUNT", "SUM")
-        if not additive and late.aggregation not in ("MAX", "LATEST"):
+        kind = aggregation_for(late.aggregation).late_correction
+        if kind is None:
             continue
+        additive = kind == ADDITIVE_CORRECTION
         for period in issued:
             if not period.start <= late.window_start < period.end:
                 continue

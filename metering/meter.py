@@ -7,16 +7,17 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
-from typing import Any, Literal, NamedTuple, get_args
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 import orjson
 
-__all__ = ["Meter", "WindowKey", "Aggregation", "Resolution", "AGGREGATIONS", "RESOLUTIONS", "NO_GROUP",
+if TYPE_CHECKING:
+    from .aggregations import Aggregation
+
+__all__ = ["Meter", "WindowKey", "Resolution", "RESOLUTIONS", "NO_GROUP",
            "RESOLUTION_STEP", "InvalidMeterValue", "window_start", "hour_window", "extract_value",
            "extract_property", "group_values", "group_key"]
 
-Aggregation = Literal["COUNT", "SUM", "MAX", "UNIQUE_COUNT", "LATEST"]
-AGGREGATIONS: tuple[str, ...] = get_args(Aggregation)
 Resolution = Literal["minute", "hour", "day"]
 RESOLUTIONS: tuple[Resolution, ...] = ("minute", "hour", "day")
 NO_GROUP = "{}"  # the group key of a meter without group_by
