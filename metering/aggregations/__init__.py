@@ -9,8 +9,9 @@ from __future__ import annotations
 from typing import Literal
 
 from .additive import Count, Sum
+from .average import Average
 from .base import DELTA, RESTATE, MeterAggregation, PeriodTotal
-from .extremes import Max
+from .extremes import Max, Min
 from .latest import Latest
 from .unique import UniqueCount
 
@@ -18,7 +19,7 @@ __all__ = ["AGGREGATIONS", "ADDITIVE", "Aggregation", "DELTA", "RESTATE", "Meter
            "UnknownAggregation", "aggregation_for", "registered"]
 
 _REGISTRY: dict[str, MeterAggregation] = {kind.name: kind for kind in (
-    Count(), Sum(), Max(), UniqueCount(), Latest())}
+    Count(), Sum(), Max(), UniqueCount(), Latest(), Min(), Average())}
 
 AGGREGATIONS: tuple[str, ...] = tuple(_REGISTRY)
 # The meter definition's type: pydantic models and the OpenAPI document take it from here.
