@@ -16,9 +16,11 @@ for that invoice (one pending per invoice and meter, however many late events), 
 the next invoice bills what the period's usage of the meter costs now minus what
 was billed for it so far: the original invoice's usage and minimum lines plus
 earlier restatements (`CorrectedPeriod.billed`). Computed at billing time against
-what was billed, a replayed or repeated late event cannot bill twice, and a late
-event that does not raise the period's value bills nothing (no line; the
-restatement is marked applied with amount 0).
+what was billed, a replayed or repeated late event cannot bill twice.
+
+One rule for a correction of either kind whose amount is 0 (late units inside the
+included usage, a late event that does not change the period's value): no line on the
+invoice, and the correction is still marked applied (a restatement with amount 0).
 """
 
 from __future__ import annotations
@@ -133,11 +135,19 @@ def _period_of(number: str, periods: Mapping[str, CorrectedPeriod], currency: st
     return period
 
 
+def _worth_a_line(amount_minor: int) -> bool:
+    """The one rule for zero-amount corrections of either kind: no line (the correction is
+    still marked applied, see `applied_corrections`)."""
+    return amount_minor != 0
+
+
 def correction_lines(corrections: Sequence[PendingCorrection], periods: Mapping[str, CorrectedPeriod],
                      currency: str) -> list[tuple[str, dict]]:
     """(kind, fields) lines for `compose_segmented_invoice(extra_lines=...)`, in a fixed order:
-    by original invoice number, segment, meter. Meters the plan then did not charge get no line.
-    Additive corrections only; restatements are `restatement_lines`."""
+    by original invoice number, segment, meter. Meters the plan then did not charge get no line,
+    nor does a correction that costs nothing (late units inside the included usage or under a
+    minimum): the same rule as restatements. Additive corrections only; restatements are
+    `restatement_lines`."""
     corrections = [c for c in corrections if c.kind == ADDITIVE_CORRECTION]
     lines: list[tuple[str, dict]] = []
     for number in sorted({c.invoice_number for c in corrections}):
@@ -155,6 +165,8 @@ def correction_lines(corrections: Sequence[PendingCorrection], periods: Mapping[
                 bounds = (period.period_start, period.period_end)
                 amount = (segment_charge_minor(segment, meter_slug, now, *bounds)
                           - segment_charge_minor(segment, meter_slug, max(now - extra, Decimal(0)), *bounds))
+                if not _worth_a_line(amount):
+                    continue
                 lines.append(("correction", dict(
                     meter_slug=meter_slug,
                     quantity=extra,
@@ -171,8 +183,8 @@ def restatement_lines(corrections: Sequence[PendingCorrection], periods: Mapping
     """Lines for the pending restatements among `corrections`, by invoice number then meter,
     and {correction id: amount it bills}. Each (invoice, meter) bills the period's usage as it
     costs now (every segment, usage_totals' rules) minus what was billed for it so far; several
-    pending rows of one pair bill once, on the first. An amount of 0 gets no line; a negative
-    one (a LATEST value restated lower) is a credit line."""
+    pending rows of one pair bill once, on the first. An amount of 0 gets no line
+    (`_worth_a_line`); a negative one (a LATEST value restated lower) is a credit line."""
     restatements = [c for c in corrections if c.kind == RESTATEMENT]
     lines: list[tuple[str, dict]] = []
     amounts: dict[int, int] = {}
@@ -189,7 +201,7 @@ def restatement_lines(corrections: Sequence[PendingCorrection], periods: Mapping
         first, *rest = sorted(pending, key=lambda c: c.id)
         amounts[first.id] = amount
         amounts.update((c.id, 0) for c in rest)
-        if amount == 0:
+        if not _worth_a_line(amount):
             continue
         values = ", ".join(format_decimal(s.usage.get(meter_slug, Decimal(0))) for s in charging)
         lines.append(("correction", dict(
