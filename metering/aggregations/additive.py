@@ -21,10 +21,12 @@ class Count(MeterAggregation):
     def needs_value(self) -> bool:
         return False
 
-    def read_value(self, data: Mapping[str, Any], path: str | None) -> None:
+    @staticmethod
+    def read_value(data: Mapping[str, Any], path: str | None) -> None:
         return None
 
-    def add(self, delta, event, value) -> None:
+    @staticmethod
+    def add(delta, event, value) -> None:
         delta.quantity += 1
         delta.event_count += 1
 

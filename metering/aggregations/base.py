@@ -69,14 +69,19 @@ class MeterAggregation:
         """Whether the meter needs a value_path (every aggregation but COUNT)."""
         return True
 
-    def read_value(self, data: Mapping[str, Any], path: str | None) -> Decimal | str | None:
+    # read_value, add and merge are static: the stream calls them per event and meter, and
+    # a plain function call is cheaper than a bound method's (bench: aggregate() timing).
+    @staticmethod
+    def read_value(data: Mapping[str, Any], path: str | None) -> Decimal | str | None:
         return extract_value(data, path or "")
 
-    def add(self, delta: UsageDelta, event: UsageEvent, value: Any) -> None:
+    @staticmethod
+    def add(delta: UsageDelta, event: UsageEvent, value: Any) -> None:
         delta.quantity += value
         delta.event_count += 1
 
-    def merge(self, delta: UsageDelta | PeriodTotal, other: UsageDelta | PeriodTotal) -> None:
+    @staticmethod
+    def merge(delta: UsageDelta | PeriodTotal, other: UsageDelta | PeriodTotal) -> None:
         """Absorb another window of the same meter (a finer window, or another hour or group)."""
         delta.quantity += other.quantity
         delta.event_count += other.event_count

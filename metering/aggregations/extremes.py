@@ -16,11 +16,13 @@ class Max(MeterAggregation):
     clickhouse_rollup = "max(quantity)"
     clickhouse_raw = "max({value})"
 
-    def add(self, delta, event, value) -> None:
+    @staticmethod
+    def add(delta, event, value) -> None:
         delta.quantity = value if delta.event_count == 0 or value > delta.quantity else delta.quantity
         delta.event_count += 1
 
-    def merge(self, delta, other) -> None:
+    @staticmethod
+    def merge(delta, other) -> None:
         if other.quantity > delta.quantity:
             delta.quantity = other.quantity
         delta.event_count += other.event_count
@@ -34,11 +36,13 @@ class Min(MeterAggregation):
     clickhouse_rollup = "min(quantity)"
     clickhouse_raw = "min({value})"
 
-    def add(self, delta, event, value) -> None:
+    @staticmethod
+    def add(delta, event, value) -> None:
         delta.quantity = value if delta.event_count == 0 or value < delta.quantity else delta.quantity
         delta.event_count += 1
 
-    def merge(self, delta, other) -> None:
+    @staticmethod
+    def merge(delta, other) -> None:
         if other.quantity < delta.quantity:
             delta.quantity = other.quantity
         delta.event_count += other.event_count

@@ -21,12 +21,14 @@ class Latest(MeterAggregation):
     clickhouse_rollup = "argMax(quantity, (latest_at, latest_id))"
     clickhouse_raw = "argMax({value}, (time, id))"
 
-    def add(self, delta, event, value) -> None:
+    @staticmethod
+    def add(delta, event, value) -> None:
         if delta.latest_at is None or (event.time, event.id) > (delta.latest_at, delta.latest_id):
             delta.quantity, delta.latest_at, delta.latest_id = value, event.time, event.id
         delta.event_count += 1
 
-    def merge(self, delta, other) -> None:
+    @staticmethod
+    def merge(delta, other) -> None:
         if latest_key(other.latest_at, other.latest_id) > latest_key(delta.latest_at, delta.latest_id):
             delta.quantity, delta.latest_at, delta.latest_id = other.quantity, other.latest_at, other.latest_id
         delta.event_count += other.event_count

@@ -26,14 +26,17 @@ class UniqueCount(MeterAggregation):
     clickhouse_rollup = "uniqExactMerge(uniques)"  # from usage_unique's states, not usage_rollup
     clickhouse_raw = "uniqExact({value})"
 
-    def read_value(self, data: Mapping[str, Any], path: str | None) -> str:
+    @staticmethod
+    def read_value(data: Mapping[str, Any], path: str | None) -> str:
         return extract_property(data, path or "")
 
-    def add(self, delta, event, value) -> None:
+    @staticmethod
+    def add(delta, event, value) -> None:
         delta.unique_values.add(value)
         delta.event_count += 1
 
-    def merge(self, delta, other) -> None:
+    @staticmethod
+    def merge(delta, other) -> None:
         if hasattr(delta, "unique_values"):
             delta.unique_values |= other.unique_values
         delta.event_count += other.event_count
