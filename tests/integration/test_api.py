@@ -390,7 +390,7 @@ async def test_meters_create_and_list(client):
         {"slug": "m", "event_type": "e", "aggregation": "SUM"},
         {"slug": "m", "event_type": "e", "aggregation": "COUNT", "value_path": "x"},
         {"slug": "m", "event_type": "e", "aggregation": "SUM", "value_path": "a..b"},
-        {"slug": "m", "event_type": "e", "aggregation": "AVG"},
+        {"slug": "m", "event_type": "e", "aggregation": "MEDIAN"},
         {"slug": "Bad Slug", "event_type": "e", "aggregation": "COUNT"},
     ],
     ids=["sum-without-path", "count-with-path", "bad-path", "unknown-aggregation", "bad-slug"],
