@@ -32,7 +32,8 @@ _EPOCH = datetime.min.replace(tzinfo=timezone.utc)
 
 @dataclass(slots=True)
 class PeriodTotal:
-    """Windows of one meter combined over a span: a window of its own, plus whether any came."""
+    """Windows of one meter combined over a span. Shaped as a window, so each aggregation's
+    `merge` combines it; `windows` counts what was absorbed (none: the span's value is 0)."""
 
     quantity: Decimal = Decimal(0)
     event_count: int = 0
