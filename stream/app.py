@@ -32,7 +32,7 @@ from warehouse.postgres.meters import get_meter
 from warehouse.postgres.tables import tenant
 from warehouse.postgres.usage import list_positions, prune_processed_events
 
-from .aggregation import RESOLUTIONS
+from metering import RESOLUTIONS
 from .backfill import backfill_meters
 from .freshness import Freshness, freshness
 from .meters import MeterCache

@@ -36,7 +36,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from billing_jobs.corrections import LateUsage, late_usage_corrections
-from stream.aggregation import Meter, UsageEvent, aggregate
+from metering import Meter, UsageEvent, aggregate
 from stream.events import decode_pack
 from warehouse.postgres.meters import lock_tenants
 from warehouse.postgres.tables import tenant

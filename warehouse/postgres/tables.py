@@ -77,7 +77,7 @@ meter = Table(
     Column("rollup_from", DateTime(timezone=True)),  # set by the stream worker: see stream/meters.py
     # Set when the stream has written the meter's windows for events before it: stream/backfill.py
     Column("backfilled_at", DateTime(timezone=True)),
-    # Whether ingest accepts negative values at value_path (shared_0800, ingest/meter_rules.py)
+    # Whether ingest accepts negative values at value_path (shared_0900, ingest/meter_rules.py)
     Column("allow_negative", Boolean, nullable=False, server_default=text("false")),
     _created_at(),
     UniqueConstraint("tenant_id", "slug"),
@@ -107,7 +107,7 @@ usage_hourly = Table(
     "usage_hourly", tenant_metadata,
     Column("meter_slug", String(64), primary_key=True),
     Column("window_start", DateTime(timezone=True), primary_key=True),
-    Column("group_key", Text, primary_key=True, server_default="{}"),  # stream.aggregation.group_key
+    Column("group_key", Text, primary_key=True, server_default="{}"),  # metering.group_key
     Column("quantity", Numeric, nullable=False),
     Column("event_count", BigInteger, nullable=False),
     Column("aggregation", String(16), nullable=False, server_default="SUM"),  # how the row merges and reads

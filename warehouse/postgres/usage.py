@@ -22,7 +22,8 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from stream.aggregation import NO_GROUP, UsageDelta
+from metering import NO_GROUP, UsageDelta
+from metering.aggregations import registered
 from warehouse.tenancy import TENANT_SCHEMA_PLACEHOLDER
 
 from .tables import invoice, processed_event, usage_hourly
@@ -82,17 +83,16 @@ async def committed_among(conn: AsyncConnection, schema_name: str, events: Seque
 
 _WINDOW_TABLES = {"minute": "usage_minute", "hour": "usage_hourly", "day": "usage_daily"}
 
-# How a window's row absorbs a new delta, by the meter's aggregation (the same rules as
-# stream.aggregation.UsageDelta.add). Ids compare bytewise (COLLATE "C"), as Python and
-# ClickHouse compare them, so LATEST picks the same event everywhere.
+# How a window's row absorbs a new delta: each aggregation's own fragment
+# (metering.aggregations, the same rules as its `add` and `merge`), chosen by the row's
+# aggregation; rows of a name no class answers to add up, as SUM's.
+_QUANTITY = ("CASE t.aggregation "
+             + " ".join(f"WHEN '{kind.name}' THEN {kind.postgres_merge}" for kind in registered())
+             + " ELSE t.quantity + excluded.quantity END")
 _NEWER = ('(excluded.latest_at, excluded.latest_id COLLATE "C") > (t.latest_at, t.latest_id COLLATE "C")')
 _MERGE = f"""
     ON CONFLICT (meter_slug, window_start, group_key) DO UPDATE SET
-        quantity = CASE t.aggregation
-            WHEN 'MAX' THEN GREATEST(t.quantity, excluded.quantity)
-            WHEN 'LATEST' THEN CASE WHEN t.latest_at IS NULL OR {_NEWER} THEN excluded.quantity ELSE t.quantity END
-            WHEN 'UNIQUE_COUNT' THEN t.quantity
-            ELSE t.quantity + excluded.quantity END,
+        quantity = {_QUANTITY},
         latest_at = CASE WHEN t.latest_at IS NULL OR {_NEWER} THEN excluded.latest_at ELSE t.latest_at END,
         latest_id = CASE WHEN t.latest_at IS NULL OR {_NEWER} THEN excluded.latest_id ELSE t.latest_id END,
         event_count = t.event_count + excluded.event_count,
