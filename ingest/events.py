@@ -34,7 +34,8 @@ from .coalescing import RecordCoalescer
 from .packing import group_by_partition
 from .producer import BrokerUnavailable, EventProducer
 from .rate_limit import TenantRateLimiter
-from .schemas import Limits, parse_body, validate_events, validate_json_fast
+from .schemas import Limits, parse_body, validate_events
+from .schemas_fast import validate_json_fast
 
 __all__ = ["Answer", "BodyReader", "ClientGone", "IngestContext", "body_too_large", "handle_events",
            "events_endpoint"]
