@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import functools
+
 from sqlalchemy import Engine
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from meterline.settings import Settings
 
-__all__ = ["mailer", "migrate", "pg_engine", "pg_sync_engine", "stripe_gateway", "webhook_sender"]
+__all__ = ["mailer", "migrate", "pg_engine", "pg_sync_engine", "serve_stream", "stripe_gateway", "webhook_sender"]
 
 
 def pg_sync_engine(settings: Settings) -> Engine:
@@ -57,3 +59,14 @@ def mailer(settings: Settings):
     s = settings.smtp
     return SmtpMailer(host=s.host, port=s.port, sender=s.sender, username=s.username,
                       password=s.password.get_secret_value(), starttls=s.starttls, timeout_s=s.timeout_s)
+
+
+def serve_stream(settings: Settings) -> None:
+    """The stream worker, given its own sections and how to open its clients."""
+    from stream.app import StreamClients, run
+    from warehouse.clickhouse.client import open_clickhouse
+
+    clients = StreamClients(open_postgres=functools.partial(pg_engine, settings),
+                            open_clickhouse=functools.partial(open_clickhouse, settings),
+                            clickhouse_database=settings.clickhouse.database)
+    run(settings.stream, settings.kafka, clients, settings.run_dir / "stream")

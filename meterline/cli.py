@@ -33,7 +33,7 @@ def _serve(settings: Settings, service: str) -> int:
     elif service == "api":
         from api.app import run
     elif service == "stream":
-        from stream.app import run
+        from meterline.bootstrap import serve_stream as run
     elif service == "clickhouse":
         from warehouse.clickhouse.host import run
     else:

@@ -32,6 +32,11 @@ class KafkaSettings(BaseModel):
     replication_factor: int = 1
     heap: str = "768m"
 
+    @property
+    def bootstrap(self) -> str:
+        """The configured brokers, else the embedded one."""
+        return self.bootstrap_servers or f"127.0.0.1:{self.port}"
+
 
 class PostgresSettings(BaseModel):
     url: str = ""  # empty: embedded PostgreSQL under the run directory
@@ -196,7 +201,7 @@ class Settings(BaseSettings):
     # Resolved addresses: the configured server, else the embedded one.
     @property
     def kafka_bootstrap(self) -> str:
-        return self.kafka.bootstrap_servers or f"127.0.0.1:{self.kafka.port}"
+        return self.kafka.bootstrap
 
     @property
     def clickhouse_is_embedded(self) -> bool:

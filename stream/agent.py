@@ -11,7 +11,9 @@ from datetime import datetime, timezone
 import orjson
 from tenacity import AsyncRetrying, retry_if_exception_type, wait_exponential
 
-from .sinks.postgres import SourceRecord
+from .metrics import StreamMetrics
+from .resources import WorkerResources
+from .sinks.postgres import BatchOutcome, SourceRecord
 
 __all__ = ["register_agent"]
 
@@ -33,39 +35,50 @@ def _no_cyclic_gc():
             gc.enable()
 
 
-def register_agent(app, settings, events_topic, dead_letter_topic, sinks, writing, metrics) -> None:
+def register_agent(app, resources: WorkerResources, events_topic, dead_letter_topic) -> None:
+    config = resources.stream
+
     @app.agent(events_topic)
     async def count_usage(stream):
-        async for batch in stream.take_events(settings.stream.batch_size, within=settings.stream.batch_window_s):
+        async for batch in stream.take_events(config.batch_size, within=config.batch_window_s):
             records = [SourceRecord(e.message.topic, e.message.partition, e.message.offset,
                                     datetime.fromtimestamp(e.message.timestamp, timezone.utc), e.value)
                        for e in batch]
-            # faust acks a taken batch even if this body raises, so a sink failure must
-            # not escape: retry the same batch until the sinks are back, holding the
-            # offsets meanwhile (PostgreSQL's positions are the truth; Kafka's follow).
-            async for attempt in AsyncRetrying(wait=wait_exponential(multiplier=0.2, max=settings.stream.retry_max_wait_s),
-                                               retry=retry_if_exception_type(Exception), reraise=True):
-                with attempt:
-                    if attempt.retry_state.attempt_number > 1:
-                        log.warning("sink retry %d", attempt.retry_state.attempt_number)
-                    started = time.perf_counter()
-                    try:
-                        opened = await sinks()
-                        async with writing:
-                            with _no_cyclic_gc():
-                                outcome = await opened["sink"].write(records, opened["meters"],
-                                                                     datetime.now(timezone.utc))
-                    except Exception:
-                        metrics.sink_failures.inc()
-                        log.exception("sink write failed; retrying the batch")
-                        raise
-                    metrics.sink_latency.observe(time.perf_counter() - started)
-            metrics.records.inc(outcome.records - outcome.replayed_records)
-            metrics.records_replayed.inc(outcome.replayed_records)
-            metrics.events.inc(outcome.new)
-            metrics.duplicates.inc(outcome.duplicates)
-            metrics.dead_letters.inc(len(outcome.dead_letters))
-            metrics.corrections.inc(outcome.corrections)
+            outcome = await _write_until_done(resources, records)
+            _count(resources.metrics, outcome)
             # After the commit: the tenant table has them already; the topic is a feed.
             for dead in outcome.dead_letters:
                 await dead_letter_topic.send(value=orjson.dumps(dead))
+
+
+async def _write_until_done(resources: WorkerResources, records: list[SourceRecord]) -> BatchOutcome:
+    # faust acks a taken batch even if the agent's body raises, so a sink failure must
+    # not escape: retry the same batch until the sinks are back, holding the
+    # offsets meanwhile (PostgreSQL's positions are the truth; Kafka's follow).
+    metrics = resources.metrics
+    async for attempt in AsyncRetrying(wait=wait_exponential(multiplier=0.2, max=resources.stream.retry_max_wait_s),
+                                       retry=retry_if_exception_type(Exception), reraise=True):
+        with attempt:
+            if attempt.retry_state.attempt_number > 1:
+                log.warning("sink retry %d", attempt.retry_state.attempt_number)
+            started = time.perf_counter()
+            try:
+                opened = await resources.sinks()
+                async with resources.writing:
+                    with _no_cyclic_gc():
+                        outcome = await opened.sink.write(records, opened.meters, datetime.now(timezone.utc))
+            except Exception:
+                metrics.sink_failures.inc()
+                log.exception("sink write failed; retrying the batch")
+                raise
+            metrics.sink_latency.observe(time.perf_counter() - started)
+    return outcome
+
+
+def _count(metrics: StreamMetrics, outcome: BatchOutcome) -> None:
+    metrics.records.inc(outcome.records - outcome.replayed_records)
+    metrics.records_replayed.inc(outcome.replayed_records)
+    metrics.events.inc(outcome.new)
+    metrics.duplicates.inc(outcome.duplicates)
+    metrics.dead_letters.inc(len(outcome.dead_letters))
+    metrics.corrections.inc(outcome.corrections)

@@ -13,12 +13,15 @@ from warehouse.clickhouse.usage_reader import series_to_json
 from warehouse.postgres.meters import get_meter
 
 from .aggregation import RESOLUTIONS
+from .resources import WorkerResources
 from .usage_read import committed_windows
 
 __all__ = ["register_pages"]
 
 
-def register_pages(app, settings, sinks, metrics, current_freshness, schemas) -> None:
+def register_pages(app, resources: WorkerResources) -> None:
+    metrics, sinks, current_freshness = resources.metrics, resources.sinks, resources.current_freshness
+
     @app.page("/metrics")
     async def prometheus_metrics(web, request):
         return web.bytes(metrics.render(), content_type="text/plain; version=0.0.4")
@@ -27,7 +30,7 @@ def register_pages(app, settings, sinks, metrics, current_freshness, schemas) ->
     async def stream_status(web, request):
         result = await current_freshness()
         return web.json({
-            "consumer_group": settings.stream.consumer_group, "topic": settings.kafka.events_topic,
+            "consumer_group": resources.stream.consumer_group, "topic": resources.kafka.events_topic,
             "watermark": result.watermark.isoformat() if result.watermark else None,
             "partitions": [{"partition": s.partition, "end_offset": s.end_offset, "next_offset": s.next_offset,
                             "lag": s.lag, "included_until": s.included_until.isoformat() if s.included_until else None}
@@ -56,21 +59,21 @@ def register_pages(app, settings, sinks, metrics, current_freshness, schemas) ->
             return web.json({"error": "source must be postgres or clickhouse"}, status=422)
         start, end, raw = datetime.fromisoformat(q["start"]), datetime.fromisoformat(q["end"]), q.get("raw") == "1"
         opened = await sinks()
-        async with opened["engine"].connect() as conn:
+        async with opened.engine.connect() as conn:
             meter = await get_meter(conn, uuid.UUID(q["tenant_id"]), q["slug"])
             if meter is None:
                 return web.json({"error": "unknown meter"}, status=404)
             result = None
             if (source == "postgres" and not raw and meter.aggregation != "UNIQUE_COUNT"
                     and rollup_resolution(meter, start, end, window) == window):
-                result = await committed_windows(conn, meter, start, end, window, schemas)
+                result = await committed_windows(conn, meter, start, end, window, resources.schemas)
         if result is None:
-            result = await opened["reader"].usage(meter, start, end, window, raw=raw)
+            result = await opened.reader.usage(meter, start, end, window, raw=raw)
         watermark = (await current_freshness()).watermark
         return web.bytes(orjson.dumps({**series_to_json(result), "watermark": watermark.isoformat() if watermark else None}),
                          content_type="application/json")
 
     @app.page("/internal/event-totals")
     async def internal_event_totals(web, request):
-        totals = await (await sinks())["reader"].event_totals(uuid.UUID(request.query["tenant_id"]))
+        totals = await (await sinks()).reader.event_totals(uuid.UUID(request.query["tenant_id"]))
         return web.json({"totals": totals})
