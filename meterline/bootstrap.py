@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from meterline.settings import Settings
 
-__all__ = ["mailer", "migrate", "pg_engine", "pg_sync_engine", "serve_stream", "stripe_gateway", "webhook_sender"]
+__all__ = ["mailer", "migrate", "pg_engine", "pg_sync_engine", "serve_clickhouse", "serve_stream", "stripe_gateway", "webhook_sender"]
 
 
 def pg_sync_engine(settings: Settings) -> Engine:
@@ -67,6 +67,13 @@ def serve_stream(settings: Settings) -> None:
     from warehouse.clickhouse.client import open_clickhouse
 
     clients = StreamClients(open_postgres=functools.partial(pg_engine, settings),
-                            open_clickhouse=functools.partial(open_clickhouse, settings),
+                            open_clickhouse=functools.partial(open_clickhouse, settings.clickhouse),
                             clickhouse_database=settings.clickhouse.database)
     run(settings.stream, settings.kafka, clients, settings.run_dir / "stream")
+
+
+def serve_clickhouse(settings: Settings) -> None:
+    """The embedded-ClickHouse host, owner of the chDB directory under the run directory."""
+    from warehouse.clickhouse.host import run
+
+    run(settings.clickhouse, settings.run_dir / "clickhouse")

@@ -35,7 +35,7 @@ def _serve(settings: Settings, service: str) -> int:
     elif service == "stream":
         from meterline.bootstrap import serve_stream as run
     elif service == "clickhouse":
-        from warehouse.clickhouse.host import run
+        from meterline.bootstrap import serve_clickhouse as run
     else:
         from flows.serve import run
     run(settings)

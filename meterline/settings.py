@@ -50,6 +50,15 @@ class ClickHouseSettings(BaseModel):
     database: str = "meterline"
     port: int = 8124  # the host's loopback port (not 8123: a real server may be there)
 
+    @property
+    def is_embedded(self) -> bool:
+        return not self.url
+
+    @property
+    def host_url(self) -> str:
+        """The embedded-ClickHouse host's address."""
+        return f"http://127.0.0.1:{self.port}"
+
 
 class StripeSettings(BaseModel):
     api_key: SecretStr = SecretStr("sk_test_meterline_local")
@@ -205,7 +214,7 @@ class Settings(BaseSettings):
 
     @property
     def clickhouse_is_embedded(self) -> bool:
-        return not self.clickhouse.url
+        return self.clickhouse.is_embedded
 
     @property
     def clickhouse_dsn(self) -> str:
@@ -213,7 +222,7 @@ class Settings(BaseSettings):
 
     @property
     def clickhouse_host_url(self) -> str:
-        return f"http://127.0.0.1:{self.clickhouse.port}"
+        return self.clickhouse.host_url
 
     @property
     def stripe_api_base(self) -> str:

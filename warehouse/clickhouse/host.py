@@ -17,6 +17,7 @@ import contextlib
 import logging
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
+from pathlib import Path
 
 import clickhouse_connect
 import orjson
@@ -25,7 +26,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from meterline.settings import Settings
+from meterline.settings import ClickHouseSettings
 
 from .wire import decode, decode_rows, encode, encode_rows
 
@@ -111,13 +112,14 @@ def build_host_app(chdb_dsn: str) -> Starlette:
     )
 
 
-def run(settings: Settings) -> None:
+def run(config: ClickHouseSettings, chdb_dir: Path) -> None:
+    """Serve the chDB directory `chdb_dir` on the section's loopback port."""
     import uvicorn
 
-    if not settings.clickhouse_is_embedded:
+    if not config.is_embedded:
         raise SystemExit("METERLINE_CLICKHOUSE__URL is set: there is no chDB directory to host")
-    (settings.run_dir / "clickhouse").mkdir(parents=True, exist_ok=True)
+    chdb_dir.mkdir(parents=True, exist_ok=True)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     # Loopback only: the host has no authentication, like the other embedded services.
-    uvicorn.run(build_host_app(settings.clickhouse_dsn), host="127.0.0.1", port=settings.clickhouse.port,
+    uvicorn.run(build_host_app(f"chdb://{chdb_dir}"), host="127.0.0.1", port=config.port,
                 log_level="warning", access_log=False)
