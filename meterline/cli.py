@@ -29,7 +29,7 @@ def _infra(settings: Settings, action: str) -> int:
 
 def _serve(settings: Settings, service: str) -> int:
     if service == "ingest":
-        from ingest.app import run
+        from meterline.bootstrap import serve_ingest as run
     elif service == "api":
         from api.app import run
     elif service == "stream":
