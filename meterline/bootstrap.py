@@ -43,8 +43,8 @@ def migrate(settings: Settings) -> list[str]:
 def stripe_gateway(settings: Settings):
     from billing_jobs.stripe_adapter import StripeAdapter
 
-    return StripeAdapter(settings.stripe.api_key.get_secret_value(), settings.stripe_api_base,
-                         local=settings.stripe_is_local)
+    stripe = settings.stripe
+    return StripeAdapter(stripe.api_key.get_secret_value(), stripe.effective_api_base, local=stripe.is_local)
 
 
 def webhook_sender(settings: Settings):

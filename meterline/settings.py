@@ -67,6 +67,15 @@ class StripeSettings(BaseModel):
     webhook_secret: SecretStr = SecretStr("whsec_meterline_local")
     max_network_retries: int = 2
 
+    @property
+    def effective_api_base(self) -> str:
+        """The configured API base, else the embedded localstripe's."""
+        return self.api_base or f"http://127.0.0.1:{self.port}"
+
+    @property
+    def is_local(self) -> bool:
+        return not self.api_base
+
 
 class BillingSettings(BaseModel):
     """Dunning schedule, in whole days after an invoice is due (see billing_jobs.dunning)."""
@@ -106,6 +115,11 @@ class NotifySettings(BaseModel):
 class PrefectSettings(BaseModel):
     api_url: str = ""  # empty: the embedded Prefect server on `port`
     port: int = 4200
+
+    @property
+    def effective_api_url(self) -> str:
+        """The configured API URL, else the embedded server's."""
+        return self.api_url or f"http://127.0.0.1:{self.port}/api"
 
 
 class IngestSettings(BaseModel):
@@ -207,7 +221,9 @@ class Settings(BaseSettings):
                 raise ValueError("METERLINE_API__OPERATOR_TOKEN must be set in production")
         return self
 
-    # Resolved addresses: the configured server, else the embedded one.
+    # Resolved addresses: the configured server, else the embedded one. All but the
+    # PostgreSQL URL and the chDB directory (which need the run directory) resolve within
+    # their own section, so an adapter given only its section finds the same address.
     @property
     def kafka_bootstrap(self) -> str:
         return self.kafka.bootstrap
@@ -226,15 +242,15 @@ class Settings(BaseSettings):
 
     @property
     def stripe_api_base(self) -> str:
-        return self.stripe.api_base or f"http://127.0.0.1:{self.stripe.port}"
+        return self.stripe.effective_api_base
 
     @property
     def stripe_is_local(self) -> bool:
-        return not self.stripe.api_base
+        return self.stripe.is_local
 
     @property
     def prefect_api_url(self) -> str:
-        return self.prefect.api_url or f"http://127.0.0.1:{self.prefect.port}/api"
+        return self.prefect.effective_api_url
 
     @property
     def stream_web_url(self) -> str:
