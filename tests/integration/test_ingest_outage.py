@@ -22,7 +22,7 @@ from asgi_lifespan import LifespanManager
 
 from infra import infra_up
 from infra.kafka import kafka_process
-from ingest.app import create_app
+from meterline.bootstrap import ingest_app
 from meterline.bootstrap import pg_engine
 from meterline.settings import PROJECT_ROOT, Settings
 from warehouse.postgres.api_keys import create_api_key
@@ -94,7 +94,7 @@ async def test_kafka_outage_loses_no_accepted_event(stack, outage_broker, unique
             "produce_timeout_s": 1.5, "producer_request_timeout_s": 5.0,
             "max_in_flight_bytes": 16 * 1024 * 1024}),
     })
-    app = create_app(settings)
+    app = ingest_app(settings)
     process = psutil.Process()
     accepted: set[str] = set()
     statuses: dict[int, int] = {}

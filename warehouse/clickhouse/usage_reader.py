@@ -123,4 +123,4 @@ def series_to_json(result: UsageSeries) -> dict:
 def build_usage_reader(settings: Settings) -> UsageReader:
     from .client import open_clickhouse
 
-    return ClickHouseUsageReader(open_clickhouse(settings), settings.clickhouse.database)
+    return ClickHouseUsageReader(open_clickhouse(settings.clickhouse), settings.clickhouse.database)
