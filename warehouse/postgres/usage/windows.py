@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import NamedTuple
 
 import orjson
-from sqlalchemy import Connection, func, select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from metering import NO_GROUP, UsageDelta
@@ -18,7 +18,7 @@ from metering.aggregations import registered
 from ..tables import usage_hourly
 from ._scope import _in
 
-__all__ = ["WindowRow", "upsert_usage", "add_usage", "usage_for_period", "usage_hours", "usage_windows"]
+__all__ = ["WindowRow", "upsert_usage", "add_usage", "usage_hours", "usage_windows"]
 
 _WINDOW_TABLES = {"minute": "usage_minute", "hour": "usage_hourly", "day": "usage_daily"}
 
@@ -100,17 +100,6 @@ async def add_usage(conn: AsyncConnection, schema_name: str,
     """Additive hourly usage without groups, as billing tests seed it."""
     return await upsert_usage(conn, schema_name, [("hour", slug, NO_GROUP, window, "SUM", d)
                                                   for slug, window, d in deltas])
-
-
-def usage_for_period(conn: Connection, schema_name: str, start: datetime, end: datetime) -> dict[str, Decimal]:
-    """Total quantity per meter for [start, end): what an invoice bills."""
-    tconn = conn.execution_options(schema_translate_map={"tenant": schema_name})
-    rows = tconn.execute(
-        select(usage_hourly.c.meter_slug, func.sum(usage_hourly.c.quantity))
-        .where(usage_hourly.c.window_start >= start, usage_hourly.c.window_start < end)
-        .group_by(usage_hourly.c.meter_slug)
-    )
-    return {slug: Decimal(total) for slug, total in rows}
 
 
 async def usage_hours(conn: AsyncConnection, schema_name: str, meter_slug: str,
