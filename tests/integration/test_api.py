@@ -491,8 +491,7 @@ async def seed_usage(engine: AsyncEngine, tenant_id: str, meter_slug: str,
                      hours: list[tuple[int, str, int]]) -> None:
     """Hourly usage as the stream writes it (add_usage), at DAY + hour."""
     async with engine.begin() as conn:
-        schema = (await get_tenant(conn, uuid.UUID(tenant_id))).schema_name
-        await add_usage(conn, schema, [(meter_slug, DAY + timedelta(hours=h), UsageDelta(D(q), n))
+        await add_usage(conn, uuid.UUID(tenant_id), [(meter_slug, DAY + timedelta(hours=h), UsageDelta(D(q), n))
                                        for h, q, n in hours])
 
 

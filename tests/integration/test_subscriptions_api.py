@@ -106,7 +106,7 @@ async def new_plan(client: httpx.AsyncClient, stack: Settings, flat_fee: str, un
 async def seed_calls(engine: AsyncEngine, tenant_id: str, calls: list[tuple[datetime, int]]) -> None:
     async with engine.begin() as conn:
         record = await get_tenant(conn, uuid.UUID(tenant_id))
-        await add_usage(conn, record.schema_name, [("api", window, UsageDelta(Decimal(n), n)) for window, n in calls])
+        await add_usage(conn, record.id, [("api", window, UsageDelta(Decimal(n), n)) for window, n in calls])
 
 
 def error_of(response: httpx.Response, status: int, code: str | None = None) -> dict:

@@ -19,6 +19,7 @@ from billing_jobs.ports import InvoiceStatus
 
 from .billing_tables import billing_dunning_step, billing_notification_target, billing_outbox
 from .tables import app_user, invoice, subscription, tenant
+from .tenant_scope import tenant_scope_sync
 
 __all__ = ["PgDunningStore", "billing_email", "tenant_ids"]
 
@@ -39,9 +40,6 @@ class PgDunningStore:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
 
-    def _schema(self, conn: Connection, tenant_id: str) -> str:
-        return conn.execute(select(tenant.c.schema_name).where(tenant.c.id == uuid.UUID(tenant_id))).scalar_one()
-
     def dunning_invoices(self, tenant_id: str) -> list[DunningInvoice]:
         with self._engine.connect() as conn:
             steps: dict[str, set[str]] = {}
@@ -50,7 +48,7 @@ class PgDunningStore:
                 .where(billing_dunning_step.c.tenant_id == uuid.UUID(tenant_id))
             ):
                 steps.setdefault(number, set()).add(step)
-            tconn = conn.execution_options(schema_translate_map={"tenant": self._schema(conn, tenant_id)})
+            tconn = tenant_scope_sync(conn, tenant_id)
             rows = tconn.execute(
                 select(invoice.c.number, invoice.c.status, invoice.c.created_at, invoice.c.stripe_invoice_id)
                 .where(or_(invoice.c.status.in_(sorted(UNPAID)), invoice.c.number.in_(sorted(steps))))
@@ -60,7 +58,7 @@ class PgDunningStore:
 
     def set_status(self, tenant_id: str, number: str, status: InvoiceStatus) -> None:
         with self._engine.begin() as conn:
-            tconn = conn.execution_options(schema_translate_map={"tenant": self._schema(conn, tenant_id)})
+            tconn = tenant_scope_sync(conn, tenant_id)
             tconn.execute(update(invoice).where(invoice.c.number == number).values(status=status))
 
     def apply_step(self, tenant_id: str, action: DunningAction, now: datetime) -> bool:

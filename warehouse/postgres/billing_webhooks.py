@@ -15,6 +15,7 @@ from billing_jobs.webhooks import CustomerDeleted, InvoiceChange, StripeEvent, i
 
 from .billing_tables import billing_webhook_event
 from .tables import invoice, payment, tenant
+from .tenant_scope import tenant_scope
 
 __all__ = ["record_stripe_event"]
 
@@ -47,12 +48,12 @@ async def record_stripe_event(conn: AsyncConnection, event: StripeEvent) -> str:
 async def _apply_invoice_change(conn: AsyncConnection, change: InvoiceChange) -> str:
     if not change.customer_id:
         return "unknown customer"
-    schema_name = (await conn.execute(
-        select(tenant.c.schema_name).where(tenant.c.stripe_customer_id == change.customer_id)
+    tenant_id = (await conn.execute(
+        select(tenant.c.id).where(tenant.c.stripe_customer_id == change.customer_id)
     )).scalar_one_or_none()
-    if schema_name is None:
+    if tenant_id is None:
         return "unknown customer"
-    tconn = await conn.execution_options(schema_translate_map={"tenant": schema_name})
+    tconn = await tenant_scope(conn, tenant_id)
     # FOR UPDATE: two events of one invoice applied concurrently still go forward only.
     row = (await tconn.execute(
         select(invoice.c.number, invoice.c.status).where(invoice.c.stripe_invoice_id == change.stripe_invoice_id)
