@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from billing_jobs.errors import InvalidWebhookError
 from billing_jobs.stripe_adapter import verify_webhook
-from billing_jobs.webhooks import parse_event
+from billing_jobs.stripe.webhooks import parse_event
 from warehouse.postgres.billing_webhooks import record_stripe_event
 from warehouse.postgres.database import Database
 

@@ -6,7 +6,7 @@
     lines.py        our marks on Stripe lines; which lines an invoice lacks
     localstripe.py  what only localstripe needs: overrides of the real-Stripe hooks
     adapter.py      StripeAdapter (real Stripe) and LocalStripeAdapter
-    webhooks.py     webhook signatures
+    webhooks.py     webhook signatures; which Stripe event means which invoice change
 """
 
 from .adapter import LocalStripeAdapter, StripeAdapter

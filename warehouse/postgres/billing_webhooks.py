@@ -11,7 +11,8 @@ from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from billing_jobs.webhooks import CustomerDeleted, InvoiceChange, StripeEvent, interpret_event, status_after
+from billing_jobs.stripe.webhooks import StripeEvent, interpret_event
+from billing_jobs.webhooks import CustomerDeleted, InvoiceChange, status_after
 
 from .billing_tables import billing_webhook_event
 from .tables import invoice, payment, tenant
