@@ -12,7 +12,8 @@
 from .adapter import LocalStripeAdapter, StripeAdapter
 from .client import translate_stripe_error
 from .lines import NUMBER_KEY, POSITION_KEY, TENANT_KEY, lines_to_add, position_on_invoice
-from .webhooks import verify_webhook
+from .webhooks import StripeEvent, interpret_event, parse_event, verify_webhook
 
 __all__ = ["NUMBER_KEY", "POSITION_KEY", "TENANT_KEY", "LocalStripeAdapter", "StripeAdapter", "lines_to_add",
-           "position_on_invoice", "translate_stripe_error", "verify_webhook"]
+           "position_on_invoice", "translate_stripe_error", "verify_webhook", "StripeEvent", "interpret_event",
+           "parse_event"]

@@ -11,7 +11,8 @@ from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from billing_jobs.stripe.webhooks import StripeEvent, interpret_event
+from datetime import datetime
+
 from billing_jobs.webhooks import CustomerDeleted, InvoiceChange, status_after
 
 from .billing_tables import billing_webhook_event
@@ -21,17 +22,18 @@ from .tenant_scope import tenant_scope
 __all__ = ["record_stripe_event"]
 
 
-async def record_stripe_event(conn: AsyncConnection, event: StripeEvent) -> str:
-    """Apply `event` once; returns what happened ("duplicate", "paid", "ignored", ...)."""
+async def record_stripe_event(conn: AsyncConnection, event_id: str, event_type: str, created: datetime,
+                              change: InvoiceChange | CustomerDeleted | None) -> str:
+    """Apply event `event_id` (its `change`, as the Stripe adapter reads it) once; returns what
+    happened ("duplicate", "paid", "ignored", ...)."""
     claimed = (await conn.execute(
         pg_insert(billing_webhook_event)
-        .values(event_id=event.id, type=event.type, event_created_at=event.created, outcome="pending")
+        .values(event_id=event_id, type=event_type, event_created_at=created, outcome="pending")
         .on_conflict_do_nothing(index_elements=["event_id"])
         .returning(billing_webhook_event.c.event_id)
     )).scalar_one_or_none()
     if claimed is None:
         return "duplicate"
-    change = interpret_event(event)
     if isinstance(change, InvoiceChange):
         outcome = await _apply_invoice_change(conn, change)
     elif isinstance(change, CustomerDeleted):
@@ -42,7 +44,7 @@ async def record_stripe_event(conn: AsyncConnection, event: StripeEvent) -> str:
     else:
         outcome = "ignored"
     await conn.execute(
-        update(billing_webhook_event).where(billing_webhook_event.c.event_id == event.id).values(outcome=outcome))
+        update(billing_webhook_event).where(billing_webhook_event.c.event_id == event_id).values(outcome=outcome))
     return outcome
 
 
