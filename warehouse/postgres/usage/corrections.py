@@ -6,12 +6,14 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
+
+from billing_jobs.segments import period_bounds
 
 from ..tables import invoice, usage_correction
 from ..tenant_scope import tenant_scope
@@ -44,11 +46,7 @@ async def invoiced_periods(conn: AsyncConnection, tenant_id: uuid.UUID, since: d
         select(invoice.c.number, invoice.c.period_start, invoice.c.period_end)
         .where(invoice.c.status.notin_(("draft", "void")), invoice.c.period_end > since.date())
     )
-    return [InvoicedPeriod(number, _midnight(start), _midnight(end)) for number, start, end in rows]
-
-
-def _midnight(day: date) -> datetime:
-    return datetime(day.year, day.month, day.day, tzinfo=timezone.utc)
+    return [InvoicedPeriod(number, *period_bounds(start, end)) for number, start, end in rows]
 
 
 async def add_corrections(conn: AsyncConnection, tenant_id: uuid.UUID,
