@@ -20,6 +20,7 @@ from billing_jobs.ports import InvoiceStatus
 from .billing_tables import billing_dunning_step, billing_notification_target, billing_outbox
 from .tables import app_user, invoice, subscription, tenant
 from .tenant_scope import tenant_scope_sync
+from .transient import retryable_on_connection_loss
 
 __all__ = ["PgDunningStore", "billing_email", "tenant_ids"]
 
@@ -31,11 +32,13 @@ _SUBJECTS = {
 }
 
 
+@retryable_on_connection_loss
 def tenant_ids(engine: Engine) -> list[str]:
     with engine.connect() as conn:
         return [str(row[0]) for row in conn.execute(select(tenant.c.id).order_by(tenant.c.slug))]
 
 
+@retryable_on_connection_loss
 class PgDunningStore:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine

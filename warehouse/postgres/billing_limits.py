@@ -30,10 +30,12 @@ from .billing_tables import billing_limit_alert, billing_limit_block, billing_no
 from .plans import live_subscription_clause
 from .tables import meter, plan, subscription, tenant, usage_hourly
 from .tenant_scope import tenant_scope_sync
+from .transient import retryable_on_connection_loss
 
 __all__ = ["PgLimitStore", "blocked_event_types"]
 
 
+@retryable_on_connection_loss
 class PgLimitStore:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine

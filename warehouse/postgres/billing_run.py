@@ -19,10 +19,12 @@ from .billing_usage import hourly_usage, meter_aggregations
 from .invoices import PgInvoiceStore
 from .plans import billable_subscriptions
 from .tables import tenant
+from .transient import retryable_on_connection_loss
 
 __all__ = ["PgInvoiceRunStore"]
 
 
+@retryable_on_connection_loss
 class PgInvoiceRunStore(PgInvoiceStore):
     """One per flow run, shared by its task threads (each call takes its own connection)."""
 

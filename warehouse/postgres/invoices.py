@@ -22,6 +22,7 @@ from billing_jobs.ports import InvoiceStatus, StoredInvoice
 from .tables import invoice, invoice_line, tenant
 from .tenant_scope import tenant_scope, tenant_scope_sync
 from .usage import usage_correction
+from .transient import retryable_on_connection_loss
 
 __all__ = ["PgInvoiceStore", "list_invoices", "get_invoice"]
 
@@ -48,6 +49,7 @@ def _read(conn, number: str, tenant_id: str, tenant_slug: str):
     return _stored(head, lines, tenant_id, tenant_slug)
 
 
+@retryable_on_connection_loss
 class PgInvoiceStore:
     """`tenants`: tenant id -> slug the caller has already read, so it is not looked up
     again (the invoice flow reads the tenant's row anyway)."""
