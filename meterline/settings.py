@@ -165,7 +165,10 @@ class StreamSettings(BaseModel):
     consumer_group: str = "meterline-stream"
     batch_size: int = 2_000
     batch_window_s: float = 0.2
-    web_port: int = 6066  # faust's web server: health, metrics, stream status and usage queries
+    # faust's web server: health, metrics, stream status and usage queries. Loopback by
+    # default; 0.0.0.0 in a container, where probes and Prometheus come from outside.
+    web_host: str = "127.0.0.1"
+    web_port: int = 6066
     meter_refresh_s: float = 5.0
     # Dedup record kept per tenant, by event time; events older than this are dead
     # letters (they could no longer be deduplicated). At least ingest's 35-day age limit.
