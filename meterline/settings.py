@@ -9,7 +9,6 @@ directory"; set it and the same code talks to a real server or cluster instead.
 
 from __future__ import annotations
 
-from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
@@ -272,8 +271,3 @@ class Settings(BaseSettings):
                 "run `meterline infra up` or set METERLINE_POSTGRES__URL"
             )
         return uri_file.read_text().strip()
-
-
-@lru_cache(maxsize=1)
-def get_settings() -> Settings:
-    return Settings()
