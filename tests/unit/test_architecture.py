@@ -18,11 +18,7 @@ PROJECT = ("api", "billing_jobs", "flows", "infra", "ingest", "meterline", "mete
 # Where sqlalchemy may be imported: the adapters over PostgreSQL and the composition root.
 SQLALCHEMY_HOMES = ("warehouse/", "stream/sinks/", "meterline/bootstrap.py")
 # Known exceptions, each with its reason; a new module importing sqlalchemy fails the test.
-SQLALCHEMY_ELSEWHERE = {
-    # ingest's own read-side (API keys, meter rules, blocks) was out of the scope of the
-    # change that moved the stream's queries behind warehouse/ (issue 12); it is the next step.
-    "ingest/app.py", "ingest/auth.py", "ingest/meter_blocks.py", "ingest/meter_rules.py",
-}
+SQLALCHEMY_ELSEWHERE: set[str] = set()
 # Libraries metering/ may use: neither frameworks nor drivers, no I/O. orjson writes the
 # canonical text of a group key, which must match byte for byte across every writer.
 PURE_LIBRARIES = {"orjson"}
