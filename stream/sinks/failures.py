@@ -22,6 +22,7 @@ import re
 
 from clickhouse_connect.driver.exceptions import DatabaseError as ClickHouseEngineError
 from clickhouse_connect.driver.exceptions import OperationalError as ClickHouseUnreachable
+from sqlalchemy.exc import DataError as DriverDataError
 from sqlalchemy.exc import DBAPIError
 
 __all__ = ["SinkUnavailable", "UnwritableData", "classify", "postgres_failure", "clickhouse_failure"]
@@ -78,6 +79,10 @@ def postgres_failure(exc: BaseException) -> Exception | None:
         return None
     orig = exc.orig
     sqlstate = getattr(orig, "sqlstate", None) or ""
+    if not sqlstate and isinstance(exc, DriverDataError) and not exc.connection_invalidated:
+        # Refused by the driver before sending (psycopg: "PostgreSQL text fields cannot
+        # contain NUL (0x00) bytes"): no SQLSTATE, but the value's doing.
+        return UnwritableData(f"PostgreSQL driver: {_first_line(str(orig))}")
     if exc.connection_invalidated or not sqlstate:
         return SinkUnavailable(f"PostgreSQL: {_first_line(str(orig))}")
     if sqlstate[:2] in _POSTGRES_DATA_CLASSES and sqlstate not in _POSTGRES_RETRYABLE:

@@ -131,3 +131,31 @@ def test_an_outage_while_isolating_propagates_for_the_batch_retry():
     store = FakeStore({"x"}, outage_after=2)
     with pytest.raises(SinkUnavailable):
         _run(store, _batch(["a"], ["b"], ["x"], ["c"]))
+
+
+# --- the PostgreSQL sink's side of the port (stream/sinks/postgres.py) ----------------
+
+def test_a_record_splits_into_pieces_of_which_only_the_last_advances():
+    import uuid
+    from datetime import datetime, timezone
+
+    import orjson
+
+    from stream.sinks.postgres import SourceRecord, split_record
+
+    tenant = uuid.uuid4()
+    value = orjson.dumps({"tenant_id": str(tenant), "received_at": "", "events": [
+        {"id": f"e{i}", "type": "t", "subject": "s", "time": "2026-12-01T00:00:00Z", "data": {}} for i in range(3)]})
+    record = SourceRecord("topic", 0, 7, datetime.now(timezone.utc), value)
+    first, second = split_record(record)
+    assert ([e.id for e in first.events], first.advances) == (["e0"], False)
+    assert ([e.id for e in second.events], second.advances) == (["e1", "e2"], True)
+    assert split_record(split_record(second)[0]) is None
+    assert split_record(SourceRecord("topic", 0, 8, record.timestamp, b"not json")) is None
+
+
+def test_dead_letters_escape_nul_which_postgresql_text_refuses():
+    from stream.sinks.postgres import _storable
+
+    assert _storable(("a\x00b", "", "why", {"k\x00": ["v\x00", 1, None]})) == [
+        "a\\u0000b", "", "why", {"k\\u0000": ["v\\u0000", 1, None]}]

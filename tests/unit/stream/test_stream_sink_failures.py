@@ -7,7 +7,7 @@ import decimal
 import psycopg
 import pytest
 from clickhouse_connect.driver.exceptions import DatabaseError, OperationalError
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DataError, DBAPIError
 
 from stream.sinks.failures import SinkUnavailable, UnwritableData, classify
 
@@ -26,6 +26,8 @@ CASES = [
     ("pg row too big", _pg("54000", "index row size exceeds maximum"), UnwritableData),
     ("pg unique race", _pg("23505", "duplicate key value"), SinkUnavailable),
     ("pg connection refused", _pg(None, "connection refused"), SinkUnavailable),
+    ("pg driver refuses a NUL", DataError("INSERT", {}, psycopg.DataError("PostgreSQL text fields cannot contain NUL")),
+     UnwritableData),
     ("pg admin shutdown", _pg("57P01", "terminating connection due to administrator command"), SinkUnavailable),
     ("pg deadlock", _pg("40P01", "deadlock detected"), SinkUnavailable),
     ("pg connection lost mid-statement", _pg("22003", "overflow", invalidated=True), SinkUnavailable),
