@@ -110,5 +110,6 @@ def _count(metrics: StreamMetrics, outcome: BatchOutcome) -> None:
     metrics.records_replayed.inc(outcome.replayed_records)
     metrics.events.inc(outcome.new)
     metrics.duplicates.inc(outcome.duplicates)
+    metrics.duplicate_conflicts.inc(outcome.conflicts)
     metrics.dead_letters.inc(len(outcome.dead_letters))
     metrics.corrections.inc(outcome.corrections)

@@ -16,6 +16,8 @@ class StreamMetrics:
                                         "Records skipped because their position was already committed", registry=r)
         self.events = Counter("meterline_stream_events_processed", "Events applied (new, first copies)", registry=r)
         self.duplicates = Counter("meterline_stream_duplicates_dropped", "Duplicate events dropped", registry=r)
+        self.duplicate_conflicts = Counter("meterline_stream_duplicate_conflicts",
+                                           "Duplicates whose content differs from the first copy", registry=r)
         self.dead_letters = Counter("meterline_stream_dead_letters", "Dead letters written", registry=r)
         self.corrections = Counter("meterline_stream_corrections", "Usage windows flagged as invoice corrections",
                                    registry=r)

@@ -37,12 +37,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from billing_jobs.corrections import LateUsage, late_usage_corrections
 from metering import Meter, UsageEvent, aggregate, storable_quantity
-from stream.events import decode_pack
+from stream.events import content_digest, decode_pack
 from warehouse.postgres.meters import lock_tenants
 from warehouse.postgres.tables import tenant
 from warehouse.postgres.usage import (
-    add_corrections, add_dead_letters, add_duplicates, claim_new_events, invoiced_periods, load_positions,
-    save_positions, upsert_usage,
+    add_corrections, add_dead_letters, add_duplicate_conflicts, add_duplicates, claim_new_events, invoiced_periods,
+    load_positions, save_positions, upsert_usage,
 )
 
 from .clickhouse import ClickHouseEventSink, ClickHouseWrite
@@ -85,6 +85,7 @@ class BatchOutcome:
     received: int = 0  # events in the records applied now
     new: int = 0
     duplicates: int = 0
+    conflicts: int = 0  # duplicates whose content differs from the first copy's
     corrections: int = 0
     # Dead letters for the Kafka topic, as JSON-ready dicts (already in the tenant table).
     dead_letters: list[dict] = field(default_factory=list)
@@ -158,7 +159,7 @@ def _sort_records(records: Sequence[SourceRecord], applied: dict[int, int], hori
     topic = records[0].topic
     positions: dict[int, tuple[int, datetime]] = {}
     by_tenant: dict[uuid.UUID, dict[str, UsageEvent]] = defaultdict(dict)
-    repeats: dict[uuid.UUID, int] = defaultdict(int)
+    repeats: dict[uuid.UUID, list[UsageEvent]] = defaultdict(list)
     refused: dict[uuid.UUID, list[tuple[UsageEvent, str]]] = defaultdict(list)
     for record in records:
         if record.offset < applied.get(record.partition, 0):
@@ -192,10 +193,25 @@ def _sort_records(records: Sequence[SourceRecord], applied: dict[int, int], hori
                                                        f"dedup horizon ({horizon_days} days)"))
             elif event.id in by_tenant[event.tenant_id]:
                 # The first copy within a batch wins, as the first across batches does.
-                repeats[event.tenant_id] += 1
+                repeats[event.tenant_id].append(event)
             else:
                 by_tenant[event.tenant_id][event.id] = event
     return positions, by_tenant, repeats, refused
+
+
+async def _claim(conn, schema_name: str, unique: dict[str, UsageEvent], repeats: Sequence[UsageEvent],
+                 outcome: BatchOutcome) -> list[UsageEvent]:
+    """Claim the tenant's ids in its dedup record, with each first copy's digest; returns
+    the events not seen before. Duplicates (earlier batches' ids, repeats within this
+    one) whose digest differs from the first copy's are recorded as conflicts."""
+    digests = {e.id: content_digest(e) for e in unique.values()}
+    new_ids = await claim_new_events(conn, schema_name, sorted((e.id, e.time, digests[e.id]) for e in unique.values()))
+    if repeats or len(new_ids) < len(unique):
+        # Only batches with duplicates pay for the comparison.
+        duplicates = [(i, d) for i, d in digests.items() if i not in new_ids]
+        duplicates += [(e.id, content_digest(e)) for e in repeats]
+        outcome.conflicts += await add_duplicate_conflicts(conn, schema_name, duplicates)
+    return [e for e in unique.values() if e.id in new_ids]
 
 
 def _check_storable(windows) -> None:
@@ -225,14 +241,15 @@ class UsageSink:
         return self._schemas[tenant_id]
 
     async def _merge_windows(self, conn, claimed: dict[uuid.UUID, tuple[str, list[UsageEvent]]],
-                             by_tenant: dict[uuid.UUID, dict[str, UsageEvent]], repeats: dict[uuid.UUID, int],
+                             by_tenant: dict[uuid.UUID, dict[str, UsageEvent]],
+                             repeats: dict[uuid.UUID, list[UsageEvent]],
                              refused: dict[uuid.UUID, list[tuple[UsageEvent, str]]], known_meters: Sequence[Meter],
                              minute: datetime, outcome: BatchOutcome) -> ClickHouseWrite:
         """Usage of each tenant's new events into its windows, corrections, dead letters and
         duplicates; returns the windows as committed, for ClickHouse."""
         clickhouse = ClickHouseWrite()
         for tenant_id, (schema_name, fresh) in claimed.items():
-            duplicates = repeats.get(tenant_id, 0) + len(by_tenant.get(tenant_id, {})) - len(fresh)
+            duplicates = len(repeats.get(tenant_id, ())) + len(by_tenant.get(tenant_id, {})) - len(fresh)
             result = aggregate(fresh, [m for m in known_meters if m.tenant_id == tenant_id])
             dead = [(d.event.id, d.meter_slug, d.reason, _event_json(d.event)) for d in result.dead_letters]
             dead += [(e.id, "", reason, _event_json(e))
@@ -297,8 +314,7 @@ class UsageSink:
                     outcome.dead_letters.extend(_dead(tenant_id, e.id, "", "unknown tenant", _event_json(e))
                                                 for e in [*unique.values(), *(e for e, _ in refused.get(tenant_id, ()))])
                     continue
-                new_ids = await claim_new_events(conn, schema_name, sorted((e.id, e.time) for e in unique.values()))
-                fresh = [e for e in unique.values() if e.id in new_ids]
+                fresh = await _claim(conn, schema_name, unique, repeats.get(tenant_id, ()), outcome)
                 claimed[tenant_id] = (schema_name, fresh)
                 new_events.extend(fresh)
 

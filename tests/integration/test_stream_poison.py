@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
 import pytest
@@ -27,7 +27,7 @@ from tests.integration.test_stream_guarantees import (
 )
 from tests.support.tenants import create_tenant
 from warehouse.postgres.meters import insert_meter
-from warehouse.postgres.usage import list_dead_letters
+from warehouse.postgres.usage import duplicate_counts, list_dead_letters, list_duplicate_conflicts
 
 pytestmark = pytest.mark.integration
 
@@ -141,6 +141,43 @@ async def test_a_poison_delays_another_tenant_by_less_than_the_bound(poison_work
                               (b"j", _pack(clean.id, "c", [_event("after", "api.call", {})]))])
     await _until_exact(settings, bad.schema_name, 4, poison_tokens, 20)
     await _until_exact(settings, clean.schema_name, calls + 1, Decimal("1.5") * calls, 20)
+
+
+async def test_a_conflicting_duplicate_counts_once_first_copy_wins_and_is_recorded(poison_worker, unique_slug):
+    settings = poison_worker.settings
+    clean = await _tenant(settings, unique_slug + "c")
+    reuser = await _tenant(settings, unique_slug + "r")
+    first = _event("reused", "llm.tokens", {"usage": {"tokens": 1}})
+    records = _clean_records(clean, "conflict")
+    records.insert(5, (b"r", _pack(reuser.id, "r", [first, {**first, "data": {"usage": {"tokens": 2}}}])))  # same batch
+    records.insert(25, (b"r", _pack(reuser.id, "r", [first])))  # identical: a plain duplicate
+    calls = CLEAN_RECORDS * CLEAN_EVENTS_PER_RECORD // 2
+    await _produce(settings, records)
+    assert await _until_exact(settings, clean.schema_name, calls, Decimal("1.5") * calls, 30) <= 30
+    await _until_exact(settings, reuser.schema_name, 0, Decimal(1), 20)
+    # Later, in another batch: the same id, other content (key order does not matter).
+    await _produce(settings, [(b"r", _pack(reuser.id, "r", [
+        {**first, "data": {"usage": {"tokens": 7}}},
+        {"data": {"usage": {"tokens": 1}}, "time": first["time"], "type": "llm.tokens", "id": "reused"}]))])
+    engine = pg_engine(settings)
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            async with engine.connect() as conn:
+                conflicts = await list_duplicate_conflicts(conn, reuser.schema_name, NOW - timedelta(days=1),
+                                                           datetime.now(timezone.utc) + timedelta(minutes=1), 100)
+                duplicates = await duplicate_counts(conn, reuser.schema_name, NOW - timedelta(days=1),
+                                                    datetime.now(timezone.utc) + timedelta(minutes=1))
+            if len(conflicts) >= 2 and sum(c for _, c in duplicates) >= 4 or time.monotonic() > deadline:
+                break
+            await asyncio.sleep(0.3)
+    finally:
+        await engine.dispose()
+    assert sum(c for _, c in duplicates) == 4
+    assert [c.event_id for c in conflicts] == ["reused", "reused"]
+    [first_digest] = {c.first_digest for c in conflicts}
+    assert len({c.duplicate_digest for c in conflicts} | {first_digest}) == 3  # tokens 1 (first), 2 and 7
+    await _until_exact(settings, reuser.schema_name, 0, Decimal(1), 5)  # the first copy still wins
 
 
 # --- events from the whole input domain -----------------------------------------------
