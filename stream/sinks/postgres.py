@@ -254,7 +254,8 @@ class UsageSink:
             dead = [(d.event.id, d.meter_slug, d.reason, _event_json(d.event)) for d in result.dead_letters]
             dead += [(e.id, "", reason, _event_json(e))
                      for e, reason in refused.get(tenant_id, ())]
-            dead = [_storable(row) for row in dead]
+            # The id cut to the column's width (the event keeps it whole), NULs escaped.
+            dead = [_storable((event_id[:256], *rest)) for event_id, *rest in dead]
             kinds = result.aggregations
             windows = await upsert_usage(conn, schema_name, sorted((
                 (k.resolution, k.meter_slug, k.group_key, k.window_start, kinds[tenant_id, k.meter_slug], d)

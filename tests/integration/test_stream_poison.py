@@ -100,6 +100,7 @@ NUL = "\x00"
 # expected: event id -> substring of the reason, and the tokens still counted).
 POISONS = {
     "nul-in-id": ([_event(f"nul{NUL}id", "api.call", {})], (), {f"nul\\u0000id": "22P05"}, Decimal(0)),
+    "id-longer-than-the-dedup-record": ([_event("x" * 300, "api.call", {})], (), {"x" * 256: "22001"}, Decimal(0)),
     "value-1e40-on-sum": ([_event("big1", "llm.tokens", {"usage": {"tokens": 1e40}})], (),
                           {"big1": "beyond the stores' range"}, Decimal(0)),
     "many-9e28-in-one-window": ([_event(f"nine{i}", "llm.tokens", {"usage": {"tokens": 9e28}}) for i in range(5)],
