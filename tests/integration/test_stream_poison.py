@@ -235,3 +235,55 @@ async def _push_domain_batch(settings, batch: list[dict]) -> None:
     got_calls, _ = await _pg_total(settings, tenant.schema_name, "calls", NOW - timedelta(days=1),
                                    NOW + timedelta(days=1))
     assert got_calls == calls
+
+
+# --- the stores' own refusals, as the sinks classify them -------------------------------
+
+async def test_clickhouse_refusing_a_value_is_unwritable_data_not_an_outage(stack):
+    from stream.sinks.clickhouse import ClickHouseEventSink, ClickHouseWrite
+    from stream.sinks.failures import SinkUnavailable, UnwritableData
+    from warehouse.clickhouse.client import open_clickhouse
+
+    sink = ClickHouseEventSink(await asyncio.to_thread(open_clickhouse, stack.clickhouse), stack.clickhouse.database,
+                               asyncio.Lock())
+    batch = ClickHouseWrite()
+    batch.rollups.append([uuid.uuid4(), "hour", "m", NOW, "", "SUM", Decimal("1E+40"), 1, NOW, "", 1])
+    with pytest.raises(UnwritableData, match="Too many digits"):
+        await sink.write(batch)
+    unreachable = stack.clickhouse.model_copy(update={"port": own_port(stack, 121)})  # nothing listens there
+    with pytest.raises(SinkUnavailable):
+        await ClickHouseEventSink(await asyncio.to_thread(_client_without_ddl, unreachable), "x",
+                                  asyncio.Lock()).write(batch)
+
+
+def _client_without_ddl(config):
+    from warehouse.clickhouse.host_client import HostClient
+    return HostClient(config.host_url)
+
+
+async def test_postgresql_refusing_a_value_is_unwritable_data_and_a_refused_connection_an_outage(stack, unique_slug):
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    from stream.sinks.failures import SinkUnavailable, UnwritableData, classify
+    from warehouse.postgres.usage import claim_new_events
+
+    tenant = await create_tenant(stack, unique_slug)
+    engine = pg_engine(stack)
+    try:
+        with pytest.raises(Exception) as refused:
+            async with engine.begin() as conn:
+                await claim_new_events(conn, tenant.schema_name, [(f"a{NUL}b", NOW, 1)])
+    finally:
+        await engine.dispose()
+    error = classify(refused.value)
+    assert isinstance(error, UnwritableData) and "22P05" in error.reason, error
+    url = stack.postgres_url.rsplit("@", 1)
+    nowhere = create_async_engine(f"{url[0]}@127.0.0.1:{own_port(stack, 122)}/{url[1].split('/', 1)[1]}")
+    try:
+        with pytest.raises(Exception) as outage:
+            async with nowhere.connect():
+                pass
+    finally:
+        await nowhere.dispose()
+    # No server behind the address (a socket or a port, as the stack's URL says).
+    assert "connection to server" in str(outage.value) and isinstance(classify(outage.value), SinkUnavailable)
