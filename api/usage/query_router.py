@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response
+from pydantic import AwareDatetime
 
 from metering.regroup import row_key
 from metering.zone_windows import ZoneWindow
@@ -24,10 +25,13 @@ from .cursor import InvalidCursor, page
 from .query_deps import FineUsageReaderDep, WatermarkDep
 from .query_schemas import MeterTotalPublic, UsageQueryPublic, UsageRowPublic
 from .query_service import UsageAnswer, answer_query, parse_zone, query_meters
-from .router import FromQuery, ToQuery
 
 router = APIRouter(prefix="/v1/usage", tags=["usage"])
 
+FromQuery = Annotated[AwareDatetime | None, Query(alias="from", description="Inclusive, RFC 3339 with offset, whole "
+                                                                           "minutes; default: `to` minus 24 hours")]
+ToQuery = Annotated[AwareDatetime | None, Query(alias="to", description="Exclusive, RFC 3339 with offset, whole minutes; "
+                                                                       "default: the end of the current minute")]
 MeterFilter = Annotated[ResourceSlug | None, Query(description="One meter's slug; omitted: all the tenant's meters")]
 ZoneQuery = Annotated[str, Query(alias="tz", max_length=64, description="IANA time zone of the windows")]
 ZoneWindowQuery = Annotated[ZoneWindow, Query(description="Window size, in the time zone `tz`")]
@@ -40,8 +44,12 @@ class _Query:
                  window: ZoneWindowQuery = "day", tz: ZoneQuery = "UTC", group_by: GroupByQuery = [],  # noqa: B006
                  by_subject: SubjectQuery = False) -> None:
         self.meter, self.window, self.tz, self.group_by, self.by_subject = meter, window, tz, group_by, by_subject
-        # Month windows are bounded as days are: at most 366 days.
-        self.start, self.end = service.usage_range(start, end, utcnow(), "minute" if window == "minute" else "day")
+        # Month windows are bounded as days are: at most 366 days. The default `to` is the
+        # end of the current minute: windows are built from whole minutes.
+        now = utcnow()
+        end_of_minute = now.replace(second=0, microsecond=0) + timedelta(minutes=1)
+        self.start, self.end = service.usage_range(start, end, end_of_minute,
+                                                   "minute" if window == "minute" else "day")
 
 
 async def _answer(q: _Query, principal, database, reader) -> UsageAnswer:
