@@ -266,6 +266,10 @@ async def test_zone_windows_groups_subjects_pages_csv_and_watermark(stream_worke
         await asyncio.sleep(0.4)
     marks.append((await _query(api, auth, meter="calls"))["watermark"])
     assert [datetime.fromisoformat(m) for m in marks] == sorted(datetime.fromisoformat(m) for m in marks)
+    # The existing usage answers carry it too.
+    for path in ("/v1/usage", "/v1/usage/hourly"):
+        answer = (await api.get(path, headers=auth, params={"meter": "calls"})).json()
+        assert datetime.fromisoformat(answer["watermark"]) >= datetime.fromisoformat(marks[-1]), path
 
 
 async def _wait_view(api, auth, ready, timeout_s: float = 60) -> dict:
