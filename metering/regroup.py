@@ -16,7 +16,7 @@ from decimal import Decimal
 from .aggregations import PeriodTotal, aggregation_for
 from .zone_windows import window_index
 
-__all__ = ["FinePoint", "UsageRow", "MeterTotal", "regroup", "row_key"]
+__all__ = ["FinePoint", "UsageRow", "MeterTotal", "regroup", "row_key", "ROW_KEY_ARITY"]
 
 
 @dataclass(frozen=True)
@@ -92,6 +92,9 @@ def regroup(meter: str, aggregation: str, points: Iterable[FinePoint], edges: Se
             for (index, groups, subject), cell in cells.items()]
     rows.sort(key=row_key)
     return rows, MeterTotal(meter, aggregation, _value(kind, overall), overall.total.event_count)
+
+
+ROW_KEY_ARITY = 5
 
 
 def row_key(row: UsageRow) -> tuple:

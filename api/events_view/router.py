@@ -25,6 +25,7 @@ async def recent_events(principal: CurrentPrincipal, database: DatabaseDep, read
 
 @router.get("/{event_id}", response_model=EventViewPublic)
 async def event(principal: CurrentPrincipal, database: DatabaseDep, reader: FineUsageReaderDep,
-                event_id: Annotated[str, Path(min_length=1, max_length=256)]) -> EventViewPublic:
+                event_id: Annotated[str, Path(min_length=1, max_length=256, pattern="^[^\\x00]+$",
+                                              description="The event's id as sent (no NUL characters)")]) -> EventViewPublic:
     """One of your tenant's events by id, with its fate: stored or only dead-lettered."""
     return await service.one_event(database, reader, principal.tenant_id, event_id)

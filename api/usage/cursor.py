@@ -55,13 +55,16 @@ def decode_cursor(cursor: str) -> tuple:
     return key
 
 
-def page(rows: Sequence[T], key: Callable[[T], tuple], after: str | None,
-         limit: int) -> tuple[list[T], str | None]:
+def page(rows: Sequence[T], key: Callable[[T], tuple], after: str | None, limit: int,
+         arity: int | None = None) -> tuple[list[T], str | None]:
     """The rows (sorted by `key`) after the cursor, at most `limit`, and the next cursor
-    (None on the last page)."""
+    (None on the last page). `arity`: the length of every key, so a cursor of another
+    list is refused even when this one is empty."""
     start = 0
     if after is not None:
         last = decode_cursor(after)
+        if arity is not None and len(last) != arity:
+            raise InvalidCursor("not a cursor of this list")
         try:
             start = next((i for i, row in enumerate(rows) if key(row) > last), len(rows))
         except TypeError as exc:  # a key of another shape: a cursor of another endpoint

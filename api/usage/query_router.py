@@ -13,7 +13,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Response
 from pydantic import AwareDatetime
 
-from metering.regroup import row_key
+from metering.regroup import ROW_KEY_ARITY, row_key
 from metering.zone_windows import ZoneWindow
 
 from ..auth import utcnow
@@ -74,7 +74,7 @@ async def usage_query(principal: CurrentPrincipal, database: DatabaseDep, reader
     watermark = await watermarks.watermark()
     answer = await _answer(q, principal, database, reader)
     try:
-        rows, next_cursor = page(answer.rows, row_key, cursor, limit)
+        rows, next_cursor = page(answer.rows, row_key, cursor, limit, arity=ROW_KEY_ARITY)
     except InvalidCursor as exc:
         raise InvalidInput(str(exc), code="validation_error",
                            problems=[FieldProblem("cursor", "not a cursor of this query", "query")]) from exc

@@ -41,3 +41,9 @@ def test_cursor_round_trips_keys_with_times():
 def test_foreign_cursors_are_refused(cursor):
     with pytest.raises(InvalidCursor):
         page(ROWS, lambda r: r, cursor, 3)
+
+
+@pytest.mark.parametrize(("rows", "cursor"), [(ROWS, encode_cursor(("m",))), ([], encode_cursor(()))])
+def test_cursor_of_another_shape_is_refused_even_on_an_empty_list(rows, cursor):
+    with pytest.raises(InvalidCursor):
+        page(rows, lambda r: r, cursor, 3, arity=5)
