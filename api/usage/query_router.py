@@ -17,7 +17,7 @@ from metering.regroup import ROW_KEY_ARITY, row_key
 from metering.zone_windows import ZoneWindow
 
 from ..auth import utcnow
-from ..deps import CurrentPrincipal, DatabaseDep
+from ..deps import CurrentPrincipal, DatabaseDep, require_role
 from ..domain_errors import FieldProblem, InvalidInput
 from ..fields import ResourceSlug
 from . import service
@@ -98,7 +98,8 @@ def csv_text(rows: list[UsageRowPublic], group_by: list[str]) -> str:
     return out.getvalue()
 
 
-@router.get("/export", response_class=Response,
+# The seed's roles: reading usage exports starts at member (viewers read the JSON answers).
+@router.get("/export", response_class=Response, dependencies=[Depends(require_role("member"))],
             responses={200: {"content": {"text/csv": {}}, "description": "The query's rows as CSV"}})
 async def usage_export(principal: CurrentPrincipal, database: DatabaseDep, reader: FineUsageReaderDep,
                        watermarks: WatermarkDep, q: Annotated[_Query, Depends()]) -> Response:

@@ -10,9 +10,10 @@ This module is the API's Kafka adapter: one aiokafka consumer without a group (i
 only asks for end offsets, never joins or commits), started on first use. A result is
 kept for `CACHE_S` so that a burst of requests costs one round trip to each store.
 
-The watermark never goes back within a process: an event accepted after the stream
-caught up (a partition lags again) does not un-include what was included. When Kafka
-or PostgreSQL cannot be asked, answers carry no watermark (null) rather than failing.
+The watermark never goes back within a process (`advance`): an event accepted after the
+stream caught up (a partition lags again) does not un-include what was included. When
+Kafka or PostgreSQL cannot be asked, answers carry the last watermark known (null before
+the first) rather than failing: it is still true, only staler.
 """
 
 from __future__ import annotations
@@ -29,11 +30,19 @@ from stream.freshness import freshness
 from warehouse.postgres.database import Database, Engine
 from warehouse.postgres.usage.positions import list_positions
 
-__all__ = ["WatermarkSource", "CACHE_S"]
+__all__ = ["WatermarkSource", "CACHE_S", "advance"]
 
 log = logging.getLogger(__name__)
 
 CACHE_S = 1.0
+
+
+def advance(previous: datetime | None, computed: datetime | None) -> datetime | None:
+    """The watermark to publish: never earlier than one already published. None computed
+    (a partition with records and none applied) keeps the previous one."""
+    if computed is None or (previous is not None and computed <= previous):
+        return previous
+    return computed
 
 
 class WatermarkSource:
@@ -58,13 +67,15 @@ class WatermarkSource:
         return {tp.partition: int(offset) for tp, offset in ends.items()}
 
     async def _compute(self) -> datetime | None:
-        # End offsets first: a position committed after them can only be further on, so
-        # the pair never claims more than was applied.
+        # `now`, then end offsets, then positions: an event acknowledged before `now` is below
+        # the end offsets read after it, and a position committed later can only be further
+        # on, so a caught-up partition never claims an event that was not applied.
+        now = datetime.now(timezone.utc)
         ends = await self._end_offsets()
         async with self._database.connect() as conn:
             rows = await list_positions(conn, self._group)
         positions = {r.partition: (r.next_offset, r.record_at) for r in rows if r.topic == self._kafka.events_topic}
-        return freshness(ends, positions, datetime.now(timezone.utc)).watermark
+        return freshness(ends, positions, now).watermark
 
     async def watermark(self) -> datetime | None:
         """Every accepted event up to this time is in the usage answers; None when unknown."""
@@ -77,8 +88,7 @@ class WatermarkSource:
                 log.warning("freshness watermark unavailable: %s", exc)
                 await self._drop_consumer()
                 return self._watermark
-            if computed is not None and (self._watermark is None or computed > self._watermark):
-                self._watermark = computed
+            self._watermark = advance(self._watermark, computed)
             self._cached_at = time.monotonic()
             return self._watermark
 
