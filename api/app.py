@@ -27,13 +27,16 @@ from .subscriptions.router import router as subscriptions_router
 from .tenants.router import router as tenants_router
 from .stream_health.router import router as stream_health_router
 from .usage.router import router as usage_router
+from .usage.query_router import router as usage_query_router
+from .events_view.router import router as events_view_router
 from .wiring import ApiWiring
 from .webhooks import router as webhooks_router
 
 __all__ = ["create_app", "run"]
 
 _ROUTERS = (tenants_router, sessions_router, api_keys_router, meters_router, plans_router, subscriptions_router,
-            usage_router, invoices_router, stream_health_router, webhooks_router, notifications_router)
+            usage_router, usage_query_router, events_view_router, invoices_router, stream_health_router,
+            webhooks_router, notifications_router)
 
 
 def create_app(wiring: ApiWiring) -> FastAPI:
@@ -45,12 +48,13 @@ def create_app(wiring: ApiWiring) -> FastAPI:
         try:
             yield
         finally:
-            reader = app.state.usage_reader
-            close = getattr(reader, "aclose", None) or getattr(reader, "close", None)
-            if close is not None:
-                result = close()
-                if inspect.isawaitable(result):
-                    await result
+            for name in ("usage_reader", "watermark_source"):
+                reader = getattr(app.state, name, None)
+                close = getattr(reader, "aclose", None) or getattr(reader, "close", None)
+                if close is not None:
+                    result = close()
+                    if inspect.isawaitable(result):
+                        await result
             await app.state.engine.dispose()
 
     app = FastAPI(

@@ -13,6 +13,9 @@ from pydantic import SecretStr
 from meterline.settings import JwtSettings
 
 if TYPE_CHECKING:  # annotations only
+    from warehouse.clickhouse.fine_usage import FineUsageReader
+
+    from .usage.watermark import WatermarkSource
     from .tenants.service import CustomerRegistry
     from .usage.service import UsageReader
 
@@ -28,5 +31,9 @@ class ApiWiring:
     open_postgres: Callable[[], Any]
     # The analytics store's reader, opened on first use: the API serves everything else without it.
     open_usage_reader: Callable[[], UsageReader]
+    # The usage query's and event view's raw-event reader, opened on first use.
+    open_fine_usage_reader: Callable[[], FineUsageReader]
+    # The freshness watermark's source, given the app's PostgreSQL engine (it also reads Kafka).
+    open_watermark_source: Callable[[Any], WatermarkSource]
     # The payment provider a registration creates the tenant's customer with (one for the app).
     customer_registry: CustomerRegistry

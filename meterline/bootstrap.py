@@ -91,7 +91,9 @@ def serve_clickhouse(settings: Settings) -> None:
 def api_wiring(settings: Settings):
     """The API's sections and clients: the Stripe gateway built once for the app (~8 ms of
     CPU each, for its TLS context), PostgreSQL and ClickHouse opened by the app when needed."""
+    from api.usage.watermark import WatermarkSource
     from api.wiring import ApiWiring
+    from warehouse.clickhouse.fine_usage import build_fine_usage_reader
     from warehouse.clickhouse.client import open_clickhouse
     from warehouse.clickhouse.usage_reader import ClickHouseUsageReader
 
@@ -101,6 +103,8 @@ def api_wiring(settings: Settings):
         stripe_webhook_secret=settings.stripe.webhook_secret,
         open_postgres=functools.partial(pg_engine, settings),
         open_usage_reader=lambda: ClickHouseUsageReader(open_clickhouse(clickhouse), clickhouse.database),
+        open_fine_usage_reader=functools.partial(build_fine_usage_reader, clickhouse),
+        open_watermark_source=functools.partial(WatermarkSource, settings.kafka, settings.stream.consumer_group),
         customer_registry=stripe_gateway(settings),
     )
 

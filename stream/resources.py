@@ -21,7 +21,7 @@ from warehouse.clickhouse.usage_reader import ClickHouseUsageReader
 from warehouse.postgres.usage import list_positions
 
 from .backfill import backfill_meters
-from .freshness import Freshness, freshness
+from metering.freshness import Freshness, freshness
 from .meters import MeterCache
 from .metrics import StreamMetrics
 from .sinks.clickhouse import ClickHouseEventSink

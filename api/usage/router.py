@@ -21,6 +21,8 @@ from ..deps import CurrentPrincipal, DatabaseDep
 from ..fields import ResourceSlug
 from . import service
 from .deps import PostgresUsageReaderDep, UsageReaderDep
+from .query_deps import WatermarkDep
+from .watermark import WatermarkSource
 from .schemas import UsagePointPublic, UsagePublic
 from .service import UsageReader
 
@@ -34,31 +36,34 @@ WindowQuery = Annotated[Resolution, Query(description="Size of each point's wind
 
 
 async def _usage(reader: UsageReader, source: Literal["clickhouse", "postgres"], meter: Meter,
-                 start: datetime, end: datetime, window: Resolution) -> UsagePublic:
+                 start: datetime, end: datetime, window: Resolution, watermarks: WatermarkSource) -> UsagePublic:
+    # The watermark first: what it claims was applied before the usage was read.
+    watermark = await watermarks.watermark()
     result = await service.read_usage(reader, source, meter, start, end, window)
     return UsagePublic(
         meter=meter.slug, aggregation=meter.aggregation, source=source, window=window, start=start, end=end,
         total_quantity=result.total_quantity, total_events=result.total_events,
         points=[UsagePointPublic(window_start=p.window_start, group=dict(p.group), quantity=Decimal(p.quantity),
                                  event_count=int(p.event_count)) for p in result.points],
+        watermark=watermark,
     )
 
 
 @router.get("", response_model=UsagePublic, response_model_by_alias=True)
-async def usage(principal: CurrentPrincipal, database: DatabaseDep, reader: UsageReaderDep, meter: MeterQuery,
-                start: FromQuery = None, end: ToQuery = None, window: WindowQuery = "hour") -> UsagePublic:
+async def usage(principal: CurrentPrincipal, database: DatabaseDep, reader: UsageReaderDep, watermarks: WatermarkDep,
+                meter: MeterQuery, start: FromQuery = None, end: ToQuery = None, window: WindowQuery = "hour") -> UsagePublic:
     """Usage from the analytics store (ClickHouse): rollups when they cover the range, raw events otherwise."""
     start, end = service.usage_range(start, end, utcnow(), window)
     source = getattr(reader, "source", "clickhouse")
     return await _usage(reader, source, await service.tenant_meter(database, principal.tenant_id, meter), start, end,
-                        window)
+                        window, watermarks)
 
 
 @router.get("/hourly", response_model=UsagePublic, response_model_by_alias=True)
 async def usage_hourly(principal: CurrentPrincipal, database: DatabaseDep, reader: PostgresUsageReaderDep,
-                       meter: MeterQuery, start: FromQuery = None, end: ToQuery = None,
+                       watermarks: WatermarkDep, meter: MeterQuery, start: FromQuery = None, end: ToQuery = None,
                        source: Annotated[Literal["postgres"], Query()] = "postgres") -> UsagePublic:
     """Hourly usage from the billing store (the tenant's PostgreSQL schema): what invoices are computed from."""
     start, end = service.usage_range(start, end, utcnow())
     return await _usage(reader, source, await service.tenant_meter(database, principal.tenant_id, meter), start, end,
-                        "hour")
+                        "hour", watermarks)

@@ -30,3 +30,5 @@ class UsagePublic(BaseModel):
                                                 "the latest value for LATEST, distinct values for UNIQUE_COUNT")
     total_events: int
     points: list[UsagePointPublic]
+    watermark: datetime | None = Field(default=None, description=(
+        "Every event accepted before this time is included in the answer; null when it could not be determined"))

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from stream.freshness import freshness
+from metering.freshness import freshness
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=timezone.utc)
 T1 = NOW - timedelta(seconds=30)
