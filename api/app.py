@@ -16,6 +16,7 @@ from fastapi import FastAPI
 from meterline.bootstrap import pg_engine
 from meterline.settings import Settings
 
+from .analytics.router import router as analytics_router
 from .api_keys.router import router as api_keys_router
 from .errors import install_error_handlers
 from .invoices.router import router as invoices_router
@@ -32,7 +33,8 @@ from .webhooks import router as webhooks_router
 __all__ = ["create_app", "run"]
 
 _ROUTERS = (tenants_router, sessions_router, api_keys_router, meters_router, plans_router, subscriptions_router,
-            usage_router, invoices_router, stream_health_router, webhooks_router, notifications_router)
+            usage_router, invoices_router, stream_health_router, webhooks_router, notifications_router,
+            analytics_router)
 
 
 def create_app(settings: Settings) -> FastAPI:
