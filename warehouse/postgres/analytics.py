@@ -104,7 +104,7 @@ _USAGE = """
            CAST(date_trunc('month', window_start AT TIME ZONE 'UTC') AS date) AS month, meter_slug, aggregation,
            sum(event_count) AS events,
            CASE WHEN aggregation IN :additive THEN sum(quantity) END AS quantity
-    FROM "{schema}".usage_daily
+    FROM "{schema}".usage_hourly
     WHERE window_start >= :start AND window_start < :end
     GROUP BY 3, 4, 5"""
 
@@ -112,11 +112,11 @@ _USAGE = """
 async def monthly_usage(conn: AsyncConnection, first: Month, last: Month,
                         tenant_ids: Collection[uuid.UUID] | None = None) -> list[TenantUsage]:
     """Per tenant, UTC month and meter: events metered, and the quantity of additive meters
-    (from the daily windows: UTC days tile UTC months)."""
+    (from the hourly windows billing reads: UTC hours tile UTC months)."""
     schemas = await _tenant_schemas(conn, tenant_ids)
     if not schemas:
         return []
-    query = text(_union(schemas, _USAGE)).bindparams(bindparam("additive", expanding=True))
+    query = text(_union(schemas, _USAGE) + " ORDER BY 2, 3, 4").bindparams(bindparam("additive", expanding=True))
     rows = await conn.execute(query, {**_tenant_params(schemas), "additive": list(_ADDITIVE),
                                       "start": first.start, "end": last.end})
     return [TenantUsage(r.tenant_id, r.tenant_slug, Month.of(r.month), r.meter_slug, r.aggregation, int(r.events),
