@@ -13,7 +13,8 @@ from billing_jobs.analytics import (
     ArpuMonth, ChurnMonth, MrrMonth, RevenueTotal, SubscriptionMonth, TenantRevenue, TenantUsage, UsageTotal,
 )
 
-__all__ = ["AnalyticsReport", "MrrReport", "ArpuReport", "SubscriptionsReport", "ChurnReport", "RevenueReport", "TopRevenueReport", "UsageReport", "TopUsageReport",
+__all__ = ["AnalyticsReport", "MrrReport", "ArpuReport", "SubscriptionsReport", "ChurnReport", "RevenueReport",
+           "TopRevenueReport", "UsageReport", "TopUsageReport",
            "ArpuMonthPublic", "ChurnMonthPublic", "MrrMonthPublic", "RevenueTotalPublic",
            "SubscriptionMonthPublic", "TenantRevenuePublic", "TenantUsagePublic", "UsageTotalPublic"]
 

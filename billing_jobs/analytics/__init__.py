@@ -5,19 +5,18 @@ arguments. The definitions are written out in docs/analytics.md; the code follow
 
 from .months import Month, month_range, parse_month
 from .recurring import (
-    ArpuMonth, ChurnMonth, MrrMonth, SubscriptionMonth, SubscriptionSpan, arpu_by_month, churn_by_month, closing_instant,
-    monthly_recurring_amount, mrr_by_month, subscriptions_by_month,
+    ArpuMonth, ChurnMonth, MrrMonth, SubscriptionMonth, SubscriptionSpan, arpu_by_month, churn_by_month,
+    closing_instant, monthly_recurring_amount, mrr_by_month, subscriptions_by_month,
 )
 from .revenue import (
     ISSUED_STATUSES, RevenueDimension, RevenueLine, RevenueTotal, TenantRevenue, TenantUsage, UsageTotal,
-    minor_to_decimal, revenue_by, top_tenants_by_revenue,
-    top_tenants_by_usage,
+    minor_to_decimal, revenue_by, top_tenants_by_revenue, top_tenants_by_usage,
 )
 
 __all__ = [
     "ArpuMonth", "ChurnMonth", "ISSUED_STATUSES", "Month", "MrrMonth", "RevenueDimension", "RevenueLine",
-    "RevenueTotal", "TenantRevenue", "minor_to_decimal", "closing_instant",
-    "SubscriptionMonth", "SubscriptionSpan", "TenantUsage", "UsageTotal", "arpu_by_month", "churn_by_month",
-    "month_range", "monthly_recurring_amount", "mrr_by_month", "parse_month", "revenue_by", "subscriptions_by_month",
+    "RevenueTotal", "SubscriptionMonth", "SubscriptionSpan", "TenantRevenue", "TenantUsage", "UsageTotal",
+    "arpu_by_month", "churn_by_month", "closing_instant", "minor_to_decimal", "month_range",
+    "monthly_recurring_amount", "mrr_by_month", "parse_month", "revenue_by", "subscriptions_by_month",
     "top_tenants_by_revenue", "top_tenants_by_usage",
 ]

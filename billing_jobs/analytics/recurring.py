@@ -202,8 +202,9 @@ def subscriptions_by_month(spans: Sequence[SubscriptionSpan], months: Sequence[M
     rows = []
     for month in months:
         close = closing_instant(month, now)
-        rows.append(SubscriptionMonth(month, _active_tenants(spans, month.start), _subscribed(spans, month.start, close),
-                                      _cancellations(spans, month.start, close), _active_tenants(spans, close)))
+        rows.append(SubscriptionMonth(month, _active_tenants(spans, month.start),
+                                      _subscribed(spans, month.start, close), _cancellations(spans, month.start, close),
+                                      _active_tenants(spans, close)))
     return rows
 
 
