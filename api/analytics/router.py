@@ -19,7 +19,7 @@ from .schemas import (
 _RESPONSES: dict[int | str, dict[str, Any]] = {
     401: {"description": "No operator token"},
     403: {"description": "Not the operator token"},
-    422: {"description": "Bad months (not YYYY-MM, to before from, a month not begun, too many) or parameters"},
+    422: {"description": "A parameter out of its schema (from not a month of 2000-2099, months not 1-120...)"},
 }
 
 router = APIRouter(prefix="/v1/operator/analytics", tags=["analytics"], responses=_RESPONSES)

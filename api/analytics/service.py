@@ -17,6 +17,8 @@ __all__ = ["mrr", "arpu", "subscriptions", "churn", "revenue", "top_revenue", "u
 
 
 async def _spans(database: Database, scope: MonthRange):
+    if not scope.months:
+        return []
     async with database.connect() as conn:
         return await subscription_spans(conn, min(scope.last.end, scope.now), scope.tenant_ids)
 
@@ -38,6 +40,8 @@ async def churn(database: Database, scope: MonthRange) -> list[ChurnMonth]:
 
 
 async def _revenue_lines(database: Database, scope: MonthRange):
+    if not scope.months:
+        return []
     async with database.connect() as conn:
         return await revenue_lines(conn, scope.first, scope.last, scope.tenant_ids)
 
@@ -51,6 +55,8 @@ async def top_revenue(database: Database, scope: MonthRange, limit: int) -> list
 
 
 async def usage(database: Database, scope: MonthRange) -> list[TenantUsage]:
+    if not scope.months:
+        return []
     async with database.connect() as conn:
         return await monthly_usage(conn, scope.first, scope.last, scope.tenant_ids)
 

@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 
-__all__ = ["Month", "month_range", "parse_month"]
+__all__ = ["Month", "begun_months", "month_range", "parse_month"]
 
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 
@@ -63,4 +63,14 @@ def month_range(first: Month, last: Month) -> list[Month]:
     months = [first]
     while months[-1] < last:
         months.append(months[-1].next())
+    return months
+
+
+def begun_months(first: Month, count: int, now: datetime) -> list[Month]:
+    """Up to `count` months from `first`, without those not begun at `now` (they have no figures)."""
+    months: list[Month] = []
+    month = first
+    while len(months) < count and month.start < now:
+        months.append(month)
+        month = month.next()
     return months

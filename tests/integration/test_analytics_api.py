@@ -192,7 +192,7 @@ def as_decimals(rows: list[dict]) -> list[dict]:
 async def analytics(client: httpx.AsyncClient, operator: dict[str, str], path: str, first: int, last: int,
                     tenants: list[str], **params) -> list[dict]:
     response = await client.get(f"/v1/operator/analytics/{path}", headers=operator, params={
-        "from": label(first), "to": label(last), "tenant_id": tenants, **params})
+        "from": label(first), "months": last - first + 1, "tenant_id": tenants, **params})
     assert response.status_code == 200, response.text
     return as_decimals(response.json()["rows"])
 
@@ -358,12 +358,13 @@ async def test_revenue_and_usage_match_the_issued_invoices_and_the_seeded_usage(
 
 
 @pytest.mark.parametrize(("params", "field"), [
-    pytest.param({"from": "2025-13", "to": "2025-06"}, "from", id="not-a-month"),
-    pytest.param({"from": "2025-05", "to": "2025-04"}, "to", id="to-before-from"),
-    pytest.param({"from": "2025-05", "to": "2025-07"}, "to", id="month-not-begun"),
-    pytest.param({"from": "2005-01", "to": "2025-06"}, "from", id="too-many-months"),
-    pytest.param({"to": "2025-06"}, "from", id="from-missing"),
-    pytest.param({"from": "2025-01", "to": "2025-06", "tenant_id": "nope"}, "tenant_id", id="tenant-not-a-uuid"),
+    pytest.param({"from": "2025-13"}, "from", id="not-a-month"),
+    pytest.param({"from": "1999-12"}, "from", id="before-2000"),
+    pytest.param({"from": "2025-1"}, "from", id="not-zero-padded"),
+    pytest.param({"from": "2025-01", "months": 0}, "months", id="no-months"),
+    pytest.param({"from": "2025-01", "months": 121}, "months", id="too-many-months"),
+    pytest.param({"months": 3}, "from", id="from-missing"),
+    pytest.param({"from": "2025-01", "tenant_id": "nope"}, "tenant_id", id="tenant-not-a-uuid"),
 ])
 async def test_bad_ranges_are_422_in_the_error_shape(client, clock, stack, params, field):
     clock.now = at(6, 15)
@@ -376,10 +377,21 @@ async def test_bad_ranges_are_422_in_the_error_shape(client, clock, stack, param
         assert error["details"][0]["location"] == "query"
 
 
+async def test_months_not_begun_are_left_out(client, clock, stack, scenario):
+    operator = bearer(stack.api.operator_token.get_secret_value())
+    clock.now = at(6, 15)
+    params = {"from": "2025-05", "months": 12, "tenant_id": list(scenario.ids.values())}
+    for path in ("subscriptions", "churn"):
+        response = await client.get(f"/v1/operator/analytics/{path}", params=params, headers=operator)
+        assert [row["month"] for row in response.json()["rows"]] == ["2025-05", "2025-06"]
+    future = await client.get("/v1/operator/analytics/mrr", params={**params, "from": "2025-07"}, headers=operator)
+    assert (future.status_code, future.json()["rows"]) == (200, [])
+
+
 async def test_only_the_operator_reads_analytics(client, clock, stack):
     clock.now = at(6, 15)
     _, _, owner = await register(client)
-    params = {"from": "2025-01", "to": "2025-06"}
+    params = {"from": "2025-01", "months": 6}
     operator = bearer(stack.api.operator_token.get_secret_value())
     for path, extra in [("revenue", {"by": "bogus"}), ("revenue/top", {"limit": 0}), ("usage/top", {"limit": 101})]:
         response = await client.get(f"/v1/operator/analytics/{path}", params={**params, **extra}, headers=operator)

@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 
 from billing_jobs.analytics import (
-    Month, SubscriptionSpan, arpu_by_month, churn_by_month, closing_instant, month_range, monthly_recurring_amount,
+    Month, SubscriptionSpan, arpu_by_month, begun_months, churn_by_month, closing_instant, month_range, monthly_recurring_amount,
     mrr_by_month, parse_month, subscriptions_by_month,
 )
 from billing_jobs.plans import Plan
@@ -172,3 +172,13 @@ def test_month_range_crosses_years():
                                                                              "2026-02"]
     with pytest.raises(ValueError):
         month_range(FEB, JAN)
+
+
+@pytest.mark.parametrize(("first", "count", "now", "expected"), [
+    pytest.param(JAN, 3, LATER, ["2026-01", "2026-02", "2026-03"], id="all-past"),
+    pytest.param(JAN, 12, at(2, 10), ["2026-01", "2026-02"], id="stops-at-the-month-under-way"),
+    pytest.param(MAR, 2, at(3), [], id="month-starting-now-has-not-begun"),
+    pytest.param(Month(2025, 12), 2, LATER, ["2025-12", "2026-01"], id="crosses-a-year"),
+])
+def test_begun_months(first, count, now, expected):
+    assert [str(m) for m in begun_months(first, count, now)] == expected
