@@ -3,8 +3,10 @@ subscription spans, issued invoice lines and monthly usage of every tenant, or o
 
 One query per figure: the spans are one join of the shared schema; invoice lines and usage
 live in each tenant's schema, so they are read by one UNION ALL over the tenants' schemas,
-summed per tenant, month, plan and meter (or meter) inside PostgreSQL. The tenants' schema
-names come from the tenant table, which only warehouse.tenancy's validated names enter.
+summed per tenant, month, plan and meter (or meter) inside PostgreSQL. Each schema name is
+derived from the tenant's slug by warehouse.tenancy.schema_for, the one derivation (and
+validation) of the names that SQL text may contain; looking each tenant's name up one by
+one would be a query per tenant.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from billing_jobs.analytics import (
 from billing_jobs.plans import Plan
 from metering.aggregations import registered
 
+from ..tenancy import schema_for
 from .tables import plan, subscription, tenant
 
 __all__ = ["subscription_spans", "revenue_lines", "monthly_usage"]
@@ -59,10 +62,10 @@ class _TenantSchema:
 
 
 async def _tenant_schemas(conn: AsyncConnection, tenant_ids: Collection[uuid.UUID] | None) -> list[_TenantSchema]:
-    query = select(tenant.c.id, tenant.c.slug, tenant.c.schema_name).order_by(tenant.c.slug)
+    query = select(tenant.c.id, tenant.c.slug).order_by(tenant.c.slug)
     if tenant_ids is not None:
         query = query.where(tenant.c.id.in_(list(tenant_ids)))
-    return [_TenantSchema(r.id, r.slug, r.schema_name) for r in await conn.execute(query)]
+    return [_TenantSchema(r.id, r.slug, schema_for(r.slug)) for r in await conn.execute(query)]
 
 
 def _union(schemas: Sequence[_TenantSchema], select_for: str) -> str:
