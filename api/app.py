@@ -1,8 +1,9 @@
 """The admin and analytics API: tenants, auth, keys, meters, plans, subscriptions, usage, invoices.
 
-`create_app(settings)` builds the app (the lifespan owns the PostgreSQL engine and,
-once built, the usage reader); `run(settings)` serves it with uvicorn. OpenAPI docs
-are at /docs.
+`create_app(wiring)` builds the app from what the composition root hands it
+(api/wiring.py; meterline.bootstrap.api_app builds both); the lifespan owns the
+PostgreSQL engine and, once built, the usage reader. `run` serves it with uvicorn.
+OpenAPI docs are at /docs.
 """
 
 from __future__ import annotations
@@ -13,8 +14,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from meterline.bootstrap import pg_engine
-from meterline.settings import Settings
+from meterline.settings import ApiSettings
 
 from .analytics.router import router as analytics_router
 from .api_keys.router import router as api_keys_router
@@ -28,6 +28,7 @@ from .subscriptions.router import router as subscriptions_router
 from .tenants.router import router as tenants_router
 from .stream_health.router import router as stream_health_router
 from .usage.router import router as usage_router
+from .wiring import ApiWiring
 from .webhooks import router as webhooks_router
 
 __all__ = ["create_app", "run"]
@@ -37,11 +38,11 @@ _ROUTERS = (tenants_router, sessions_router, api_keys_router, meters_router, pla
             analytics_router)
 
 
-def create_app(settings: Settings) -> FastAPI:
+def create_app(wiring: ApiWiring) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.settings = settings
-        app.state.engine = pg_engine(settings)
+        app.state.wiring = wiring
+        app.state.engine = wiring.open_postgres()
         app.state.usage_reader = None
         try:
             yield
@@ -62,7 +63,7 @@ def create_app(settings: Settings) -> FastAPI:
                     "tenant named in the request.",
         lifespan=lifespan,
     )
-    app.state.settings = settings
+    app.state.wiring = wiring
     install_error_handlers(app)
 
     @app.get("/healthz", tags=["health"])
@@ -74,7 +75,7 @@ def create_app(settings: Settings) -> FastAPI:
     return app
 
 
-def run(settings: Settings) -> None:
+def run(api: ApiSettings, app: FastAPI) -> None:
     import uvicorn
 
-    uvicorn.run(create_app(settings), host=settings.api.host, port=settings.api.port, log_level="info")
+    uvicorn.run(app, host=api.host, port=api.port, log_level="info")

@@ -1,12 +1,12 @@
 """Named dependencies shared by every area (`Annotated` aliases, as in full-stack-fastapi-template).
 
-- `SettingsDep`: the settings the app was built with.
+- `JwtDep`: the access tokens' settings section (of the wiring the app was built with, api/wiring.py).
 - `DatabaseDep`: the PostgreSQL port (`warehouse.postgres.database.Database`) over the
   engine the lifespan put on `app.state`; services ask it for connections and transactions.
 - `CurrentPrincipal`: the verified access token. `CurrentTenant`: its tenant, loaded
   from PostgreSQL; the only way a route learns which tenant it serves.
 - `require_role("admin")`: a dependency refusing lower roles with 403.
-- `OperatorDep`: the platform operator's bearer token (settings.api.operator_token).
+- `OperatorDep`: the platform operator's bearer token (METERLINE_API__OPERATOR_TOKEN).
 
 An area's own dependencies are in its deps.py (the usage reader in api/usage/deps.py,
 the clock in api/subscriptions/deps.py, the payment provider in api/tenants/deps.py).
@@ -21,14 +21,16 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from meterline.settings import Settings
+from meterline.settings import JwtSettings
 from warehouse.postgres.database import Database
 from warehouse.postgres.tenants import TenantRecord, get_tenant
 
 from .auth import InvalidToken, Principal, Role, decode_access_token, role_at_least
 from .domain_errors import Forbidden, Unauthenticated
+from .wiring import ApiWiring
 
-__all__ = ["SettingsDep", "DatabaseDep", "CurrentPrincipal", "CurrentTenant", "OperatorDep", "get_settings",
+__all__ = ["JwtDep", "WiringDep", "DatabaseDep", "CurrentPrincipal", "CurrentTenant", "OperatorDep", "get_wiring",
+           "get_jwt",
            "get_database", "get_principal", "get_tenant_record", "require_role", "require_operator"]
 
 _bearer = HTTPBearer(auto_error=False, scheme_name="AccessToken", description="An access token from /v1/auth/login or /v1/tenants")
@@ -36,8 +38,12 @@ _operator_bearer = HTTPBearer(auto_error=False, scheme_name="OperatorToken",
                               description="The platform operator token (METERLINE_API__OPERATOR_TOKEN)")
 
 
-def get_settings(request: Request) -> Settings:
-    return request.app.state.settings
+def get_wiring(request: Request) -> ApiWiring:
+    return request.app.state.wiring
+
+
+def get_jwt(request: Request) -> JwtSettings:
+    return request.app.state.wiring.jwt
 
 
 def get_database(request: Request) -> Database:
@@ -45,16 +51,17 @@ def get_database(request: Request) -> Database:
     return Database(request.app.state.engine)
 
 
-SettingsDep = Annotated[Settings, Depends(get_settings)]
+WiringDep = Annotated[ApiWiring, Depends(get_wiring)]
+JwtDep = Annotated[JwtSettings, Depends(get_jwt)]
 DatabaseDep = Annotated[Database, Depends(get_database)]
 
 
-def get_principal(settings: SettingsDep,
+def get_principal(jwt: JwtDep,
                   credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> Principal:
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise Unauthenticated("missing bearer access token")
     try:
-        return decode_access_token(settings.jwt, credentials.credentials)
+        return decode_access_token(jwt, credentials.credentials)
     except InvalidToken as exc:
         raise Unauthenticated(str(exc), code="invalid_token") from exc
 
@@ -86,11 +93,11 @@ def require_role(minimum: Role) -> Callable[[Principal], Principal]:
     return check
 
 
-def require_operator(settings: SettingsDep,
+def require_operator(wiring: WiringDep,
                      credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_operator_bearer)]) -> None:
     if credentials is None:
         raise Unauthenticated("missing operator bearer token")
-    expected = settings.api.operator_token.get_secret_value().encode()
+    expected = wiring.operator_token.get_secret_value().encode()
     if not secrets.compare_digest(credentials.credentials.encode(), expected):
         # A valid tenant JWT lands here too: tenants never manage the price catalogue.
         raise Forbidden("this action needs the platform operator token")

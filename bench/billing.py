@@ -236,9 +236,9 @@ def main() -> None:
 
     from infra import infra_up
     from meterline.bootstrap import migrate
-    from meterline.settings import get_settings
+    from meterline.settings import Settings
 
-    settings = get_settings()
+    settings = Settings()
     infra_up(settings, only={"postgres", "stripe", "prefect"}, report=lambda line: print(line, flush=True))
     migrate(settings)
     rows = asyncio.run(_seed(settings, args.tenants))

@@ -49,6 +49,43 @@ def _check_total(stored: StoredInvoice, ref: StripeInvoiceRef) -> None:
         )
 
 
+def _create(store: InvoiceStore, *, tenant_id: str, tenant_slug: str, plan: Plan | None,
+            usage: Mapping[str, Decimal] | None, period_start: date, period_end: date,
+            segments: Sequence[SubscriptionSegment] | None, corrections: Sequence[PendingCorrection],
+            corrected_periods: Mapping[str, CorrectedPeriod] | None) -> StoredInvoice:
+    """Compose the period's invoice and store it as a draft (with the corrections it bills)."""
+    restated: dict[int, int] = {}  # restatement id -> the amount this invoice bills for it
+    if segments is not None:
+        extra: list = []
+        if corrections and segments:
+            currency = segments[0].plan.currency
+            extra = correction_lines(corrections, corrected_periods or {}, currency)
+            restatements, restated = restatement_lines(corrections, corrected_periods or {}, currency)
+            extra += restatements
+        draft = compose_segmented_invoice(
+            tenant_slug=tenant_slug,
+            tenant_id=tenant_id,
+            segments=segments,
+            period_start=period_start,
+            period_end=period_end,
+            extra_lines=extra,
+        )
+    elif plan is not None:
+        draft = compose_invoice(
+            tenant_slug=tenant_slug,
+            tenant_id=tenant_id,
+            plan=plan,
+            usage=usage or {},
+            period_start=period_start,
+            period_end=period_end,
+        )
+    else:
+        raise ValueError("issue_invoice needs a plan or segments")
+    if corrections and segments:
+        return store.create(tenant_id, draft, applied_corrections=applied_corrections(corrections, restated))
+    return store.create(tenant_id, draft)
+
+
 def issue_invoice(
     *,
     store: InvoiceStore,
@@ -79,37 +116,9 @@ def issue_invoice(
     number = invoice_number(tenant_slug, period_start)
     stored = store.get(tenant_id, number)
     if stored is None:
-        restated: dict[int, int] = {}  # restatement id -> the amount this invoice bills for it
-        if segments is not None:
-            extra: list = []
-            if corrections and segments:
-                currency = segments[0].plan.currency
-                extra = correction_lines(corrections, corrected_periods or {}, currency)
-                restatements, restated = restatement_lines(corrections, corrected_periods or {}, currency)
-                extra += restatements
-            draft = compose_segmented_invoice(
-                tenant_slug=tenant_slug,
-                tenant_id=tenant_id,
-                segments=segments,
-                period_start=period_start,
-                period_end=period_end,
-                extra_lines=extra,
-            )
-        elif plan is not None:
-            draft = compose_invoice(
-                tenant_slug=tenant_slug,
-                tenant_id=tenant_id,
-                plan=plan,
-                usage=usage or {},
-                period_start=period_start,
-                period_end=period_end,
-            )
-        else:
-            raise ValueError("issue_invoice needs a plan or segments")
-        if corrections and segments:
-            stored = store.create(tenant_id, draft, applied_corrections=applied_corrections(corrections, restated))
-        else:
-            stored = store.create(tenant_id, draft)
+        stored = _create(store, tenant_id=tenant_id, tenant_slug=tenant_slug, plan=plan, usage=usage,
+                         period_start=period_start, period_end=period_end, segments=segments,
+                         corrections=corrections, corrected_periods=corrected_periods)
     if stored.status in _FINAL:
         return stored
 

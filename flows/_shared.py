@@ -1,4 +1,6 @@
-"""What every task of a flow run shares in one process: one PostgreSQL pool, the adapters, a bounded thread pool.
+"""What every task of a flow run shares in one process: the wiring (one PostgreSQL pool,
+the stores and the Stripe gateway, built once by the composition root) and a bounded
+thread pool.
 
 Prefect's ThreadPoolTaskRunner starts a thread per submitted task unless told
 otherwise; with an engine per task, a thousand tenants opened a thousand
@@ -8,55 +10,25 @@ one engine whose pool queues them, and run at most `flow_concurrency` at a time.
 
 from __future__ import annotations
 
-from functools import lru_cache
-
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from billing_jobs.errors import RetryableError
-from meterline.bootstrap import pg_sync_engine, stripe_gateway
-from meterline.settings import get_settings
-from warehouse.postgres.billing_run import PgInvoiceRunStore
 
-__all__ = ["retry_transient_only", "shared_engine", "shared_gateway", "shared_invoice_run_store", "task_runner"]
+from .wiring import FlowWiring
 
-
-@lru_cache(maxsize=4)
-def _engine_for(postgres_url: str):
-    return pg_sync_engine(get_settings())
+__all__ = ["retry_transient_only", "task_runner", "wiring"]
 
 
-def shared_engine():
-    """The process's engine for the current settings (never disposed by a task)."""
-    return _engine_for(get_settings().postgres_url)
+def wiring() -> FlowWiring:
+    """This process's wiring. A Prefect worker runs flow code by importing it, so the
+    composition root is asked here, once per process (it caches the result)."""
+    from meterline.bootstrap import flow_wiring
 
-
-@lru_cache(maxsize=4)
-def _invoice_run_store_for(postgres_url: str) -> PgInvoiceRunStore:
-    return PgInvoiceRunStore(shared_engine())
-
-
-def shared_invoice_run_store() -> PgInvoiceRunStore:
-    """The invoice run's store on the shared engine; safe across task threads (a
-    connection per call; its cache of tenant schemas is only ever replaced whole per key)."""
-    return _invoice_run_store_for(get_settings().postgres_url)
-
-
-@lru_cache(maxsize=4)
-def _gateway_for(api_base: str | None, api_key: str):
-    return stripe_gateway(get_settings())
-
-
-def shared_gateway():
-    """The process's Stripe gateway for the current settings. Building one costs ~8 ms of
-    CPU (the SDK's TLS context), as much as a few Stripe calls. It is safe across threads:
-    the SDK keeps an HTTP session per thread, and the adapter's caches hold only ids
-    Stripe returned, each read or replaced whole."""
-    settings = get_settings()
-    return _gateway_for(settings.stripe_api_base, settings.stripe.api_key.get_secret_value())
+    return flow_wiring()
 
 
 def task_runner() -> ThreadPoolTaskRunner:
-    return ThreadPoolTaskRunner(max_workers=get_settings().billing.flow_concurrency)
+    return ThreadPoolTaskRunner(max_workers=wiring().billing.flow_concurrency)
 
 
 def retry_transient_only(task, task_run, state) -> bool:

@@ -19,9 +19,8 @@ from billing_jobs.invoice_run import InvoiceSummary, billable_tenants
 from billing_jobs.invoicing import billing_period
 from billing_jobs.plans import Plan
 from billing_jobs.segments import SubscriptionSpan
-from meterline.settings import get_settings
 
-from ._shared import shared_gateway, shared_invoice_run_store, task_runner
+from ._shared import task_runner, wiring
 
 __all__ = ["generate_invoices", "InvoiceSummary", "TenantOutcome", "parse_period"]
 
@@ -74,7 +73,8 @@ def invoice_tenant(tenant_id: str, spans_json: list[dict], start: date, end: dat
     """spans_json: the tenant's subscriptions in force in the period, as
     {"plan": Plan JSON, "started_at": datetime, "ended_at": datetime | None}."""
     spans = [SubscriptionSpan(Plan.model_validate(s["plan"]), s["started_at"], s["ended_at"]) for s in spans_json]
-    return invoice_run.invoice_tenant(store=shared_invoice_run_store(), payments=shared_gateway(), tenant_id=tenant_id,
+    wired = wiring()
+    return invoice_run.invoice_tenant(store=wired.invoice_store(), payments=wired.gateway(), tenant_id=tenant_id,
                                       spans=spans, period_start=start, period_end=end)
 
 
@@ -91,11 +91,11 @@ def generate_invoices(period: str | None = None, tenant_id: str | None = None) -
     # (billing_jobs.segments prorates a mid-period change).
     by_tenant = {tid: [{"plan": s.plan.model_dump(mode="json"), "started_at": s.started_at, "ended_at": s.ended_at}
                        for s in spans]
-                 for tid, spans in billable_tenants(shared_invoice_run_store(), start, end, tenant_id).items()}
+                 for tid, spans in billable_tenants(wiring().invoice_store(), start, end, tenant_id).items()}
     logger = get_run_logger()
     logger.info("invoicing %d tenants for %s..%s", len(by_tenant), start, end)
     items = list(by_tenant.items())
-    batch_count = min(len(items), get_settings().billing.flow_concurrency * _BATCHES_PER_THREAD)
+    batch_count = min(len(items), wiring().billing.flow_concurrency * _BATCHES_PER_THREAD)
     batches = [items[i::batch_count] for i in range(batch_count)]
     # quote(): the task gets the batch as is, but Prefect does not walk every tenant's
     # spans and plan looking for futures to wait on (there are none): that walk was

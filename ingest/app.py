@@ -24,6 +24,8 @@ tenant rate limit, since the kernel spreads connections evenly over them.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import asyncio
 import functools
 import gc
@@ -37,7 +39,6 @@ from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from meterline.settings import IngestSettings, KafkaSettings
@@ -54,6 +55,9 @@ from .producer import EventProducer
 from .rate_limit import TenantRateLimiter
 from .routes import error_response, router
 from .schemas import Limits
+
+if TYPE_CHECKING:  # only annotated here: ingest reads PostgreSQL through warehouse/
+    from sqlalchemy.ext.asyncio import AsyncEngine
 
 __all__ = ["create_app", "run", "worker_processes"]
 

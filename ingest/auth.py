@@ -9,14 +9,18 @@ keyed by the key's hash, so plaintext keys are not kept in memory.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import hashlib
 
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from warehouse.postgres.api_keys import KeyOwner, find_key_owner
 
 from .errors import FieldError, IngestError
 from .refresh_cache import RefreshAheadCache
+
+if TYPE_CHECKING:  # only annotated here: ingest reads PostgreSQL through warehouse/
+    from sqlalchemy.ext.asyncio import AsyncEngine
 
 __all__ = ["KeyCache", "bearer_key"]
 

@@ -12,6 +12,8 @@ would lose more than a few events over a limit would cost.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import logging
 import math
 import time
@@ -19,12 +21,14 @@ import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from warehouse.postgres.billing_limits import blocked_event_types
 
 from .errors import FieldError, IngestError
 from .refresh_cache import RefreshAheadCache
+
+if TYPE_CHECKING:  # only annotated here: ingest reads PostgreSQL through warehouse/
+    from sqlalchemy.ext.asyncio import AsyncEngine
 
 __all__ = ["MeterBlocks"]
 

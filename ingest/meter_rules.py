@@ -14,15 +14,19 @@ dead-lettered by the stream, never a stall.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import logging
 import uuid
 
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from warehouse.postgres.meter_rules import meter_rule_rows
 
 from .refresh_cache import RefreshAheadCache
 from .storable import MeterRules, rules_of
+
+if TYPE_CHECKING:  # only annotated here: ingest reads PostgreSQL through warehouse/
+    from sqlalchemy.ext.asyncio import AsyncEngine
 
 __all__ = ["MeterRuleCache"]
 

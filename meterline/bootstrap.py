@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import functools
 import os
+import threading
+from collections.abc import Callable
+from typing import TypeVar
 
 from sqlalchemy import Engine
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from meterline.settings import Settings
 
-__all__ = ["ingest_app", "ingest_rsgi_worker_app", "ingest_worker_app", "mailer", "migrate", "pg_engine",
-           "pg_sync_engine", "serve_clickhouse", "serve_ingest", "serve_stream", "stripe_gateway", "webhook_sender"]
+__all__ = ["api_app", "api_wiring", "build_flow_wiring", "flow_wiring", "ingest_app", "ingest_rsgi_worker_app",
+           "ingest_worker_app", "mailer", "migrate", "pg_engine", "pg_sync_engine", "serve_api", "serve_clickhouse",
+           "serve_flows", "serve_ingest", "serve_stream", "stripe_gateway", "webhook_sender"]
 
 # The settings of `serve_ingest`, for its worker processes to rebuild.
 _INGEST_SETTINGS_ENV = "_METERLINE_INGEST_SETTINGS_JSON"
@@ -82,6 +86,89 @@ def serve_clickhouse(settings: Settings) -> None:
     from warehouse.clickhouse.host import run
 
     run(settings.clickhouse, settings.run_dir / "clickhouse")
+
+
+def api_wiring(settings: Settings):
+    """The API's sections and clients: the Stripe gateway built once for the app (~8 ms of
+    CPU each, for its TLS context), PostgreSQL and ClickHouse opened by the app when needed."""
+    from api.wiring import ApiWiring
+    from warehouse.clickhouse.client import open_clickhouse
+    from warehouse.clickhouse.usage_reader import ClickHouseUsageReader
+
+    clickhouse = settings.clickhouse
+    return ApiWiring(
+        jwt=settings.jwt, operator_token=settings.api.operator_token,
+        stripe_webhook_secret=settings.stripe.webhook_secret,
+        open_postgres=functools.partial(pg_engine, settings),
+        open_usage_reader=lambda: ClickHouseUsageReader(open_clickhouse(clickhouse), clickhouse.database),
+        customer_registry=stripe_gateway(settings),
+    )
+
+
+def api_app(settings: Settings):
+    from api.app import create_app
+
+    return create_app(api_wiring(settings))
+
+
+def serve_api(settings: Settings) -> None:
+    from api.app import run
+
+    run(settings.api, api_app(settings))
+
+
+def serve_flows(settings: Settings) -> None:
+    from flows.serve import run
+
+    run(settings.notify)
+
+
+_T = TypeVar("_T")
+
+
+def _once(build: Callable[[], _T]) -> Callable[[], _T]:
+    """`build`, called on first use only (by one thread: the flows' tasks run in threads)."""
+    built: list[_T] = []
+    lock = threading.Lock()
+
+    def get() -> _T:
+        if not built:
+            with lock:
+                if not built:
+                    built.append(build())
+        return built[0]
+    return get
+
+
+def build_flow_wiring(settings: Settings):
+    """The flows' sections and ports over one PostgreSQL engine, each built on first use:
+    importing a flow module must not need PostgreSQL (deployments, unit tests)."""
+    from flows.wiring import FlowWiring
+    from warehouse.postgres.billing_dunning import PgDunningStore, tenant_ids
+    from warehouse.postgres.billing_limits import PgLimitStore
+    from warehouse.postgres.billing_notify import PgOutbox
+    from warehouse.postgres.billing_run import PgInvoiceRunStore
+
+    engine = _once(lambda: pg_sync_engine(settings))
+    return FlowWiring(
+        billing=settings.billing, notify=settings.notify,
+        invoice_store=_once(lambda: PgInvoiceRunStore(engine())),
+        dunning_store=_once(lambda: PgDunningStore(engine())),
+        dunning_tenants=lambda: tenant_ids(engine()),
+        limit_store=_once(lambda: PgLimitStore(engine())),
+        outbox=_once(lambda: PgOutbox(engine())),
+        gateway=_once(lambda: stripe_gateway(settings)),
+        open_webhook_sender=lambda: webhook_sender(settings),
+        mailer=_once(lambda: mailer(settings)),
+    )
+
+
+@functools.lru_cache(maxsize=1)
+def flow_wiring():
+    """The flows' wiring in this process, from the environment's settings. Flows run in a
+    Prefect worker that imports their module, so the root is asked from there, once
+    (`flow_wiring.cache_clear()` rebuilds it after the environment changed)."""
+    return build_flow_wiring(Settings())
 
 
 def ingest_app(settings: Settings, processes: int = 1):

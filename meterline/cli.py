@@ -31,13 +31,13 @@ def _serve(settings: Settings, service: str) -> int:
     if service == "ingest":
         from meterline.bootstrap import serve_ingest as run
     elif service == "api":
-        from api.app import run
+        from meterline.bootstrap import serve_api as run
     elif service == "stream":
         from meterline.bootstrap import serve_stream as run
     elif service == "clickhouse":
         from meterline.bootstrap import serve_clickhouse as run
     else:
-        from flows.serve import run
+        from meterline.bootstrap import serve_flows as run
     run(settings)
     return 0
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import random
 import secrets
+import sys
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -26,7 +27,9 @@ from meterline.settings import Settings
 
 __all__ = ["run_demo"]
 
-console = Console()
+# Piped or in CI (not a terminal) rich would cut lines at 80 columns: let them run long.
+_TERMINAL = sys.stdout.isatty()
+console = Console(soft_wrap=not _TERMINAL, width=None if _TERMINAL else 200)
 
 CALL_PRICE = Decimal("0.002")
 TOKEN_PRICE = Decimal("0.00001")

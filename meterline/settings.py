@@ -9,7 +9,6 @@ directory"; set it and the same code talks to a real server or cluster instead.
 
 from __future__ import annotations
 
-from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
@@ -165,7 +164,10 @@ class StreamSettings(BaseModel):
     consumer_group: str = "meterline-stream"
     batch_size: int = 2_000
     batch_window_s: float = 0.2
-    web_port: int = 6066  # faust's web server: health, metrics, stream status and usage queries
+    # faust's web server: health, metrics, stream status and usage queries. Loopback by
+    # default; 0.0.0.0 in a container, where probes and Prometheus come from outside.
+    web_host: str = "127.0.0.1"
+    web_port: int = 6066
     meter_refresh_s: float = 5.0
     # Dedup record kept per tenant, by event time; events older than this are dead
     # letters (they could no longer be deduplicated). At least ingest's 35-day age limit.
@@ -269,8 +271,3 @@ class Settings(BaseSettings):
                 "run `meterline infra up` or set METERLINE_POSTGRES__URL"
             )
         return uri_file.read_text().strip()
-
-
-@lru_cache(maxsize=1)
-def get_settings() -> Settings:
-    return Settings()

@@ -33,7 +33,7 @@ def _faust_app(stream: StreamSettings, kafka: KafkaSettings, data_dir: Path) -> 
         value_serializer="raw",
         key_serializer="raw",
         web_enabled=True,
-        web_bind="127.0.0.1",
+        web_bind=stream.web_host,
         web_port=stream.web_port,
         topic_partitions=kafka.events_partitions,
         topic_replication_factor=kafka.replication_factor,

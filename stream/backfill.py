@@ -31,16 +31,18 @@ import uuid
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from warehouse.postgres.meters import claim_pending_meters, lock_tenants, mark_backfilled
-from warehouse.postgres.tables import tenant
+from warehouse.postgres.tenant_scope import tenant_exists
 from warehouse.postgres.usage import add_corrections, add_dead_letters, committed_among, upsert_usage
 
 from metering import Meter, UsageEvent, aggregate
 from .sinks.postgres import invoiced_corrections
+
+if TYPE_CHECKING:  # annotations only: the engine is the composition root's
+    from sqlalchemy.ext.asyncio import AsyncEngine
 
 __all__ = ["RawEvents", "backfill_meters"]
 
@@ -71,26 +73,23 @@ async def backfill_meters(engine: AsyncEngine, raw_events: RawEvents, meters: Se
         by_tenant: dict[uuid.UUID, list[UsageEvent]] = defaultdict(list)
         for event in events:
             by_tenant[event.tenant_id].append(event)
-        schemas = dict((await conn.execute(select(tenant.c.id, tenant.c.schema_name)
-                                           .where(tenant.c.id.in_(tenant_ids)))).all())
         for tenant_id in tenant_ids:
             tenant_meters = [m for m in pending if m.tenant_id == tenant_id]
-            schema_name = schemas.get(tenant_id)
             candidates = by_tenant.get(tenant_id, [])
-            if schema_name is None or not tenant_meters or not candidates:
+            if not tenant_meters or not candidates or not await tenant_exists(conn, tenant_id):
                 continue
-            committed = await committed_among(conn, schema_name, [(e.id, e.time) for e in candidates], dedup_horizon)
+            committed = await committed_among(conn, tenant_id, [(e.id, e.time) for e in candidates], dedup_horizon)
             counted: dict[str, UsageEvent] = {}
             for position in sorted(committed):
                 counted.setdefault(candidates[position].id, candidates[position])  # one copy per id
             fresh = list(counted.values())
             result = aggregate(fresh, tenant_meters)
             kinds = result.aggregations
-            await upsert_usage(conn, schema_name, sorted((
+            await upsert_usage(conn, tenant_id, sorted((
                 (k.resolution, k.meter_slug, k.group_key, k.window_start, kinds[tenant_id, k.meter_slug], d)
                 for k, d in result.deltas.items()), key=lambda row: row[:4]))
-            await add_corrections(conn, schema_name, await invoiced_corrections(conn, schema_name, fresh, result))
-            await add_dead_letters(conn, schema_name, [(d.event.id, d.meter_slug, d.reason, _event_json(d.event))
+            await add_corrections(conn, tenant_id, await invoiced_corrections(conn, tenant_id, fresh, result))
+            await add_dead_letters(conn, tenant_id, [(d.event.id, d.meter_slug, d.reason, _event_json(d.event))
                                                        for d in result.dead_letters])
             log.info("backfilled %d events of tenant %s into meters %s", len(fresh), tenant_id,
                      ", ".join(m.slug for m in tenant_meters))

@@ -26,12 +26,14 @@ from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
-
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from typing import TYPE_CHECKING
 
 from warehouse.postgres.meters import applied_meter_counts, list_meter_states, set_rollup_from
 
 from metering import Meter
+
+if TYPE_CHECKING:  # annotations only: connections come from the stream's engine
+    from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 __all__ = ["MeterCache", "LatestEventTimes", "COMPLETE_FROM_START"]
 

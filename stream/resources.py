@@ -9,14 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from faust.types import TP
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from meterline.settings import KafkaSettings, StreamSettings
 from warehouse.clickhouse.usage_reader import ClickHouseUsageReader
@@ -28,6 +26,9 @@ from .meters import MeterCache
 from .metrics import StreamMetrics
 from .sinks.clickhouse import ClickHouseEventSink
 from .sinks.postgres import UsageSink
+
+if TYPE_CHECKING:  # annotations only: the engine is the composition root's
+    from sqlalchemy.ext.asyncio import AsyncEngine
 
 __all__ = ["OpenedSinks", "StreamClients", "WorkerResources"]
 
@@ -61,7 +62,6 @@ class WorkerResources:
         # Held while a batch is written: a meter refresh off the batch path (timers.py)
         # must not record rollup_from between a batch's meter lookup and its raw insert.
         self.writing = asyncio.Lock()
-        self.schemas: dict[uuid.UUID, str] = {}  # tenant -> schema name, for usage reads
         self._opening = asyncio.Lock()
         self._opened: OpenedSinks | None = None
         self._freshness: Freshness | None = None

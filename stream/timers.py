@@ -5,9 +5,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import select
-
-from warehouse.postgres.tables import tenant
+from warehouse.postgres.tenant_scope import all_tenant_ids
 from warehouse.postgres.usage import prune_processed_events
 
 from .resources import WorkerResources
@@ -53,11 +51,11 @@ async def _prune(resources: WorkerResources) -> None:
     opened = await resources.sinks()
     before = datetime.now(timezone.utc) - timedelta(days=config.dedup_horizon_days)
     async with opened.engine.connect() as conn:
-        schemas = [row[0] for row in await conn.execute(select(tenant.c.schema_name))]
-    for schema_name in schemas:
+        tenant_ids = await all_tenant_ids(conn)
+    for tenant_id in tenant_ids:
         while True:
             async with opened.engine.begin() as conn:
-                removed = await prune_processed_events(conn, schema_name, before, config.prune_chunk_rows)
+                removed = await prune_processed_events(conn, tenant_id, before, config.prune_chunk_rows)
             resources.metrics.pruned.inc(removed)
             if removed < config.prune_chunk_rows:
                 break

@@ -10,35 +10,24 @@ only ClickHouse keeps), stay with ClickHouse.
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime
-
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncConnection
+from typing import TYPE_CHECKING
 
 from metering import Meter, Resolution
 from warehouse.clickhouse.queries import UsageSeries, parse_usage_rows, series
-from warehouse.postgres.tables import tenant
+from warehouse.postgres.tenant_scope import tenant_exists
 from warehouse.postgres.usage import usage_windows
 
-__all__ = ["committed_windows", "tenant_schema"]
+if TYPE_CHECKING:  # annotations only
+    from sqlalchemy.ext.asyncio import AsyncConnection
 
-
-async def tenant_schema(conn: AsyncConnection, tenant_id: uuid.UUID, known: dict[uuid.UUID, str]) -> str | None:
-    """The tenant's schema name, remembered in `known`: a schema never changes its name."""
-    if tenant_id not in known:
-        schema_name = (await conn.execute(select(tenant.c.schema_name).where(tenant.c.id == tenant_id))
-                       ).scalar_one_or_none()
-        if schema_name is None:
-            return None
-        known[tenant_id] = schema_name
-    return known[tenant_id]
+__all__ = ["committed_windows"]
 
 
 async def committed_windows(conn: AsyncConnection, meter: Meter, start: datetime, end: datetime,
-                            resolution: Resolution, schemas: dict[uuid.UUID, str]) -> UsageSeries:
-    schema_name = await tenant_schema(conn, meter.tenant_id, schemas)
-    rows = [] if schema_name is None else await usage_windows(conn, schema_name, meter.slug, start, end, resolution)
+                            resolution: Resolution) -> UsageSeries:
+    known = await tenant_exists(conn, meter.tenant_id)
+    rows = await usage_windows(conn, meter.tenant_id, meter.slug, start, end, resolution) if known else []
     # Through the ClickHouse path's own row parser, so quantities, groups and LATEST's
     # (time, id) come out identical.
     return series(meter, parse_usage_rows(meter, [(r.window_start, r.group_key, r.quantity, r.event_count,

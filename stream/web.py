@@ -66,7 +66,7 @@ def register_pages(app, resources: WorkerResources) -> None:
             result = None
             if (source == "postgres" and not raw and aggregation_for(meter.aggregation).combinable
                     and rollup_resolution(meter, start, end, window) == window):
-                result = await committed_windows(conn, meter, start, end, window, resources.schemas)
+                result = await committed_windows(conn, meter, start, end, window)
         if result is None:
             result = await opened.reader.usage(meter, start, end, window, raw=raw)
         watermark = (await current_freshness()).watermark

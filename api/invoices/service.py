@@ -14,12 +14,12 @@ __all__ = ["tenant_invoices", "tenant_invoice"]
 
 async def tenant_invoices(database: Database, tenant: TenantRecord) -> list[StoredInvoice]:
     async with database.connect() as conn:
-        return await list_invoices(conn, tenant.schema_name, tenant.id, tenant.slug)
+        return await list_invoices(conn, tenant.id, tenant.slug)
 
 
 async def tenant_invoice(database: Database, tenant: TenantRecord, number: str) -> StoredInvoice:
     async with database.connect() as conn:
-        stored = await get_invoice(conn, tenant.schema_name, tenant.id, tenant.slug, number)
+        stored = await get_invoice(conn, tenant.id, tenant.slug, number)
     if stored is None:
         raise NotFound(f"no invoice '{number}'")
     return stored

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from ..deps import DatabaseDep, SettingsDep
+from ..deps import DatabaseDep, JwtDep
 from . import service
 from .schemas import AccessTokenPublic, LoginCreate
 
@@ -12,5 +12,5 @@ router = APIRouter(prefix="/v1/auth", tags=["auth"])
 
 
 @router.post("/login", response_model=AccessTokenPublic)
-async def login(body: LoginCreate, settings: SettingsDep, database: DatabaseDep) -> AccessTokenPublic:
-    return AccessTokenPublic.of(await service.log_in(database, settings.jwt, body.email, body.password))
+async def login(body: LoginCreate, jwt: JwtDep, database: DatabaseDep) -> AccessTokenPublic:
+    return AccessTokenPublic.of(await service.log_in(database, jwt, body.email, body.password))

@@ -27,15 +27,15 @@ def duplicates_range(start: datetime | None, end: datetime | None, now: datetime
 
 async def dead_letters(database: Database, tenant: TenantRecord, limit: int, before_id: int | None):
     async with database.connect() as conn:
-        return await list_dead_letters(conn, tenant.schema_name, limit, before_id)
+        return await list_dead_letters(conn, tenant.id, limit, before_id)
 
 
 async def duplicates_per_minute(database: Database, tenant: TenantRecord, start: datetime,
                                 end: datetime) -> list[tuple[datetime, int]]:
     async with database.connect() as conn:
-        return await duplicate_counts(conn, tenant.schema_name, start, end)
+        return await duplicate_counts(conn, tenant.id, start, end)
 
 
 async def corrections(database: Database, tenant: TenantRecord):
     async with database.connect() as conn:
-        return await pending_corrections(conn, tenant.schema_name)
+        return await pending_corrections(conn, tenant.id)

@@ -1,5 +1,5 @@
 """The payment provider a registration creates the tenant's customer with (`CustomerRegistryDep`),
-built from the settings by the composition root and overridable in tests."""
+built once by the composition root (api/wiring.py) and overridable in tests."""
 
 from __future__ import annotations
 
@@ -7,16 +7,14 @@ from typing import Annotated
 
 from fastapi import Depends
 
-from meterline.bootstrap import stripe_gateway
-
-from ..deps import SettingsDep
+from ..deps import WiringDep
 from .service import CustomerRegistry
 
 __all__ = ["CustomerRegistryDep", "get_customer_registry"]
 
 
-def get_customer_registry(settings: SettingsDep) -> CustomerRegistry:
-    return stripe_gateway(settings)
+def get_customer_registry(wiring: WiringDep) -> CustomerRegistry:
+    return wiring.customer_registry
 
 
 CustomerRegistryDep = Annotated[CustomerRegistry, Depends(get_customer_registry)]

@@ -6,7 +6,7 @@ from fastapi import APIRouter, status
 
 from ..api_keys.schemas import ApiKeyCreatedPublic
 from ..auth import Principal, issue_access_token, utcnow
-from ..deps import DatabaseDep, SettingsDep
+from ..deps import DatabaseDep, JwtDep
 from ..sessions.schemas import AccessTokenPublic
 from .deps import CustomerRegistryDep
 from .schemas import TenantCreate, TenantPublic, TenantRegistrationPublic, UserPublic
@@ -18,11 +18,11 @@ router = APIRouter(prefix="/v1/tenants", tags=["tenants"])
 @router.post("", response_model=TenantRegistrationPublic, status_code=status.HTTP_201_CREATED,
              responses={409: {"description": "The slug or the owner's email is taken"},
                         503: {"description": "Stripe unreachable; nothing was created"}})
-async def register(body: TenantCreate, settings: SettingsDep, database: DatabaseDep,
+async def register(body: TenantCreate, jwt: JwtDep, database: DatabaseDep,
                    customers: CustomerRegistryDep) -> TenantRegistrationPublic:
     """Create a tenant, its schema, its owner, its Stripe customer and a first API key (shown once)."""
     done = await register_tenant(database, customers, body)
-    token = issue_access_token(settings.jwt, Principal(done.owner.id, done.tenant.id, done.owner.role), utcnow())
+    token = issue_access_token(jwt, Principal(done.owner.id, done.tenant.id, done.owner.role), utcnow())
     return TenantRegistrationPublic(
         tenant=TenantPublic.of(done.tenant),
         owner=UserPublic.of(done.owner),

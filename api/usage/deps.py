@@ -24,10 +24,8 @@ def get_usage_reader(request: Request) -> UsageReader:
     if reader is None:
         # Lazy: the ClickHouse client (a server's, or the embedded host's) is built on
         # first use, so the API starts, and serves everything else, without it.
-        from warehouse.clickhouse.usage_reader import build_usage_reader
-
         try:
-            reader = build_usage_reader(state.settings)
+            reader = state.wiring.open_usage_reader()
         except Exception as exc:  # noqa: BLE001 - whatever the store's client raises, the answer is 503
             raise Unavailable("the usage store is not reachable") from exc
         state.usage_reader = reader

@@ -40,7 +40,7 @@ class PostgresUsageReader:
             tenant = await get_tenant(conn, meter.tenant_id)
             if tenant is None:
                 return UsageSeries([], Decimal(0), 0, "postgres")
-            rows = await usage_windows(conn, tenant.schema_name, meter.slug, start, end, window)
+            rows = await usage_windows(conn, tenant.id, meter.slug, start, end, window)
         # The total from the windows as stored, each point as its aggregation reads it (an AVG's mean).
         total = period_total(meter.aggregation, rows)
         points = [UsagePoint(r.window_start, kind.window_value(r.quantity, r.event_count), r.event_count,

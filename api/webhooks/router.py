@@ -11,7 +11,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Request
 
-from ..deps import DatabaseDep, SettingsDep
+from ..deps import DatabaseDep, WiringDep
 from . import service
 
 __all__ = ["router"]
@@ -22,10 +22,10 @@ router = APIRouter(tags=["webhooks"])
 @router.post("/webhooks/stripe", summary="Receive a Stripe event (signed with the webhook secret)")
 async def receive_stripe_event(
     request: Request,
-    settings: SettingsDep,
+    wiring: WiringDep,
     database: DatabaseDep,
     stripe_signature: Annotated[str | None, Header(alias="Stripe-Signature")] = None,
 ) -> dict[str, str]:
     event_id, outcome = await service.receive_stripe_event(
-        database, settings.stripe.webhook_secret.get_secret_value(), await request.body(), stripe_signature or "")
+        database, wiring.stripe_webhook_secret.get_secret_value(), await request.body(), stripe_signature or "")
     return {"event_id": event_id, "outcome": outcome}

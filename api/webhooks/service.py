@@ -4,8 +4,7 @@ from __future__ import annotations
 
 
 from billing_jobs.errors import InvalidWebhookError
-from billing_jobs.stripe_adapter import verify_webhook
-from billing_jobs.webhooks import parse_event
+from billing_jobs.stripe import interpret_event, parse_event, verify_webhook
 from warehouse.postgres.billing_webhooks import record_stripe_event
 from warehouse.postgres.database import Database
 
@@ -22,5 +21,5 @@ async def receive_stripe_event(database: Database, webhook_secret: str, payload:
     except (InvalidWebhookError, ValueError) as exc:
         raise MalformedRequest(str(exc), code="invalid_webhook") from None
     async with database.begin() as conn:
-        outcome = await record_stripe_event(conn, event)
+        outcome = await record_stripe_event(conn, event.id, event.type, event.created, interpret_event(event))
     return event.id, outcome

@@ -6,13 +6,14 @@
     lines.py        our marks on Stripe lines; which lines an invoice lacks
     localstripe.py  what only localstripe needs: overrides of the real-Stripe hooks
     adapter.py      StripeAdapter (real Stripe) and LocalStripeAdapter
-    webhooks.py     webhook signatures
+    webhooks.py     webhook signatures; which Stripe event means which invoice change
 """
 
 from .adapter import LocalStripeAdapter, StripeAdapter
 from .client import translate_stripe_error
 from .lines import NUMBER_KEY, POSITION_KEY, TENANT_KEY, lines_to_add, position_on_invoice
-from .webhooks import verify_webhook
+from .webhooks import StripeEvent, interpret_event, parse_event, verify_webhook
 
 __all__ = ["NUMBER_KEY", "POSITION_KEY", "TENANT_KEY", "LocalStripeAdapter", "StripeAdapter", "lines_to_add",
-           "position_on_invoice", "translate_stripe_error", "verify_webhook"]
+           "position_on_invoice", "translate_stripe_error", "verify_webhook", "StripeEvent", "interpret_event",
+           "parse_event"]

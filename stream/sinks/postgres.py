@@ -32,14 +32,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from billing_jobs.corrections import LateUsage, late_usage_corrections
 from metering import Meter, UsageEvent, aggregate
 from stream.events import decode_pack
 from warehouse.postgres.meters import lock_tenants
-from warehouse.postgres.tables import tenant
+from warehouse.postgres.tenant_scope import tenant_exists
 from warehouse.postgres.usage import (
     add_corrections, add_dead_letters, add_duplicates, claim_new_events, invoiced_periods, load_positions,
     save_positions, upsert_usage,
@@ -91,13 +90,13 @@ def _dead(tenant_id, event_id: str, meter_slug: str, reason: str, event: dict | 
             "reason": reason, "event": event}
 
 
-async def invoiced_corrections(conn, schema_name: str, fresh: Sequence[UsageEvent], result) -> list:
+async def invoiced_corrections(conn, tenant_id: uuid.UUID, fresh: Sequence[UsageEvent], result) -> list:
     """Corrections for new usage in hours of issued invoices (add_corrections rows): COUNT and
     SUM add their units, MAX and LATEST restate the meter for the invoice
     (billing_jobs.corrections.late_usage_corrections); UNIQUE_COUNT is not billable."""
     if not fresh:
         return []
-    periods = await invoiced_periods(conn, schema_name, min(e.time for e in fresh))
+    periods = await invoiced_periods(conn, tenant_id, min(e.time for e in fresh))
     if not periods:
         return []
     return late_usage_corrections(
@@ -148,23 +147,15 @@ class UsageSink:
         self._clickhouse = clickhouse
         self._group = consumer_group
         self._horizon = dedup_horizon
-        self._schemas: dict[uuid.UUID, str | None] = {}
 
-    async def _schema_of(self, conn, tenant_id: uuid.UUID) -> str | None:
-        if self._schemas.get(tenant_id) is None:
-            self._schemas[tenant_id] = (await conn.execute(
-                select(tenant.c.schema_name).where(tenant.c.id == tenant_id)
-            )).scalar_one_or_none()
-        return self._schemas[tenant_id]
-
-    async def _merge_windows(self, conn, claimed: dict[uuid.UUID, tuple[str, list[UsageEvent]]],
+    async def _merge_windows(self, conn, claimed: dict[uuid.UUID, list[UsageEvent]],
                              by_tenant: dict[uuid.UUID, dict[str, UsageEvent]], repeats: dict[uuid.UUID, int],
                              too_old: dict[uuid.UUID, list[UsageEvent]], known_meters: Sequence[Meter],
                              minute: datetime, outcome: BatchOutcome) -> ClickHouseWrite:
         """Usage of each tenant's new events into its windows, corrections, dead letters and
         duplicates; returns the windows as committed, for ClickHouse."""
         clickhouse = ClickHouseWrite()
-        for tenant_id, (schema_name, fresh) in claimed.items():
+        for tenant_id, fresh in claimed.items():
             duplicates = repeats.get(tenant_id, 0) + len(by_tenant.get(tenant_id, {})) - len(fresh)
             result = aggregate(fresh, [m for m in known_meters if m.tenant_id == tenant_id])
             dead = [(d.event.id, d.meter_slug, d.reason, _event_json(d.event)) for d in result.dead_letters]
@@ -172,7 +163,7 @@ class UsageSink:
                                 f"({self._horizon.days} days)", _event_json(e))
                      for e in too_old.get(tenant_id, ())]
             kinds = result.aggregations
-            windows = await upsert_usage(conn, schema_name, sorted((
+            windows = await upsert_usage(conn, tenant_id, sorted((
                 (k.resolution, k.meter_slug, k.group_key, k.window_start, kinds[tenant_id, k.meter_slug], d)
                 for k, d in result.deltas.items()), key=lambda row: row[:4]))
             clickhouse.add_windows(tenant_id, windows)
@@ -180,10 +171,10 @@ class UsageSink:
                 if k.resolution == "minute" and d.unique_values:
                     clickhouse.add_unique_values(tenant_id, k.meter_slug, k.group_key, k.window_start,
                                                  d.unique_values)
-            corrections = await invoiced_corrections(conn, schema_name, fresh, result)
-            await add_corrections(conn, schema_name, corrections)
-            await add_dead_letters(conn, schema_name, dead)
-            await add_duplicates(conn, schema_name, minute, duplicates)
+            corrections = await invoiced_corrections(conn, tenant_id, fresh, result)
+            await add_corrections(conn, tenant_id, corrections)
+            await add_dead_letters(conn, tenant_id, dead)
+            await add_duplicates(conn, tenant_id, minute, duplicates)
             outcome.duplicates += duplicates
             outcome.corrections += len(corrections)
             outcome.dead_letters.extend(_dead(tenant_id, *row) for row in dead)
@@ -209,20 +200,19 @@ class UsageSink:
             # tenant's rows (a rebalance, duplicates across partitions) then take their
             # row locks in the same order (every claim, then every window, by tenant) and
             # wait for each other instead of deadlocking.
-            claimed: dict[uuid.UUID, tuple[str, list[UsageEvent]]] = {}
+            claimed: dict[uuid.UUID, list[UsageEvent]] = {}
             new_events: list[UsageEvent] = []
             for tenant_id in sorted(set(by_tenant) | set(too_old)):
                 unique = by_tenant.get(tenant_id, {})
-                schema_name = await self._schema_of(conn, tenant_id)
-                if schema_name is None:
+                if not await tenant_exists(conn, tenant_id):
                     # No tenant schema to hold them: the Kafka dead-letter topic is their record.
                     log.warning("dead-lettering %d events of unknown tenant %s", len(unique), tenant_id)
                     outcome.dead_letters.extend(_dead(tenant_id, e.id, "", "unknown tenant", _event_json(e))
                                                 for e in [*unique.values(), *too_old.get(tenant_id, ())])
                     continue
-                new_ids = await claim_new_events(conn, schema_name, sorted((e.id, e.time) for e in unique.values()))
+                new_ids = await claim_new_events(conn, tenant_id, sorted((e.id, e.time) for e in unique.values()))
                 fresh = [e for e in unique.values() if e.id in new_ids]
-                claimed[tenant_id] = (schema_name, fresh)
+                claimed[tenant_id] = fresh
                 new_events.extend(fresh)
 
             clickhouse = await self._merge_windows(conn, claimed, by_tenant, repeats, too_old, known_meters,

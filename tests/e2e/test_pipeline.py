@@ -112,18 +112,17 @@ def test_events_over_http_are_counted_once_and_invoiced_exactly(services, unique
     assert seen == sent
 
     # The tenant schemas in PostgreSQL:
-    async def pg_totals(schema: str) -> dict:
+    async def pg_totals(tenant_id) -> dict:
         engine = pg_engine(settings)
         try:
             async with engine.connect() as conn:
-                return {m: sum((q for _, q, _ in await usage_hours(conn, schema, m, start, end)), Decimal(0))
+                return {m: sum((q for _, q, _ in await usage_hours(conn, tenant_id, m, start, end)), Decimal(0))
                         for m in ("calls", "tokens")}
         finally:
             await engine.dispose()
 
     for name, body in (("a", a), ("b", b)):
-        schema = "tenant_" + body["tenant"]["slug"].replace("-", "_")
-        assert asyncio.run(pg_totals(schema)) == sent[name]
+        assert asyncio.run(pg_totals(uuid.UUID(body["tenant"]["id"]))) == sent[name]
 
     # The invoices:
     generate_invoices(period=now.strftime("%Y-%m"))

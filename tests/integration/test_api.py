@@ -25,7 +25,7 @@ from fastapi import FastAPI, Request
 from sqlalchemy import insert, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from api.app import create_app
+from meterline.bootstrap import api_app
 from api.auth import Principal, hash_password, issue_access_token
 from api.usage.deps import get_usage_reader
 from api.usage.postgres_source import PostgresUsageReader
@@ -52,7 +52,7 @@ DAY = datetime(2026, 3, 1, tzinfo=timezone.utc)
 
 @pytest.fixture(scope="module")
 async def app(stack: Settings) -> AsyncIterator[FastAPI]:
-    application = create_app(stack)
+    application = api_app(stack)
 
     def postgres_reader(request: Request) -> PostgresUsageReader:
         return PostgresUsageReader(request.app.state.engine)
@@ -220,7 +220,7 @@ async def test_duplicate_owner_email_is_409_and_creates_nothing(client, engine):
 async def test_registration_is_all_or_nothing_when_stripe_is_unreachable(client, stack, engine):
     # A real refused connection (nothing listens on port 9), not a mocked client.
     unreachable = stack.model_copy(update={"stripe": stack.stripe.model_copy(update={"api_base": "http://127.0.0.1:9"})})
-    broken = create_app(unreachable)
+    broken = api_app(unreachable)
     slug = fresh_slug()
     body = {"slug": slug, "name": "Acme", "owner_email": f"owner@{slug}.example", "owner_password": PASSWORD}
     async with LifespanManager(broken), httpx.AsyncClient(transport=httpx.ASGITransport(app=broken),
@@ -491,8 +491,7 @@ async def seed_usage(engine: AsyncEngine, tenant_id: str, meter_slug: str,
                      hours: list[tuple[int, str, int]]) -> None:
     """Hourly usage as the stream writes it (add_usage), at DAY + hour."""
     async with engine.begin() as conn:
-        schema = (await get_tenant(conn, uuid.UUID(tenant_id))).schema_name
-        await add_usage(conn, schema, [(meter_slug, DAY + timedelta(hours=h), UsageDelta(D(q), n))
+        await add_usage(conn, uuid.UUID(tenant_id), [(meter_slug, DAY + timedelta(hours=h), UsageDelta(D(q), n))
                                        for h, q, n in hours])
 
 

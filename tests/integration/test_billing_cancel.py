@@ -36,7 +36,7 @@ async def subscribed(stack, slug: str, canceled_at: datetime):
         await insert_plan(conn, plan)
         plan_id, _ = await get_plan(conn, plan.slug)
         await insert_subscription(conn, tenant.id, plan_id, started_at=at(9, 1))
-        await add_usage(conn, tenant.schema_name, [("api", at(10, 10), UsageDelta(Decimal(100), 100)),
+        await add_usage(conn, tenant.id, [("api", at(10, 10), UsageDelta(Decimal(100), 100)),
                                                    ("api", at(10, 20), UsageDelta(Decimal(900), 900)),
                                                    ("api", at(11, 2), UsageDelta(Decimal(50), 50))])
         await cancel_subscription(conn, tenant.id, canceled_at)

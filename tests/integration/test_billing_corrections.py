@@ -38,8 +38,8 @@ async def late(stack, tenant, number: str, window: datetime, quantity: int) -> N
     engine = pg_engine(stack)
     async with engine.begin() as conn:
         delta = UsageDelta(D(quantity), quantity)
-        await add_usage(conn, tenant.schema_name, [("api", window, delta)])
-        await add_corrections(conn, tenant.schema_name,
+        await add_usage(conn, tenant.id, [("api", window, delta)])
+        await add_corrections(conn, tenant.id,
                               [(number, "api", window, delta.quantity, delta.event_count, "delta")])
     await engine.dispose()
 
@@ -70,7 +70,7 @@ async def test_late_usage_billed_on_the_next_invoices(stack, unique_slug):
         await insert_plan(conn, plan)
         plan_id, _ = await get_plan(conn, plan.slug)
         await insert_subscription(conn, tenant.id, plan_id, started_at=at(9, 1))
-        await add_usage(conn, tenant.schema_name, [("api", at(10, 5, 10), UsageDelta(D(900), 900)),
+        await add_usage(conn, tenant.id, [("api", at(10, 5, 10), UsageDelta(D(900), 900)),
                                                    ("api", at(11, 3, 8), UsageDelta(D(100), 100))])
     await engine.dispose()
     slug = unique_slug.upper()

@@ -59,7 +59,7 @@ async def subscribe_with_change(stack, unique_slug):
         await insert_subscription(conn, tenant.id, starter_id, started_at=at(20, month=9))
         await cancel_subscription(conn, tenant.id, at(11))
         await insert_subscription(conn, tenant.id, pro_id, started_at=at(11))
-        await add_usage(conn, tenant.schema_name, [
+        await add_usage(conn, tenant.id, [
             ("api", at(2), UsageDelta(D(1500), 1500)),
             ("api", at(10, 23), UsageDelta(D(500), 500)),
             ("api", at(11), UsageDelta(D(12000), 12000)),

@@ -80,7 +80,7 @@ async def test_segments_bill_max_and_latest_by_their_rule(stack, unique_slug):
         await conn.execute(update(subscription).where(subscription.c.tenant_id == tenant.id,
                                                       subscription.c.started_at == at(15))
                            .values(canceled_at=at(1, month=3)))
-        await upsert_usage(conn, tenant.schema_name, ROWS)
+        await upsert_usage(conn, tenant.id, ROWS)
     await engine.dispose()
 
     [invoice] = generate_invoices(period="2026-02", tenant_id=str(tenant.id))

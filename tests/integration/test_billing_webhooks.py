@@ -23,7 +23,7 @@ from api.errors import install_error_handlers
 from api.webhooks import router
 from billing_jobs.invoicing import compose_invoice
 from billing_jobs.plans import Plan
-from meterline.bootstrap import pg_engine, pg_sync_engine
+from meterline.bootstrap import api_wiring, pg_engine, pg_sync_engine
 from tests.support.tenants import create_tenant
 from warehouse.postgres.billing_tables import billing_webhook_event
 from warehouse.postgres.invoices import PgInvoiceStore
@@ -50,7 +50,7 @@ async def client(stack):
     app = FastAPI()
     install_error_handlers(app)
     app.include_router(router)
-    app.state.settings = stack
+    app.state.wiring = api_wiring(stack)
     app.state.engine = pg_engine(stack)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as http:
         yield http

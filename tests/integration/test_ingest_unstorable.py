@@ -132,11 +132,11 @@ async def test_allow_negative_set_through_the_admin_api_is_enforced_by_ingest(in
     """POST /v1/meters (the admin API, in-process, on the real database) to the running ingest."""
     from asgi_lifespan import LifespanManager
 
-    from api.app import create_app
+    from meterline.bootstrap import api_app
 
     settings = ingest_service
     slug = "t" + uuid.uuid4().hex[:10]
-    async with LifespanManager(create_app(settings)) as manager:
+    async with LifespanManager(api_app(settings)) as manager:
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=manager.app), base_url="http://api") as api:
             registered = await api.post("/v1/tenants", json={"slug": slug, "name": slug, "owner_password":
                                                              "correct horse battery", "owner_email": f"o@{slug}.test"})

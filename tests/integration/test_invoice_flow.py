@@ -40,7 +40,7 @@ async def test_invoice_flow_bills_usage_times_prices_once(stack, unique_slug):
         await insert_plan(conn, plan)
         plan_id, _ = await get_plan(conn, plan.slug)
         await insert_subscription(conn, tenant.id, plan_id, started_at=datetime(2026, 9, 15, tzinfo=timezone.utc))
-        await add_usage(conn, tenant.schema_name, [
+        await add_usage(conn, tenant.id, [
             ("calls", datetime(2026, 10, 3, 4, tzinfo=timezone.utc), UsageDelta(Decimal(1000), 1000)),
             ("calls", datetime(2026, 10, 31, 23, tzinfo=timezone.utc), UsageDelta(Decimal(234), 234)),
             # Outside the period: must not be billed.

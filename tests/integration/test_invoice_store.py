@@ -43,7 +43,7 @@ def draft_for(tenant, start=date(2026, 10, 1), end=date(2026, 11, 1)):
 def test_create_returns_what_a_read_returns(engine, tenant):
     draft = draft_for(tenant)
     # The flow hands over the tenant it read; a store without it looks it up.
-    created = PgInvoiceStore(engine, tenants={str(tenant.id): (tenant.slug, tenant.schema_name)}).create(
+    created = PgInvoiceStore(engine, tenants={str(tenant.id): tenant.slug}).create(
         str(tenant.id), draft)
     read = PgInvoiceStore(engine).get(str(tenant.id), draft.number)
     assert created == read

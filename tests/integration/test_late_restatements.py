@@ -30,6 +30,7 @@ from warehouse.postgres.invoices import PgInvoiceStore
 from warehouse.postgres.meters import insert_meter
 from warehouse.postgres.plans import get_plan, insert_plan, insert_subscription
 from warehouse.postgres.tables import processed_event
+from warehouse.postgres.tenant_scope import tenant_scope_sync
 from warehouse.postgres.usage import pending_corrections, usage_correction
 
 pytestmark = pytest.mark.integration
@@ -70,22 +71,22 @@ def seats(event_id: str, at: datetime, n: int) -> dict:
     return {"id": event_id, "type": "seat", "time": at.isoformat(), "data": {"n": n}}
 
 
-def invoiced_totals(settings, schema: str) -> dict[str, Decimal]:
+def invoiced_totals(settings, tenant_id) -> dict[str, Decimal]:
     engine = pg_sync_engine(settings)
     try:
         with engine.connect() as conn:
-            return meter_totals(hourly_usage(conn, schema, INVOICED, NEXT))[0]
+            return meter_totals(hourly_usage(conn, tenant_id, INVOICED, NEXT))[0]
     finally:
         engine.dispose()
 
 
-def restatements(settings, schema: str) -> list[tuple[str, int, str | None, int | None]]:
+def restatements(settings, tenant_id) -> list[tuple[str, int, str | None, int | None]]:
     """(meter, late events, applying invoice, amount billed) of every restatement, oldest first
     (rows one batch writes come in no particular order)."""
     engine = pg_sync_engine(settings)
     try:
         with engine.connect() as conn:
-            rows = conn.execution_options(schema_translate_map={"tenant": schema}).execute(
+            rows = tenant_scope_sync(conn, tenant_id).execute(
                 select(usage_correction.c.meter_slug, usage_correction.c.event_count,
                        usage_correction.c.applied_invoice_number, usage_correction.c.amount_minor)
                 .where(usage_correction.c.kind == "restate").order_by(usage_correction.c.id)).all()
@@ -143,7 +144,7 @@ async def test_late_max_and_latest_events_restate_the_invoiced_period_once(strea
 
     await produce(settings, tenant.id, [storage("p1", hour(3), 10), storage("p2", hour(10), 30),
                                         seats("s1", hour(4), 5), seats("s2", hour(20), 7)])
-    await wait_for(lambda: invoiced_totals(settings, tenant.schema_name) == {"peak": D(30), "seats": D(7)})
+    await wait_for(lambda: invoiced_totals(settings, tenant.id) == {"peak": D(30), "seats": D(7)})
     # 1.00 fee + peak 30 x 0.50 + seats 7 x 2.00 = 30.00.
     first = invoice_of(generate_invoices(period=period(INVOICED)), unique_slug)
     assert (first.total_minor, first.status) == (3000, "paid")
@@ -152,12 +153,12 @@ async def test_late_max_and_latest_events_restate_the_invoiced_period_once(strea
     # count timed before the latest one, which LATEST ignores.
     await produce(settings, tenant.id, [storage("p3", hour(5), 50), storage("p3", hour(5), 50),
                                         storage("p4", hour(6), 20), seats("s4", hour(2), 20)])
-    await wait_for(lambda: sorted(restatements(settings, tenant.schema_name)) == [("peak", 2, None, None),
+    await wait_for(lambda: sorted(restatements(settings, tenant.id)) == [("peak", 2, None, None),
                                                                                   ("seats", 1, None, None)])
-    assert invoiced_totals(settings, tenant.schema_name) == {"peak": D(50), "seats": D(7)}
+    assert invoiced_totals(settings, tenant.id) == {"peak": D(50), "seats": D(7)}
     engine = pg_engine(settings)
     async with engine.connect() as conn:  # what the admin API lists
-        pending = await pending_corrections(conn, tenant.schema_name)
+        pending = await pending_corrections(conn, tenant.id)
     await engine.dispose()
     assert sorted((c.meter_slug, c.kind, c.window_start, c.quantity) for c in pending) == [
         ("peak", "restate", INVOICED, D(0)), ("seats", "restate", INVOICED, D(0))]
@@ -167,7 +168,7 @@ async def test_late_max_and_latest_events_restate_the_invoiced_period_once(strea
     second = invoice_of(generate_invoices(period=period(NEXT)), unique_slug)
     assert second.total_minor == 100 + 1000
     assert correction_lines(settings, tenant.id, second.number) == [("peak", 1000)]
-    assert sorted(restatements(settings, tenant.schema_name)) == [("peak", 2, second.number, 1000),
+    assert sorted(restatements(settings, tenant.id)) == [("peak", 2, second.number, 1000),
                                                                   ("seats", 1, second.number, 0)]
     assert invoice_of(generate_invoices(period=period(NEXT)), unique_slug).total_minor == 1100  # a rerun
 
@@ -176,15 +177,15 @@ async def test_late_max_and_latest_events_restate_the_invoiced_period_once(strea
     # already billed, it bills nothing again.
     await produce(settings, tenant.id, [storage("p3", hour(5), 50), seats("s3", hour(22), 9),
                                         storage("p5", hour(7), 50)])
-    await wait_for(lambda: len(restatements(settings, tenant.schema_name)) == 4)
+    await wait_for(lambda: len(restatements(settings, tenant.id)) == 4)
     await asyncio.sleep(1.5)  # let any (wrong) extra row arrive before the check
-    assert sorted(restatements(settings, tenant.schema_name)[2:]) == [("peak", 1, None, None),
+    assert sorted(restatements(settings, tenant.id)[2:]) == [("peak", 1, None, None),
                                                                       ("seats", 1, None, None)]
-    assert invoiced_totals(settings, tenant.schema_name) == {"peak": D(50), "seats": D(9)}
+    assert invoiced_totals(settings, tenant.id) == {"peak": D(50), "seats": D(9)}
     third = invoice_of(generate_invoices(period=period(AFTER_NEXT)), unique_slug)
     assert third.total_minor == 100 + 400
     assert correction_lines(settings, tenant.id, third.number) == [("seats", 400)]
-    assert sorted(restatements(settings, tenant.schema_name)[2:]) == [("peak", 1, third.number, 0),
+    assert sorted(restatements(settings, tenant.id)[2:]) == [("peak", 1, third.number, 0),
                                                                       ("seats", 1, third.number, 400)]
     # The first invoice is unchanged.
     assert invoice_of(generate_invoices(period=period(INVOICED)), unique_slug).total_minor == 3000
@@ -205,8 +206,8 @@ async def test_a_max_meter_created_after_the_period_was_invoiced_restates_it(str
     async with engine.begin() as conn:
         await insert_meter(conn, Meter(tenant.id, "peak", "storage", "MAX", "gb"))
     await engine.dispose()
-    await wait_for(lambda: restatements(settings, tenant.schema_name) == [("peak", 2, None, None)])
-    assert invoiced_totals(settings, tenant.schema_name) == {"peak": D(30)}
+    await wait_for(lambda: restatements(settings, tenant.id) == [("peak", 2, None, None)])
+    assert invoiced_totals(settings, tenant.id) == {"peak": D(30)}
 
     second = invoice_of(generate_invoices(period=period(NEXT)), unique_slug)
     assert correction_lines(settings, tenant.id, second.number) == [("peak", 1500)]  # 30 x 0.50 - 0 billed
@@ -218,13 +219,13 @@ async def test_a_latest_value_replaced_by_a_lower_one_is_credited(stream_worker,
     tenant = await create_tenant(settings, unique_slug, [("seats", "seat", "LATEST", "n")])
     await subscribe(settings, tenant, unique_slug, fee="10.00")
     await produce(settings, tenant.id, [seats("s1", hour(10), 7)])
-    await wait_for(lambda: invoiced_totals(settings, tenant.schema_name) == {"seats": D(7)})
+    await wait_for(lambda: invoiced_totals(settings, tenant.id) == {"seats": D(7)})
     first = invoice_of(generate_invoices(period=period(INVOICED)), unique_slug)
     assert first.total_minor == 1000 + 1400
 
     await produce(settings, tenant.id, [seats("s2", hour(12), 5)])  # later than s1: the period ends at 5
-    await wait_for(lambda: restatements(settings, tenant.schema_name) == [("seats", 1, None, None)])
+    await wait_for(lambda: restatements(settings, tenant.id) == [("seats", 1, None, None)])
     second = invoice_of(generate_invoices(period=period(NEXT)), unique_slug)
     assert correction_lines(settings, tenant.id, second.number) == [("seats", -400)]  # 5 x 2.00 - 14.00
     assert (second.total_minor, second.status) == (1000 - 400, "paid")
-    assert restatements(settings, tenant.schema_name) == [("seats", 1, second.number, -400)]
+    assert restatements(settings, tenant.id) == [("seats", 1, second.number, -400)]

@@ -15,13 +15,13 @@ import pytest
 from asgi_lifespan import LifespanManager
 from sqlalchemy import func, insert, select
 
-from api.app import create_app
+from meterline.bootstrap import api_app
 from api.auth import Principal, issue_access_token
 from billing_jobs.plans import Plan
 from billing_jobs.webhook_signing import EVENT_ID_HEADER, SIGNATURE_HEADER, verify
 from flows.limits import check_limits
 from meterline.bootstrap import pg_engine, pg_sync_engine
-from meterline.settings import get_settings
+from meterline.bootstrap import flow_wiring
 from tests.support.receivers import smtp_server, webhook_receiver
 from tests.support.tenants import create_tenant
 from warehouse.postgres.billing_tables import billing_limit_alert, billing_limit_block, billing_outbox
@@ -40,9 +40,9 @@ def quick_backoff(monkeypatch):
     # The retry policy is the real one; only its pauses are shortened for the test.
     monkeypatch.setenv("METERLINE_NOTIFY__WEBHOOK_BACKOFF_INITIAL_S", "0.05")
     monkeypatch.setenv("METERLINE_NOTIFY__WEBHOOK_BACKOFF_MAX_S", "0.2")
-    get_settings.cache_clear()
+    flow_wiring.cache_clear()
     yield
-    get_settings.cache_clear()
+    flow_wiring.cache_clear()
 
 
 async def subscribed_tenant(stack, slug: str, limits: list[dict], usage: dict[str, str],
@@ -115,7 +115,7 @@ async def test_alerts_signed_webhook_retried_and_email_outbox_without_smtp(stack
         assert recorded(stack, tenant.id) == (alerts, blocks, outbox)
 
     # A member reads the emails through the admin API.
-    app = create_app(stack)
+    app = api_app(stack)
     token = issue_access_token(stack.jwt, Principal(uuid.uuid4(), tenant.id, "member"), datetime.now(timezone.utc))
     async with LifespanManager(app), httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
                                                        base_url="http://api.test") as client:
@@ -136,7 +136,7 @@ async def test_alert_email_over_smtp(stack, unique_slug, monkeypatch):
     with smtp_server() as (port, messages):
         monkeypatch.setenv("METERLINE_SMTP__HOST", "127.0.0.1")
         monkeypatch.setenv("METERLINE_SMTP__PORT", str(port))
-        get_settings.cache_clear()
+        flow_wiring.cache_clear()
         tenant = await subscribed_tenant(stack, unique_slug, [{"meter_slug": "api-calls", "quantity": "100",
                                                                "kind": "soft"}], {"api-calls": "85"})
         check_limits(now=NOW, tenant_id=str(tenant.id))

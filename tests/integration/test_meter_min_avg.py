@@ -22,7 +22,6 @@ import httpx
 import orjson
 import pytest
 from aiokafka import AIOKafkaProducer
-from sqlalchemy import select
 
 from billing_jobs.plans import Plan
 from billing_jobs.usage_totals import meter_totals
@@ -36,7 +35,6 @@ from tests.support.tenants import create_tenant
 from warehouse.postgres.billing_limits import PgLimitStore
 from warehouse.postgres.billing_usage import hourly_usage
 from warehouse.postgres.plans import get_plan, insert_plan, insert_subscription
-from warehouse.postgres.tables import tenant
 
 pytestmark = pytest.mark.integration
 
@@ -159,9 +157,7 @@ async def test_min_and_avg_in_every_read_path(stream_worker, api_service, unique
         engine = pg_sync_engine(settings)
         try:
             with engine.connect() as conn:
-                schema = conn.execute(select(tenant.c.schema_name).where(tenant.c.id == uuid.UUID(tenant_id))
-                                      ).scalar_one()
-                assert meter_totals(hourly_usage(conn, schema, start, end)) == (totals, set())
+                assert meter_totals(hourly_usage(conn, uuid.UUID(tenant_id), start, end)) == (totals, set())
             assert PgLimitStore(engine).usage(tenant_id, start, end) == totals
         finally:
             engine.dispose()
@@ -197,7 +193,7 @@ async def test_late_min_and_avg_events_restate_the_invoiced_period(stream_worker
     low, mean = [D(10), D(30)], [D(10), D(30)]
     await produce(settings, tenant.id, [gauge("l1", "level", 3, 10), gauge("l2", "level", 10, 30),
                                         gauge("m1", "load", 4, 10), gauge("m2", "load", 20, 30)])
-    await wait_for(lambda: invoiced_totals(settings, tenant.schema_name) == {"low": min(low), "mean": _mean(mean)})
+    await wait_for(lambda: invoiced_totals(settings, tenant.id) == {"low": min(low), "mean": _mean(mean)})
     billed = {"low": _minor(min(low), "0.50"), "mean": _minor(_mean(mean), "2.00")}
     first = invoice_of(generate_invoices(period=period(INVOICED)), unique_slug)
     assert (first.total_minor, first.status) == (100 + sum(billed.values()), "paid")
@@ -208,27 +204,27 @@ async def test_late_min_and_avg_events_restate_the_invoiced_period(stream_worker
                                         gauge("l4", "level", 6, 40), gauge("m3", "load", 2, 50)])
     low += [D(4), D(40)]
     mean += [D(50)]
-    await wait_for(lambda: sorted(restatements(settings, tenant.schema_name)) == [("low", 2, None, None),
+    await wait_for(lambda: sorted(restatements(settings, tenant.id)) == [("low", 2, None, None),
                                                                                   ("mean", 1, None, None)])
-    assert invoiced_totals(settings, tenant.schema_name) == {"low": min(low), "mean": _mean(mean)}
+    assert invoiced_totals(settings, tenant.id) == {"low": min(low), "mean": _mean(mean)}
     restated = {"low": _minor(min(low), "0.50") - billed["low"], "mean": _minor(_mean(mean), "2.00") - billed["mean"]}
     assert restated == {"low": -300, "mean": 2000}  # the independent numbers, spelled out
     second = invoice_of(generate_invoices(period=period(NEXT)), unique_slug)
     assert correction_lines(settings, tenant.id, second.number) == [("low", -300), ("mean", 2000)]
     assert second.total_minor == 100 - 300 + 2000
-    assert sorted(restatements(settings, tenant.schema_name)) == [("low", 2, second.number, -300),
+    assert sorted(restatements(settings, tenant.id)) == [("low", 2, second.number, -300),
                                                                   ("mean", 1, second.number, 2000)]
 
     # Late events that change neither value (a level above the minimum, a load at the mean):
     # restated at 0, so no line (one rule for zero-amount corrections).
     await produce(settings, tenant.id, [gauge("l5", "level", 7, 40), gauge("m4", "load", 8, 30)])
     mean += [D(30)]
-    await wait_for(lambda: len(restatements(settings, tenant.schema_name)) == 4)
-    assert invoiced_totals(settings, tenant.schema_name) == {"low": D(4), "mean": _mean(mean)}
+    await wait_for(lambda: len(restatements(settings, tenant.id)) == 4)
+    assert invoiced_totals(settings, tenant.id) == {"low": D(4), "mean": _mean(mean)}
     third = invoice_of(generate_invoices(period=period(AFTER_NEXT)), unique_slug)
     assert correction_lines(settings, tenant.id, third.number) == []
     assert third.total_minor == 100
-    assert sorted(restatements(settings, tenant.schema_name)[2:]) == [("low", 1, third.number, 0),
+    assert sorted(restatements(settings, tenant.id)[2:]) == [("low", 1, third.number, 0),
                                                                       ("mean", 1, third.number, 0)]
     # The first invoice is unchanged.
     assert invoice_of(generate_invoices(period=period(INVOICED)), unique_slug).total_minor == first.total_minor

@@ -37,14 +37,14 @@ async def _produce(settings, records: list[tuple[bytes, bytes]]) -> None:
         await producer.stop()
 
 
-async def _wait_for_usage(settings, schema: str, meter: str, expected: Decimal, timeout_s: float = 30) -> Decimal:
+async def _wait_for_usage(settings, tenant_id, meter: str, expected: Decimal, timeout_s: float = 30) -> Decimal:
     engine = pg_engine(settings)
     deadline = time.monotonic() + timeout_s
     total = Decimal(0)
     try:
         while time.monotonic() < deadline:
             async with engine.connect() as conn:
-                hours = await usage_hours(conn, schema, meter, NOW - timedelta(days=2), NOW + timedelta(days=1))
+                hours = await usage_hours(conn, tenant_id, meter, NOW - timedelta(days=2), NOW + timedelta(days=1))
             total = sum((q for _, q, _ in hours), Decimal(0))
             if total >= expected:
                 return total
@@ -83,11 +83,11 @@ async def test_duplicates_across_packs_and_partitions_count_once(stream_worker, 
     await _produce(settings, [(f"{tenant.id}:carol".encode(), _pack(tenant.id, "carol", [
         {"id": "e2", "type": "api.call", "time": t, "data": {}}]))])
 
-    assert await _wait_for_usage(settings, tenant.schema_name, "calls", Decimal(3)) == Decimal(3)
-    assert await _wait_for_usage(settings, tenant.schema_name, "tokens", Decimal("3.5")) == Decimal("3.5")
-    assert await _wait_for_usage(settings, other.schema_name, "calls", Decimal(1)) == Decimal(1)
+    assert await _wait_for_usage(settings, tenant.id, "calls", Decimal(3)) == Decimal(3)
+    assert await _wait_for_usage(settings, tenant.id, "tokens", Decimal("3.5")) == Decimal("3.5")
+    assert await _wait_for_usage(settings, other.id, "calls", Decimal(1)) == Decimal(1)
     await asyncio.sleep(1.5)  # let any (wrong) extra copy arrive before the final check
-    assert await _wait_for_usage(settings, tenant.schema_name, "calls", Decimal(3), timeout_s=0.5) == Decimal(3)
+    assert await _wait_for_usage(settings, tenant.id, "calls", Decimal(3), timeout_s=0.5) == Decimal(3)
 
     async with httpx.AsyncClient(base_url=settings.stream_web_url) as http:
         totals = (await http.get("/internal/event-totals", params={"tenant_id": str(tenant.id)})).json()["totals"]

@@ -143,7 +143,7 @@ async def test_meter_created_after_its_events_counts_them_in_every_read_path(str
     engine = pg_sync_engine(settings)
     try:
         with engine.connect() as conn:
-            rows = hourly_usage(conn, _schema(conn, tenant_id), start, end)
+            rows = hourly_usage(conn, uuid.UUID(tenant_id), start, end)
     finally:
         engine.dispose()
     billed: dict[datetime, Decimal] = defaultdict(Decimal)
@@ -152,10 +152,3 @@ async def test_meter_created_after_its_events_counts_them_in_every_read_path(str
             billed[row.window_start] += row.quantity
     assert dict(billed) == {hour: quantity for hour, (quantity, _) in _expected(sent, timedelta(hours=1)).items()}
 
-
-def _schema(conn, tenant_id: str) -> str:
-    from sqlalchemy import select
-
-    from warehouse.postgres.tables import tenant
-
-    return conn.execute(select(tenant.c.schema_name).where(tenant.c.id == uuid.UUID(tenant_id))).scalar_one()

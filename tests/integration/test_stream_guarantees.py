@@ -144,24 +144,24 @@ async def _produce(settings: Settings, records: list[tuple[bytes, bytes]]) -> No
         await producer.stop()
 
 
-async def _pg_total(settings: Settings, schema: str, meter: str, start: datetime, end: datetime) -> tuple[Decimal, int]:
+async def _pg_total(settings: Settings, tenant_id, meter: str, start: datetime, end: datetime) -> tuple[Decimal, int]:
     engine = pg_engine(settings)
     try:
         async with engine.connect() as conn:
-            hours = await usage_hours(conn, schema, meter, start, end)
+            hours = await usage_hours(conn, tenant_id, meter, start, end)
     finally:
         await engine.dispose()
     return sum((q for _, q, _ in hours), Decimal(0)), sum(c for _, _, c in hours)
 
 
-async def _wait_pg(settings, schema, meter, expected: Decimal, start=None, end=None, timeout_s=60.0) -> Decimal:
+async def _wait_pg(settings, tenant_id, meter, expected: Decimal, start=None, end=None, timeout_s=60.0) -> Decimal:
     start = start or NOW - timedelta(days=60)
     end = end or NOW + timedelta(days=1)
     deadline = time.monotonic() + timeout_s
     total = Decimal(0)
     while time.monotonic() < deadline:
         try:
-            total, _ = await _pg_total(settings, schema, meter, start, end)
+            total, _ = await _pg_total(settings, tenant_id, meter, start, end)
         except Exception:  # noqa: BLE001 - PostgreSQL may be down on purpose
             total = Decimal(-1)
         if total >= expected:
@@ -231,21 +231,21 @@ async def test_sigkill_mid_stream_and_restart_leaves_totals_exact(stack, unique_
         counted, at_kill = Decimal(0), []
         for _ in range(3):
             # Mid-stream: kill only once this incarnation has committed something new.
-            counted = await _wait_pg(settings, tenant.schema_name, "calls", counted + 1, timeout_s=90)
+            counted = await _wait_pg(settings, tenant.id, "calls", counted + 1, timeout_s=90)
             await asyncio.sleep(rng.uniform(0.0, 0.3))
             worker.kill()
-            at_kill.append((await _pg_total(settings, tenant.schema_name, "calls", NOW - timedelta(days=3),
+            at_kill.append((await _pg_total(settings, tenant.id, "calls", NOW - timedelta(days=3),
                                             NOW + timedelta(days=1)))[0])
             await asyncio.to_thread(worker.start)
         await producing
         await _produce(settings, held_back)
         # Every kill interrupted a stream still in progress.
         assert at_kill == sorted(at_kill) and at_kill[-1] < calls, at_kill
-        assert await _wait_pg(settings, tenant.schema_name, "calls", Decimal(calls), timeout_s=120) == calls
-        assert await _wait_pg(settings, tenant.schema_name, "tokens", tokens, timeout_s=60) == tokens
+        assert await _wait_pg(settings, tenant.id, "calls", Decimal(calls), timeout_s=120) == calls
+        assert await _wait_pg(settings, tenant.id, "tokens", tokens, timeout_s=60) == tokens
         await asyncio.sleep(2)  # any (wrong) extra copy would land now
-        assert (await _pg_total(settings, tenant.schema_name, "calls", NOW - timedelta(days=3), NOW + timedelta(days=1)))[0] == calls
-        assert (await _pg_total(settings, tenant.schema_name, "tokens", NOW - timedelta(days=3), NOW + timedelta(days=1)))[0] == tokens
+        assert (await _pg_total(settings, tenant.id, "calls", NOW - timedelta(days=3), NOW + timedelta(days=1)))[0] == calls
+        assert (await _pg_total(settings, tenant.id, "tokens", NOW - timedelta(days=3), NOW + timedelta(days=1)))[0] == tokens
         assert (await _ch_usage(worker, tenant.id, "calls", "api.call", "COUNT"))[0] == calls
         assert (await _ch_usage(worker, tenant.id, "tokens", "llm.tokens", "SUM", "usage.tokens"))[0] == tokens
         # Every rollup resolution survived the kills exactly, and agrees with the raw events.
@@ -288,12 +288,12 @@ async def test_late_event_updates_its_written_window(ledger_worker, unique_slug)
     hour = NOW - timedelta(hours=5)
     window = (hour.replace(minute=0), hour.replace(minute=0) + timedelta(hours=1))
     await _produce(settings, [(b"k", _pack(tenant.id, "a", [{"id": "a1", "type": "api.call", "time": hour.isoformat(), "data": {}}]))])
-    assert await _wait_pg(settings, tenant.schema_name, "calls", Decimal(1), *window) == 1
+    assert await _wait_pg(settings, tenant.id, "calls", Decimal(1), *window) == 1
     # Later, more events for that same, already-written hour.
     await _produce(settings, [(b"k", _pack(tenant.id, "a", [
         {"id": f"late{i}", "type": "api.call", "time": (hour + timedelta(minutes=i)).isoformat(), "data": {}}
         for i in range(3)]))])
-    assert await _wait_pg(settings, tenant.schema_name, "calls", Decimal(4), *window) == 4
+    assert await _wait_pg(settings, tenant.id, "calls", Decimal(4), *window) == 4
     quantity, count, _ = await _ch_usage(ledger_worker, tenant.id, "calls", "api.call", "COUNT", None, *window)
     assert (quantity, count) == (4, 4)
 
@@ -319,11 +319,11 @@ async def test_event_for_invoiced_period_is_recorded_and_flagged(ledger_worker, 
     events = ([{"id": f"old{i}", "type": "api.call", "time": in_invoiced.isoformat(), "data": {}} for i in range(3)]
               + [{"id": f"draft{i}", "type": "api.call", "time": in_draft.isoformat(), "data": {}} for i in range(2)])
     await _produce(settings, [(b"k", _pack(tenant.id, "a", events))])
-    assert await _wait_pg(settings, tenant.schema_name, "calls", Decimal(5)) == 5  # recorded, not dropped
+    assert await _wait_pg(settings, tenant.id, "calls", Decimal(5)) == 5  # recorded, not dropped
     engine = pg_engine(settings)
     try:
         async with engine.connect() as conn:
-            pending = await pending_corrections(conn, tenant.schema_name)
+            pending = await pending_corrections(conn, tenant.id)
     finally:
         await engine.dispose()
     assert [(c.invoice_number, c.meter_slug, c.window_start, c.quantity, c.event_count) for c in pending] == [
@@ -348,12 +348,12 @@ async def test_dead_letters_and_duplicates_are_recorded_and_the_stream_goes_on(l
         {"id": "text", "type": "llm.tokens", "time": t, "data": {"usage": {"tokens": "lots"}}},
         {"id": "ok2", "type": "llm.tokens", "time": t, "data": {"usage": {"tokens": 2.5}}},
     ]))])
-    assert await _wait_pg(settings, tenant.schema_name, "tokens", Decimal("7.5")) == Decimal("7.5")
+    assert await _wait_pg(settings, tenant.id, "tokens", Decimal("7.5")) == Decimal("7.5")
     engine = pg_engine(settings)
     try:
         async with engine.connect() as conn:
-            dead = await list_dead_letters(conn, tenant.schema_name)
-            dups = await duplicate_counts(conn, tenant.schema_name, started - timedelta(minutes=1),
+            dead = await list_dead_letters(conn, tenant.id)
+            dups = await duplicate_counts(conn, tenant.id, started - timedelta(minutes=1),
                                           datetime.now(timezone.utc) + timedelta(minutes=1))
     finally:
         await engine.dispose()
@@ -420,7 +420,7 @@ async def test_metrics_and_freshness_watermark(ledger_worker, unique_slug):
         await _produce(settings, [(b"m", _pack(tenant.id, "a", [
             {"id": f"m{i % 4}", "type": "api.call", "time": NOW.isoformat(), "data": {}} for i in range(6)]))])
         sent_at = datetime.now(timezone.utc)
-        assert await _wait_pg(settings, tenant.schema_name, "calls", Decimal(4)) == 4
+        assert await _wait_pg(settings, tenant.id, "calls", Decimal(4)) == 4
         # The watermark is refreshed every second off the request path.
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
@@ -471,7 +471,7 @@ async def test_postgres_outage_holds_commits_and_catches_up_exactly(stack, uniqu
 
     try:
         await _produce(settings, batch("before", 20))
-        assert await _wait_pg(settings, tenant.schema_name, "calls", Decimal(200)) == 200
+        assert await _wait_pg(settings, tenant.id, "calls", Decimal(200)) == 200
         await asyncio.to_thread(_embedded_postgres, base.run_dir, "stop")
         # Sent while PostgreSQL is down, plus copies of events already counted.
         await _produce(settings, batch("during", 30) + batch("before", 5))
@@ -481,9 +481,9 @@ async def test_postgres_outage_holds_commits_and_catches_up_exactly(stack, uniqu
             failures = _metric((await http.get("/metrics")).text, "meterline_stream_sink_failures_total")
         assert failures >= 2
         assert await asyncio.to_thread(_embedded_postgres, base.run_dir, "start") == uri
-        assert await _wait_pg(settings, tenant.schema_name, "calls", Decimal(500)) == 500
+        assert await _wait_pg(settings, tenant.id, "calls", Decimal(500)) == 500
         await asyncio.sleep(2)
-        assert (await _pg_total(settings, tenant.schema_name, "calls", NOW - timedelta(days=1), NOW + timedelta(days=1)))[0] == 500
+        assert (await _pg_total(settings, tenant.id, "calls", NOW - timedelta(days=1), NOW + timedelta(days=1)))[0] == 500
         assert (await _ch_usage(worker, tenant.id, "calls", "api.call", "COUNT"))[:2] == (500, 500)
     finally:
         worker.stop()
@@ -512,13 +512,13 @@ async def test_duplicate_weeks_apart_counts_once(ledger_worker, unique_slug):
         {"id": "far1", "type": "api.call", "time": long_ago.isoformat(), "data": {}},  # the late copy
         {"id": "far2", "type": "api.call", "time": long_ago.isoformat(), "data": {}},
     ]))])
-    assert await _wait_pg(settings, tenant.schema_name, "calls", Decimal(2)) == 2
+    assert await _wait_pg(settings, tenant.id, "calls", Decimal(2)) == 2
     await asyncio.sleep(1.5)
-    assert (await _pg_total(settings, tenant.schema_name, "calls", NOW - timedelta(days=40), NOW))[0] == 2
+    assert (await _pg_total(settings, tenant.id, "calls", NOW - timedelta(days=40), NOW))[0] == 2
     engine = pg_engine(settings)
     try:
         async with engine.connect() as conn:
-            dups = await duplicate_counts(conn, tenant.schema_name, started - timedelta(minutes=1),
+            dups = await duplicate_counts(conn, tenant.id, started - timedelta(minutes=1),
                                           datetime.now(timezone.utc) + timedelta(minutes=1))
     finally:
         await engine.dispose()

@@ -119,7 +119,7 @@ async def test_two_workers_with_rebalances_mid_stream_count_every_event_once(sta
     # The rest keeps coming through every rebalance, until a few seconds after the last.
     producing = asyncio.create_task(_keep_producing(first, records[120:], produced, stop))
     try:
-        await _wait_pg(first, tenants[0].schema_name, "calls", Decimal(1), timeout_s=60)
+        await _wait_pg(first, tenants[0].id, "calls", Decimal(1), timeout_s=60)
         await asyncio.to_thread(two.start)  # rebalance 1: join
         await _wait_applies(two)
         await asyncio.to_thread(one.stop)  # rebalance 2: SIGTERM, a clean leave
@@ -138,16 +138,16 @@ async def test_two_workers_with_rebalances_mid_stream_count_every_event_once(sta
             calls = sum(1 for kind, _ in events.values() if kind == "api.call")
             tokens = sum((v for kind, v in events.values() if kind == "llm.tokens"), Decimal(0))
             span = (NOW - timedelta(days=40), NOW + timedelta(days=1))
-            assert await _wait_pg(first, tenant.schema_name, "calls", Decimal(calls), *span, timeout_s=120) == calls
-            assert await _wait_pg(first, tenant.schema_name, "tokens", tokens, *span, timeout_s=60) == tokens
+            assert await _wait_pg(first, tenant.id, "calls", Decimal(calls), *span, timeout_s=120) == calls
+            assert await _wait_pg(first, tenant.id, "tokens", tokens, *span, timeout_s=60) == tokens
         await asyncio.sleep(2)  # a wrong extra copy would land now
         for tenant in tenants:
             events = sent[str(tenant.id)]
             calls = sum(1 for kind, _ in events.values() if kind == "api.call")
             tokens = sum((v for kind, v in events.values() if kind == "llm.tokens"), Decimal(0))
             span = (NOW - timedelta(days=40), NOW + timedelta(days=1))
-            assert (await _pg_total(first, tenant.schema_name, "calls", *span)) == (calls, calls)
-            assert (await _pg_total(first, tenant.schema_name, "tokens", *span))[0] == tokens
+            assert (await _pg_total(first, tenant.id, "calls", *span)) == (calls, calls)
+            assert (await _pg_total(first, tenant.id, "tokens", *span))[0] == tokens
             day = NOW.replace(hour=0, minute=0)
             for slug, expected in (("calls", calls), ("tokens", tokens)):
                 rollup, _, body = await _ch_usage(one, tenant.id, slug, "", "", start=day - timedelta(days=40),

@@ -170,8 +170,8 @@ async def test_every_aggregation_by_group_from_rollups_equals_what_was_sent(stre
     engine = pg_engine(settings)
     try:
         async with engine.connect() as conn:
-            pg_peak = await usage_windows(conn, tenant.schema_name, "peak", start, end, "hour")
-            pg_tokens = await usage_windows(conn, tenant.schema_name, "tokens", start, end, "day")
+            pg_peak = await usage_windows(conn, tenant.id, "peak", start, end, "hour")
+            pg_tokens = await usage_windows(conn, tenant.id, "tokens", start, end, "day")
     finally:
         await engine.dispose()
     assert {(r.window_start, tuple(sorted(orjson.loads(r.group_key).items()))): (r.quantity, r.event_count)

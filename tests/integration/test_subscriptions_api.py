@@ -20,7 +20,7 @@ from fastapi import FastAPI
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from api.app import create_app
+from meterline.bootstrap import api_app
 from api.auth import hash_password
 from api.subscriptions.deps import get_now
 from billing_jobs.errors import PermanentError
@@ -54,7 +54,7 @@ async def clock() -> Clock:
 
 @pytest.fixture(scope="module")
 async def client(stack: Settings, clock: Clock) -> AsyncIterator[httpx.AsyncClient]:
-    application: FastAPI = create_app(stack)
+    application: FastAPI = api_app(stack)
     application.dependency_overrides[get_now] = lambda: clock.now
     async with LifespanManager(application):
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=application),
@@ -106,7 +106,7 @@ async def new_plan(client: httpx.AsyncClient, stack: Settings, flat_fee: str, un
 async def seed_calls(engine: AsyncEngine, tenant_id: str, calls: list[tuple[datetime, int]]) -> None:
     async with engine.begin() as conn:
         record = await get_tenant(conn, uuid.UUID(tenant_id))
-        await add_usage(conn, record.schema_name, [("api", window, UsageDelta(Decimal(n), n)) for window, n in calls])
+        await add_usage(conn, record.id, [("api", window, UsageDelta(Decimal(n), n)) for window, n in calls])
 
 
 def error_of(response: httpx.Response, status: int, code: str | None = None) -> dict:

@@ -7,15 +7,21 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-PACKAGES = ("stream", "ingest", "meterline", "infra")
+PACKAGES = ("stream", "ingest", "meterline", "infra", "billing_jobs", "flows", "api", "warehouse", "metering")
 MAX_MODULE_LINES = 350
 MAX_FUNCTION_LINES = 60
 LONG_ON_PURPOSE = {
     # Per-event loops on ingest's hot path: a helper call per event costs CPU per event.
     "ingest/schemas.py:validate_events",
     "ingest/schemas_fast.py:validate_json_fast",
-    # Moving into metering/ (issue 12), where it is reshaped per aggregation.
-    "stream/aggregation.py:aggregate",
+    # The per-event loop of the stream's hot path (its comments say so): a helper call per
+    # event and meter costs CPU per event.
+    "metering/aggregate.py:aggregate",
+    # One list of ClickHouse DDL statements, read top to bottom; splitting it would only
+    # scatter the tables.
+    "warehouse/clickhouse/ddl.py:_statements",
+    # A migration is history: applied databases ran it as written, so it is never reshaped.
+    "warehouse/migrations/shared/versions/2026_11_25_0100_shared_billing.py:upgrade",
 }
 
 

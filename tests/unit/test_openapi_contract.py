@@ -26,9 +26,9 @@ _ADDED_AGGREGATIONS = {"MIN", "AVG"}
 
 
 def _admin_document() -> dict[str, Any]:
-    from api.app import create_app
+    from meterline.bootstrap import api_app
 
-    return create_app(Settings()).openapi()
+    return api_app(Settings()).openapi()
 
 
 def _ingest_document() -> dict[str, Any]:

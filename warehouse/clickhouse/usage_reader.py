@@ -15,7 +15,6 @@ from typing import Protocol
 
 import orjson
 
-from meterline.settings import Settings
 
 from metering import Meter, Resolution, UsageEvent, aggregation_for
 
@@ -24,7 +23,7 @@ from .queries import (
     rollup_resolution, series, unique_total_query, usage_query,
 )
 
-__all__ = ["UsagePoint", "UsageSeries", "UsageReader", "ClickHouseUsageReader", "build_usage_reader", "series_to_json"]
+__all__ = ["UsagePoint", "UsageSeries", "UsageReader", "ClickHouseUsageReader", "series_to_json"]
 
 
 class UsageReader(Protocol):
@@ -118,9 +117,3 @@ def series_to_json(result: UsageSeries) -> dict:
         "total_quantity": str(result.total_quantity), "total_events": result.total_events,
         "read_from": result.read_from,
     }
-
-
-def build_usage_reader(settings: Settings) -> UsageReader:
-    from .client import open_clickhouse
-
-    return ClickHouseUsageReader(open_clickhouse(settings.clickhouse), settings.clickhouse.database)

@@ -19,20 +19,17 @@ from billing_jobs.segments import SubscriptionSpan, period_bounds, plan_segments
 
 from .billing_usage import hourly_usage
 from .tables import invoice, invoice_line, plan, subscription
+from .tenant_scope import tenant_scope_sync
 from .usage import usage_correction
 
 __all__ = ["billed_per_meter", "corrected_periods", "pending_corrections"]
 
 
-def _in(conn: Connection, schema_name: str) -> Connection:
-    return conn.execution_options(schema_translate_map={"tenant": schema_name})
-
-
-def pending_corrections(conn: Connection, schema_name: str, period_start: date) -> list[PendingCorrection]:
+def pending_corrections(conn: Connection, tenant_id: uuid.UUID, period_start: date) -> list[PendingCorrection]:
     """Corrections no invoice has billed yet, of invoices for periods before `period_start`
     (re-running an old month must not take a later month's corrections)."""
     earlier = select(invoice.c.number).where(invoice.c.period_start < period_start)
-    rows = _in(conn, schema_name).execute(
+    rows = tenant_scope_sync(conn, tenant_id).execute(
         select(usage_correction.c.id, usage_correction.c.invoice_number, usage_correction.c.meter_slug,
                usage_correction.c.window_start, usage_correction.c.quantity, usage_correction.c.kind,
                usage_correction.c.event_count)
@@ -42,11 +39,11 @@ def pending_corrections(conn: Connection, schema_name: str, period_start: date) 
     return [PendingCorrection(i, n, m, w, Decimal(q), k, int(e)) for i, n, m, w, q, k, e in rows]
 
 
-def corrected_periods(conn: Connection, schema_name: str, tenant_id: uuid.UUID,
+def corrected_periods(conn: Connection, tenant_id: uuid.UUID,
                       numbers: set[str]) -> dict[str, CorrectedPeriod]:
     """For each issued invoice number: its period, plans in force then, and usage as it stands now."""
     periods: dict[str, CorrectedPeriod] = {}
-    for number, start, end in _in(conn, schema_name).execute(
+    for number, start, end in tenant_scope_sync(conn, tenant_id).execute(
             select(invoice.c.number, invoice.c.period_start, invoice.c.period_end)
             .where(invoice.c.number.in_(sorted(numbers)))):
         lower, upper = period_bounds(start, end)
@@ -56,17 +53,17 @@ def corrected_periods(conn: Connection, schema_name: str, tenant_id: uuid.UUID,
             .where(subscription.c.tenant_id == tenant_id, subscription.c.started_at < upper,
                    subscription.c.canceled_at.is_(None) | (subscription.c.canceled_at > lower))
             .order_by(subscription.c.started_at))]
-        hours = hourly_usage(conn, schema_name, lower, upper)
+        hours = hourly_usage(conn, tenant_id, lower, upper)
         periods[number] = CorrectedPeriod(start, end, with_usage(plan_segments(spans, start, end), hours),
-                                          billed_per_meter(conn, schema_name, number))
+                                          billed_per_meter(conn, tenant_id, number))
     return periods
 
 
-def billed_per_meter(conn: Connection, schema_name: str, number: str) -> dict[str, int]:
+def billed_per_meter(conn: Connection, tenant_id: uuid.UUID, number: str) -> dict[str, int]:
     """{meter slug: minor units billed for it} for issued invoice `number`: its own usage and
     minimum lines, plus what restatements of it billed on later invoices (not additive
     corrections: those bill late units, restatements compare against the lines)."""
-    tconn = _in(conn, schema_name)
+    tconn = tenant_scope_sync(conn, tenant_id)
     billed: dict[str, int] = defaultdict(int)
     for slug, amount in tconn.execute(
             select(invoice_line.c.meter_slug, func.sum(invoice_line.c.amount_minor))

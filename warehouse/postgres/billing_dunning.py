@@ -19,6 +19,8 @@ from billing_jobs.ports import InvoiceStatus
 
 from .billing_tables import billing_dunning_step, billing_notification_target, billing_outbox
 from .tables import app_user, invoice, subscription, tenant
+from .tenant_scope import tenant_scope_sync
+from .transient import retryable_on_connection_loss
 
 __all__ = ["PgDunningStore", "billing_email", "tenant_ids"]
 
@@ -30,17 +32,16 @@ _SUBJECTS = {
 }
 
 
+@retryable_on_connection_loss
 def tenant_ids(engine: Engine) -> list[str]:
     with engine.connect() as conn:
         return [str(row[0]) for row in conn.execute(select(tenant.c.id).order_by(tenant.c.slug))]
 
 
+@retryable_on_connection_loss
 class PgDunningStore:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
-
-    def _schema(self, conn: Connection, tenant_id: str) -> str:
-        return conn.execute(select(tenant.c.schema_name).where(tenant.c.id == uuid.UUID(tenant_id))).scalar_one()
 
     def dunning_invoices(self, tenant_id: str) -> list[DunningInvoice]:
         with self._engine.connect() as conn:
@@ -50,7 +51,7 @@ class PgDunningStore:
                 .where(billing_dunning_step.c.tenant_id == uuid.UUID(tenant_id))
             ):
                 steps.setdefault(number, set()).add(step)
-            tconn = conn.execution_options(schema_translate_map={"tenant": self._schema(conn, tenant_id)})
+            tconn = tenant_scope_sync(conn, tenant_id)
             rows = tconn.execute(
                 select(invoice.c.number, invoice.c.status, invoice.c.created_at, invoice.c.stripe_invoice_id)
                 .where(or_(invoice.c.status.in_(sorted(UNPAID)), invoice.c.number.in_(sorted(steps))))
@@ -60,7 +61,7 @@ class PgDunningStore:
 
     def set_status(self, tenant_id: str, number: str, status: InvoiceStatus) -> None:
         with self._engine.begin() as conn:
-            tconn = conn.execution_options(schema_translate_map={"tenant": self._schema(conn, tenant_id)})
+            tconn = tenant_scope_sync(conn, tenant_id)
             tconn.execute(update(invoice).where(invoice.c.number == number).values(status=status))
 
     def apply_step(self, tenant_id: str, action: DunningAction, now: datetime) -> bool:

@@ -29,10 +29,13 @@ from .billing_dunning import billing_email
 from .billing_tables import billing_limit_alert, billing_limit_block, billing_notification_target, billing_outbox
 from .plans import live_subscription_clause
 from .tables import meter, plan, subscription, tenant, usage_hourly
+from .tenant_scope import tenant_scope_sync
+from .transient import retryable_on_connection_loss
 
 __all__ = ["PgLimitStore", "blocked_event_types"]
 
 
+@retryable_on_connection_loss
 class PgLimitStore:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
@@ -52,8 +55,7 @@ class PgLimitStore:
 
     def usage(self, tenant_id: str, start: datetime, end: datetime) -> dict[str, Decimal]:
         with self._engine.connect() as conn:
-            schema = conn.execute(select(tenant.c.schema_name).where(tenant.c.id == uuid.UUID(tenant_id))).scalar_one()
-            tconn = conn.execution_options(schema_translate_map={"tenant": schema})
+            tconn = tenant_scope_sync(conn, tenant_id)
             rows = tconn.execute(
                 select(usage_hourly.c.meter_slug, usage_hourly.c.window_start, usage_hourly.c.quantity,
                        usage_hourly.c.aggregation, usage_hourly.c.latest_at, usage_hourly.c.latest_id,

@@ -18,10 +18,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from billing_jobs.ports import PendingNotification
 
 from .billing_tables import billing_notification_target, billing_outbox
+from .transient import retryable_on_connection_loss
 
 __all__ = ["NotificationTarget", "OutboxRecord", "PgOutbox", "get_target", "list_outbox", "set_target"]
 
 
+@retryable_on_connection_loss
 class PgOutbox:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine

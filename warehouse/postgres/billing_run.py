@@ -19,10 +19,12 @@ from .billing_usage import hourly_usage, meter_aggregations
 from .invoices import PgInvoiceStore
 from .plans import billable_subscriptions
 from .tables import tenant
+from .transient import retryable_on_connection_loss
 
 __all__ = ["PgInvoiceRunStore"]
 
 
+@retryable_on_connection_loss
 class PgInvoiceRunStore(PgInvoiceStore):
     """One per flow run, shared by its task threads (each call takes its own connection)."""
 
@@ -39,11 +41,11 @@ class PgInvoiceRunStore(PgInvoiceStore):
         with self._engine.begin() as conn:
             row = conn.execute(tenant.select().where(tenant.c.id == tenant_id)).one()
             # The invoice half of this store need not look the tenant up again.
-            self._tenants[str(row.id)] = (row.slug, row.schema_name)
+            self._slugs[str(row.id)] = row.slug
             aggregations = meter_aggregations(conn, row.id)
-            hours = hourly_usage(conn, row.schema_name, *period_bounds(period_start, period_end))
-            corrections = pending_corrections(conn, row.schema_name, period_start)
-            periods = corrected_periods(conn, row.schema_name, row.id, {c.invoice_number for c in corrections}) \
+            hours = hourly_usage(conn, row.id, *period_bounds(period_start, period_end))
+            corrections = pending_corrections(conn, row.id, period_start)
+            periods = corrected_periods(conn, row.id, {c.invoice_number for c in corrections}) \
                 if corrections else {}
         return TenantPeriod(BillingTenant(str(row.id), row.slug, row.name, row.stripe_customer_id),
                             aggregations, hours, corrections, periods)

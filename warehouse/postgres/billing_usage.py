@@ -11,17 +11,18 @@ from sqlalchemy import Connection, select
 from billing_jobs.usage_totals import UsageHour
 
 from .tables import meter, usage_hourly
+from .tenant_scope import tenant_scope_sync
 
 __all__ = ["hourly_usage", "meter_aggregations"]
 
 
-def hourly_usage(conn: Connection, schema_name: str, start: datetime, end: datetime) -> list[UsageHour]:
+def hourly_usage(conn: Connection, tenant_id: uuid.UUID, start: datetime, end: datetime) -> list[UsageHour]:
     """Every row (one per meter, hour and group) for windows starting in [start, end), in time order.
 
     Rows, not sums: how a meter's rows combine depends on its aggregation
     (billing_jobs.usage_totals), and a segment boundary may fall between them.
     """
-    tconn = conn.execution_options(schema_translate_map={"tenant": schema_name})
+    tconn = tenant_scope_sync(conn, tenant_id)
     rows = tconn.execute(
         select(usage_hourly.c.meter_slug, usage_hourly.c.window_start, usage_hourly.c.quantity,
                usage_hourly.c.aggregation, usage_hourly.c.latest_at, usage_hourly.c.latest_id,

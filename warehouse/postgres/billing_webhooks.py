@@ -11,25 +11,29 @@ from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from billing_jobs.webhooks import CustomerDeleted, InvoiceChange, StripeEvent, interpret_event, status_after
+from datetime import datetime
+
+from billing_jobs.webhooks import CustomerDeleted, InvoiceChange, status_after
 
 from .billing_tables import billing_webhook_event
 from .tables import invoice, payment, tenant
+from .tenant_scope import tenant_scope
 
 __all__ = ["record_stripe_event"]
 
 
-async def record_stripe_event(conn: AsyncConnection, event: StripeEvent) -> str:
-    """Apply `event` once; returns what happened ("duplicate", "paid", "ignored", ...)."""
+async def record_stripe_event(conn: AsyncConnection, event_id: str, event_type: str, created: datetime,
+                              change: InvoiceChange | CustomerDeleted | None) -> str:
+    """Apply event `event_id` (its `change`, as the Stripe adapter reads it) once; returns what
+    happened ("duplicate", "paid", "ignored", ...)."""
     claimed = (await conn.execute(
         pg_insert(billing_webhook_event)
-        .values(event_id=event.id, type=event.type, event_created_at=event.created, outcome="pending")
+        .values(event_id=event_id, type=event_type, event_created_at=created, outcome="pending")
         .on_conflict_do_nothing(index_elements=["event_id"])
         .returning(billing_webhook_event.c.event_id)
     )).scalar_one_or_none()
     if claimed is None:
         return "duplicate"
-    change = interpret_event(event)
     if isinstance(change, InvoiceChange):
         outcome = await _apply_invoice_change(conn, change)
     elif isinstance(change, CustomerDeleted):
@@ -40,19 +44,19 @@ async def record_stripe_event(conn: AsyncConnection, event: StripeEvent) -> str:
     else:
         outcome = "ignored"
     await conn.execute(
-        update(billing_webhook_event).where(billing_webhook_event.c.event_id == event.id).values(outcome=outcome))
+        update(billing_webhook_event).where(billing_webhook_event.c.event_id == event_id).values(outcome=outcome))
     return outcome
 
 
 async def _apply_invoice_change(conn: AsyncConnection, change: InvoiceChange) -> str:
     if not change.customer_id:
         return "unknown customer"
-    schema_name = (await conn.execute(
-        select(tenant.c.schema_name).where(tenant.c.stripe_customer_id == change.customer_id)
+    tenant_id = (await conn.execute(
+        select(tenant.c.id).where(tenant.c.stripe_customer_id == change.customer_id)
     )).scalar_one_or_none()
-    if schema_name is None:
+    if tenant_id is None:
         return "unknown customer"
-    tconn = await conn.execution_options(schema_translate_map={"tenant": schema_name})
+    tconn = await tenant_scope(conn, tenant_id)
     # FOR UPDATE: two events of one invoice applied concurrently still go forward only.
     row = (await tconn.execute(
         select(invoice.c.number, invoice.c.status).where(invoice.c.stripe_invoice_id == change.stripe_invoice_id)

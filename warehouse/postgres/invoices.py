@@ -20,11 +20,11 @@ from billing_jobs.errors import PermanentError, RetryableError
 from billing_jobs.ports import InvoiceStatus, StoredInvoice
 
 from .tables import invoice, invoice_line, tenant
+from .tenant_scope import tenant_scope, tenant_scope_sync
 from .usage import usage_correction
+from .transient import retryable_on_connection_loss
 
 __all__ = ["PgInvoiceStore", "list_invoices", "get_invoice"]
-
-_TRANSLATE = "schema_translate_map"
 
 
 def _stored(head, lines, tenant_id: str, tenant_slug: str) -> StoredInvoice:
@@ -49,29 +49,28 @@ def _read(conn, number: str, tenant_id: str, tenant_slug: str):
     return _stored(head, lines, tenant_id, tenant_slug)
 
 
+@retryable_on_connection_loss
 class PgInvoiceStore:
-    """`tenants`: tenant id -> (slug, schema name) the caller has already read, so they are
-    not looked up again (the invoice flow reads the tenant's row anyway)."""
+    """`tenants`: tenant id -> slug the caller has already read, so it is not looked up
+    again (the invoice flow reads the tenant's row anyway)."""
 
-    def __init__(self, engine: Engine, tenants: Mapping[str, tuple[str, str]] | None = None) -> None:
+    def __init__(self, engine: Engine, tenants: Mapping[str, str] | None = None) -> None:
         self._engine = engine
-        self._tenants: dict[str, tuple[str, str]] = dict(tenants or {})
+        self._slugs: dict[str, str] = dict(tenants or {})
 
-    def _tenant(self, tenant_id: str) -> tuple[str, str]:
-        if tenant_id not in self._tenants:
+    def _slug(self, tenant_id: str) -> str:
+        if tenant_id not in self._slugs:
             with self._engine.connect() as conn:
-                row = conn.execute(
-                    select(tenant.c.slug, tenant.c.schema_name).where(tenant.c.id == uuid.UUID(tenant_id))
-                ).one()
-            self._tenants[tenant_id] = (row.slug, row.schema_name)
-        return self._tenants[tenant_id]
+                self._slugs[tenant_id] = conn.execute(
+                    select(tenant.c.slug).where(tenant.c.id == uuid.UUID(tenant_id))).scalar_one()
+        return self._slugs[tenant_id]
 
     def _in_tenant(self, conn: Connection, tenant_id: str) -> Connection:
-        return conn.execution_options(**{_TRANSLATE: {"tenant": self._tenant(tenant_id)[1]}})
+        return tenant_scope_sync(conn, tenant_id)
 
     def get(self, tenant_id: str, number: str) -> StoredInvoice | None:
         with self._engine.connect() as raw:
-            return _read(self._in_tenant(raw, tenant_id), number, tenant_id, self._tenant(tenant_id)[0])
+            return _read(self._in_tenant(raw, tenant_id), number, tenant_id, self._slug(tenant_id))
 
     def create(self, tenant_id: str, draft: InvoiceDraft,
                applied_corrections: Sequence[AppliedCorrection] = ()) -> StoredInvoice:
@@ -90,7 +89,7 @@ class PgInvoiceStore:
                     for line in draft.lines
                 ])
             if inserted is None:  # stored before: the stored one, unchanged
-                return _read(conn, draft.number, tenant_id, self._tenant(tenant_id)[0])
+                return _read(conn, draft.number, tenant_id, self._slug(tenant_id))
             _apply_corrections(conn, draft.number, applied_corrections)
         # Just inserted from `draft`, as it is: reading it back (two more statements per
         # invoice) would only return it.
@@ -146,9 +145,9 @@ def _apply_corrections(conn: Connection, number: str, applied: Sequence[AppliedC
             raise RetryableError(f"usage correction {correction.id} changed while invoice {number} was composed")
 
 
-async def list_invoices(conn: AsyncConnection, schema_name: str, tenant_id: uuid.UUID, tenant_slug: str,
+async def list_invoices(conn: AsyncConnection, tenant_id: uuid.UUID, tenant_slug: str,
                         since: date | None = None) -> list[StoredInvoice]:
-    tconn = await conn.execution_options(**{_TRANSLATE: {"tenant": schema_name}})
+    tconn = await tenant_scope(conn, tenant_id)
     query = select(invoice.c.number).order_by(invoice.c.period_start.desc())
     if since is not None:
         query = query.where(invoice.c.period_start >= since)
@@ -156,7 +155,7 @@ async def list_invoices(conn: AsyncConnection, schema_name: str, tenant_id: uuid
     return [await tconn.run_sync(lambda c, n=n: _read(c, n, str(tenant_id), tenant_slug)) for n in numbers]
 
 
-async def get_invoice(conn: AsyncConnection, schema_name: str, tenant_id: uuid.UUID, tenant_slug: str,
+async def get_invoice(conn: AsyncConnection, tenant_id: uuid.UUID, tenant_slug: str,
                       number: str) -> StoredInvoice | None:
-    tconn = await conn.execution_options(**{_TRANSLATE: {"tenant": schema_name}})
+    tconn = await tenant_scope(conn, tenant_id)
     return await tconn.run_sync(lambda c: _read(c, number, str(tenant_id), tenant_slug))

@@ -9,9 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from billing_jobs.webhooks import (
-    CustomerDeleted, InvoiceChange, PaymentRecord, StripeEvent, interpret_event, parse_event, status_after,
-)
+from billing_jobs.stripe.webhooks import StripeEvent, interpret_event, parse_event
+from billing_jobs.webhooks import CustomerDeleted, InvoiceChange, PaymentRecord, status_after
 
 STATUSES = ["open", "payment_failed", "paid", "refunded", "void"]
 

@@ -3,17 +3,20 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from billing_jobs.segments import period_bounds
+
 from ..tables import invoice, usage_correction
-from ._scope import _in
+from ..tenant_scope import tenant_scope
 
 __all__ = ["CorrectionRecord", "InvoicedPeriod", "invoiced_periods", "add_corrections", "pending_corrections"]
 
@@ -36,21 +39,17 @@ class InvoicedPeriod:
     end: datetime
 
 
-async def invoiced_periods(conn: AsyncConnection, schema_name: str, since: datetime) -> list[InvoicedPeriod]:
+async def invoiced_periods(conn: AsyncConnection, tenant_id: uuid.UUID, since: datetime) -> list[InvoicedPeriod]:
     """Issued invoices (not draft, not void) whose period ends after `since`."""
-    tconn = await _in(conn, schema_name)
+    tconn = await tenant_scope(conn, tenant_id)
     rows = await tconn.execute(
         select(invoice.c.number, invoice.c.period_start, invoice.c.period_end)
         .where(invoice.c.status.notin_(("draft", "void")), invoice.c.period_end > since.date())
     )
-    return [InvoicedPeriod(number, _midnight(start), _midnight(end)) for number, start, end in rows]
+    return [InvoicedPeriod(number, *period_bounds(start, end)) for number, start, end in rows]
 
 
-def _midnight(day: date) -> datetime:
-    return datetime(day.year, day.month, day.day, tzinfo=timezone.utc)
-
-
-async def add_corrections(conn: AsyncConnection, schema_name: str,
+async def add_corrections(conn: AsyncConnection, tenant_id: uuid.UUID,
                           rows: Iterable[tuple[str, str, datetime, Decimal, int, str]]) -> None:
     """rows: (invoice number, meter, window, quantity, event count, kind), as
     billing_jobs.corrections.late_usage_corrections gives them; each is added to its pending
@@ -68,12 +67,12 @@ async def add_corrections(conn: AsyncConnection, schema_name: str,
               "event_count": usage_correction.c.event_count + statement.excluded.event_count,
               "updated_at": func.now()},
     )
-    await (await _in(conn, schema_name)).execute(statement)
+    await (await tenant_scope(conn, tenant_id)).execute(statement)
 
 
-async def pending_corrections(conn: AsyncConnection, schema_name: str) -> list[CorrectionRecord]:
+async def pending_corrections(conn: AsyncConnection, tenant_id: uuid.UUID) -> list[CorrectionRecord]:
     """Usage for already-invoiced periods that no invoice has billed yet."""
-    rows = await (await _in(conn, schema_name)).execute(
+    rows = await (await tenant_scope(conn, tenant_id)).execute(
         select(usage_correction.c.invoice_number, usage_correction.c.meter_slug, usage_correction.c.window_start,
                usage_correction.c.quantity, usage_correction.c.event_count, usage_correction.c.updated_at,
                usage_correction.c.kind)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -11,7 +12,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..tables import dead_letter
-from ._scope import _in
+from ..tenant_scope import tenant_scope
 
 __all__ = ["DeadLetterRecord", "add_dead_letters", "list_dead_letters"]
 
@@ -26,7 +27,7 @@ class DeadLetterRecord:
     created_at: datetime
 
 
-async def add_dead_letters(conn: AsyncConnection, schema_name: str,
+async def add_dead_letters(conn: AsyncConnection, tenant_id: uuid.UUID,
                            rows: Iterable[tuple[str, str, str, dict]]) -> None:
     """rows: (event id, meter slug or "", reason, the event as JSON)."""
     values = [{"event_id": event_id, "meter_slug": slug, "reason": reason, "event": event}
@@ -34,14 +35,14 @@ async def add_dead_letters(conn: AsyncConnection, schema_name: str,
     if not values:
         return
     statement = pg_insert(dead_letter).values(values).on_conflict_do_nothing(index_elements=["event_id", "meter_slug"])
-    await (await _in(conn, schema_name)).execute(statement)
+    await (await tenant_scope(conn, tenant_id)).execute(statement)
 
 
-async def list_dead_letters(conn: AsyncConnection, schema_name: str, limit: int = 100,
+async def list_dead_letters(conn: AsyncConnection, tenant_id: uuid.UUID, limit: int = 100,
                             before_id: int | None = None) -> list[DeadLetterRecord]:
     """Newest first; page with `before_id` = the last id of the previous page."""
     query = select(dead_letter).order_by(dead_letter.c.id.desc()).limit(limit)
     if before_id is not None:
         query = query.where(dead_letter.c.id < before_id)
-    rows = await (await _in(conn, schema_name)).execute(query)
+    rows = await (await tenant_scope(conn, tenant_id)).execute(query)
     return [DeadLetterRecord(r.id, r.event_id, r.meter_slug, r.reason, r.event, r.created_at) for r in rows]

@@ -7,21 +7,22 @@ nothing.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 import orjson
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..tables import duplicate_tally
-from ._scope import _in
+from ..tenant_scope import tenant_schema, tenant_scope
 
 __all__ = ["claim_new_events", "committed_among", "prune_processed_events", "add_duplicates", "duplicate_counts"]
 
 
-async def claim_new_events(conn: AsyncConnection, schema_name: str,
+async def claim_new_events(conn: AsyncConnection, tenant_id: uuid.UUID,
                            events: Sequence[tuple[str, datetime]]) -> set[str]:
     """Insert (id, time) pairs into the dedup record; returns the ids that were not there yet."""
     if not events:
@@ -29,6 +30,7 @@ async def claim_new_events(conn: AsyncConnection, schema_name: str,
     # One JSON text parameter, not a VALUES row per event nor array parameters: orjson
     # writes it in C, where psycopg dumped arrays element by element in Python (~12% of
     # the worker), and the statement stays one short string.
+    schema_name = await tenant_schema(conn, tenant_id)
     statement = text(
         f'INSERT INTO "{schema_name}".processed_event (event_id, event_time) '
         "SELECT e->>0, CAST(e->>1 AS timestamptz) FROM json_array_elements(CAST(:events AS json)) AS e "
@@ -38,7 +40,7 @@ async def claim_new_events(conn: AsyncConnection, schema_name: str,
     return set(result.scalars())
 
 
-async def committed_among(conn: AsyncConnection, schema_name: str, events: Sequence[tuple[str, datetime]],
+async def committed_among(conn: AsyncConnection, tenant_id: uuid.UUID, events: Sequence[tuple[str, datetime]],
                           horizon: timedelta) -> set[int]:
     """Positions in `events` ((id, time) pairs read from ClickHouse's raw table) of the
     events a committed batch counted: their dedup record holds that id with that time.
@@ -49,6 +51,7 @@ async def committed_among(conn: AsyncConnection, schema_name: str, events: Seque
     Times match to the millisecond: ClickHouse keeps milliseconds, the record microseconds."""
     if not events:
         return set()
+    schema_name = await tenant_schema(conn, tenant_id)
     result = await conn.execute(text(
         "SELECT e.n - 1 FROM json_array_elements(CAST(:events AS json)) WITH ORDINALITY AS e(v, n) "
         "WHERE CAST(e.v->>1 AS timestamptz) < statement_timestamp() - CAST(:horizon AS interval) "
@@ -59,7 +62,7 @@ async def committed_among(conn: AsyncConnection, schema_name: str, events: Seque
     return set(result.scalars())
 
 
-async def add_duplicates(conn: AsyncConnection, schema_name: str, window_start: datetime, count: int) -> None:
+async def add_duplicates(conn: AsyncConnection, tenant_id: uuid.UUID, window_start: datetime, count: int) -> None:
     if count <= 0:
         return
     statement = pg_insert(duplicate_tally).values(window_start=window_start, event_count=count)
@@ -67,22 +70,23 @@ async def add_duplicates(conn: AsyncConnection, schema_name: str, window_start: 
         index_elements=["window_start"],
         set_={"event_count": duplicate_tally.c.event_count + statement.excluded.event_count, "updated_at": func.now()},
     )
-    await (await _in(conn, schema_name)).execute(statement)
+    await (await tenant_scope(conn, tenant_id)).execute(statement)
 
 
-async def prune_processed_events(conn: AsyncConnection, schema_name: str, before: datetime, chunk: int) -> int:
+async def prune_processed_events(conn: AsyncConnection, tenant_id: uuid.UUID, before: datetime, chunk: int) -> int:
     """Delete at most `chunk` dedup records older than `before`; returns how many went."""
-    result = await (await _in(conn, schema_name)).execute(text(
+    schema_name = await tenant_schema(conn, tenant_id)
+    result = await conn.execute(text(
         f'DELETE FROM "{schema_name}".processed_event WHERE ctid = ANY(ARRAY('
         f'SELECT ctid FROM "{schema_name}".processed_event WHERE event_time < :before LIMIT :chunk))'
     ), {"before": before, "chunk": chunk})
     return result.rowcount
 
 
-async def duplicate_counts(conn: AsyncConnection, schema_name: str, start: datetime,
+async def duplicate_counts(conn: AsyncConnection, tenant_id: uuid.UUID, start: datetime,
                            end: datetime) -> list[tuple[datetime, int]]:
     """Duplicates dropped per minute in [start, end), by when the stream saw them."""
-    rows = await (await _in(conn, schema_name)).execute(
+    rows = await (await tenant_scope(conn, tenant_id)).execute(
         select(duplicate_tally.c.window_start, duplicate_tally.c.event_count)
         .where(duplicate_tally.c.window_start >= start, duplicate_tally.c.window_start < end)
         .order_by(duplicate_tally.c.window_start)

@@ -3,22 +3,23 @@ usage_hourly, usage_daily), each row per meter and group, in the dedup record's 
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import NamedTuple
 
 import orjson
-from sqlalchemy import Connection, func, select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from metering import NO_GROUP, UsageDelta
 from metering.aggregations import registered
 
 from ..tables import usage_hourly
-from ._scope import _in
+from ..tenant_scope import tenant_schema, tenant_scope
 
-__all__ = ["WindowRow", "upsert_usage", "add_usage", "usage_for_period", "usage_hours", "usage_windows"]
+__all__ = ["WindowRow", "upsert_usage", "add_usage", "usage_hours", "usage_windows"]
 
 _WINDOW_TABLES = {"minute": "usage_minute", "hour": "usage_hourly", "day": "usage_daily"}
 
@@ -77,7 +78,7 @@ def _upsert_statement(schema_name: str) -> str:
     )
 
 
-async def upsert_usage(conn: AsyncConnection, schema_name: str,
+async def upsert_usage(conn: AsyncConnection, tenant_id: uuid.UUID,
                        rows: Sequence[tuple[str, str, str, datetime, str, UsageDelta]]) -> list[WindowRow]:
     """rows: (resolution, meter slug, group key, window start, aggregation, delta), one per
     window. Merges each delta into its window and returns the windows as committed,
@@ -90,33 +91,23 @@ async def upsert_usage(conn: AsyncConnection, schema_name: str,
     # One JSON text parameter (see claim_new_events); quantities as exact decimal text.
     payload = orjson.dumps([(resolution, slug, group, window, aggregation, str(d.quantity), d.event_count,
                              d.latest_at, d.latest_id) for resolution, slug, group, window, aggregation, d in rows])
-    result = await conn.execute(text(_upsert_statement(schema_name)), {"rows": payload.decode()})
+    statement = text(_upsert_statement(await tenant_schema(conn, tenant_id)))
+    result = await conn.execute(statement, {"rows": payload.decode()})
     # psycopg already gives numeric as Decimal and bigint as int.
     return [WindowRow(*r) for r in result]
 
 
-async def add_usage(conn: AsyncConnection, schema_name: str,
+async def add_usage(conn: AsyncConnection, tenant_id: uuid.UUID,
                     deltas: Iterable[tuple[str, datetime, UsageDelta]]) -> list[WindowRow]:
     """Additive hourly usage without groups, as billing tests seed it."""
-    return await upsert_usage(conn, schema_name, [("hour", slug, NO_GROUP, window, "SUM", d)
+    return await upsert_usage(conn, tenant_id, [("hour", slug, NO_GROUP, window, "SUM", d)
                                                   for slug, window, d in deltas])
 
 
-def usage_for_period(conn: Connection, schema_name: str, start: datetime, end: datetime) -> dict[str, Decimal]:
-    """Total quantity per meter for [start, end): what an invoice bills."""
-    tconn = conn.execution_options(schema_translate_map={"tenant": schema_name})
-    rows = tconn.execute(
-        select(usage_hourly.c.meter_slug, func.sum(usage_hourly.c.quantity))
-        .where(usage_hourly.c.window_start >= start, usage_hourly.c.window_start < end)
-        .group_by(usage_hourly.c.meter_slug)
-    )
-    return {slug: Decimal(total) for slug, total in rows}
-
-
-async def usage_hours(conn: AsyncConnection, schema_name: str, meter_slug: str,
+async def usage_hours(conn: AsyncConnection, tenant_id: uuid.UUID, meter_slug: str,
                       start: datetime, end: datetime) -> list[tuple[datetime, Decimal, int]]:
     """Per hour, summed over groups: the usage of an additive (COUNT, SUM) meter."""
-    tconn = await _in(conn, schema_name)
+    tconn = await tenant_scope(conn, tenant_id)
     rows = await tconn.execute(
         select(usage_hourly.c.window_start, func.sum(usage_hourly.c.quantity), func.sum(usage_hourly.c.event_count))
         .where(usage_hourly.c.meter_slug == meter_slug, usage_hourly.c.window_start >= start,
@@ -127,9 +118,10 @@ async def usage_hours(conn: AsyncConnection, schema_name: str, meter_slug: str,
     return [(w, Decimal(q), int(c)) for w, q, c in rows]
 
 
-async def usage_windows(conn: AsyncConnection, schema_name: str, meter_slug: str, start: datetime, end: datetime,
+async def usage_windows(conn: AsyncConnection, tenant_id: uuid.UUID, meter_slug: str, start: datetime, end: datetime,
                         resolution: str = "hour") -> list[WindowRow]:
     """Every (window, group) row of one meter in [start, end), at one resolution."""
+    schema_name = await tenant_schema(conn, tenant_id)
     result = await conn.execute(text(
         f'SELECT meter_slug, group_key, window_start, aggregation, quantity, event_count, latest_at, latest_id, '
         f'revision FROM "{schema_name}".{_WINDOW_TABLES[resolution]} '

@@ -1,0 +1,32 @@
+"""What the API is given by the composition root (meterline/bootstrap.py): its own
+settings sections and its clients, each built there once, so no module of api/ reads
+the whole Settings or builds a client itself."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from pydantic import SecretStr
+
+from meterline.settings import JwtSettings
+
+if TYPE_CHECKING:  # annotations only
+    from .tenants.service import CustomerRegistry
+    from .usage.service import UsageReader
+
+__all__ = ["ApiWiring"]
+
+
+@dataclass(frozen=True)
+class ApiWiring:
+    jwt: JwtSettings
+    operator_token: SecretStr
+    stripe_webhook_secret: SecretStr
+    # The PostgreSQL engine, opened by the app's lifespan (and disposed by it).
+    open_postgres: Callable[[], Any]
+    # The analytics store's reader, opened on first use: the API serves everything else without it.
+    open_usage_reader: Callable[[], UsageReader]
+    # The payment provider a registration creates the tenant's customer with (one for the app).
+    customer_registry: CustomerRegistry
