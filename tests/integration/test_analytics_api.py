@@ -25,13 +25,11 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from api.analytics.deps import get_now as analytics_now
-from api.app import create_app
 from api.subscriptions.deps import get_now as subscriptions_now
 from flows.invoicing import generate_invoices
-from meterline.bootstrap import pg_engine
+from meterline.bootstrap import api_app, pg_engine
 from meterline.settings import Settings
 from metering import NO_GROUP, UsageDelta
-from warehouse.postgres.tenants import get_tenant
 from warehouse.postgres.usage import upsert_usage
 
 pytestmark = pytest.mark.integration
@@ -92,7 +90,7 @@ def clock() -> Clock:
 
 @pytest.fixture(scope="module")
 async def client(stack: Settings, clock: Clock) -> AsyncIterator[httpx.AsyncClient]:
-    application: FastAPI = create_app(stack)
+    application: FastAPI = api_app(stack)
     application.dependency_overrides[subscriptions_now] = lambda: clock.now
     application.dependency_overrides[analytics_now] = lambda: clock.now
     async with LifespanManager(application):
@@ -130,8 +128,7 @@ async def new_plan(client: httpx.AsyncClient, operator: dict[str, str], flat_fee
 async def seed_calls(engine: AsyncEngine, tenant_id: str, calls: list[tuple[datetime, int]]) -> None:
     """As the stream writes them: each delta into its hour's and its day's window."""
     async with engine.begin() as conn:
-        record = await get_tenant(conn, uuid.UUID(tenant_id))
-        await upsert_usage(conn, record.schema_name, [
+        await upsert_usage(conn, uuid.UUID(tenant_id), [
             (resolution, "api", NO_GROUP, window.replace(hour=0) if resolution == "day" else window, "SUM",
              UsageDelta(Decimal(n), n))
             for window, n in calls for resolution in ("hour", "day")])
