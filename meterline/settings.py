@@ -176,6 +176,10 @@ class StreamSettings(BaseModel):
     prune_chunk_rows: int = 5_000
     # A sink outage: retry the same batch with exponential backoff up to this wait.
     retry_max_wait_s: float = 10.0
+    # Events a store refuses (not an outage): the batch is split to find them, and they
+    # are dead-lettered. The longest another tenant's events wait for that; a part still
+    # failing past it is dead-lettered whole (stream/isolation.py).
+    poison_bound_s: float = Field(default=30.0, gt=0)
     # A worker that dies (SIGKILL, OOM) holds its partitions until the broker expires its
     # session: this bounds how long a restart or a surviving worker waits for them.
     session_timeout_s: float = 10.0

@@ -1,4 +1,7 @@
-"""The agent: each batch of the events topic, written to the sinks until it succeeds."""
+"""The agent: each batch of the events topic, written to the sinks until it succeeds.
+
+An outage (SinkUnavailable) retries the whole batch with backoff; events a store refuses
+(UnwritableData) are isolated and dead-lettered while the rest commits (isolation.py)."""
 
 from __future__ import annotations
 
@@ -11,9 +14,11 @@ from datetime import datetime, timezone
 import orjson
 from tenacity import AsyncRetrying, retry_if_exception_type, wait_exponential
 
+from .isolation import write_isolating
 from .metrics import StreamMetrics
 from .resources import WorkerResources
-from .sinks.postgres import BatchOutcome, SourceRecord
+from .sinks.failures import UnwritableData
+from .sinks.postgres import BatchOutcome, SourceRecord, UsageSink, give_up_record, refuse_record, split_record
 
 __all__ = ["register_agent"]
 
@@ -44,18 +49,41 @@ def register_agent(app, resources: WorkerResources, events_topic, dead_letter_to
             records = [SourceRecord(e.message.topic, e.message.partition, e.message.offset,
                                     datetime.fromtimestamp(e.message.timestamp, timezone.utc), e.value)
                        for e in batch]
-            outcome = await _write_until_done(resources, records)
-            _count(resources.metrics, outcome)
-            # After the commit: the tenant table has them already; the topic is a feed.
-            for dead in outcome.dead_letters:
-                await dead_letter_topic.send(value=orjson.dumps(dead))
+            for outcome in await _write_until_done(resources, records):
+                _count(resources.metrics, outcome)
+                # After the commit: the tenant table has them already; the topic is a feed.
+                for dead in outcome.dead_letters:
+                    await dead_letter_topic.send(value=orjson.dumps(dead))
 
 
-async def _write_until_done(resources: WorkerResources, records: list[SourceRecord]) -> BatchOutcome:
+class _SinkWriter:
+    """The PostgreSQL sink as isolation.py's port, for one attempt at one batch."""
+
+    split = staticmethod(split_record)
+    refuse = staticmethod(refuse_record)
+    give_up = staticmethod(give_up_record)
+
+    def __init__(self, sink: UsageSink, meters, now: datetime, metrics: StreamMetrics) -> None:
+        self._sink, self._meters, self._now, self._metrics = sink, meters, now, metrics
+
+    async def write(self, records):
+        try:
+            return await self._sink.write(records, self._meters, self._now)
+        except UnwritableData as exc:
+            self._metrics.unwritable_batches.inc()
+            log.warning("a store refused %d records for their data (%s); isolating", len(records), exc.reason)
+            raise
+
+
+async def _write_until_done(resources: WorkerResources, records: list[SourceRecord]) -> list[BatchOutcome]:
     # faust acks a taken batch even if the agent's body raises, so a sink failure must
     # not escape: retry the same batch until the sinks are back, holding the
-    # offsets meanwhile (PostgreSQL's positions are the truth; Kafka's follow).
+    # offsets meanwhile (PostgreSQL's positions are the truth; Kafka's follow). Parts
+    # committed before an outage are skipped by their positions on the retry.
     metrics = resources.metrics
+    # Splitting stops at 80% of the bound: the rest is for the writes that dead-letter
+    # what still fails and commit what follows it.
+    split_for_s = 0.8 * resources.stream.poison_bound_s
     async for attempt in AsyncRetrying(wait=wait_exponential(multiplier=0.2, max=resources.stream.retry_max_wait_s),
                                        retry=retry_if_exception_type(Exception), reraise=True):
         with attempt:
@@ -64,15 +92,17 @@ async def _write_until_done(resources: WorkerResources, records: list[SourceReco
             started = time.perf_counter()
             try:
                 opened = await resources.sinks()
+                writer = _SinkWriter(opened.sink, opened.meters, datetime.now(timezone.utc), metrics)
                 async with resources.writing:
                     with _no_cyclic_gc():
-                        outcome = await opened.sink.write(records, opened.meters, datetime.now(timezone.utc))
+                        outcomes = await write_isolating(writer, records,
+                                                         lambda: time.perf_counter() - started > split_for_s)
             except Exception:
                 metrics.sink_failures.inc()
                 log.exception("sink write failed; retrying the batch")
                 raise
             metrics.sink_latency.observe(time.perf_counter() - started)
-    return outcome
+    return outcomes
 
 
 def _count(metrics: StreamMetrics, outcome: BatchOutcome) -> None:
@@ -80,5 +110,6 @@ def _count(metrics: StreamMetrics, outcome: BatchOutcome) -> None:
     metrics.records_replayed.inc(outcome.replayed_records)
     metrics.events.inc(outcome.new)
     metrics.duplicates.inc(outcome.duplicates)
+    metrics.duplicate_conflicts.inc(outcome.conflicts)
     metrics.dead_letters.inc(len(outcome.dead_letters))
     metrics.corrections.inc(outcome.corrections)

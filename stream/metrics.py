@@ -16,12 +16,16 @@ class StreamMetrics:
                                         "Records skipped because their position was already committed", registry=r)
         self.events = Counter("meterline_stream_events_processed", "Events applied (new, first copies)", registry=r)
         self.duplicates = Counter("meterline_stream_duplicates_dropped", "Duplicate events dropped", registry=r)
+        self.duplicate_conflicts = Counter("meterline_stream_duplicate_conflicts",
+                                           "Duplicates whose content differs from the first copy", registry=r)
         self.dead_letters = Counter("meterline_stream_dead_letters", "Dead letters written", registry=r)
         self.corrections = Counter("meterline_stream_corrections", "Usage windows flagged as invoice corrections",
                                    registry=r)
         self.sink_latency = Histogram("meterline_stream_sink_latency_seconds", "One batch through both sinks",
                                       buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10), registry=r)
         self.sink_failures = Counter("meterline_stream_sink_failures", "Failed sink attempts (retried)", registry=r)
+        self.unwritable_batches = Counter("meterline_stream_unwritable_batches",
+                                          "Batches a store refused for their data, split to isolate it", registry=r)
         self.lag = Gauge("meterline_stream_consumer_lag", "Records not yet applied",
                          ["consumer_group", "topic", "partition"], registry=r)
         self.watermark = Gauge("meterline_stream_watermark_seconds",

@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends, Query
 from ..auth import utcnow
 from ..deps import CurrentTenant, DatabaseDep, require_role
 from . import service
-from .schemas import CorrectionPublic, DeadLetterPublic, DuplicateCountPublic
+from .schemas import CorrectionPublic, DeadLetterPublic, DuplicateConflictPublic, DuplicateCountPublic
 
 router = APIRouter(prefix="/v1/stream", tags=["stream"], dependencies=[Depends(require_role("member"))])
 
@@ -35,6 +35,20 @@ async def duplicates(tenant: CurrentTenant, database: DatabaseDep,
     start, end = service.duplicates_range(start, end, utcnow())
     counts = await service.duplicates_per_minute(database, tenant, start, end)
     return [DuplicateCountPublic(minute=minute, duplicates=count) for minute, count in counts]
+
+
+@router.get("/duplicates/conflicts", response_model=list[DuplicateConflictPublic])
+async def duplicate_conflicts(tenant: CurrentTenant, database: DatabaseDep,
+                              start: Annotated[datetime | None, Query(alias="from")] = None,
+                              end: Annotated[datetime | None, Query(alias="to")] = None,
+                              limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> list[DuplicateConflictPublic]:
+    """Duplicates whose content differed from the first copy (counted once, first copy
+    wins): a client reusing ids for different events finds them here. Newest first."""
+    start, end = service.duplicates_range(start, end, utcnow())
+    conflicts = await service.duplicate_conflicts(database, tenant, start, end, limit)
+    return [DuplicateConflictPublic(event_id=c.event_id, first_digest=service.digest_text(c.first_digest),
+                                    duplicate_digest=service.digest_text(c.duplicate_digest), seen_at=c.seen_at)
+            for c in conflicts]
 
 
 @router.get("/corrections", response_model=list[CorrectionPublic])

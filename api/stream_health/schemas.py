@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-__all__ = ["DeadLetterPublic", "DuplicateCountPublic", "CorrectionPublic"]
+__all__ = ["DeadLetterPublic", "DuplicateCountPublic", "DuplicateConflictPublic", "CorrectionPublic"]
 
 
 class DeadLetterPublic(BaseModel):
@@ -21,6 +21,13 @@ class DeadLetterPublic(BaseModel):
 class DuplicateCountPublic(BaseModel):
     minute: datetime = Field(description="When the stream dropped them, by minute (UTC)")
     duplicates: int
+
+
+class DuplicateConflictPublic(BaseModel):
+    event_id: str
+    first_digest: str = Field(description="Digest of the copy that was counted (16 hex digits)")
+    duplicate_digest: str = Field(description="Digest of the later copy with the same id, not counted")
+    seen_at: datetime = Field(description="When the stream dropped the later copy (UTC)")
 
 
 class CorrectionPublic(BaseModel):

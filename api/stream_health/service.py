@@ -6,11 +6,14 @@ from datetime import datetime, timedelta
 
 from warehouse.postgres.database import Database
 from warehouse.postgres.tenants import TenantRecord
-from warehouse.postgres.usage import duplicate_counts, list_dead_letters, pending_corrections
+from warehouse.postgres.usage import (
+    DuplicateConflict, duplicate_counts, list_dead_letters, list_duplicate_conflicts, pending_corrections,
+)
 
 from ..domain_errors import FieldProblem, InvalidInput
 
-__all__ = ["dead_letters", "duplicates_range", "duplicates_per_minute", "corrections"]
+__all__ = ["dead_letters", "duplicates_range", "duplicates_per_minute", "duplicate_conflicts", "digest_text",
+           "corrections"]
 
 DEFAULT_DUPLICATES_SPAN = timedelta(days=1)
 
@@ -34,6 +37,17 @@ async def duplicates_per_minute(database: Database, tenant: TenantRecord, start:
                                 end: datetime) -> list[tuple[datetime, int]]:
     async with database.connect() as conn:
         return await duplicate_counts(conn, tenant.id, start, end)
+
+
+async def duplicate_conflicts(database: Database, tenant: TenantRecord, start: datetime, end: datetime,
+                              limit: int) -> list[DuplicateConflict]:
+    async with database.connect() as conn:
+        return await list_duplicate_conflicts(conn, tenant.id, start, end, limit)
+
+
+def digest_text(digest: int) -> str:
+    """A stored digest (a signed bigint) as the 16 hex digits of its 64 bits."""
+    return format(digest & 0xFFFF_FFFF_FFFF_FFFF, "016x")
 
 
 async def corrections(database: Database, tenant: TenantRecord):

@@ -18,6 +18,8 @@ import orjson
 from metering import UsageEvent
 from warehouse.clickhouse.queries import RAW_EVENT_COLUMNS, ROLLUP_COLUMNS, UNIQUE_VALUE_COLUMNS
 
+from .failures import clickhouse_failure
+
 __all__ = ["ClickHouseEventSink", "ClickHouseWrite"]
 
 _NO_TIME = datetime(1970, 1, 1, tzinfo=timezone.utc)
@@ -101,4 +103,11 @@ class ClickHouseEventSink:
         if not (batch.events or batch.rollups or batch.unique_values):
             return
         async with self._lock:
-            await asyncio.to_thread(self._insert, batch, datetime.now(timezone.utc))
+            try:
+                await asyncio.to_thread(self._insert, batch, datetime.now(timezone.utc))
+            except Exception as exc:
+                # SinkUnavailable or UnwritableData (stream/sinks/failures.py); others as they are.
+                translated = clickhouse_failure(exc)
+                if translated is None:
+                    raise
+                raise translated from exc

@@ -152,5 +152,10 @@ def test_events_over_http_are_counted_once_and_invoiced_exactly(services, unique
     assert api.get("/v1/stream/dead-letters", headers=auth_b).json() == []
     for auth in (auth_a, auth_b):  # a2 (A) and b3 (B) came twice in separate requests
         assert sum(d["duplicates"] for d in api.get("/v1/stream/duplicates", headers=auth).json()) == 1
+    # Beside them, the duplicate whose content differed: A's a2 came back with another subject.
+    conflicts_a = api.get("/v1/stream/duplicates/conflicts", headers=auth_a).json()
+    assert [c["event_id"] for c in conflicts_a] == ["a2"]
+    assert conflicts_a[0]["first_digest"] != conflicts_a[0]["duplicate_digest"]
+    assert api.get("/v1/stream/duplicates/conflicts", headers=auth_b).json() == []  # b3 came back identical
     # B's key still works after A tried to revoke it.
     _send(ingest, b["api_key"]["key"], [call(uuid.uuid4().hex)])

@@ -17,7 +17,7 @@ from warehouse.tenancy import TENANT_SCHEMA_PLACEHOLDER as T
 __all__ = [
     "shared_metadata", "tenant_metadata", "tenant", "app_user", "api_key", "meter", "plan",
     "subscription", "usage_hourly", "processed_event", "invoice", "invoice_line", "payment",
-    "dead_letter", "duplicate_tally", "usage_correction", "stream_position",
+    "dead_letter", "duplicate_tally", "duplicate_conflict", "usage_correction", "stream_position",
 ]
 
 shared_metadata = MetaData(schema="public")
@@ -124,6 +124,8 @@ processed_event = Table(
     Column("event_id", String(256), primary_key=True),
     Column("event_time", DateTime(timezone=True), nullable=False),
     Column("processed_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    # The first copy's stream.events.content_digest (tenant_0601; NULL before it).
+    Column("content_digest", BigInteger),
 )
 
 invoice = Table(
@@ -184,6 +186,16 @@ dead_letter = Table(
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )
 
+
+# A duplicate whose content differs from the first copy's (tenant_0601).
+duplicate_conflict = Table(
+    "duplicate_conflict", _ledger_tenant,
+    Column("id", BigInteger, primary_key=True, autoincrement=True),
+    Column("event_id", String(256), nullable=False),
+    Column("first_digest", BigInteger, nullable=False),
+    Column("duplicate_digest", BigInteger, nullable=False),
+    Column("seen_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
 
 duplicate_tally = Table(
     "duplicate_tally", _ledger_tenant,

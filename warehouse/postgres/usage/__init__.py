@@ -4,7 +4,10 @@ late-usage corrections (corrections). Tables are declared in ..tables."""
 
 from .corrections import CorrectionRecord, InvoicedPeriod, add_corrections, invoiced_periods, pending_corrections
 from .dead_letters import DeadLetterRecord, add_dead_letters, list_dead_letters
-from .dedup import add_duplicates, claim_new_events, committed_among, duplicate_counts, prune_processed_events
+from .dedup import (
+    DuplicateConflict, add_duplicate_conflicts, add_duplicates, claim_new_events, committed_among, duplicate_counts,
+    list_duplicate_conflicts, prune_processed_events,
+)
 from .positions import PartitionPosition, list_positions, load_positions, save_positions
 from .windows import WindowRow, add_usage, upsert_usage, usage_hours, usage_windows
 from ..tables import dead_letter, duplicate_tally, stream_position, usage_correction
@@ -16,4 +19,5 @@ __all__ = [
     "load_positions", "save_positions", "list_positions", "invoiced_periods", "add_corrections",
     "add_dead_letters", "add_duplicates", "prune_processed_events",
     "list_dead_letters", "duplicate_counts", "pending_corrections",
+    "DuplicateConflict", "add_duplicate_conflicts", "list_duplicate_conflicts",
 ]

@@ -2,13 +2,15 @@
 
 The stream may deliver an event more than once (a crash, a rebalance); it is counted
 by the one transaction that inserts its id into processed_event, so replays change
-nothing.
+nothing. The record keeps the first copy's content digest: a later copy with another
+digest is a conflict (a client reusing an id), recorded in duplicate_conflict.
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import orjson
@@ -16,15 +18,25 @@ from sqlalchemy import func, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from ..tables import duplicate_tally
+from ..tables import duplicate_conflict, duplicate_tally
 from ..tenant_scope import tenant_schema, tenant_scope
 
-__all__ = ["claim_new_events", "committed_among", "prune_processed_events", "add_duplicates", "duplicate_counts"]
+__all__ = ["claim_new_events", "committed_among", "prune_processed_events", "add_duplicates", "duplicate_counts",
+           "add_duplicate_conflicts", "list_duplicate_conflicts", "DuplicateConflict"]
+
+
+@dataclass(frozen=True)
+class DuplicateConflict:
+    id: int
+    event_id: str
+    first_digest: int
+    duplicate_digest: int
+    seen_at: datetime
 
 
 async def claim_new_events(conn: AsyncConnection, tenant_id: uuid.UUID,
-                           events: Sequence[tuple[str, datetime]]) -> set[str]:
-    """Insert (id, time) pairs into the dedup record; returns the ids that were not there yet."""
+                           events: Sequence[tuple[str, datetime, int]]) -> set[str]:
+    """Insert (id, time, content digest) into the dedup record; returns the ids that were not there yet."""
     if not events:
         return set()
     # One JSON text parameter, not a VALUES row per event nor array parameters: orjson
@@ -32,8 +44,9 @@ async def claim_new_events(conn: AsyncConnection, tenant_id: uuid.UUID,
     # the worker), and the statement stays one short string.
     schema_name = await tenant_schema(conn, tenant_id)
     statement = text(
-        f'INSERT INTO "{schema_name}".processed_event (event_id, event_time) '
-        "SELECT e->>0, CAST(e->>1 AS timestamptz) FROM json_array_elements(CAST(:events AS json)) AS e "
+        f'INSERT INTO "{schema_name}".processed_event (event_id, event_time, content_digest) '
+        "SELECT e->>0, CAST(e->>1 AS timestamptz), CAST(e->>2 AS bigint) "
+        "FROM json_array_elements(CAST(:events AS json)) AS e "
         "ON CONFLICT (event_id) DO NOTHING RETURNING event_id"
     )
     result = await conn.execute(statement, {"events": orjson.dumps(events).decode()})
@@ -71,6 +84,32 @@ async def add_duplicates(conn: AsyncConnection, tenant_id: uuid.UUID, window_sta
         set_={"event_count": duplicate_tally.c.event_count + statement.excluded.event_count, "updated_at": func.now()},
     )
     await (await tenant_scope(conn, tenant_id)).execute(statement)
+
+
+async def add_duplicate_conflicts(conn: AsyncConnection, tenant_id: uuid.UUID,
+                                  duplicates: Sequence[tuple[str, int]]) -> int:
+    """Record the duplicates, (id, content digest), whose digest differs from the first
+    copy's in the dedup record (ids claimed earlier in the same transaction included);
+    returns how many were conflicts. Runs only for batches with duplicates."""
+    if not duplicates:
+        return 0
+    schema_name = await tenant_schema(conn, tenant_id)
+    result = await conn.execute(text(
+        f'INSERT INTO "{schema_name}".duplicate_conflict (event_id, first_digest, duplicate_digest) '
+        "SELECT p.event_id, p.content_digest, CAST(e->>1 AS bigint) "
+        "FROM json_array_elements(CAST(:duplicates AS json)) AS e "
+        f'JOIN "{schema_name}".processed_event AS p ON p.event_id = e->>0 '
+        "WHERE p.content_digest <> CAST(e->>1 AS bigint)"), {"duplicates": orjson.dumps(duplicates).decode()})
+    return result.rowcount
+
+
+async def list_duplicate_conflicts(conn: AsyncConnection, tenant_id: uuid.UUID, start: datetime, end: datetime,
+                                   limit: int) -> list[DuplicateConflict]:
+    """Conflicts seen in [start, end), newest first."""
+    rows = await (await tenant_scope(conn, tenant_id)).execute(
+        select(duplicate_conflict).where(duplicate_conflict.c.seen_at >= start, duplicate_conflict.c.seen_at < end)
+        .order_by(duplicate_conflict.c.id.desc()).limit(limit))
+    return [DuplicateConflict(r.id, r.event_id, r.first_digest, r.duplicate_digest, r.seen_at) for r in rows]
 
 
 async def prune_processed_events(conn: AsyncConnection, tenant_id: uuid.UUID, before: datetime, chunk: int) -> int:
