@@ -16,6 +16,7 @@ from fastapi import FastAPI
 
 from meterline.settings import ApiSettings
 
+from .analytics.router import router as analytics_router
 from .api_keys.router import router as api_keys_router
 from .errors import install_error_handlers
 from .invoices.router import router as invoices_router
@@ -36,7 +37,7 @@ __all__ = ["create_app", "run"]
 
 _ROUTERS = (tenants_router, sessions_router, api_keys_router, meters_router, plans_router, subscriptions_router,
             usage_router, usage_query_router, events_view_router, invoices_router, stream_health_router,
-            webhooks_router, notifications_router)
+            webhooks_router, notifications_router, analytics_router)
 
 
 def create_app(wiring: ApiWiring) -> FastAPI:
