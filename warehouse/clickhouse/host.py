@@ -8,6 +8,7 @@ rows into a table (with settings such as insert_deduplication_token), a raw inse
 already in a ClickHouse input format (the stream's bulk path: the engine parses them, not
 Python) and a command (DDL). Values cross the wire in `wire.py`'s tagged JSON. It is a host for the engine,
 not a ClickHouse: SQL, types, parameters and settings are the chDB client's to handle.
+Every operation needs the host's secret as a bearer token (host_secret.py); /ping does not.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import secrets
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 
@@ -27,6 +29,7 @@ from starlette.routing import Route
 
 from meterline.settings import Settings
 
+from .host_secret import read_secret, secret_path
 from .wire import decode, decode_rows, encode, encode_rows
 
 __all__ = ["build_host_app", "run"]
@@ -38,7 +41,23 @@ def _json(body: dict, status: int = 200) -> Response:
     return Response(orjson.dumps(body), status_code=status, media_type="application/json")
 
 
-def build_host_app(chdb_dsn: str) -> Starlette:
+def _authorized(request: Request, expected: bytes) -> bool:
+    return secrets.compare_digest(request.headers.get("authorization", "").encode(), expected)
+
+
+def _requires_secret(handler, secret: str):
+    expected = f"Bearer {secret}".encode()
+
+    async def guarded(request: Request) -> Response:
+        if not _authorized(request, expected):
+            return _json({"error": "the ClickHouse host needs its secret (run_dir/clickhouse-host/secret)",
+                          "type": "Unauthorized"}, status=401)
+        return await handler(request)
+
+    return guarded
+
+
+def build_host_app(chdb_dsn: str, secret: str) -> Starlette:
     # One thread for every chDB call: the engine is one per process, and its client is
     # not meant for concurrent use; callers queue here instead of failing.
     engine_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="chdb")
@@ -103,10 +122,11 @@ def build_host_app(chdb_dsn: str) -> Starlette:
             engine_thread.shutdown(wait=True)
 
     return Starlette(
-        routes=[Route("/ping", ping), Route("/query", endpoint(_query), methods=["POST"]),
-                Route("/insert", endpoint(_insert), methods=["POST"]),
-                Route("/raw_insert", raw_insert, methods=["POST"]),
-                Route("/command", endpoint(_command), methods=["POST"])],
+        routes=[Route("/ping", ping),
+                Route("/query", _requires_secret(endpoint(_query), secret), methods=["POST"]),
+                Route("/insert", _requires_secret(endpoint(_insert), secret), methods=["POST"]),
+                Route("/raw_insert", _requires_secret(raw_insert, secret), methods=["POST"]),
+                Route("/command", _requires_secret(endpoint(_command), secret), methods=["POST"])],
         lifespan=lifespan,
     )
 
@@ -118,6 +138,7 @@ def run(settings: Settings) -> None:
         raise SystemExit("METERLINE_CLICKHOUSE__URL is set: there is no chDB directory to host")
     (settings.run_dir / "clickhouse").mkdir(parents=True, exist_ok=True)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    # Loopback only: the host has no authentication, like the other embedded services.
-    uvicorn.run(build_host_app(settings.clickhouse_dsn), host="127.0.0.1", port=settings.clickhouse.port,
+    # Loopback only, and a secret even so: any local process can reach loopback.
+    secret = read_secret(secret_path(settings.run_dir))
+    uvicorn.run(build_host_app(settings.clickhouse_dsn, secret), host="127.0.0.1", port=settings.clickhouse.port,
                 log_level="warning", access_log=False)
