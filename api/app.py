@@ -22,6 +22,7 @@ from .invoices.router import router as invoices_router
 from .meters.router import router as meters_router
 from .notifications.router import router as notifications_router
 from .plans.router import router as plans_router
+from .rate_limits import RATE_LIMITED_RESPONSE, install_rate_limit_handler
 from .sessions.router import router as sessions_router
 from .subscriptions.router import router as subscriptions_router
 from .tenants.router import router as tenants_router
@@ -33,6 +34,10 @@ __all__ = ["create_app", "run"]
 
 _ROUTERS = (tenants_router, sessions_router, api_keys_router, meters_router, plans_router, subscriptions_router,
             usage_router, invoices_router, stream_health_router, webhooks_router, notifications_router)
+# Routers whose routes act for a tenant's user: each request counts against the tenant's
+# and the user's quota (api/rate_limits.py), so each may answer 429.
+_QUOTA_ROUTERS = (api_keys_router, meters_router, plans_router, subscriptions_router, usage_router,
+                  invoices_router, stream_health_router, notifications_router)
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -62,13 +67,14 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.state.settings = settings
     install_error_handlers(app)
+    install_rate_limit_handler(app)
 
     @app.get("/healthz", tags=["health"])
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
     for router in _ROUTERS:
-        app.include_router(router)
+        app.include_router(router, responses=RATE_LIMITED_RESPONSE if router in _QUOTA_ROUTERS else None)
     return app
 
 

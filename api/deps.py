@@ -3,7 +3,7 @@
 - `SettingsDep`: the settings the app was built with.
 - `DatabaseDep`: the PostgreSQL port (`warehouse.postgres.database.Database`) over the
   engine the lifespan put on `app.state`; services ask it for connections and transactions.
-- `CurrentPrincipal`: the verified access token. `CurrentTenant`: its tenant, loaded
+- `CurrentPrincipal`: the verified access token, within its request quotas (api/rate_limits.py). `CurrentTenant`: its tenant, loaded
   from PostgreSQL; the only way a route learns which tenant it serves.
 - `require_role("admin")`: a dependency refusing lower roles with 403.
 - `OperatorDep`: the platform operator's bearer token (settings.api.operator_token).
@@ -27,6 +27,7 @@ from warehouse.postgres.tenants import TenantRecord, get_tenant
 
 from .auth import InvalidToken, Principal, Role, decode_access_token, role_at_least
 from .domain_errors import Forbidden, Unauthenticated
+from .rate_limits import enforce_request_quota
 
 __all__ = ["SettingsDep", "DatabaseDep", "CurrentPrincipal", "CurrentTenant", "OperatorDep", "get_settings",
            "get_database", "get_principal", "get_tenant_record", "require_role", "require_operator"]
@@ -49,14 +50,17 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 DatabaseDep = Annotated[Database, Depends(get_database)]
 
 
-def get_principal(settings: SettingsDep,
-                  credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> Principal:
+async def get_principal(settings: SettingsDep, database: DatabaseDep,
+                        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> Principal:
+    """The verified caller, once its tenant's and its own request quotas allow this request."""
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise Unauthenticated("missing bearer access token")
     try:
-        return decode_access_token(settings.jwt, credentials.credentials)
+        principal = decode_access_token(settings.jwt, credentials.credentials)
     except InvalidToken as exc:
         raise Unauthenticated(str(exc), code="invalid_token") from exc
+    await enforce_request_quota(database, settings.api, principal)
+    return principal
 
 
 CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
