@@ -7,7 +7,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from meterline.settings import Settings
 
-__all__ = ["mailer", "migrate", "pg_engine", "pg_sync_engine", "stripe_gateway", "webhook_sender"]
+__all__ = ["mailer", "migrate", "pg_engine", "pg_sync_engine", "stripe_gateway", "webhook_sender",
+           "webhook_target_policy"]
 
 
 def pg_sync_engine(settings: Settings) -> Engine:
@@ -45,7 +46,14 @@ def webhook_sender(settings: Settings):
 
     n = settings.notify
     return HttpWebhookSender(timeout_s=n.webhook_timeout_s, attempts=n.webhook_attempts,
-                             backoff_initial_s=n.webhook_backoff_initial_s, backoff_max_s=n.webhook_backoff_max_s)
+                             backoff_initial_s=n.webhook_backoff_initial_s, backoff_max_s=n.webhook_backoff_max_s,
+                             policy=webhook_target_policy(settings), max_redirects=n.max_redirects)
+
+
+def webhook_target_policy(settings: Settings):
+    from billing_jobs.outbound_targets import TargetPolicy
+
+    return TargetPolicy(settings.notify.allow_private_targets, settings.notify.allowed_networks)
 
 
 def mailer(settings: Settings):
