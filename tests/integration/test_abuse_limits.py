@@ -231,3 +231,24 @@ async def test_the_quota_follows_the_tenants_plan(stack: Settings, engine: Async
         await wait_for_a_fresh_minute_if_close_to_its_end()
         statuses = [(await client.get("/v1/meters", headers=owner)).status_code for _ in range(3)]
     assert statuses == [200, 200, 429]
+
+
+# ---------------------------------------------------------------- the running API process
+
+
+def test_the_running_api_answers_429_by_the_30th_wrong_password(api_service: Settings):
+    """The acceptance check as a user would meet it: the served API, default per-account limit."""
+    base = f"http://127.0.0.1:{api_service.api.port}"
+    tenant_slug = slug()
+    registered = httpx.post(f"{base}/v1/tenants", timeout=30, json={
+        "slug": tenant_slug, "name": tenant_slug, "owner_email": f"owner@{tenant_slug}.example", "owner_password": PASSWORD})
+    assert registered.status_code == 201, registered.text
+    statuses = []
+    for attempt in range(30):
+        response = httpx.post(f"{base}/v1/auth/login", timeout=30,
+                              json={"email": f"owner@{tenant_slug}.example", "password": f"wrong {attempt}"})
+        statuses.append(response.status_code)
+        if response.status_code == 429:
+            assert int(response.headers["Retry-After"]) >= 1
+            break
+    assert statuses[-1] == 429 and set(statuses[:-1]) == {401}, statuses
