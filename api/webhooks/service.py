@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 from billing_jobs.errors import InvalidWebhookError
-from billing_jobs.stripe_adapter import WEBHOOK_TOLERANCE_S, verify_webhook
+from billing_jobs.stripe.webhooks import WEBHOOK_TOLERANCE_S, verify_webhook
 from billing_jobs.webhook_signing import signed_in_future
 from billing_jobs.webhooks import parse_event
 from warehouse.postgres.billing_webhooks import record_stripe_event

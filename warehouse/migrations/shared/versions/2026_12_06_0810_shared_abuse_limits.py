@@ -5,14 +5,14 @@ upsert (warehouse/postgres/abuse_limits.py), so replicas share the count without
 cache server. `login_failure` holds the failed logins of an account or a client
 address, and the lockout they earned. Both are pruned as they expire.
 
-Revision ID: shared_0800
-Revises: shared_0700
+Revision ID: shared_0810
+Revises: shared_0800
 Create Date: 2026-12-06
 """
 from alembic import op
 
-revision = "shared_0800"
-down_revision = "shared_0700"
+revision = "shared_0810"
+down_revision = "shared_0800"
 branch_labels = None
 depends_on = None
 
