@@ -45,6 +45,9 @@ class ClickHouseSettings(BaseModel):
     url: str = ""
     database: str = "meterline"
     port: int = 8124  # the host's loopback port (not 8123: a real server may be there)
+    # The host's secret (warehouse/clickhouse/host_secret.py). Empty: <run_dir>/clickhouse-host/secret;
+    # set it for a process with a run directory of its own that uses a shared host.
+    host_secret_file: str = ""
 
 
 class StripeSettings(BaseModel):
@@ -240,6 +243,12 @@ class Settings(BaseSettings):
     @property
     def clickhouse_host_url(self) -> str:
         return f"http://127.0.0.1:{self.clickhouse.port}"
+
+    @property
+    def clickhouse_host_secret_file(self) -> Path:
+        # Beside the host's pid and log, not inside the chDB directory (chDB's own).
+        configured = self.clickhouse.host_secret_file
+        return Path(configured) if configured else self.run_dir / "clickhouse-host" / "secret"
 
     @property
     def stripe_api_base(self) -> str:

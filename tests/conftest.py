@@ -38,6 +38,10 @@ _TEST_DEFAULTS = {
 }
 for _name, _value in _TEST_DEFAULTS.items():
     os.environ.setdefault(_name, _value)
+# Tests that give a worker a run directory of its own still use the session's ClickHouse
+# host (same port): they need its secret, which lives under the session's run directory.
+os.environ.setdefault("METERLINE_CLICKHOUSE__HOST_SECRET_FILE",
+                      os.path.join(os.environ["METERLINE_RUN_DIR"], "clickhouse-host", "secret"))
 # Flows run against the test session's Prefect server, with their own Prefect home.
 os.environ.setdefault("PREFECT_API_URL", f"http://127.0.0.1:{os.environ['METERLINE_PREFECT__PORT']}/api")
 os.environ.setdefault("PREFECT_HOME", os.path.join(os.environ["METERLINE_RUN_DIR"], "prefect-client"))

@@ -142,9 +142,7 @@ def test_the_host_refuses_queries_without_its_secret(clickhouse, stack: Settings
 
     import httpx
 
-    from warehouse.clickhouse.host_secret import secret_path
-
-    path = secret_path(stack.run_dir)
+    path = stack.clickhouse_host_secret_file
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
     url = stack.clickhouse_host_url
     query = {"query": f"SELECT count() FROM {stack.clickhouse.database}.events"}

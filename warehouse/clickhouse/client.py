@@ -15,7 +15,7 @@ from meterline.settings import Settings
 
 from .ddl import create_tables
 from .host_client import HostClient
-from .host_secret import read_secret, secret_path
+from .host_secret import read_secret
 
 __all__ = ["open_clickhouse"]
 
@@ -23,7 +23,7 @@ __all__ = ["open_clickhouse"]
 def open_clickhouse(settings: Settings):
     """Open the client and make sure the tables exist."""
     if settings.clickhouse_is_embedded:
-        client = HostClient(settings.clickhouse_host_url, read_secret(secret_path(settings.run_dir)))
+        client = HostClient(settings.clickhouse_host_url, read_secret(settings.clickhouse_host_secret_file))
     else:
         client = clickhouse_connect.get_client(dsn=settings.clickhouse.url)
     create_tables(client, settings.clickhouse.database)

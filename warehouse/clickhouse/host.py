@@ -29,7 +29,7 @@ from starlette.routing import Route
 
 from meterline.settings import Settings
 
-from .host_secret import read_secret, secret_path
+from .host_secret import read_secret
 from .wire import decode, decode_rows, encode, encode_rows
 
 __all__ = ["build_host_app", "run"]
@@ -50,7 +50,7 @@ def _requires_secret(handler, secret: str):
 
     async def guarded(request: Request) -> Response:
         if not _authorized(request, expected):
-            return _json({"error": "the ClickHouse host needs its secret (run_dir/clickhouse-host/secret)",
+            return _json({"error": "the ClickHouse host needs its secret (settings.clickhouse_host_secret_file)",
                           "type": "Unauthorized"}, status=401)
         return await handler(request)
 
@@ -139,6 +139,6 @@ def run(settings: Settings) -> None:
     (settings.run_dir / "clickhouse").mkdir(parents=True, exist_ok=True)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     # Loopback only, and a secret even so: any local process can reach loopback.
-    secret = read_secret(secret_path(settings.run_dir))
+    secret = read_secret(settings.clickhouse_host_secret_file)
     uvicorn.run(build_host_app(settings.clickhouse_dsn, secret), host="127.0.0.1", port=settings.clickhouse.port,
                 log_level="warning", access_log=False)

@@ -3,7 +3,7 @@
 Loopback is not a boundary (any local user or process can connect), and the host serves
 every tenant's raw events, so it answers only requests that carry this secret.
 `meterline infra up` creates the file (mode 0600) before it starts the host; the host
-and every client read it from there.
+and every client read it from there (settings.clickhouse_host_secret_file).
 """
 
 from __future__ import annotations
@@ -12,14 +12,7 @@ import os
 import secrets
 from pathlib import Path
 
-__all__ = ["SECRET_HEADER", "secret_path", "ensure_secret", "read_secret"]
-
-SECRET_HEADER = "Authorization"  # "Bearer <secret>"
-
-
-def secret_path(run_dir: Path) -> Path:
-    # Beside the host's pid and log, not inside the chDB directory (chDB's own).
-    return run_dir / "clickhouse-host" / "secret"
+__all__ = ["ensure_secret", "read_secret"]
 
 
 def ensure_secret(path: Path) -> None:
@@ -39,4 +32,5 @@ def read_secret(path: Path) -> str:
     try:
         return path.read_text().strip()
     except FileNotFoundError:
-        raise RuntimeError(f"no ClickHouse host secret at {path}: run `meterline infra up`") from None
+        raise RuntimeError(f"no ClickHouse host secret at {path}: run `meterline infra up` "
+                           "(or point METERLINE_CLICKHOUSE__HOST_SECRET_FILE at the host's)") from None
