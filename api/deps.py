@@ -6,6 +6,7 @@
 - `CurrentPrincipal`: the verified access token, within its request quotas (api/rate_limits.py). `CurrentTenant`: its tenant, loaded
   from PostgreSQL; the only way a route learns which tenant it serves.
 - `require_role("admin")`: a dependency refusing lower roles with 403.
+- `ClientAddressDep`: the client's address, which login and registration limits count by.
 - `OperatorDep`: the platform operator's bearer token (settings.api.operator_token).
 
 An area's own dependencies are in its deps.py (the usage reader in api/usage/deps.py,
@@ -29,7 +30,7 @@ from .auth import InvalidToken, Principal, Role, decode_access_token, role_at_le
 from .domain_errors import Forbidden, Unauthenticated
 from .rate_limits import enforce_request_quota
 
-__all__ = ["SettingsDep", "DatabaseDep", "CurrentPrincipal", "CurrentTenant", "OperatorDep", "get_settings",
+__all__ = ["SettingsDep", "DatabaseDep", "ClientAddressDep", "CurrentPrincipal", "CurrentTenant", "OperatorDep", "get_settings",
            "get_database", "get_principal", "get_tenant_record", "require_role", "require_operator"]
 
 _bearer = HTTPBearer(auto_error=False, scheme_name="AccessToken", description="An access token from /v1/auth/login or /v1/tenants")
@@ -46,8 +47,14 @@ def get_database(request: Request) -> Database:
     return Database(request.app.state.engine)
 
 
+def get_client_address(request: Request) -> str:
+    # The peer, or what a trusted proxy said it was (uvicorn's --forwarded-allow-ips).
+    return request.client.host if request.client else "unknown"
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 DatabaseDep = Annotated[Database, Depends(get_database)]
+ClientAddressDep = Annotated[str, Depends(get_client_address)]
 
 
 async def get_principal(settings: SettingsDep, database: DatabaseDep,

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, status
+from fastapi import APIRouter, status
 
 from ..api_keys.schemas import ApiKeyCreatedPublic
 from ..auth import Principal, issue_access_token, utcnow
-from ..deps import DatabaseDep, SettingsDep
+from ..deps import ClientAddressDep, DatabaseDep, SettingsDep
 from ..rate_limits import RATE_LIMITED_RESPONSE
-from ..sessions.router import client_address
 from ..sessions.schemas import AccessTokenPublic
 from .deps import CustomerRegistryDep
 from .schemas import TenantCreate, TenantPublic, TenantRegistrationPublic, UserPublic
@@ -21,13 +20,13 @@ router = APIRouter(prefix="/v1/tenants", tags=["tenants"])
              responses={409: {"description": "The slug or the owner's email is taken"},
                         503: {"description": "Stripe unreachable; nothing was created"},
                         **RATE_LIMITED_RESPONSE})
-async def register(body: TenantCreate, request: Request, settings: SettingsDep, database: DatabaseDep,
-                   customers: CustomerRegistryDep) -> TenantRegistrationPublic:
+async def register(body: TenantCreate, settings: SettingsDep, database: DatabaseDep, customers: CustomerRegistryDep,
+                   client_address: ClientAddressDep) -> TenantRegistrationPublic:
     """Create a tenant, its schema, its owner, its Stripe customer and a first API key (shown once).
 
     The owner's password must be long and hard to guess; registrations are limited per
     client address and in total per hour (429, Retry-After)."""
-    done = await register_tenant(database, customers, body, settings.api, client_address(request))
+    done = await register_tenant(database, customers, body, settings.api, client_address)
     token = issue_access_token(settings.jwt, Principal(done.owner.id, done.tenant.id, done.owner.role), utcnow())
     return TenantRegistrationPublic(
         tenant=TenantPublic.of(done.tenant),
