@@ -51,7 +51,8 @@ async def prune_now_and_then(database: Database, config: ApiSettings) -> None:
 
 async def enforce_request_quota(database: Database, config: ApiSettings, principal: Principal) -> None:
     tenant_key, user_key = f"req:tenant:{principal.tenant_id}", f"req:user:{principal.user_id}"
-    async with database.begin() as conn:
+    # One statement, atomic on its own: no BEGIN/COMMIT round trips around it (bench/api_rate_limit.py).
+    async with database.autocommit() as conn:
         counts, plan_slug = await count_requests(conn, principal.tenant_id, [tenant_key, user_key], REQUEST_WINDOW_S)
     tenant_quota, user_quota = request_quotas(plan_slug, config.requests_per_minute_by_plan,
                                               config.requests_per_minute_default, config.requests_per_minute_per_user)

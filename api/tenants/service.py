@@ -74,7 +74,7 @@ async def admit_registration(database: Database, limits: ApiSettings, client_add
     Counted before anything is created, so a refused flood costs one upsert per request."""
     quotas = {f"register:address:{client_address}": limits.registrations_per_address_per_hour,
               "register:all": limits.registrations_per_hour}
-    async with database.begin() as conn:
+    async with database.autocommit() as conn:  # one statement, atomic on its own
         counts = await count_hits(conn, list(quotas), REGISTRATION_WINDOW_S)
     decision = verdict((c.hits, quotas[c.key], c.seconds_left) for c in counts)
     if not decision.allowed:
