@@ -33,6 +33,11 @@ class KafkaSettings(BaseModel):
     replication_factor: int = 1
     heap: str = "768m"
 
+    @property
+    def bootstrap(self) -> str:
+        """The configured brokers, else the embedded one."""
+        return self.bootstrap_servers or f"127.0.0.1:{self.port}"
+
 
 class PostgresSettings(BaseModel):
     url: str = ""  # empty: embedded PostgreSQL under the run directory
@@ -49,6 +54,22 @@ class ClickHouseSettings(BaseModel):
     # set it for a process with a run directory of its own that uses a shared host.
     host_secret_file: str = ""
 
+    @property
+    def is_embedded(self) -> bool:
+        return not self.url
+
+    @property
+    def host_url(self) -> str:
+        """The embedded-ClickHouse host's address."""
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def host_secret_path(self) -> Path:
+        """The host's secret file (Settings fills in the default from the run directory)."""
+        if not self.host_secret_file:
+            raise RuntimeError("clickhouse.host_secret_file is not resolved: build the section through Settings")
+        return Path(self.host_secret_file)
+
 
 class StripeSettings(BaseModel):
     api_key: SecretStr = SecretStr("sk_test_meterline_local")
@@ -56,6 +77,15 @@ class StripeSettings(BaseModel):
     port: int = 8420
     webhook_secret: SecretStr = SecretStr("whsec_meterline_local")
     max_network_retries: int = 2
+
+    @property
+    def effective_api_base(self) -> str:
+        """The configured API base, else the embedded localstripe's."""
+        return self.api_base or f"http://127.0.0.1:{self.port}"
+
+    @property
+    def is_local(self) -> bool:
+        return not self.api_base
 
 
 class BillingSettings(BaseModel):
@@ -101,6 +131,11 @@ class NotifySettings(BaseModel):
 class PrefectSettings(BaseModel):
     api_url: str = ""  # empty: the embedded Prefect server on `port`
     port: int = 4200
+
+    @property
+    def effective_api_url(self) -> str:
+        """The configured API URL, else the embedded server's."""
+        return self.api_url or f"http://127.0.0.1:{self.port}/api"
 
 
 class IngestSettings(BaseModel):
@@ -213,6 +248,15 @@ class Settings(BaseSettings):
     notify: NotifySettings = NotifySettings()
 
     @model_validator(mode="after")
+    def _resolve_clickhouse_host_secret_file(self) -> Settings:
+        # The section alone reaches the host (open_clickhouse takes just it), so it carries
+        # the resolved path: beside the host's pid and log, not in chDB's own directory.
+        if not self.clickhouse.host_secret_file:
+            self.clickhouse = self.clickhouse.model_copy(
+                update={"host_secret_file": str(self.run_dir / "clickhouse-host" / "secret")})
+        return self
+
+    @model_validator(mode="after")
     def _no_dev_secrets_when_exposed(self) -> Settings:
         # The dev secrets are public (they are in this file): anyone who can reach a
         # service bound beyond loopback could mint tokens with them, whatever the environment.
@@ -227,14 +271,16 @@ class Settings(BaseSettings):
             raise ValueError(f"METERLINE_API__OPERATOR_TOKEN must be set {where}")
         return self
 
-    # Resolved addresses: the configured server, else the embedded one.
+    # Resolved addresses: the configured server, else the embedded one. All but the
+    # PostgreSQL URL and the chDB directory (which need the run directory) resolve within
+    # their own section, so an adapter given only its section finds the same address.
     @property
     def kafka_bootstrap(self) -> str:
-        return self.kafka.bootstrap_servers or f"127.0.0.1:{self.kafka.port}"
+        return self.kafka.bootstrap
 
     @property
     def clickhouse_is_embedded(self) -> bool:
-        return not self.clickhouse.url
+        return self.clickhouse.is_embedded
 
     @property
     def clickhouse_dsn(self) -> str:
@@ -242,25 +288,23 @@ class Settings(BaseSettings):
 
     @property
     def clickhouse_host_url(self) -> str:
-        return f"http://127.0.0.1:{self.clickhouse.port}"
+        return self.clickhouse.host_url
 
     @property
     def clickhouse_host_secret_file(self) -> Path:
-        # Beside the host's pid and log, not inside the chDB directory (chDB's own).
-        configured = self.clickhouse.host_secret_file
-        return Path(configured) if configured else self.run_dir / "clickhouse-host" / "secret"
+        return self.clickhouse.host_secret_path
 
     @property
     def stripe_api_base(self) -> str:
-        return self.stripe.api_base or f"http://127.0.0.1:{self.stripe.port}"
+        return self.stripe.effective_api_base
 
     @property
     def stripe_is_local(self) -> bool:
-        return not self.stripe.api_base
+        return self.stripe.is_local
 
     @property
     def prefect_api_url(self) -> str:
-        return self.prefect.api_url or f"http://127.0.0.1:{self.prefect.port}/api"
+        return self.prefect.effective_api_url
 
     @property
     def stream_web_url(self) -> str:

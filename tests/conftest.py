@@ -23,6 +23,7 @@ _TEST_DEFAULTS = {
     "METERLINE_API__PORT": "28000",
     "METERLINE_STREAM__WEB_PORT": "26066",
     "METERLINE_CLICKHOUSE__PORT": "28123",
+    "METERLINE_TEST_PROMETHEUS_PORT": "29090",  # tests/integration/test_prometheus_scrape.py
     "METERLINE_KAFKA__EVENTS_TOPIC": "meterline.events",
     # The webhook receivers of tests/support/receivers.py listen on 127.0.0.1; the
     # refusal of such targets is tested with the setting off (test_webhook_targets.py).

@@ -5,13 +5,14 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field, StringConstraints, model_validator
 
-from stream.aggregation import Aggregation, Meter
+from metering import Aggregation, Meter, aggregation_for
+from metering.aggregations import registered
 
 from ..fields import ResourceSlug
 
 __all__ = ["MeterCreate", "MeterPublic"]
 
-# A dotted path into the event's `data` object, as stream.aggregation.extract_value reads it.
+# A dotted path into the event's `data` object, as metering.extract_value reads it.
 _VALUE_PATH = re.compile(r"^[^.\s]+(\.[^.\s]+)*$")
 
 EventType = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=256)]
@@ -21,8 +22,7 @@ DataPath = Annotated[str, StringConstraints(min_length=1, max_length=256, patter
 class MeterCreate(BaseModel):
     slug: ResourceSlug = Field(examples=["api-calls"])
     event_type: EventType = Field(description="The CloudEvents `type` this meter counts", examples=["api.request"])
-    aggregation: Aggregation = Field(description="COUNT events; SUM, MAX or LATEST (by event time) of a number; "
-                                                 "UNIQUE_COUNT of distinct values of a property")
+    aggregation: Aggregation = Field(description="; ".join(kind.description for kind in registered()))
     value_path: str | None = Field(default=None, max_length=256,
                                    description="Dotted path into `data` of the value; every aggregation but COUNT",
                                    examples=["usage.tokens"])
@@ -34,16 +34,17 @@ class MeterCreate(BaseModel):
 
     @model_validator(mode="after")
     def _value_path_matches_aggregation(self) -> MeterCreate:
-        if self.aggregation != "COUNT":
+        if aggregation_for(self.aggregation).needs_value:
             if not self.value_path:
                 raise ValueError(f"value_path is required when aggregation is {self.aggregation}")
             if not _VALUE_PATH.match(self.value_path):
                 raise ValueError("value_path must be a dotted path such as 'usage.tokens'")
         elif self.value_path is not None:
             # COUNT ignores values; accepting one would suggest it is summed.
-            raise ValueError("value_path does not apply to COUNT meters")
-        if self.allow_negative and self.aggregation in ("COUNT", "UNIQUE_COUNT"):
-            raise ValueError("allow_negative applies to SUM, MAX and LATEST meters, whose values are numbers")
+            raise ValueError(f"value_path does not apply to {self.aggregation} meters")
+        kind = aggregation_for(self.aggregation)
+        if self.allow_negative and (not kind.needs_value or kind.reads_text):
+            raise ValueError(f"allow_negative applies to meters whose values are numbers, not {self.aggregation}")
         if len(set(self.group_by)) != len(self.group_by):
             raise ValueError("group_by lists a path twice")
         return self

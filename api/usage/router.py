@@ -14,7 +14,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query
 from pydantic import AwareDatetime
 
-from stream.aggregation import Meter, Resolution
+from metering import Meter, Resolution
 
 from ..auth import utcnow
 from ..deps import CurrentPrincipal, DatabaseDep

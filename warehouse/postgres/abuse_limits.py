@@ -1,4 +1,4 @@
-"""Abuse-limit state in PostgreSQL (tables of shared_0810), shared by every API replica.
+"""Abuse-limit state in PostgreSQL (tables of shared_0910), shared by every API replica.
 
 Windows and lockouts are measured on the database's clock, so replicas whose clocks
 disagree still count in the same windows. Each function is one statement.

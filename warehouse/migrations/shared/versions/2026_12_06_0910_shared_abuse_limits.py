@@ -7,14 +7,14 @@ upsert costs about half (bench/api_rate_limit.py); a crash merely starts the cur
 windows afresh. `login_failure` holds the failed logins of an account or a client
 address, and the lockout they earned. Both are pruned as they expire.
 
-Revision ID: shared_0810
-Revises: shared_0800
+Revision ID: shared_0910
+Revises: shared_0900
 Create Date: 2026-12-06
 """
 from alembic import op
 
-revision = "shared_0810"
-down_revision = "shared_0800"
+revision = "shared_0910"
+down_revision = "shared_0900"
 branch_labels = None
 depends_on = None
 
