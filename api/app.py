@@ -23,6 +23,7 @@ from .invoices.router import router as invoices_router
 from .meters.router import router as meters_router
 from .notifications.router import router as notifications_router
 from .plans.router import router as plans_router
+from .rate_limits import RATE_LIMITED_RESPONSE, install_rate_limit_handler
 from .sessions.router import router as sessions_router
 from .subscriptions.router import router as subscriptions_router
 from .tenants.router import router as tenants_router
@@ -38,6 +39,10 @@ __all__ = ["create_app", "run"]
 _ROUTERS = (tenants_router, sessions_router, api_keys_router, meters_router, plans_router, subscriptions_router,
             usage_router, usage_query_router, events_view_router, invoices_router, stream_health_router,
             webhooks_router, notifications_router, analytics_router)
+# Routers whose routes act for a tenant's user: each request counts against the tenant's
+# and the user's quota (api/rate_limits.py), so each may answer 429.
+_QUOTA_ROUTERS = (api_keys_router, meters_router, plans_router, subscriptions_router, usage_router,
+                  usage_query_router, events_view_router, invoices_router, stream_health_router, notifications_router)
 
 
 def create_app(wiring: ApiWiring) -> FastAPI:
@@ -68,13 +73,14 @@ def create_app(wiring: ApiWiring) -> FastAPI:
     )
     app.state.wiring = wiring
     install_error_handlers(app)
+    install_rate_limit_handler(app)
 
     @app.get("/healthz", tags=["health"])
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
     for router in _ROUTERS:
-        app.include_router(router)
+        app.include_router(router, responses=RATE_LIMITED_RESPONSE if router in _QUOTA_ROUTERS else None)
     return app
 
 

@@ -3,9 +3,11 @@
 - `JwtDep`: the access tokens' settings section (of the wiring the app was built with, api/wiring.py).
 - `DatabaseDep`: the PostgreSQL port (`warehouse.postgres.database.Database`) over the
   engine the lifespan put on `app.state`; services ask it for connections and transactions.
-- `CurrentPrincipal`: the verified access token. `CurrentTenant`: its tenant, loaded
+- `CurrentPrincipal`: the verified access token, within its request quotas (api/rate_limits.py). `CurrentTenant`: its tenant, loaded
   from PostgreSQL; the only way a route learns which tenant it serves.
 - `require_role("admin")`: a dependency refusing lower roles with 403.
+- `ClientAddressDep`: the client's address, which login and registration limits count by.
+- `LimitsDep`: the API's settings section, whose limits login, registration and request quotas apply.
 - `OperatorDep`: the platform operator's bearer token (METERLINE_API__OPERATOR_TOKEN).
 
 An area's own dependencies are in its deps.py (the usage reader in api/usage/deps.py,
@@ -21,16 +23,17 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from meterline.settings import JwtSettings
+from meterline.settings import ApiSettings, JwtSettings
 from warehouse.postgres.database import Database
 from warehouse.postgres.tenants import TenantRecord, get_tenant
 
 from .auth import InvalidToken, Principal, Role, decode_access_token, role_at_least
 from .domain_errors import Forbidden, Unauthenticated
+from .rate_limits import enforce_request_quota
 from .wiring import ApiWiring
 
-__all__ = ["JwtDep", "WiringDep", "DatabaseDep", "CurrentPrincipal", "CurrentTenant", "OperatorDep", "get_wiring",
-           "get_jwt",
+__all__ = ["JwtDep", "WiringDep", "LimitsDep", "DatabaseDep", "ClientAddressDep", "CurrentPrincipal", "CurrentTenant",
+           "OperatorDep", "get_wiring", "get_jwt", "get_limits",
            "get_database", "get_principal", "get_tenant_record", "require_role", "require_operator"]
 
 _bearer = HTTPBearer(auto_error=False, scheme_name="AccessToken", description="An access token from /v1/auth/login or /v1/tenants")
@@ -51,19 +54,33 @@ def get_database(request: Request) -> Database:
     return Database(request.app.state.engine)
 
 
+def get_limits(request: Request) -> ApiSettings:
+    return request.app.state.wiring.limits
+
+
+def get_client_address(request: Request) -> str:
+    # The peer, or what a trusted proxy said it was (uvicorn's --forwarded-allow-ips).
+    return request.client.host if request.client else "unknown"
+
+
 WiringDep = Annotated[ApiWiring, Depends(get_wiring)]
 JwtDep = Annotated[JwtSettings, Depends(get_jwt)]
+LimitsDep = Annotated[ApiSettings, Depends(get_limits)]
 DatabaseDep = Annotated[Database, Depends(get_database)]
+ClientAddressDep = Annotated[str, Depends(get_client_address)]
 
 
-def get_principal(jwt: JwtDep,
-                  credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> Principal:
+async def get_principal(jwt: JwtDep, limits: LimitsDep, database: DatabaseDep,
+                        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> Principal:
+    """The verified caller, once its tenant's and its own request quotas allow this request."""
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise Unauthenticated("missing bearer access token")
     try:
-        return decode_access_token(jwt, credentials.credentials)
+        principal = decode_access_token(jwt, credentials.credentials)
     except InvalidToken as exc:
         raise Unauthenticated(str(exc), code="invalid_token") from exc
+    await enforce_request_quota(database, limits, principal)
+    return principal
 
 
 CurrentPrincipal = Annotated[Principal, Depends(get_principal)]

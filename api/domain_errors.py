@@ -7,6 +7,7 @@
      ├── Forbidden         valid credentials, not enough rights (403)
      ├── NotFound          (404; also for another tenant's ids, so they leak nothing)
      ├── Conflict          the current state forbids it (409)
+     ├── RateLimited       too many requests or failures; retry after `retry_after_s` (429)
      ├── ProviderRefused   a provider we depend on said no (502)
      └── Unavailable       a store or provider cannot be reached (503)
 
@@ -22,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 __all__ = ["FieldProblem", "DomainError", "InvalidInput", "MalformedRequest", "Unauthenticated", "Forbidden",
-           "NotFound", "Conflict", "ProviderRefused", "Unavailable"]
+           "NotFound", "Conflict", "RateLimited", "ProviderRefused", "Unavailable"]
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,14 @@ class NotFound(DomainError):
 
 class Conflict(DomainError):
     pass
+
+
+class RateLimited(DomainError):
+    """Mapped to 429 with Retry-After by api.rate_limits (which registers its handler)."""
+
+    def __init__(self, message: str, *, retry_after_s: int, code: str = "rate_limited") -> None:
+        super().__init__(message, code=code)
+        self.retry_after_s = retry_after_s
 
 
 class ProviderRefused(DomainError):

@@ -10,9 +10,10 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import SecretStr
 
-from meterline.settings import JwtSettings
+from meterline.settings import ApiSettings, JwtSettings
 
 if TYPE_CHECKING:  # annotations only
+    from billing_jobs.outbound_targets import TargetPolicy
     from warehouse.clickhouse.fine_usage import FineUsageReader
 
     from .usage.watermark import WatermarkSource
@@ -25,6 +26,10 @@ __all__ = ["ApiWiring"]
 @dataclass(frozen=True)
 class ApiWiring:
     jwt: JwtSettings
+    # The API's own section: login, registration and request-quota limits (api/abuse_policy.py).
+    limits: ApiSettings
+    # Which webhook targets a tenant may register (public addresses unless settings allow more).
+    webhook_targets: TargetPolicy
     operator_token: SecretStr
     stripe_webhook_secret: SecretStr
     # The PostgreSQL engine, opened by the app's lifespan (and disposed by it).

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 
-__all__ = ["SIGNATURE_HEADER", "EVENT_ID_HEADER", "sign", "signature_header", "verify"]
+__all__ = ["SIGNATURE_HEADER", "EVENT_ID_HEADER", "sign", "signature_header", "verify", "signed_in_future"]
 
 SIGNATURE_HEADER = "Meterline-Signature"
 EVENT_ID_HEADER = "Meterline-Event-Id"
@@ -25,12 +25,27 @@ def signature_header(secret: str, timestamp: int, body: bytes) -> str:
     return f"t={timestamp},v1={sign(secret, timestamp, body)}"
 
 
+def _timestamp(header: str) -> int | None:
+    parts = dict(part.split("=", 1) for part in header.split(",") if "=" in part)
+    try:
+        return int(parts["t"])
+    except (KeyError, ValueError):
+        return None
+
+
+def signed_in_future(header: str, now: int, tolerance_s: int) -> bool:
+    """True if the `t=` of a `t=...,v1=...` header (ours or Stripe's: the same scheme) lies
+    more than `tolerance_s` ahead of `now`. Stripe's SDK refuses only stale timestamps; a
+    future one would let a captured signature be replayed until long after it was made."""
+    timestamp = _timestamp(header)
+    return timestamp is not None and timestamp - now > tolerance_s
+
+
 def verify(secret: str, header: str, body: bytes, now: int, tolerance_s: int = 300) -> bool:
     """True if `header` signs `body` with `secret` and its timestamp is within `tolerance_s` of `now`."""
     parts = dict(part.split("=", 1) for part in header.split(",") if "=" in part)
-    try:
-        timestamp = int(parts["t"])
-    except (KeyError, ValueError):
+    timestamp = _timestamp(header)
+    if timestamp is None:
         return False
     if abs(now - timestamp) > tolerance_s:
         return False

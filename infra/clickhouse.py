@@ -13,6 +13,7 @@ from pathlib import Path
 import httpx
 
 from meterline.settings import Settings
+from warehouse.clickhouse.host_secret import ensure_secret
 
 from .processes import InfraError, ManagedProcess
 
@@ -35,6 +36,7 @@ def clickhouse_host_process(settings: Settings) -> ManagedProcess:
 
 def check_clickhouse(settings: Settings) -> str:
     if settings.clickhouse_is_embedded:
+        ensure_secret(settings.clickhouse_host_secret_file)  # the host refuses every query without it
         clickhouse_host_process(settings).start()
         return f"chDB at {settings.run_dir / 'clickhouse'}, served at {settings.clickhouse_host_url}"
     import clickhouse_connect

@@ -15,7 +15,7 @@ from meterline.settings import Settings
 
 __all__ = ["api_app", "api_wiring", "build_flow_wiring", "flow_wiring", "ingest_app", "ingest_rsgi_worker_app",
            "ingest_worker_app", "mailer", "migrate", "pg_engine", "pg_sync_engine", "serve_api", "serve_clickhouse",
-           "serve_flows", "serve_ingest", "serve_stream", "stripe_gateway", "webhook_sender"]
+           "serve_flows", "serve_ingest", "serve_stream", "stripe_gateway", "webhook_sender", "webhook_target_policy"]
 
 # The settings of `serve_ingest`, for its worker processes to rebuild.
 _INGEST_SETTINGS_ENV = "_METERLINE_INGEST_SETTINGS_JSON"
@@ -56,7 +56,14 @@ def webhook_sender(settings: Settings):
 
     n = settings.notify
     return HttpWebhookSender(timeout_s=n.webhook_timeout_s, attempts=n.webhook_attempts,
-                             backoff_initial_s=n.webhook_backoff_initial_s, backoff_max_s=n.webhook_backoff_max_s)
+                             backoff_initial_s=n.webhook_backoff_initial_s, backoff_max_s=n.webhook_backoff_max_s,
+                             policy=webhook_target_policy(settings), max_redirects=n.max_redirects)
+
+
+def webhook_target_policy(settings: Settings):
+    from billing_jobs.outbound_targets import TargetPolicy
+
+    return TargetPolicy(settings.notify.allow_private_targets, settings.notify.allowed_networks)
 
 
 def mailer(settings: Settings):
@@ -99,7 +106,8 @@ def api_wiring(settings: Settings):
 
     clickhouse = settings.clickhouse
     return ApiWiring(
-        jwt=settings.jwt, operator_token=settings.api.operator_token,
+        jwt=settings.jwt, limits=settings.api, webhook_targets=webhook_target_policy(settings),
+        operator_token=settings.api.operator_token,
         stripe_webhook_secret=settings.stripe.webhook_secret,
         open_postgres=functools.partial(pg_engine, settings),
         open_usage_reader=lambda: ClickHouseUsageReader(open_clickhouse(clickhouse), clickhouse.database),

@@ -9,6 +9,7 @@ directory"; set it and the same code talks to a real server or cluster instead.
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 from typing import Literal
 
@@ -48,6 +49,9 @@ class ClickHouseSettings(BaseModel):
     url: str = ""
     database: str = "meterline"
     port: int = 8124  # the host's loopback port (not 8123: a real server may be there)
+    # The host's secret (warehouse/clickhouse/host_secret.py). Empty: <run_dir>/clickhouse-host/secret;
+    # set it for a process with a run directory of its own that uses a shared host.
+    host_secret_file: str = ""
 
     @property
     def is_embedded(self) -> bool:
@@ -57,6 +61,13 @@ class ClickHouseSettings(BaseModel):
     def host_url(self) -> str:
         """The embedded-ClickHouse host's address."""
         return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def host_secret_path(self) -> Path:
+        """The host's secret file (Settings fills in the default from the run directory)."""
+        if not self.host_secret_file:
+            raise RuntimeError("clickhouse.host_secret_file is not resolved: build the section through Settings")
+        return Path(self.host_secret_file)
 
 
 class StripeSettings(BaseModel):
@@ -109,6 +120,11 @@ class NotifySettings(BaseModel):
     webhook_backoff_initial_s: float = 0.5
     webhook_backoff_max_s: float = 8.0
     max_attempts: int = 10  # runs before a message is given up (it stays in the outbox)
+    # Outbound webhooks go to public addresses only (loopback, private, link-local and
+    # metadata addresses are refused after DNS and on every redirect: billing_jobs/outbound_targets.py).
+    allow_private_targets: bool = False  # local development: receivers on 127.0.0.1
+    allowed_networks: tuple[str, ...] = ()  # CIDRs allowed even so, e.g. an internal receiver
+    max_redirects: int = 3
 
 
 class PrefectSettings(BaseModel):
@@ -190,6 +206,24 @@ class ApiSettings(BaseModel):
     host: str = "127.0.0.1"
     port: int = 8000
     operator_token: SecretStr = SecretStr(_DEV_OPERATOR_TOKEN)
+    # Abuse limits (README "Security"); counters live in PostgreSQL so every replica shares them.
+    # Logins: after this many failures within the window, a lockout of `login_lockout_initial_s`
+    # that doubles with each further failure, up to `login_lockout_max_s`.
+    login_failures_per_account: int = 10
+    login_failures_per_address: int = 50
+    login_failure_window_s: int = 3600
+    login_lockout_initial_s: int = 30
+    login_lockout_max_s: int = 3600
+    # Registrations (each creates a schema and a Stripe customer), per hour.
+    registrations_per_address_per_hour: int = 5
+    registrations_per_hour: int = 100  # all addresses together: a distributed flood stops here
+    password_min_length: int = 10
+    password_min_score: int = Field(default=3, ge=0, le=4)  # zxcvbn's 0 (guessable) .. 4
+    # Requests per minute on tenant-scoped routes, per tenant by its plan's slug (else the
+    # default), and per user (never more than its tenant's).
+    requests_per_minute_by_plan: dict[str, int] = {}
+    requests_per_minute_default: int = 600
+    requests_per_minute_per_user: int = 300
 
 
 class JwtSettings(BaseModel):
@@ -220,12 +254,27 @@ class Settings(BaseSettings):
     notify: NotifySettings = NotifySettings()
 
     @model_validator(mode="after")
-    def _no_dev_secrets_in_production(self) -> Settings:
-        if self.environment == "production":
-            if self.jwt.secret.get_secret_value() == _DEV_JWT_SECRET:
-                raise ValueError("METERLINE_JWT__SECRET must be set in production")
-            if self.api.operator_token.get_secret_value() == _DEV_OPERATOR_TOKEN:
-                raise ValueError("METERLINE_API__OPERATOR_TOKEN must be set in production")
+    def _resolve_clickhouse_host_secret_file(self) -> Settings:
+        # The section alone reaches the host (open_clickhouse takes just it), so it carries
+        # the resolved path: beside the host's pid and log, not in chDB's own directory.
+        if not self.clickhouse.host_secret_file:
+            self.clickhouse = self.clickhouse.model_copy(
+                update={"host_secret_file": str(self.run_dir / "clickhouse-host" / "secret")})
+        return self
+
+    @model_validator(mode="after")
+    def _no_dev_secrets_when_exposed(self) -> Settings:
+        # The dev secrets are public (they are in this file): anyone who can reach a
+        # service bound beyond loopback could mint tokens with them, whatever the environment.
+        exposed = [name for name, host in (("api", self.api.host), ("ingest", self.ingest.host))
+                   if not _is_loopback(host)]
+        if self.environment != "production" and not exposed:
+            return self
+        where = "in production" if self.environment == "production" else f"when {', '.join(exposed)} binds beyond loopback"
+        if self.jwt.secret.get_secret_value() == _DEV_JWT_SECRET:
+            raise ValueError(f"METERLINE_JWT__SECRET must be set {where}")
+        if self.api.operator_token.get_secret_value() == _DEV_OPERATOR_TOKEN:
+            raise ValueError(f"METERLINE_API__OPERATOR_TOKEN must be set {where}")
         return self
 
     # Resolved addresses: the configured server, else the embedded one. All but the
@@ -246,6 +295,10 @@ class Settings(BaseSettings):
     @property
     def clickhouse_host_url(self) -> str:
         return self.clickhouse.host_url
+
+    @property
+    def clickhouse_host_secret_file(self) -> Path:
+        return self.clickhouse.host_secret_path
 
     @property
     def stripe_api_base(self) -> str:
@@ -275,3 +328,12 @@ class Settings(BaseSettings):
                 "run `meterline infra up` or set METERLINE_POSTGRES__URL"
             )
         return uri_file.read_text().strip()
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False  # a name other than localhost, or 0.0.0.0-like wildcards: exposed

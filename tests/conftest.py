@@ -25,9 +25,24 @@ _TEST_DEFAULTS = {
     "METERLINE_CLICKHOUSE__PORT": "28123",
     "METERLINE_TEST_PROMETHEUS_PORT": "29090",  # tests/integration/test_prometheus_scrape.py
     "METERLINE_KAFKA__EVENTS_TOPIC": "meterline.events",
+    # The webhook receivers of tests/support/receivers.py listen on 127.0.0.1; the
+    # refusal of such targets is tested with the setting off (test_webhook_targets.py).
+    "METERLINE_NOTIFY__ALLOW_PRIVATE_TARGETS": "true",
+    # Every test registers and logs in from 127.0.0.1, and the counters live in the shared
+    # database across runs: the abuse limits are tested with their own low settings
+    # (test_abuse_limits.py), everything else runs far below these.
+    "METERLINE_API__REGISTRATIONS_PER_ADDRESS_PER_HOUR": "1000000",
+    "METERLINE_API__REGISTRATIONS_PER_HOUR": "1000000",
+    "METERLINE_API__LOGIN_FAILURES_PER_ADDRESS": "1000000",
+    "METERLINE_API__REQUESTS_PER_MINUTE_DEFAULT": "1000000",
+    "METERLINE_API__REQUESTS_PER_MINUTE_PER_USER": "1000000",
 }
 for _name, _value in _TEST_DEFAULTS.items():
     os.environ.setdefault(_name, _value)
+# Tests that give a worker a run directory of its own still use the session's ClickHouse
+# host (same port): they need its secret, which lives under the session's run directory.
+os.environ.setdefault("METERLINE_CLICKHOUSE__HOST_SECRET_FILE",
+                      os.path.join(os.environ["METERLINE_RUN_DIR"], "clickhouse-host", "secret"))
 # Flows run against the test session's Prefect server, with their own Prefect home.
 os.environ.setdefault("PREFECT_API_URL", f"http://127.0.0.1:{os.environ['METERLINE_PREFECT__PORT']}/api")
 os.environ.setdefault("PREFECT_HOME", os.path.join(os.environ["METERLINE_RUN_DIR"], "prefect-client"))

@@ -11,7 +11,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query
 
-from ..deps import CurrentPrincipal, DatabaseDep, require_role
+from ..deps import CurrentPrincipal, DatabaseDep, WiringDep, require_role
 from . import service
 from .schemas import NotificationTargetPublic, NotificationTargetUpdate, OutboxMessagePublic
 
@@ -34,10 +34,11 @@ async def target(principal: CurrentPrincipal, database: DatabaseDep) -> Notifica
 
 
 @router.put("/target", response_model=NotificationTargetPublic, dependencies=[Depends(require_role("admin"))])
-async def update_target(body: NotificationTargetUpdate, principal: CurrentPrincipal,
+async def update_target(body: NotificationTargetUpdate, principal: CurrentPrincipal, wiring: WiringDep,
                         database: DatabaseDep) -> NotificationTargetPublic:
+    """A webhook URL must resolve to public addresses only (checked again at every delivery)."""
     saved = await service.set_notification_target(database, principal.tenant_id,
                                                   str(body.email) if body.email else None,
                                                   str(body.webhook_url) if body.webhook_url else None,
-                                                  body.rotate_secret)
+                                                  body.rotate_secret, wiring.webhook_targets)
     return NotificationTargetPublic.of(saved)

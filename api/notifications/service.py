@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 import uuid
 from datetime import datetime
 
+from billing_jobs.outbound_targets import TargetPolicy, TargetRefused, resolve_target
 from warehouse.postgres.billing_notify import NotificationTarget, OutboxRecord, get_target, list_outbox, set_target
 from warehouse.postgres.database import Database
 
+from ..domain_errors import FieldProblem, InvalidInput
+
 __all__ = ["outbox_messages", "notification_target", "set_notification_target", "webhook_secret_after_update",
-           "new_webhook_secret"]
+           "new_webhook_secret", "check_webhook_url"]
 
 
 def new_webhook_secret() -> str:
@@ -37,8 +41,21 @@ async def notification_target(database: Database, tenant_id: uuid.UUID) -> Notif
         return await get_target(conn, tenant_id)
 
 
+async def check_webhook_url(webhook_url: str, policy: TargetPolicy) -> None:
+    """Refuse a URL that resolves to a non-public address now (delivery checks again, since
+    DNS answers change). The look-up blocks: off the event loop."""
+    try:
+        await asyncio.to_thread(resolve_target, webhook_url, policy)
+    except TargetRefused as exc:
+        raise InvalidInput(str(exc), code="webhook_target_refused",
+                           problems=[FieldProblem("webhook_url", str(exc))]) from None
+
+
 async def set_notification_target(database: Database, tenant_id: uuid.UUID, email: str | None,
-                                  webhook_url: str | None, rotate_secret: bool) -> NotificationTarget:
+                                  webhook_url: str | None, rotate_secret: bool,
+                                  policy: TargetPolicy) -> NotificationTarget:
+    if webhook_url is not None:
+        await check_webhook_url(webhook_url, policy)
     async with database.begin() as conn:
         current = await get_target(conn, tenant_id)
         secret = webhook_secret_after_update(current.webhook_secret, webhook_url, rotate_secret, new_webhook_secret())

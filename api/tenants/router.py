@@ -6,7 +6,8 @@ from fastapi import APIRouter, status
 
 from ..api_keys.schemas import ApiKeyCreatedPublic
 from ..auth import Principal, issue_access_token, utcnow
-from ..deps import DatabaseDep, JwtDep
+from ..deps import ClientAddressDep, DatabaseDep, JwtDep, LimitsDep
+from ..rate_limits import RATE_LIMITED_RESPONSE
 from ..sessions.schemas import AccessTokenPublic
 from .deps import CustomerRegistryDep
 from .schemas import TenantCreate, TenantPublic, TenantRegistrationPublic, UserPublic
@@ -17,11 +18,15 @@ router = APIRouter(prefix="/v1/tenants", tags=["tenants"])
 
 @router.post("", response_model=TenantRegistrationPublic, status_code=status.HTTP_201_CREATED,
              responses={409: {"description": "The slug or the owner's email is taken"},
-                        503: {"description": "Stripe unreachable; nothing was created"}})
-async def register(body: TenantCreate, jwt: JwtDep, database: DatabaseDep,
-                   customers: CustomerRegistryDep) -> TenantRegistrationPublic:
-    """Create a tenant, its schema, its owner, its Stripe customer and a first API key (shown once)."""
-    done = await register_tenant(database, customers, body)
+                        503: {"description": "Stripe unreachable; nothing was created"},
+                        **RATE_LIMITED_RESPONSE})
+async def register(body: TenantCreate, jwt: JwtDep, limits: LimitsDep, database: DatabaseDep,
+                   customers: CustomerRegistryDep, client_address: ClientAddressDep) -> TenantRegistrationPublic:
+    """Create a tenant, its schema, its owner, its Stripe customer and a first API key (shown once).
+
+    The owner's password must be long and hard to guess; registrations are limited per
+    client address and in total per hour (429, Retry-After)."""
+    done = await register_tenant(database, customers, body, limits, client_address)
     token = issue_access_token(jwt, Principal(done.owner.id, done.tenant.id, done.owner.role), utcnow())
     return TenantRegistrationPublic(
         tenant=TenantPublic.of(done.tenant),

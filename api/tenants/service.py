@@ -23,13 +23,18 @@ from warehouse.postgres.tenants import (
     TenantRecord, UserRecord, find_user_by_email, get_tenant_by_slug, insert_tenant, set_stripe_customer,
 )
 
+from meterline.settings import ApiSettings
+from warehouse.postgres.abuse_limits import count_hits
+
+from ..abuse_policy import password_problem, verdict
 from ..auth import hash_password
-from ..domain_errors import Conflict, FieldProblem, ProviderRefused, Unavailable
+from ..domain_errors import Conflict, FieldProblem, InvalidInput, ProviderRefused, RateLimited, Unavailable
 from .schemas import TenantCreate
 
-__all__ = ["CustomerRegistry", "Registration", "register_tenant"]
+__all__ = ["CustomerRegistry", "Registration", "register_tenant", "check_password", "admit_registration"]
 
 FIRST_KEY_NAME = "default"
+REGISTRATION_WINDOW_S = 3600
 
 
 class CustomerRegistry(Protocol):
@@ -56,7 +61,31 @@ def _email_taken() -> Conflict:
                     problems=[FieldProblem("owner_email", "already registered")])
 
 
-async def register_tenant(database: Database, customers: CustomerRegistry, body: TenantCreate) -> Registration:
+def check_password(limits: ApiSettings, body: TenantCreate) -> None:
+    problem = password_problem(body.owner_password, [body.slug, body.name, body.owner_email],
+                               limits.password_min_length, limits.password_min_score)
+    if problem:
+        raise InvalidInput(f"owner_password {problem}", code="weak_password",
+                           problems=[FieldProblem("owner_password", problem)])
+
+
+async def admit_registration(database: Database, limits: ApiSettings, client_address: str) -> None:
+    """Count this attempt per client address and across all of them; 429 past either quota.
+    Counted before anything is created, so a refused flood costs one upsert per request."""
+    quotas = {f"register:address:{client_address}": limits.registrations_per_address_per_hour,
+              "register:all": limits.registrations_per_hour}
+    async with database.autocommit() as conn:  # one statement, atomic on its own
+        counts = await count_hits(conn, list(quotas), REGISTRATION_WINDOW_S)
+    decision = verdict((c.hits, quotas[c.key], c.seconds_left) for c in counts)
+    if not decision.allowed:
+        raise RateLimited("too many registrations; try again later", retry_after_s=decision.retry_after_s,
+                          code="registration_limited")
+
+
+async def register_tenant(database: Database, customers: CustomerRegistry, body: TenantCreate,
+                          limits: ApiSettings, client_address: str) -> Registration:
+    check_password(limits, body)
+    await admit_registration(database, limits, client_address)
     password_hash = await asyncio.to_thread(hash_password, body.owner_password)
     try:
         async with database.begin() as conn:

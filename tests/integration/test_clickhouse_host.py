@@ -133,3 +133,24 @@ def test_raw_insert_rows_in_an_input_format(clickhouse, table):
 def test_raw_insert_error_comes_back_as_a_database_error(clickhouse, table):
     with pytest.raises(DatabaseError):
         clickhouse.raw_insert(table, ["id", "at"], b'["not a number", "2026-01-01"]', fmt="JSONCompactEachRow")
+
+
+def test_the_host_refuses_queries_without_its_secret(clickhouse, stack: Settings):
+    """Loopback is no boundary: any local process could otherwise read every tenant's events."""
+    import os
+    import stat
+
+    import httpx
+
+    path = stack.clickhouse_host_secret_file
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    url = stack.clickhouse_host_url
+    query = {"query": f"SELECT count() FROM {stack.clickhouse.database}.events"}
+    anonymous = httpx.post(f"{url}/query", json=query)
+    wrong = httpx.post(f"{url}/query", json=query, headers={"Authorization": "Bearer not-the-secret"})
+    raw = httpx.post(f"{url}/raw_insert", params={"table": "x", "format": "CSV"}, content=b"1")
+    assert (anonymous.status_code, wrong.status_code, raw.status_code) == (401, 401, 401)
+    assert "rows" not in anonymous.json()
+    authorized = httpx.post(f"{url}/query", json=query, headers={"Authorization": f"Bearer {path.read_text().strip()}"})
+    assert authorized.status_code == 200 and authorized.json()["column_names"] == ["count()"]
+    assert httpx.get(f"{url}/ping").status_code == 200  # readiness needs no secret

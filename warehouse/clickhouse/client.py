@@ -15,6 +15,7 @@ from meterline.settings import ClickHouseSettings
 
 from .ddl import create_tables
 from .host_client import HostClient
+from .host_secret import read_secret
 
 __all__ = ["open_clickhouse"]
 
@@ -22,7 +23,7 @@ __all__ = ["open_clickhouse"]
 def open_clickhouse(config: ClickHouseSettings):
     """Open the client and make sure the tables exist."""
     if config.is_embedded:
-        client = HostClient(config.host_url)
+        client = HostClient(config.host_url, read_secret(config.host_secret_path))
     else:
         client = clickhouse_connect.get_client(dsn=config.url)
     create_tables(client, config.database)

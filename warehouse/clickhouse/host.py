@@ -8,6 +8,7 @@ rows into a table (with settings such as insert_deduplication_token), a raw inse
 already in a ClickHouse input format (the stream's bulk path: the engine parses them, not
 Python) and a command (DDL). Values cross the wire in `wire.py`'s tagged JSON. It is a host for the engine,
 not a ClickHouse: SQL, types, parameters and settings are the chDB client's to handle.
+Every operation needs the host's secret as a bearer token (host_secret.py); /ping does not.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import secrets
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
@@ -28,6 +30,7 @@ from starlette.routing import Route
 
 from meterline.settings import ClickHouseSettings
 
+from .host_secret import read_secret
 from .wire import decode, decode_rows, encode, encode_rows
 
 __all__ = ["build_host_app", "run"]
@@ -111,13 +114,26 @@ class _ChdbHost:
             self._engine_thread.shutdown(wait=True)
 
 
-def build_host_app(chdb_dsn: str) -> Starlette:
+def _requires_secret(handler, secret: str):
+    expected = f"Bearer {secret}".encode()
+
+    async def guarded(request: Request) -> Response:
+        if not secrets.compare_digest(request.headers.get("authorization", "").encode(), expected):
+            return _json({"error": "the ClickHouse host needs its secret (clickhouse.host_secret_path)",
+                          "type": "Unauthorized"}, status=401)
+        return await handler(request)
+
+    return guarded
+
+
+def build_host_app(chdb_dsn: str, secret: str) -> Starlette:
     host = _ChdbHost(chdb_dsn)
     return Starlette(
-        routes=[Route("/ping", host.ping), Route("/query", host.endpoint(host.query), methods=["POST"]),
-                Route("/insert", host.endpoint(host.insert), methods=["POST"]),
-                Route("/raw_insert", host.raw_insert_endpoint, methods=["POST"]),
-                Route("/command", host.endpoint(host.command), methods=["POST"])],
+        routes=[Route("/ping", host.ping),
+                Route("/query", _requires_secret(host.endpoint(host.query), secret), methods=["POST"]),
+                Route("/insert", _requires_secret(host.endpoint(host.insert), secret), methods=["POST"]),
+                Route("/raw_insert", _requires_secret(host.raw_insert_endpoint, secret), methods=["POST"]),
+                Route("/command", _requires_secret(host.endpoint(host.command), secret), methods=["POST"])],
         lifespan=host.lifespan,
     )
 
@@ -130,6 +146,7 @@ def run(config: ClickHouseSettings, chdb_dir: Path) -> None:
         raise SystemExit("METERLINE_CLICKHOUSE__URL is set: there is no chDB directory to host")
     chdb_dir.mkdir(parents=True, exist_ok=True)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    # Loopback only: the host has no authentication, like the other embedded services.
-    uvicorn.run(build_host_app(f"chdb://{chdb_dir}"), host="127.0.0.1", port=config.port,
+    # Loopback only, and a secret even so: any local process can reach loopback.
+    secret = read_secret(config.host_secret_path)
+    uvicorn.run(build_host_app(f"chdb://{chdb_dir}", secret), host="127.0.0.1", port=config.port,
                 log_level="warning", access_log=False)

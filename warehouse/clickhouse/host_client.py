@@ -47,9 +47,9 @@ class HostQueryResult:
 
 
 class HostClient:
-    def __init__(self, base_url: str, timeout_s: float = 60.0) -> None:
+    def __init__(self, base_url: str, secret: str, timeout_s: float = 60.0) -> None:
         self.base_url = base_url
-        self._http = httpx.Client(base_url=base_url, timeout=timeout_s)
+        self._http = httpx.Client(base_url=base_url, timeout=timeout_s, headers={"Authorization": f"Bearer {secret}"})
 
     def _post(self, path: str, body: dict | bytes, params: dict | None = None) -> dict:
         try:
