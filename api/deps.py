@@ -3,8 +3,10 @@
 - `SettingsDep`: the settings the app was built with.
 - `DatabaseDep`: the PostgreSQL port (`warehouse.postgres.database.Database`) over the
   engine the lifespan put on `app.state`; services ask it for connections and transactions.
-- `CurrentPrincipal`: the verified access token. `CurrentTenant`: its tenant, loaded
-  from PostgreSQL; the only way a route learns which tenant it serves.
+- `CurrentPrincipal`: the verified access token, whose tenant still exists. `CurrentTenant`:
+  that tenant, loaded from PostgreSQL (once per request, shared by both); the only way a
+  route learns which tenant it serves. A signed token for a tenant that is gone is a 401
+  on every route, not whatever its first query against the missing tenant would raise.
 - `require_role("admin")`: a dependency refusing lower roles with 403.
 - `OperatorDep`: the platform operator's bearer token (settings.api.operator_token).
 
@@ -29,7 +31,7 @@ from .auth import InvalidToken, Principal, Role, decode_access_token, role_at_le
 from .domain_errors import Forbidden, Unauthenticated
 
 __all__ = ["SettingsDep", "DatabaseDep", "CurrentPrincipal", "CurrentTenant", "OperatorDep", "get_settings",
-           "get_database", "get_principal", "get_tenant_record", "require_role", "require_operator"]
+           "get_database", "get_token_principal", "get_principal", "get_tenant_record", "require_role", "require_operator"]
 
 _bearer = HTTPBearer(auto_error=False, scheme_name="AccessToken", description="An access token from /v1/auth/login or /v1/tenants")
 _operator_bearer = HTTPBearer(auto_error=False, scheme_name="OperatorToken",
@@ -49,8 +51,9 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 DatabaseDep = Annotated[Database, Depends(get_database)]
 
 
-def get_principal(settings: SettingsDep,
-                  credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> Principal:
+def get_token_principal(settings: SettingsDep,
+                        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> Principal:
+    """The access token's claims, verified; whether its tenant still exists is not checked here."""
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise Unauthenticated("missing bearer access token")
     try:
@@ -59,10 +62,10 @@ def get_principal(settings: SettingsDep,
         raise Unauthenticated(str(exc), code="invalid_token") from exc
 
 
-CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
+TokenPrincipal = Annotated[Principal, Depends(get_token_principal)]
 
 
-async def get_tenant_record(principal: CurrentPrincipal, database: DatabaseDep) -> TenantRecord:
+async def get_tenant_record(principal: TokenPrincipal, database: DatabaseDep) -> TenantRecord:
     async with database.connect() as conn:
         record = await get_tenant(conn, principal.tenant_id)
     if record is None:
@@ -72,6 +75,13 @@ async def get_tenant_record(principal: CurrentPrincipal, database: DatabaseDep) 
 
 
 CurrentTenant = Annotated[TenantRecord, Depends(get_tenant_record)]
+
+
+def get_principal(principal: TokenPrincipal, _tenant: CurrentTenant) -> Principal:
+    return principal
+
+
+CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
 
 
 def require_role(minimum: Role) -> Callable[[Principal], Principal]:
