@@ -247,7 +247,7 @@ def main() -> None:
     print(f"invoicing {len(rows)} tenants x 10 metered prices for {month:%Y-%m}", flush=True)
 
     import billing_jobs.invoice_service as invoice_service
-    import billing_jobs.stripe_adapter as stripe_adapter
+    import billing_jobs.stripe.adapter as stripe_adapter
     import flows.invoicing as invoicing
 
     stripe_clock, rating_clock, task_clock = _Clock(_stripe_method), _Clock(), _Clock()

@@ -1,6 +1,6 @@
 """Billing: money, plans, rating, invoices, and the ports to Stripe and storage.
 
-The adapter (`billing_jobs.stripe_adapter`) is not re-exported: importing the
+The Stripe adapter (the package `billing_jobs.stripe`) is not re-exported: importing the
 domain must not import the Stripe SDK.
 """
 

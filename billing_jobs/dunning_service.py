@@ -13,7 +13,6 @@ from datetime import datetime
 
 from .dunning import DunningAction, DunningSchedule, plan_dunning
 from .errors import PaymentDeclinedError
-from .invoice_service import local_status
 from .ports import DunningStore, StripeGateway
 
 __all__ = ["dun_tenant"]
@@ -33,7 +32,7 @@ def dun_tenant(*, store: DunningStore, gateway: StripeGateway, tenant_id: str, s
             ref = gateway.pay_invoice(stripe_id)
         except PaymentDeclinedError:
             continue
-        store.set_status(tenant_id, action.invoice_number, local_status(ref.status))
+        store.set_status(tenant_id, action.invoice_number, ref.invoice_status)
         retried = True
     if retried:
         invoices = store.dunning_invoices(tenant_id)

@@ -29,24 +29,9 @@ from .plans import Plan
 from .segments import SubscriptionSegment
 from .ports import InvoiceStatus, InvoiceStore, StoredInvoice, StripeGateway, StripeInvoiceRef
 
-__all__ = ["issue_invoice", "local_status"]
+__all__ = ["issue_invoice"]
 
 _FINAL: frozenset[InvoiceStatus] = frozenset({"paid", "payment_failed", "void", "refunded"})
-
-_FROM_STRIPE: dict[str, InvoiceStatus] = {
-    "draft": "open",  # in Stripe, not yet finalized (localstripe never finalizes)
-    "open": "open",
-    "paid": "paid",
-    "uncollectible": "payment_failed",
-    "void": "void",
-}
-
-
-def local_status(stripe_status: str) -> InvoiceStatus:
-    try:
-        return _FROM_STRIPE[stripe_status]
-    except KeyError:
-        raise PermanentError(f"unexpected Stripe invoice status {stripe_status!r}") from None
 
 
 def _updated(stored: StoredInvoice, **changes) -> StoredInvoice:
@@ -136,7 +121,7 @@ def issue_invoice(
         first_push = store.start_stripe_push(tenant_id, number)
         pushed = gateway.push_invoice(customer_id, stored.draft, None, recover=not first_push)
         _check_total(stored, pushed)
-        status = local_status(pushed.status)
+        status = pushed.invoice_status
         store.attach_stripe(tenant_id, number, pushed.stripe_invoice_id, status)
         stored = _updated(stored, stripe_invoice_id=pushed.stripe_invoice_id, status=status)
         if stored.status in _FINAL:  # e.g. a zero invoice Stripe marked paid
@@ -149,6 +134,6 @@ def issue_invoice(
     except PaymentDeclinedError:
         store.set_status(tenant_id, number, "payment_failed")
         return _updated(stored, status="payment_failed")
-    status = local_status(ref.status)
+    status = ref.invoice_status
     store.set_status(tenant_id, number, status)
     return _updated(stored, status=status)

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time, timezone
+from datetime import date, datetime, timezone
 
 from .alert_messages import limit_alert_notifications
 from .invoicing import billing_period
 from .limits import DEFAULT_THRESHOLDS, LimitAlert, blocked_meters, due_alerts
 from .ports import LimitStore, LimitSubject
+from .segments import period_bounds
 
 __all__ = ["LimitCheck", "check_tenant_limits", "usage_window"]
 
@@ -27,10 +28,6 @@ class LimitCheck:
     blocked: list[str]
 
 
-def _midnight(day: date) -> datetime:
-    return datetime.combine(day, time(), tzinfo=timezone.utc)
-
-
 def usage_window(subject_started_at: datetime, now: datetime) -> tuple[date, date, datetime, datetime]:
     """(period start, period end, usage from, usage to) for limits as of `now`.
 
@@ -40,7 +37,8 @@ def usage_window(subject_started_at: datetime, now: datetime) -> tuple[date, dat
     """
     period_start, period_end = billing_period(now)
     started_hour = subject_started_at.astimezone(timezone.utc).replace(minute=0, second=0, microsecond=0)
-    return period_start, period_end, max(_midnight(period_start), started_hour), _midnight(period_end)
+    lower, upper = period_bounds(period_start, period_end)
+    return period_start, period_end, max(lower, started_hour), upper
 
 
 def check_tenant_limits(*, store: LimitStore, subject: LimitSubject, now: datetime,

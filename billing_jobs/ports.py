@@ -1,25 +1,30 @@
 """Ports: what the billing domain needs from the outside, as Protocols.
 
-`stripe_adapter.StripeAdapter` implements StripeGateway; the PostgreSQL store
+`billing_jobs.stripe.StripeAdapter` implements StripeGateway; the PostgreSQL store
 (tables `invoice` and `invoice_line` in the tenant schema) implements
-InvoiceStore. Implementations raise errors from `billing_jobs.errors`.
+InvoiceStore, and warehouse.postgres.billing_run.PgInvoiceRunStore InvoiceRunStore. Implementations raise errors from `billing_jobs.errors`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict
 
-from .corrections import AppliedCorrection
+from .corrections import AppliedCorrection, CorrectedPeriod, PendingCorrection
 from .errors import PaymentDeclinedError, PermanentError, RetryableError
 from .invoicing import InvoiceDraft
 from .plans import Plan
+from .segments import SubscriptionSpan
+from .usage_totals import UsageHour
 
 __all__ = [
+    "BillingTenant",
+    "InvoiceRunStore",
+    "TenantPeriod",
     "DunningStore",
     "LimitStore",
     "LimitSubject",
@@ -56,8 +61,11 @@ class StoredInvoice(BaseModel):
 @dataclass(frozen=True, slots=True)
 class StripeInvoiceRef:
     stripe_invoice_id: str
-    status: str  # Stripe's own: draft, open, paid, uncollectible, void
+    # Stripe's own status, for the adapter only: billing never reads it, it only hands
+    # it back (pay_invoice's known_status) so that the invoice is not read again.
+    status: str
     total_minor: int
+    invoice_status: InvoiceStatus  # ours, mapped from Stripe's by the adapter
 
 
 class StripeGateway(Protocol):
@@ -119,6 +127,42 @@ class InvoiceStore(Protocol):
     def set_status(self, tenant_id: str, number: str, status: InvoiceStatus) -> None:
         """PermanentError if `number` is not stored."""
         ...
+
+
+@dataclass(frozen=True, slots=True)
+class BillingTenant:
+    tenant_id: str
+    slug: str
+    name: str
+    stripe_customer_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class TenantPeriod:
+    """What a tenant's invoice for a period is composed from, read in one go."""
+
+    tenant: BillingTenant
+    meter_aggregations: Mapping[str, str]  # {meter slug: aggregation} of every meter, usage or not
+    hours: Sequence[UsageHour]  # the period's hourly rows, in time order
+    corrections: Sequence[PendingCorrection]  # late usage of earlier invoices, not billed yet
+    corrected_periods: Mapping[str, CorrectedPeriod]  # those invoices' periods, by number
+
+
+class InvoiceRunStore(InvoiceStore, Protocol):
+    """What the invoice run (billing_jobs.invoice_run) reads and writes besides the invoices."""
+
+    def billable_spans(self, period_start: date, period_end: date) -> dict[str, list[SubscriptionSpan]]:
+        """{tenant id: subscriptions in force at some point of the period, oldest first}."""
+        ...
+
+    def read_period(self, tenant_id: str, period_start: date, period_end: date) -> TenantPeriod: ...
+
+    def start_customer_creation(self, tenant_id: str) -> bool:
+        """True for the one caller that first marks the tenant's customer creation started
+        (committed on return, before any Stripe call); False if one started before."""
+        ...
+
+    def set_customer_id(self, tenant_id: str, customer_id: str) -> None: ...
 
 
 class DunningStore(Protocol):

@@ -8,21 +8,20 @@ from prefect import flow, get_run_logger, task
 
 from billing_jobs.dunning import DunningSchedule
 from billing_jobs.dunning_service import dun_tenant
-from meterline.bootstrap import stripe_gateway
 from meterline.settings import get_settings
 from warehouse.postgres.billing_dunning import PgDunningStore, tenant_ids
 
-from ._shared import shared_engine, task_runner
+from ._shared import retry_transient_only, shared_engine, shared_gateway, task_runner
 
 __all__ = ["run_dunning"]
 
 
-@task(retries=2, retry_delay_seconds=[10, 60])
+@task(retries=2, retry_delay_seconds=[10, 60], retry_condition_fn=retry_transient_only)
 def dun_one_tenant(tenant_id: str, now: datetime) -> list[str]:
     settings = get_settings()
     schedule = DunningSchedule(tuple(settings.billing.reminder_days), settings.billing.past_due_days,
                                settings.billing.suspend_days)
-    actions = dun_tenant(store=PgDunningStore(shared_engine()), gateway=stripe_gateway(settings), tenant_id=tenant_id,
+    actions = dun_tenant(store=PgDunningStore(shared_engine()), gateway=shared_gateway(), tenant_id=tenant_id,
                          schedule=schedule, now=now)
     return [f"{action.invoice_number}:{action.step}" for action in actions]
 

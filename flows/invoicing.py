@@ -7,39 +7,23 @@ Finance runs it from the Prefect UI (deployment "generate-invoices/monthly", wit
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timezone
+from datetime import date, datetime, timezone
 
 from prefect import flow, get_run_logger, task
 from prefect.utilities.annotations import quote
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_chain, wait_fixed
 
+from billing_jobs import invoice_run
 from billing_jobs.errors import PermanentError, RetryableError
-from billing_jobs.invoice_service import issue_invoice
+from billing_jobs.invoice_run import InvoiceSummary, billable_tenants
 from billing_jobs.invoicing import billing_period
 from billing_jobs.plans import Plan
-from billing_jobs.segments import SubscriptionSpan, plan_segments, with_usage
-from billing_jobs.usage_totals import UnbillableMeterError, priced_meters, unbillable_meters
+from billing_jobs.segments import SubscriptionSpan
 from meterline.settings import get_settings
-from warehouse.postgres.billing_corrections import corrected_periods, pending_corrections
-from warehouse.postgres.billing_customers import start_customer_creation
-from warehouse.postgres.billing_usage import hourly_usage, meter_aggregations
-from warehouse.postgres.invoices import PgInvoiceStore
-from warehouse.postgres.plans import billable_subscriptions
-from warehouse.postgres.tables import tenant
 
-from ._shared import shared_engine, shared_gateway, task_runner
+from ._shared import shared_gateway, shared_invoice_run_store, task_runner
 
 __all__ = ["generate_invoices", "InvoiceSummary", "TenantOutcome", "parse_period"]
-
-
-@dataclass(frozen=True)
-class InvoiceSummary:
-    tenant_slug: str
-    number: str
-    status: str
-    currency: str
-    total_minor: int
-    lines: list[tuple[str, int]]
 
 
 def parse_period(period: str | None, today: date) -> tuple[date, date]:
@@ -49,10 +33,6 @@ def parse_period(period: str | None, today: date) -> tuple[date, date]:
         return billing_period(date(year, month, 1))
     first_of_this_month = today.replace(day=1)
     return billing_period(date.fromordinal(first_of_this_month.toordinal() - 1))
-
-
-def _midnight(day: date) -> datetime:
-    return datetime.combine(day, time(), tzinfo=timezone.utc)
 
 
 # A tenant's invoice is retried on transient errors only, after these waits (seconds).
@@ -93,43 +73,9 @@ def invoice_tenants(batch: list[tuple[str, list[dict]]], start: date, end: date)
 def invoice_tenant(tenant_id: str, spans_json: list[dict], start: date, end: date) -> InvoiceSummary:
     """spans_json: the tenant's subscriptions in force in the period, as
     {"plan": Plan JSON, "started_at": datetime, "ended_at": datetime | None}."""
-    engine = shared_engine()
     spans = [SubscriptionSpan(Plan.model_validate(s["plan"]), s["started_at"], s["ended_at"]) for s in spans_json]
-    segments = plan_segments(spans, start, end)
-    with engine.begin() as conn:
-        row = conn.execute(tenant.select().where(tenant.c.id == tenant_id)).one()
-        # Before any Stripe call: a priced UNIQUE_COUNT meter fails this tenant (and only
-        # it) for good, even in a period without rows, rather than billing a wrong number.
-        unbillable = unbillable_meters(priced_meters([s.plan for s in segments]),
-                                       meter_aggregations(conn, row.id))
-        if unbillable:
-            raise UnbillableMeterError(unbillable[0])
-        hours = hourly_usage(conn, row.schema_name, _midnight(start), _midnight(end))
-        # Late usage of earlier, issued invoices: lines of their own on this one.
-        corrections = pending_corrections(conn, row.schema_name, start)
-        periods = corrected_periods(conn, row.schema_name, row.id, {c.invoice_number for c in corrections}) \
-            if corrections else {}
-    recover_customer = True
-    if row.stripe_customer_id is None:
-        # Our own record, committed before any Stripe call: only the run that sets it
-        # knows no customer was created for this tenant, and skips looking for one.
-        with engine.begin() as conn:
-            recover_customer = not start_customer_creation(conn, row.id)
-    gateway = shared_gateway()
-    customer_id = gateway.ensure_customer(str(row.id), row.name, f"billing@{row.slug}.invalid", row.stripe_customer_id,
-                                          recover=recover_customer)
-    if customer_id != row.stripe_customer_id:
-        with engine.begin() as conn:
-            conn.execute(tenant.update().where(tenant.c.id == row.id).values(stripe_customer_id=customer_id))
-    stored = issue_invoice(
-        store=PgInvoiceStore(engine, tenants={str(row.id): (row.slug, row.schema_name)}), gateway=gateway,
-        tenant_id=str(row.id), tenant_slug=row.slug,
-        customer_id=customer_id, segments=with_usage(segments, hours), period_start=start, period_end=end,
-        corrections=corrections, corrected_periods=periods,
-    )
-    draft = stored.draft
-    return InvoiceSummary(row.slug, draft.number, stored.status, draft.currency, draft.total_minor,
-                          [(line.description, line.amount_minor) for line in draft.lines])
+    return invoice_run.invoice_tenant(store=shared_invoice_run_store(), payments=shared_gateway(), tenant_id=tenant_id,
+                                      spans=spans, period_start=start, period_end=end)
 
 
 @flow(name="generate-invoices", log_prints=True, task_runner=task_runner())
@@ -141,16 +87,11 @@ def generate_invoices(period: str | None = None, tenant_id: str | None = None) -
     then the flow fails naming each tenant left uninvoiced, so a rerun after the fix
     completes the period."""
     start, end = parse_period(period, datetime.now(timezone.utc).date())
-    with shared_engine().connect() as conn:
-        subscriptions = billable_subscriptions(conn, _midnight(start), _midnight(end))
     # One invoice per tenant and period, from every plan in force in it
     # (billing_jobs.segments prorates a mid-period change).
-    by_tenant: dict[str, list[dict]] = {}
-    for s in subscriptions:
-        if tenant_id not in (None, str(s.tenant_id)):
-            continue
-        by_tenant.setdefault(str(s.tenant_id), []).append(
-            {"plan": s.plan.model_dump(mode="json"), "started_at": s.started_at, "ended_at": s.canceled_at})
+    by_tenant = {tid: [{"plan": s.plan.model_dump(mode="json"), "started_at": s.started_at, "ended_at": s.ended_at}
+                       for s in spans]
+                 for tid, spans in billable_tenants(shared_invoice_run_store(), start, end, tenant_id).items()}
     logger = get_run_logger()
     logger.info("invoicing %d tenants for %s..%s", len(by_tenant), start, end)
     items = list(by_tenant.items())

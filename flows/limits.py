@@ -15,12 +15,12 @@ from meterline.settings import get_settings
 from warehouse.postgres.billing_limits import PgLimitStore
 from warehouse.postgres.billing_notify import PgOutbox
 
-from ._shared import shared_engine, task_runner
+from ._shared import retry_transient_only, shared_engine, task_runner
 
 __all__ = ["check_limits", "deliver_notifications"]
 
 
-@task(retries=2, retry_delay_seconds=[5, 30])
+@task(retries=2, retry_delay_seconds=[5, 30], retry_condition_fn=retry_transient_only)
 def check_tenant(subject: LimitSubject, now: datetime) -> dict:
     settings = get_settings()
     result = check_tenant_limits(store=PgLimitStore(shared_engine()), subject=subject, now=now,

@@ -43,6 +43,7 @@ from .auth import KeyCache
 from .coalescing import RecordCoalescer
 from .errors import FieldError, IngestError
 from .meter_blocks import MeterBlocks
+from .meter_rules import MeterRuleCache
 from .metrics import IngestMetrics
 from .events import IngestContext, events_endpoint
 from .producer import EventProducer
@@ -101,6 +102,8 @@ def create_app(settings: Settings, processes: int = 1) -> _FrontDoor:
             metrics=metrics,
             coalescer=coalescer,
             meter_blocks=MeterBlocks(engine, ingest.meter_block_cache_ttl_s),
+            # A meter change is seen as soon as a block is: one TTL for "what the meters say"
+            meter_rules=MeterRuleCache(engine, ingest.meter_block_cache_ttl_s),
         )
         publisher = asyncio.create_task(_publish_metrics(budget, metrics, ingest.metrics_flush_s))
         # What start-up allocated (FastAPI, SQLAlchemy, pydantic, aiokafka) lives as long as the

@@ -1,7 +1,8 @@
 """POST /v1/events as a bare ASGI endpoint: decode, call, map. The checks run cheapest first:
 
 in-flight bound (503) -> API key (401/403) -> body size (413) -> parse and validate
-(415/413/422, the whole request rejected if any event is bad) -> meters over a hard
+(415/413/422, the whole request rejected if any event is bad, values and labels checked
+against the tenant's meters: ingest.meter_rules) -> meters over a hard
 limit (429, ingest.meter_blocks) -> tenant rate limit (429)
 -> produce, answered 202 only once Kafka acknowledged every record (else 503).
 
@@ -29,12 +30,14 @@ from .admission import InFlightBudget
 from .auth import KeyCache, bearer_key
 from .errors import FieldError, IngestError, error_body
 from .meter_blocks import MeterBlocks
+from .meter_rules import MeterRuleCache
 from .metrics import IngestMetrics
 from .coalescing import RecordCoalescer
 from .packing import group_by_partition
 from .producer import BrokerUnavailable, EventProducer
 from .rate_limit import TenantRateLimiter
-from .schemas import Limits, parse_body, validate_events, validate_json_fast
+from .schemas import Limits, parse_body, validate_events
+from .schemas_fast import validate_json_fast
 
 __all__ = ["Answer", "BodyReader", "ClientGone", "IngestContext", "body_too_large", "handle_events",
            "events_endpoint"]
@@ -55,6 +58,7 @@ class IngestContext:
     metrics: IngestMetrics
     coalescer: RecordCoalescer
     meter_blocks: MeterBlocks | None = None  # hard limits (429); None: not enforced
+    meter_rules: MeterRuleCache | None = None  # meter value bounds (422); None: not enforced
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,12 +164,13 @@ async def _ingest(ctx: IngestContext, authorization: str | None, declared: str |
     release_once = _Release(ctx, reserved)
     try:
         body = await read_body(max_body)
+        meters = None if ctx.meter_rules is None else await ctx.meter_rules.rules(owner.tenant_id)
         now = datetime.now(UTC)
-        validated = validate_json_fast(body, content_type, now, ctx.limits)
+        validated = validate_json_fast(body, content_type, now, ctx.limits, meters)
         if validated is None:  # not a plain JSON batch of valid events: the generic path decides
             raw = parse_body(body, content_type, ctx.limits.max_events)
             outcome.events = len(raw)
-            validated = validate_events(raw, now, ctx.limits)
+            validated = validate_events(raw, now, ctx.limits, meters)
             del raw
         del body
         outcome.events = len(validated.types)

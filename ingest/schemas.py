@@ -13,19 +13,18 @@ and resend the same request, which is safe because ``id`` makes every event idem
 
 from __future__ import annotations
 
-import functools
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any, Literal
+from typing import Any
 
-import msgspec
 import orjson
 
 from .errors import FieldError, IngestError
+from .storable import (MeterRules, data_errors, data_may_hold_control, envelope_control_reason, may_nest_deeper,
+                       meter_errors)
 
-__all__ = ["Limits", "ValidatedRequest", "parse_body", "validate_events", "validate_json_fast", "rfc3339_utc"]
+__all__ = ["Limits", "ValidatedRequest", "parse_body", "validate_events", "rfc3339_utc"]
 
 NDJSON_TYPES = frozenset({"application/x-ndjson", "application/ndjson", "application/jsonl",
                           "application/x-jsonlines"})
@@ -45,6 +44,7 @@ class Limits:
     max_string_length: int
     max_age: timedelta
     max_future: timedelta
+    max_json_depth: int = 32
 
     @classmethod
     def from_settings(cls, ingest) -> Limits:
@@ -55,6 +55,7 @@ class Limits:
             max_string_length=ingest.max_string_length,
             max_age=timedelta(seconds=ingest.max_event_age_s),
             max_future=timedelta(seconds=ingest.max_event_future_s),
+            max_json_depth=ingest.max_json_depth,
         )
 
 
@@ -83,7 +84,7 @@ def parse_body(body: bytes, content_type: str | None, max_events: int) -> list[A
             doc = orjson.loads(body)
         except orjson.JSONDecodeError as exc:
             raise IngestError(422, "invalid_json", f"the body is not valid JSON: {exc}",
-                              [FieldError(None, None, str(exc))]) from None
+                              [FieldError(None, None, _json_error_reason(exc))]) from None
         if isinstance(doc, dict):
             raw = [doc]
         elif isinstance(doc, list):
@@ -117,11 +118,18 @@ def _parse_ndjson(body: bytes, max_events: int) -> list[Any]:
         try:
             raw.append(orjson.loads(line))
         except orjson.JSONDecodeError as exc:
-            errors.append(FieldError(len(raw), None, f"line is not valid JSON: {exc}"))
+            errors.append(FieldError(len(raw), None, f"line is not valid JSON: {_json_error_reason(exc)}"))
             raw.append(None)
     if errors:
         raise IngestError(422, "invalid_json", f"{len(errors)} NDJSON line(s) are not valid JSON", errors)
     return raw
+
+
+def _json_error_reason(exc: orjson.JSONDecodeError) -> str:
+    # orjson stops at 1,024 levels, before any event can be named: say what the limit is about.
+    if "depth" in str(exc) or "recursion" in str(exc):
+        return f"nested too deep to read ({exc}); data may nest at most max_json_depth levels"
+    return str(exc)
 
 
 def rfc3339_utc(moment: datetime) -> str:
@@ -168,11 +176,13 @@ def _time(value: Any, index: int, now: datetime, limits: Limits, received: str,
     return rfc3339_utc(moment)
 
 
-def validate_events(raw: list[Any], now: datetime, limits: Limits) -> ValidatedRequest:
+def validate_events(raw: list[Any], now: datetime, limits: Limits,
+                    meters: MeterRules | None = None) -> ValidatedRequest:
     """Every event checked; IngestError 422 naming each bad one, else the unique events as bytes.
 
     Only the CloudEvents attributes Meterline uses travel on; anything else in the body
-    (a ``tenant_id`` above all: the tenant comes from the API key) is dropped.
+    (a ``tenant_id`` above all: the tenant comes from the API key) is dropped. ``meters``
+    (the tenant's, by event type) bound the values and labels they read (ingest.storable).
     """
     errors: list[FieldError] = []
     subjects: list[str] = []
@@ -202,6 +212,8 @@ def validate_events(raw: list[Any], now: datetime, limits: Limits) -> ValidatedR
             source = _string(event, "source", index, max_string, errors)
             event_type = _string(event, "type", index, max_string, errors)
             subject = _string(event, "subject", index, max_id, errors)
+        _envelope_controls(index, (("id", event_id), ("source", source), ("type", event_type),
+                                   ("subject", subject)), errors)
         spec = event.get("specversion")
         if spec is not None and spec != "1.0":
             errors.append(FieldError(index, "specversion", f'must be "1.0", got {spec!r}'))
@@ -214,8 +226,21 @@ def validate_events(raw: list[Any], now: datetime, limits: Limits) -> ValidatedR
             errors.append(FieldError(index, "data", f"must be a JSON object, got {type(data).__name__}"))
         if len(errors) != n_errors:
             continue
-        payload = dumps({"id": event_id, "source": source, "type": event_type, "subject": subject,
-                         "time": time, "data": data})
+        try:
+            payload = dumps({"id": event_id, "source": source, "type": event_type, "subject": subject,
+                             "time": time, "data": data})
+        except TypeError as exc:  # orjson writes at most 255 levels: data_errors names the depth
+            payload, unwritable = None, str(exc)
+        if payload is None or may_nest_deeper(payload, limits.max_json_depth + 1) or data_may_hold_control(payload):
+            if data_errs := data_errors(index, data, limits.max_json_depth):
+                errors.extend(data_errs)
+                continue
+        if meters and (rules := meters.get(event_type)) is not None and (value_errs := meter_errors(index, data, rules)):
+            errors.extend(value_errs)
+            continue
+        if payload is None:  # not from a parsed body (orjson reads what it writes), but never a 500
+            errors.append(FieldError(index, "data", f"cannot be written as JSON: {unwritable}"))
+            continue
         # The payload contains the data, so only a payload over the limit needs the
         # data measured on its own: one serialisation per event instead of two.
         if len(payload) > max_data and len(data_bytes := dumps(data)) > max_data:
@@ -239,118 +264,7 @@ def validate_events(raw: list[Any], now: datetime, limits: Limits) -> ValidatedR
 _EMPTY: dict = {}
 
 
-# --- the compiled path ------------------------------------------------------------------
-#
-# Why: at batches of 100 the generic path above cost a third of the request's CPU in
-# building a dict per event (orjson.loads), reading it back in Python and serialising
-# a new dict per event (orjson.dumps), ``data`` included, although ``data`` travels on
-# unchanged. Here msgspec decodes the envelope into typed structs in C and keeps each
-# ``data`` as the raw JSON text it was sent as, and the payload is encoded in C around it.
-#
-# It only ever *accepts*: any event it cannot vouch for (a missing or mistyped field,
-# ``data`` not an object or over the size limit, a number or byte the stream's orjson
-# would refuse, too many events, anything else unusual) sends the whole request down
-# the generic path, which names every bad event's index, field and reason as always.
-# So the contract, errors included, is the generic path's; this one is a shortcut.
-
-
-class _Payload(msgspec.Struct, gc=False):
-    """An event as it goes into a pack: the same fields, in the same order, as the generic path's."""
-
-    id: str
-    source: str
-    type: str
-    subject: str
-    time: str
-    data: msgspec.Raw
-
-
-_ENCODE = msgspec.json.Encoder().encode
-_EMPTY_OBJECT = msgspec.Raw(b"{}")
-# msgspec checks the JSON syntax of a raw value but, unlike orjson (which the stream
-# decodes records with), lets through numbers that overflow a double: 1e400, or 309
-# digits and more. Either needs an "e"/"E" or a long ``data``; only such a ``data`` is
-# re-read by orjson (cheaper, in instructions, than finding exactly those numbers with
-# a regex or bytes.translate).
-_LONGEST_PLAIN_DATA = 300
-
-
-def _may_overflow(raw: bytes) -> bool:
-    return b"e" in raw or b"E" in raw or len(raw) > _LONGEST_PLAIN_DATA
-
-
-@functools.lru_cache(maxsize=4)
-def _decoders(limits: Limits) -> tuple[Callable[[bytes], list], Callable[[bytes], Any]]:
-    """Decoders for a batch and for one event that check every field's type and length in C."""
-    ident = Annotated[str, msgspec.Meta(min_length=1, max_length=limits.max_id_length)]
-    text = Annotated[str, msgspec.Meta(min_length=1, max_length=limits.max_string_length)]
-    event = msgspec.defstruct("CloudEvent", [
-        ("id", ident), ("source", text), ("type", text), ("subject", ident),
-        ("specversion", Literal["1.0"], "1.0"), ("time", str | None, None),
-        ("data", msgspec.Raw, msgspec.Raw(b"null")),
-    ], gc=False)  # strings and bytes only: nothing for the collector to track
-    return msgspec.json.Decoder(list[event]).decode, msgspec.json.Decoder(event).decode
-
-
-def validate_json_fast(body: bytes, content_type: str | None, now: datetime,
-                       limits: Limits) -> ValidatedRequest | None:
-    """A JSON body of valid events, validated in C; None when the generic path must decide."""
-    kind = media_type(content_type)
-    if kind not in JSON_TYPES and not kind.endswith("+json"):
-        return None  # NDJSON or a media type to refuse: the generic path
-    if not body.isascii():
-        try:
-            body.decode()  # msgspec does not check the UTF-8 of a raw value; orjson (the stream) does
-        except UnicodeDecodeError:
-            return None
-    first = body.lstrip()[:1]
-    decode_batch, decode_one = _decoders(limits)
-    try:
-        if first == b"[":
-            events = decode_batch(body)
-        elif first == b"{":
-            events = [decode_one(body)]
-        else:
-            return None
-    except msgspec.DecodeError:  # ValidationError included: a field missing or mistyped
-        return None
-    if not 0 < len(events) <= limits.max_events:
-        return None
-    subjects: list[str] = []
-    payloads: list[bytes] = []
-    types: list[str] = []
-    seen: set[str] = set()
-    duplicates = 0
-    received = rfc3339_utc(now)
-    max_data = limits.max_data_bytes
-    encode = _ENCODE
-    for event in events:
-        event_id, event_type, subject, data = event.id, event.type, event.subject, event.data
-        raw = bytes(data)
-        if raw[:1] != b"{":
-            if raw != b"null":
-                return None
-            data = _EMPTY_OBJECT
-        elif len(raw) > max_data:
-            return None  # the limit is on the compact form, which the generic path measures
-        elif _may_overflow(raw):
-            try:
-                orjson.loads(raw)
-            except orjson.JSONDecodeError:
-                return None
-        moment = event.time
-        if moment is None:
-            time = received
-        else:
-            errors: list[FieldError] = []
-            time = _time(moment, 0, now, limits, received, errors)
-            if time is None:
-                return None
-        types.append(event_type)
-        if event_id in seen:
-            duplicates += 1
-            continue
-        seen.add(event_id)
-        subjects.append(subject)
-        payloads.append(encode(_Payload(event_id, event.source, event_type, subject, time, data)))
-    return ValidatedRequest(subjects, payloads, duplicates, received, types)
+def _envelope_controls(index: int, fields: tuple[tuple[str, str | None], ...], errors: list[FieldError]) -> None:
+    for name, value in fields:
+        if value is not None and (reason := envelope_control_reason(value)) is not None:
+            errors.append(FieldError(index, name, reason))

@@ -34,7 +34,7 @@ def migrate(settings: Settings) -> list[str]:
 
 
 def stripe_gateway(settings: Settings):
-    from billing_jobs.stripe_adapter import StripeAdapter
+    from billing_jobs.stripe import StripeAdapter
 
     return StripeAdapter(settings.stripe.api_key.get_secret_value(), settings.stripe_api_base,
                          local=settings.stripe_is_local)

@@ -113,6 +113,7 @@ class IngestSettings(BaseModel):
     max_string_length: int = 1024  # `source` and `type`
     max_event_age_s: float = 35 * 24 * 3600  # `time` no older than this
     max_event_future_s: float = 300.0  # `time` no further ahead than this
+    max_json_depth: int = 32  # levels of objects and arrays in `data` (`data` itself is level 1)
     # Per-tenant rate limit: a token bucket of events.
     rate_limit_events_per_s: float = 50_000.0
     rate_limit_burst: int = 100_000

@@ -26,4 +26,4 @@ async def list_tenant_meters(principal: CurrentPrincipal, database: DatabaseDep)
 async def create_meter(body: MeterCreate, principal: CurrentPrincipal, database: DatabaseDep, now: Now) -> MeterPublic:
     definition = Meter(principal.tenant_id, body.slug, body.event_type, body.aggregation, body.value_path,
                        tuple(body.group_by))
-    return MeterPublic.of(await service.define_meter(database, definition, now))
+    return MeterPublic.of(await service.define_meter(database, definition, now, body.allow_negative))

@@ -20,6 +20,8 @@ class MeterCreate(BaseModel):
     group_by: list[DataPath] = Field(default_factory=list, max_length=8,
                                      description="Dotted paths into `data` whose values split the usage",
                                      examples=[["region", "model"]])
+    allow_negative: bool = Field(default=False, description="Whether ingest accepts a negative value at "
+                                 "`value_path` (otherwise 422): a negative value lowers the usage billed")
 
     @model_validator(mode="after")
     def _value_path_matches_aggregation(self) -> MeterCreate:
@@ -29,6 +31,8 @@ class MeterCreate(BaseModel):
         elif self.value_path is not None:
             # COUNT ignores values; accepting one would suggest it is summed.
             raise ValueError("value_path does not apply to COUNT meters")
+        if self.allow_negative and self.aggregation in ("COUNT", "UNIQUE_COUNT"):
+            raise ValueError("allow_negative applies to SUM, MAX and LATEST meters, whose values are numbers")
         if len(set(self.group_by)) != len(self.group_by):
             raise ValueError("group_by lists a path twice")
         return self

@@ -8,6 +8,7 @@ from datetime import datetime
 
 from stream.aggregation import Meter
 from warehouse.postgres.database import ConstraintViolation, Database
+from warehouse.postgres.meter_rules import set_allow_negative
 from warehouse.postgres.meters import insert_meter, list_meters
 from warehouse.postgres.plans import current_subscription
 
@@ -24,7 +25,7 @@ async def tenant_meters(database: Database, tenant_id: uuid.UUID) -> list[Meter]
         return await list_meters(conn, tenant_id)
 
 
-async def define_meter(database: Database, definition: Meter, now: datetime) -> Meter:
+async def define_meter(database: Database, definition: Meter, now: datetime, allow_negative: bool = False) -> Meter:
     try:
         async with database.begin() as conn:
             # Only a meter billing could not combine needs the live plan read at all.
@@ -33,7 +34,10 @@ async def define_meter(database: Database, definition: Meter, now: datetime) -> 
                 if live is not None:
                     refuse_unbillable(live.plan, {definition.slug: definition.aggregation},
                                       new_meter=definition.slug)
-            return await insert_meter(conn, definition)
+            created = await insert_meter(conn, definition)
+            if allow_negative:  # the stream's Meter does not carry it: only ingest reads it
+                await set_allow_negative(conn, definition.tenant_id, definition.slug, True)
+            return created
     except ConstraintViolation as exc:
         if exc.constraint != _SLUG_PER_TENANT:
             raise

@@ -13,7 +13,7 @@ import stripe
 from sqlalchemy import select
 
 from billing_jobs.plans import Plan
-from billing_jobs.stripe_adapter import StripeAdapter
+from billing_jobs.stripe import StripeAdapter
 from flows.dunning import run_dunning
 from flows.invoicing import generate_invoices
 from meterline.bootstrap import pg_engine, pg_sync_engine

@@ -16,7 +16,7 @@ from stripe import StripeClient
 from billing_jobs.invoicing import compose_segmented_invoice
 from billing_jobs.plans import Plan
 from billing_jobs.segments import SubscriptionSpan, plan_segments, with_usage
-from billing_jobs.stripe_adapter import NUMBER_KEY, StripeAdapter
+from billing_jobs.stripe import NUMBER_KEY, StripeAdapter
 from billing_jobs.usage_totals import UnbillableMeterError
 from flows.invoicing import generate_invoices, invoice_tenants
 from meterline.bootstrap import pg_engine, pg_sync_engine

@@ -26,7 +26,7 @@ import pytest
 
 from billing_jobs.invoicing import compose_invoice
 from billing_jobs.plans import Plan, UnitCharge
-from billing_jobs.stripe_adapter import StripeAdapter
+from billing_jobs.stripe import StripeAdapter
 from infra.processes import ManagedProcess
 from meterline.settings import PROJECT_ROOT
 

@@ -23,8 +23,8 @@ from billing_jobs.invoice_service import issue_invoice
 from billing_jobs.invoicing import InvoiceDraft, compose_invoice
 from billing_jobs.plans import Plan, UnitCharge
 from billing_jobs.ports import InvoiceStatus, StoredInvoice
-from billing_jobs import stripe_adapter
-from billing_jobs.stripe_adapter import NUMBER_KEY, StripeAdapter, translate_stripe_error
+from billing_jobs.stripe import localstripe
+from billing_jobs.stripe import NUMBER_KEY, StripeAdapter, translate_stripe_error
 
 pytestmark = pytest.mark.integration
 
@@ -122,7 +122,7 @@ def test_threads_racing_to_create_the_anchor_plan_all_get_it(stripe_service, ser
     plan_id = f"meterline-billing-anchor-{code}"
     with contextlib.suppress(stripe.InvalidRequestError):
         server.plans.delete(plan_id)
-    stripe_adapter._ANCHOR_PLANS_SEEN.discard(plan_id)
+    localstripe._ANCHOR_PLANS_SEEN.discard(plan_id)
     # No backoff worth the name and a single retry: a 409 retried as transient would fail here.
     adapters = [StripeAdapter(stripe_service.api_key, stripe_service.api_base, local=True,
                               max_attempts=2, backoff_initial_s=0.01) for _ in range(8)]

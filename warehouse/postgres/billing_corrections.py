@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from datetime import date, datetime, time, timezone
+from datetime import date
 from decimal import Decimal
 
 from sqlalchemy import Connection, func, select
 
 from billing_jobs.corrections import RESTATEMENT, CorrectedPeriod, PendingCorrection
 from billing_jobs.plans import Plan
-from billing_jobs.segments import SubscriptionSpan, plan_segments, with_usage
+from billing_jobs.segments import SubscriptionSpan, period_bounds, plan_segments, with_usage
 
 from .billing_usage import hourly_usage
 from .tables import invoice, invoice_line, plan, subscription
@@ -42,10 +42,6 @@ def pending_corrections(conn: Connection, schema_name: str, period_start: date) 
     return [PendingCorrection(i, n, m, w, Decimal(q), k, int(e)) for i, n, m, w, q, k, e in rows]
 
 
-def _midnight(day: date) -> datetime:
-    return datetime.combine(day, time(), tzinfo=timezone.utc)
-
-
 def corrected_periods(conn: Connection, schema_name: str, tenant_id: uuid.UUID,
                       numbers: set[str]) -> dict[str, CorrectedPeriod]:
     """For each issued invoice number: its period, plans in force then, and usage as it stands now."""
@@ -53,13 +49,14 @@ def corrected_periods(conn: Connection, schema_name: str, tenant_id: uuid.UUID,
     for number, start, end in _in(conn, schema_name).execute(
             select(invoice.c.number, invoice.c.period_start, invoice.c.period_end)
             .where(invoice.c.number.in_(sorted(numbers)))):
+        lower, upper = period_bounds(start, end)
         spans = [SubscriptionSpan(Plan.model_validate(d), s, c) for d, s, c in conn.execute(
             select(plan.c.definition, subscription.c.started_at, subscription.c.canceled_at)
             .join(plan, plan.c.id == subscription.c.plan_id)
-            .where(subscription.c.tenant_id == tenant_id, subscription.c.started_at < _midnight(end),
-                   subscription.c.canceled_at.is_(None) | (subscription.c.canceled_at > _midnight(start)))
+            .where(subscription.c.tenant_id == tenant_id, subscription.c.started_at < upper,
+                   subscription.c.canceled_at.is_(None) | (subscription.c.canceled_at > lower))
             .order_by(subscription.c.started_at))]
-        hours = hourly_usage(conn, schema_name, _midnight(start), _midnight(end))
+        hours = hourly_usage(conn, schema_name, lower, upper)
         periods[number] = CorrectedPeriod(start, end, with_usage(plan_segments(spans, start, end), hours),
                                           billed_per_meter(conn, schema_name, number))
     return periods

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
-from datetime import date, datetime, time, timezone
+from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import Engine, and_, func, select
@@ -22,6 +22,7 @@ from billing_jobs.alert_messages import Notification
 from billing_jobs.limits import LimitAlert
 from billing_jobs.plans import Plan
 from billing_jobs.ports import LimitSubject
+from billing_jobs.segments import period_bounds
 from billing_jobs.usage_totals import UsageHour, meter_totals
 
 from .billing_dunning import billing_email
@@ -103,9 +104,10 @@ class PgLimitStore:
                         recipient=message.recipient, subject=message.subject, body=message.body,
                     ).on_conflict_do_nothing(index_elements=["dedup_key"]))
             if blocked:
+                block_start, block_end = period_bounds(period_start, period_end)
                 statement = pg_insert(billing_limit_block).values([
-                    {"tenant_id": tid, "meter_slug": slug, "period_start": _midnight(period_start),
-                     "period_end": _midnight(period_end), "plan_slug": plan_slug} for slug in blocked])
+                    {"tenant_id": tid, "meter_slug": slug, "period_start": block_start,
+                     "period_end": block_end, "plan_slug": plan_slug} for slug in blocked])
                 # Reached again after a plan change in the same period: the block is the new plan's.
                 conn.execute(statement.on_conflict_do_update(
                     index_elements=["tenant_id", "meter_slug", "period_start"],
@@ -113,9 +115,6 @@ class PgLimitStore:
                     where=billing_limit_block.c.plan_slug != statement.excluded.plan_slug))
         return recorded
 
-
-def _midnight(day: date) -> datetime:
-    return datetime.combine(day, time(), tzinfo=timezone.utc)
 
 
 async def blocked_event_types(conn: AsyncConnection, tenant_id: uuid.UUID,

@@ -7,7 +7,7 @@ Tenant tables live in the placeholder schema "tenant"; every tenant query runs w
 from __future__ import annotations
 
 from sqlalchemy import (
-    BigInteger, Column, Date, DateTime, ForeignKey, Integer, MetaData, Numeric, String,
+    BigInteger, Boolean, Column, Date, DateTime, ForeignKey, Integer, MetaData, Numeric, String,
     Table, Text, UniqueConstraint, func, text,
 )
 from sqlalchemy.dialects.postgresql import JSONB, UUID
@@ -77,6 +77,8 @@ meter = Table(
     Column("rollup_from", DateTime(timezone=True)),  # set by the stream worker: see stream/meters.py
     # Set when the stream has written the meter's windows for events before it: stream/backfill.py
     Column("backfilled_at", DateTime(timezone=True)),
+    # Whether ingest accepts negative values at value_path (shared_0800, ingest/meter_rules.py)
+    Column("allow_negative", Boolean, nullable=False, server_default=text("false")),
     _created_at(),
     UniqueConstraint("tenant_id", "slug"),
 )

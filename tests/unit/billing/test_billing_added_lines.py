@@ -12,7 +12,7 @@ import pytest
 
 from billing_jobs.invoicing import compose_invoice
 from billing_jobs.plans import Plan, UnitCharge
-from billing_jobs.stripe_adapter import NUMBER_KEY, POSITION_KEY, lines_to_add, position_on_invoice
+from billing_jobs.stripe import NUMBER_KEY, POSITION_KEY, lines_to_add, position_on_invoice
 
 PLAN = Plan(slug="pro", name="Pro", currency="USD", flat_fee=Decimal("49.00"),
             charges=[UnitCharge(meter_slug="api", unit_price=Decimal("0.01")),

@@ -77,7 +77,9 @@ class FakeStripeGateway:
         return existing_customer_id or f"cus_{tenant_id}"
 
     def _ref(self, invoice: FakeInvoice) -> StripeInvoiceRef:
-        return StripeInvoiceRef(invoice.id, invoice.status, invoice.total_minor)
+        # Like the adapter, it maps the provider's status to ours (a provider draft is open to us).
+        return StripeInvoiceRef(invoice.id, invoice.status, invoice.total_minor,
+                                "open" if invoice.status == "draft" else invoice.status)
 
     def push_invoice(self, customer_id: str, draft: InvoiceDraft, existing_stripe_invoice_id: str | None,
                      *, recover: bool = True) -> StripeInvoiceRef:

@@ -6,7 +6,7 @@ import re
 
 import stripe
 
-from billing_jobs.stripe_adapter import _ROUTES, _route
+from billing_jobs.stripe.client import _ROUTES, _route
 
 
 def _services() -> dict[str, type]:

@@ -10,7 +10,8 @@ import orjson
 import pytest
 
 from ingest.errors import IngestError
-from ingest.schemas import Limits, parse_body, validate_events, validate_json_fast
+from ingest.schemas import Limits, parse_body, validate_events
+from ingest.schemas_fast import validate_json_fast
 
 NOW = datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC)
 LIMITS = Limits(max_events=10, max_data_bytes=64, max_id_length=8, max_string_length=16,
