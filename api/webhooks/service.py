@@ -1,7 +1,7 @@
 """Applying a payment provider's event once, after its signature is verified.
 
 Bodies that no event can have are refused (400) before the verifier sees them: it
-(billing_jobs.stripe_adapter) reads only a JSON object, and fails otherwise with errors of
+(billing_jobs.stripe) reads only a JSON object, and fails otherwise with errors of
 its own kind. A verified event must then have the shape billing reads (schemas.py).
 """
 
@@ -12,7 +12,7 @@ import re
 from typing import Any
 
 from billing_jobs.errors import InvalidWebhookError
-from billing_jobs.stripe_adapter import verify_webhook
+from billing_jobs.stripe import verify_webhook
 from billing_jobs.webhooks import parse_event
 from warehouse.postgres.billing_webhooks import record_stripe_event
 from warehouse.postgres.database import Database
