@@ -43,8 +43,6 @@ _ROUTERS = (tenants_router, sessions_router, api_keys_router, meters_router, pla
 # What any route may answer, whatever it does: its body over the limit, a parameter or
 # body field invalid, or the caller over a rate limit. Each router declares the rest.
 _ANY_ROUTE = error_responses(413, 422, 429)
-# Logging in (api/sessions): a body that cannot be read, wrong credentials.
-_EXTRA = {id(sessions_router): error_responses(400, (401, "Wrong email or password"))}
 _DOCS_URL, _OPENAPI_URL = "/docs", "/openapi.json"
 
 
@@ -106,7 +104,9 @@ def create_app(settings: Settings) -> FastAPI:
         return {"status": "ok"}
 
     for router in _ROUTERS:
-        app.include_router(router, responses={**_ANY_ROUTE, **_EXTRA.get(id(router), {})})
+        # Logging in (api/sessions) also answers an unreadable body and wrong credentials.
+        extra = error_responses(400, (401, "Wrong email or password")) if router is sessions_router else {}
+        app.include_router(router, responses={**_ANY_ROUTE, **extra})
     return app
 
 
