@@ -8,10 +8,15 @@ BIN    := $(VENV)/bin
 install: $(VENV)/.installed
 
 # constraints.txt pins the whole resolved set so every install is the same.
+# It takes about a minute and 1.5 GB (chDB alone is ~530 MB): say so, rather than sit silent.
 $(VENV)/.installed: pyproject.toml constraints.txt
+	@echo "==> Creating the virtual environment $(VENV) with $(PYTHON)"
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
+	@echo "==> Installing Meterline and its pinned dependencies (constraints.txt) into $(VENV):"
+	@echo "    about a minute and 1.5 GB (chDB, Kafka/Prefect/Stripe clients, test tools); pip prints only errors"
 	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev]'
+	@echo "==> Installed. Next: make demo (the whole pipeline) or make test"
 	touch $@
 
 demo: install

@@ -123,8 +123,8 @@ def main() -> None:
 
     workers = args.workers or int(os.environ.get("METERLINE_INGEST__WORKERS", "2"))
     env = {**os.environ, "METERLINE_INGEST__WORKERS": str(workers)}
-    server = subprocess.Popen([sys.executable, "-c", "from ingest.app import run; from meterline.settings "
-                               "import Settings; run(Settings())"], env=env, cwd=ROOT)
+    server = subprocess.Popen([sys.executable, "-c", "from meterline.bootstrap import serve_ingest; "
+                               "from meterline.settings import Settings; serve_ingest(Settings())"], env=env, cwd=ROOT)
     url = f"http://{settings.ingest.host}:{settings.ingest.port}"
     seconds = str(args.seconds)
     try:

@@ -64,7 +64,7 @@ def _p(values: list[float], q: float) -> float:
 
 async def _seed_tenants(settings, run: str, tenants: int, meters: int) -> list[uuid.UUID]:
     from meterline.bootstrap import pg_engine
-    from stream.aggregation import Meter
+    from metering import Meter
     from warehouse.postgres.meters import insert_meter
     from warehouse.postgres.tenants import insert_tenant
 

@@ -10,15 +10,17 @@ units alone, keeps tiers, included usage and minimums right: 100 late units
 that cross into a cheaper graduated tier are billed at the tiers they fall in,
 and units still inside the included usage cost nothing.
 
-MAX and LATEST meters have no late units to add: a late event may change the
+MAX, MIN, AVG and LATEST meters have no late units to add: a late event may change the
 period's value or leave it. The stream records it as a *restatement* of the meter
 for that invoice (one pending per invoice and meter, however many late events), and
 the next invoice bills what the period's usage of the meter costs now minus what
 was billed for it so far: the original invoice's usage and minimum lines plus
 earlier restatements (`CorrectedPeriod.billed`). Computed at billing time against
-what was billed, a replayed or repeated late event cannot bill twice, and a late
-event that does not raise the period's value bills nothing (no line; the
-restatement is marked applied with amount 0).
+what was billed, a replayed or repeated late event cannot bill twice.
+
+One rule for a correction of either kind whose amount is 0 (late units inside the
+included usage, a late event that does not change the period's value): no line on the
+invoice, and the correction is still marked applied (a restatement with amount 0).
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import NamedTuple, Protocol
 
+from metering import DELTA, RESTATE, aggregation_for
+
 from .invoicing import segment_charge_minor
 from .money import format_decimal
 from .segments import SubscriptionSegment, with_usage
@@ -37,8 +41,9 @@ __all__ = ["ADDITIVE_CORRECTION", "RESTATEMENT", "AppliedCorrection", "Corrected
            "PendingCorrection", "applied_corrections", "correction_lines", "late_usage_corrections",
            "restatement_lines"]
 
-ADDITIVE_CORRECTION = "delta"  # COUNT, SUM: the late units, added
-RESTATEMENT = "restate"  # MAX, LATEST: the meter's value over the period, billed again against what was billed
+# What a late event means is the meter's aggregation's (metering.aggregations.late_correction):
+ADDITIVE_CORRECTION = DELTA  # COUNT, SUM: the late units, added
+RESTATEMENT = RESTATE  # MAX, MIN, AVG, LATEST: the meter's value over the period, billed again against what was billed
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,15 +99,16 @@ class _Period(Protocol):
 def late_usage_corrections(usage: Iterable[LateUsage], issued: Sequence[_Period]
                            ) -> list[tuple[str, str, datetime, Decimal, int, str]]:
     """(invoice number, meter, window, quantity, event count, kind) to record for new usage in
-    the hours of issued invoices: COUNT and SUM add their units per hour; MAX and LATEST
-    restate the meter for the invoice, one row keyed by its period start (the stream's
-    pending rows collapse on that key). UNIQUE_COUNT is not billable (usage_totals), so
-    it records nothing."""
+    the hours of issued invoices, as the meter's aggregation says: a delta adds its units per
+    hour (COUNT, SUM); a restatement restates the meter for the invoice, one row keyed by
+    its period start (the stream's pending rows collapse on that key). An aggregation
+    with neither (UNIQUE_COUNT) is not billable (usage_totals) and records nothing."""
     rows: dict[tuple[str, str, datetime, str], list] = {}
     for late in usage:
-        additive = late.aggregation in ("COUNT", "SUM")
-        if not additive and late.aggregation not in ("MAX", "LATEST"):
+        kind = aggregation_for(late.aggregation).late_correction
+        if kind is None:
             continue
+        additive = kind == ADDITIVE_CORRECTION
         for period in issued:
             if not period.start <= late.window_start < period.end:
                 continue
@@ -129,11 +135,19 @@ def _period_of(number: str, periods: Mapping[str, CorrectedPeriod], currency: st
     return period
 
 
+def _worth_a_line(amount_minor: int) -> bool:
+    """The one rule for zero-amount corrections of either kind: no line (the correction is
+    still marked applied, see `applied_corrections`)."""
+    return amount_minor != 0
+
+
 def correction_lines(corrections: Sequence[PendingCorrection], periods: Mapping[str, CorrectedPeriod],
                      currency: str) -> list[tuple[str, dict]]:
     """(kind, fields) lines for `compose_segmented_invoice(extra_lines=...)`, in a fixed order:
-    by original invoice number, segment, meter. Meters the plan then did not charge get no line.
-    Additive corrections only; restatements are `restatement_lines`."""
+    by original invoice number, segment, meter. Meters the plan then did not charge get no line,
+    nor does a correction that costs nothing (late units inside the included usage or under a
+    minimum): the same rule as restatements. Additive corrections only; restatements are
+    `restatement_lines`."""
     corrections = [c for c in corrections if c.kind == ADDITIVE_CORRECTION]
     lines: list[tuple[str, dict]] = []
     for number in sorted({c.invoice_number for c in corrections}):
@@ -151,6 +165,8 @@ def correction_lines(corrections: Sequence[PendingCorrection], periods: Mapping[
                 bounds = (period.period_start, period.period_end)
                 amount = (segment_charge_minor(segment, meter_slug, now, *bounds)
                           - segment_charge_minor(segment, meter_slug, max(now - extra, Decimal(0)), *bounds))
+                if not _worth_a_line(amount):
+                    continue
                 lines.append(("correction", dict(
                     meter_slug=meter_slug,
                     quantity=extra,
@@ -167,8 +183,8 @@ def restatement_lines(corrections: Sequence[PendingCorrection], periods: Mapping
     """Lines for the pending restatements among `corrections`, by invoice number then meter,
     and {correction id: amount it bills}. Each (invoice, meter) bills the period's usage as it
     costs now (every segment, usage_totals' rules) minus what was billed for it so far; several
-    pending rows of one pair bill once, on the first. An amount of 0 gets no line; a negative
-    one (a LATEST value restated lower) is a credit line."""
+    pending rows of one pair bill once, on the first. An amount of 0 gets no line
+    (`_worth_a_line`); a negative one (a LATEST value restated lower) is a credit line."""
     restatements = [c for c in corrections if c.kind == RESTATEMENT]
     lines: list[tuple[str, dict]] = []
     amounts: dict[int, int] = {}
@@ -185,7 +201,7 @@ def restatement_lines(corrections: Sequence[PendingCorrection], periods: Mapping
         first, *rest = sorted(pending, key=lambda c: c.id)
         amounts[first.id] = amount
         amounts.update((c.id, 0) for c in rest)
-        if amount == 0:
+        if not _worth_a_line(amount):
             continue
         values = ", ".join(format_decimal(s.usage.get(meter_slug, Decimal(0))) for s in charging)
         lines.append(("correction", dict(

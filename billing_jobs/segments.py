@@ -90,13 +90,13 @@ def with_usage(
     `hours` are usage_hourly rows (`UsageHour`; a bare (meter slug, window start,
     quantity) is a SUM row), one per meter, hour and group. A segment's quantity
     per meter follows the meter's aggregation over its hours and groups
-    (usage_totals: a sum, a maximum, the latest value). Windows outside every
+    (usage_totals, by the aggregation's class). Windows outside every
     segment (before a start, after a cancellation) are not billed, except the
     window in which the first segment starts: its events may all come after the
     start (a tenant subscribing at 06:10 and sending at 06:20), so it is billed
     to that segment rather than lost.
 
-    A UNIQUE_COUNT meter has no usage here; one its segment's plan prices raises
+    A meter whose rows cannot be combined (UNIQUE_COUNT) has no usage here; one its segment's plan prices raises
     `UnbillableMeterError` rather than billing a wrong number.
     """
     totals: list[dict[str, MeterTotal]] = [{} for _ in segments]
@@ -117,7 +117,7 @@ def with_usage(
         priced = {charge.meter_slug for charge in segment.plan.charges}
         usage: dict[str, Decimal] = {}
         for slug, total in meter_totals.items():
-            if total.aggregation == "UNIQUE_COUNT":
+            if not total.combinable:
                 if slug in priced:
                     raise UnbillableMeterError(slug)
                 continue  # not priced: nothing on the invoice depends on it

@@ -81,60 +81,118 @@ def _is_metadata(value: Any) -> bool:
 
 
 def _add_lines_api(resources):
-    UserError = resources.UserError
-    to_int, to_bool = resources.try_convert_to_int, resources.try_convert_to_bool
+    return _AddLines(resources).add_lines
 
-    def bad(param: str, message: str) -> Exception:
-        return UserError(400, message, contents={"param": param})
 
-    def checked_line(invoice, position: int, line: Any, assigned: set[str]) -> dict[str, Any]:
+class _AddLines:
+    """The endpoint on localstripe's resources: every line checked first, then all applied."""
+
+    def __init__(self, resources):
+        self._resources = resources
+        self._to_int, self._to_bool = resources.try_convert_to_int, resources.try_convert_to_bool
+
+    def _bad(self, param: str, message: str) -> Exception:
+        return self._resources.UserError(400, message, contents={"param": param})
+
+    def add_lines(self, id=None, lines=None, invoice_metadata=None, **unknown):
+        bad = self._bad
+        if unknown:
+            name = sorted(unknown)[0]
+            raise bad(name, f"Received unknown parameter: {name}")
+        invoice = self._resources.Invoice._api_retrieve(id)  # 404 if unknown
+        if invoice.status != "draft":
+            raise self._resources.UserError(
+                400, f"Invoice {id} is {invoice.status}: lines can only be added to a draft invoice",
+                contents={"code": "invoice_not_editable", "param": "lines"})
+        if not isinstance(lines, list) or not lines:
+            raise bad("lines", "Missing required param: lines")
+        if len(lines) > MAX_LINES_PER_CALL:
+            raise bad("lines", f"At most {MAX_LINES_PER_CALL} lines per call")
+        if invoice_metadata is not None and not _is_metadata(invoice_metadata):
+            raise bad("invoice_metadata", "Invalid metadata: a hash of string keys and values")
+        assigned: set[str] = set()
+        checked = [self._checked_line(invoice, position, line, assigned) for position, line in enumerate(lines)]
+        # Nothing was changed above; from here on nothing can fail.
+        for line in checked:
+            self._apply(invoice, line)
+        if invoice_metadata:
+            invoice.metadata = {**(invoice.metadata or {}), **invoice_metadata}
+        return invoice
+
+    def _apply(self, invoice, line: dict[str, Any]) -> None:
+        resources = self._resources
+        if "assign" in line:
+            item = line["assign"]
+            item.invoice = invoice.id
+        else:
+            fields = dict(line["create"])
+            discountable = fields.pop("discountable")
+            item = resources.InvoiceItem(invoice=invoice.id, customer=invoice.customer,
+                                         currency=invoice.currency, **fields)
+            item.discountable = discountable
+        invoice_line = resources.InvoiceLineItem(item)
+        invoice_line.discountable = getattr(item, "discountable", True)
+        invoice.lines._list.append(invoice_line)
+
+    def _checked_line(self, invoice, position: int, line: Any, assigned: set[str]) -> dict[str, Any]:
         """The line's item fields (or the pending item to assign), or a 400 naming the param."""
         where = f"lines[{position}]"
         if not isinstance(line, dict):
-            raise bad(where, "Invalid object")
+            raise self._bad(where, "Invalid object")
         for field in line:
             if field in _REFUSED_FIELDS:
-                raise bad(f"{where}[{field}]", f"{field} is not supported by this localstripe")
+                raise self._bad(f"{where}[{field}]", f"{field} is not supported by this localstripe")
             if field != "invoice_item" and field not in _NEW_LINE_FIELDS:
-                raise bad(f"{where}[{field}]", f"Received unknown parameter: {where}[{field}]")
+                raise self._bad(f"{where}[{field}]", f"Received unknown parameter: {where}[{field}]")
         if "invoice_item" in line:
-            if len(line) > 1:
-                others = sorted(set(line) - {"invoice_item"})
-                raise bad(f"{where}[{others[0]}]", "An invoice_item line takes no other fields here")
-            item_id = line["invoice_item"]
-            if not isinstance(item_id, str) or not item_id.startswith("ii_"):
-                raise bad(f"{where}[invoice_item]", "Invalid invoice item id")
-            item = resources.store.get(f"invoiceitem:{item_id}")
-            if item is None:
-                raise UserError(404, f"No such invoiceitem: '{item_id}'",
-                                contents={"param": f"{where}[invoice_item]"})
-            if item.invoice is not None or item_id in assigned:
-                raise bad(f"{where}[invoice_item]", f"Invoice item {item_id} is already on an invoice")
-            if item.customer != invoice.customer:
-                raise bad(f"{where}[invoice_item]", f"Invoice item {item_id} belongs to another customer")
-            if item.currency != invoice.currency:
-                raise bad(f"{where}[invoice_item]", f"Invoice item {item_id} is not in {invoice.currency}")
-            assigned.add(item_id)
-            return {"assign": item}
+            return {"assign": self._pending_item(invoice, where, line, assigned)}
+        amount = self._line_amount(invoice, where, line)
+        return {"create": {"amount": amount, **self._line_details(where, line, amount)}}
 
+    def _pending_item(self, invoice, where: str, line: dict[str, Any], assigned: set[str]):
+        bad = self._bad
+        if len(line) > 1:
+            others = sorted(set(line) - {"invoice_item"})
+            raise bad(f"{where}[{others[0]}]", "An invoice_item line takes no other fields here")
+        item_id = line["invoice_item"]
+        if not isinstance(item_id, str) or not item_id.startswith("ii_"):
+            raise bad(f"{where}[invoice_item]", "Invalid invoice item id")
+        item = self._resources.store.get(f"invoiceitem:{item_id}")
+        if item is None:
+            raise self._resources.UserError(404, f"No such invoiceitem: '{item_id}'",
+                                            contents={"param": f"{where}[invoice_item]"})
+        if item.invoice is not None or item_id in assigned:
+            raise bad(f"{where}[invoice_item]", f"Invoice item {item_id} is already on an invoice")
+        if item.customer != invoice.customer:
+            raise bad(f"{where}[invoice_item]", f"Invoice item {item_id} belongs to another customer")
+        if item.currency != invoice.currency:
+            raise bad(f"{where}[invoice_item]", f"Invoice item {item_id} is not in {invoice.currency}")
+        assigned.add(item_id)
+        return item
+
+    def _line_amount(self, invoice, where: str, line: dict[str, Any]) -> int:
+        bad = self._bad
         pricings = [field for field in ("amount", "price_data", "pricing") if field in line]
         if len(pricings) != 1:
             raise bad(where, "Each line needs exactly one of amount, price_data, pricing or invoice_item")
-        quantity = to_int(line.get("quantity", 1))
+        quantity = self._to_int(line.get("quantity", 1))
         if type(quantity) is not int or quantity < 0:
             raise bad(f"{where}[quantity]", "Invalid non-negative integer")
         if "amount" in line:
             if "quantity" in line:
                 raise bad(f"{where}[quantity]", "quantity needs price_data or pricing")
-            amount = to_int(line["amount"])
+            amount = self._to_int(line["amount"])
             if type(amount) is not int:
                 raise bad(f"{where}[amount]", "Invalid integer")
-        elif "price_data" in line:
-            amount = quantity * _price_data_unit_amount(line["price_data"], f"{where}[price_data]", invoice)
-        else:
-            amount = quantity * _pricing_unit_amount(line["pricing"], f"{where}[pricing]", invoice)
+            return amount
+        if "price_data" in line:
+            return quantity * self._price_data_unit_amount(line["price_data"], f"{where}[price_data]", invoice)
+        return quantity * self._pricing_unit_amount(line["pricing"], f"{where}[pricing]", invoice)
 
-        fields: dict[str, Any] = {"amount": amount}
+    def _line_details(self, where: str, line: dict[str, Any], amount: int) -> dict[str, Any]:
+        """description, metadata, period and discountable, checked."""
+        bad, to_int = self._bad, self._to_int
+        fields: dict[str, Any] = {}
         description = line.get("description")
         if description is not None:
             if not isinstance(description, str) or len(description) > 5000:
@@ -153,16 +211,17 @@ def _add_lines_api(resources):
             if type(start) is not int or type(end) is not int or start > end:
                 raise bad(f"{where}[period]", "period: integer start and end, start <= end")
             fields["period_start"], fields["period_end"] = start, end
-        discountable = to_bool(line.get("discountable", amount >= 0))
+        discountable = self._to_bool(line.get("discountable", amount >= 0))
         if type(discountable) is not bool:
             raise bad(f"{where}[discountable]", "Invalid boolean")
         if discountable and amount < 0:
             # Stripe: "Defaults to false for prorations or negative line items".
             raise bad(f"{where}[discountable]", "A negative line cannot be discountable")
         fields["discountable"] = discountable
-        return {"create": fields}
+        return fields
 
-    def _price_data_unit_amount(price_data: Any, where: str, invoice) -> int:
+    def _price_data_unit_amount(self, price_data: Any, where: str, invoice) -> int:
+        bad = self._bad
         if not isinstance(price_data, dict):
             raise bad(where, "Invalid object")
         unknown = set(price_data) - {"currency", "product", "unit_amount", "tax_behavior"}
@@ -173,54 +232,18 @@ def _add_lines_api(resources):
         product = price_data.get("product")
         if not isinstance(product, str) or not product:
             raise bad(f"{where}[product]", "Missing required param: product")
-        resources.Product._api_retrieve(product)  # 404 if unknown, as on Stripe
-        unit_amount = to_int(price_data.get("unit_amount"))
+        self._resources.Product._api_retrieve(product)  # 404 if unknown, as on Stripe
+        unit_amount = self._to_int(price_data.get("unit_amount"))
         if type(unit_amount) is not int or unit_amount < 0:
             raise bad(f"{where}[unit_amount]", "Missing or invalid unit_amount (a non-negative integer)")
         return unit_amount
 
-    def _pricing_unit_amount(pricing: Any, where: str, invoice) -> int:
+    def _pricing_unit_amount(self, pricing: Any, where: str, invoice) -> int:
         if not isinstance(pricing, dict) or set(pricing) != {"price"} or not isinstance(pricing["price"], str):
-            raise bad(where, "pricing takes a price id")
-        price = resources.Plan._api_retrieve(pricing["price"])  # 404 if unknown
+            raise self._bad(where, "pricing takes a price id")
+        price = self._resources.Plan._api_retrieve(pricing["price"])  # 404 if unknown
         if price.billing_scheme != "per_unit":
-            raise bad(f"{where}[price]", "Tiered prices are not supported by this localstripe")
+            raise self._bad(f"{where}[price]", "Tiered prices are not supported by this localstripe")
         if price.currency != invoice.currency:
-            raise bad(f"{where}[price]", f"The invoice is in {invoice.currency}")
+            raise self._bad(f"{where}[price]", f"The invoice is in {invoice.currency}")
         return price.amount
-
-    def add_lines(id=None, lines=None, invoice_metadata=None, **unknown):
-        if unknown:
-            name = sorted(unknown)[0]
-            raise bad(name, f"Received unknown parameter: {name}")
-        invoice = resources.Invoice._api_retrieve(id)  # 404 if unknown
-        if invoice.status != "draft":
-            raise UserError(400, f"Invoice {id} is {invoice.status}: lines can only be added to a draft invoice",
-                            contents={"code": "invoice_not_editable", "param": "lines"})
-        if not isinstance(lines, list) or not lines:
-            raise bad("lines", "Missing required param: lines")
-        if len(lines) > MAX_LINES_PER_CALL:
-            raise bad("lines", f"At most {MAX_LINES_PER_CALL} lines per call")
-        if invoice_metadata is not None and not _is_metadata(invoice_metadata):
-            raise bad("invoice_metadata", "Invalid metadata: a hash of string keys and values")
-        assigned: set[str] = set()
-        checked = [checked_line(invoice, position, line, assigned) for position, line in enumerate(lines)]
-        # Nothing was changed above; from here on nothing can fail.
-        for line in checked:
-            if "assign" in line:
-                item = line["assign"]
-                item.invoice = invoice.id
-            else:
-                fields = dict(line["create"])
-                discountable = fields.pop("discountable")
-                item = resources.InvoiceItem(invoice=invoice.id, customer=invoice.customer,
-                                             currency=invoice.currency, **fields)
-                item.discountable = discountable
-            invoice_line = resources.InvoiceLineItem(item)
-            invoice_line.discountable = getattr(item, "discountable", True)
-            invoice.lines._list.append(invoice_line)
-        if invoice_metadata:
-            invoice.metadata = {**(invoice.metadata or {}), **invoice_metadata}
-        return invoice
-
-    return add_lines

@@ -1,4 +1,4 @@
-"""The ingest service: ``create_app(settings)`` for tests and ASGI servers, ``run(settings)`` to serve.
+"""The ingest service: ``create_app`` for one server process, ``run`` to serve (both wired by meterline/bootstrap.py).
 
 Design (issue 3):
 
@@ -25,18 +25,22 @@ tenant rate limit, since the kernel spreads connections evenly over them.
 from __future__ import annotations
 
 import asyncio
+import functools
 import gc
 import logging
 import os
 import shutil
 import time
+from collections.abc import Callable
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from meterline.settings import Settings
+from meterline.settings import IngestSettings, KafkaSettings
 
 from .admission import InFlightBudget
 from .auth import KeyCache
@@ -51,11 +55,10 @@ from .rate_limit import TenantRateLimiter
 from .routes import error_response, router
 from .schemas import Limits
 
-__all__ = ["create_app", "run"]
+__all__ = ["create_app", "run", "worker_processes"]
 
 log = logging.getLogger(__name__)
 
-_SETTINGS_ENV = "_METERLINE_INGEST_SETTINGS_JSON"
 _SHARE_ENV = "_METERLINE_INGEST_PROCESSES"
 
 
@@ -77,51 +80,56 @@ class _FrontDoor:
             await self.app(scope, receive, send)
 
 
-def create_app(settings: Settings, processes: int = 1) -> _FrontDoor:
-    ingest = settings.ingest
+def create_app(ingest: IngestSettings, kafka: KafkaSettings, open_engine: Callable[[], AsyncEngine],
+               processes: int = 1) -> _FrontDoor:
+    """The app of one server process; `open_engine` (from the composition root) is called in its lifespan."""
     metrics = IngestMetrics()
-
-    @asynccontextmanager
-    async def lifespan(app: FastAPI):
-        from meterline.bootstrap import pg_engine
-
-        engine = pg_engine(settings)
-        producer = EventProducer(settings, on_error=metrics.producer_error)
-        await producer.start()
-        coalescer = RecordCoalescer(producer, ingest.max_pack_events, ingest.max_pack_bytes, ingest.produce_timeout_s)
-        coalescer.start()
-        budget = InFlightBudget(ingest.max_in_flight_requests, ingest.max_in_flight_bytes)
-        app.state.ingest = IngestContext(
-            settings=ingest,
-            limits=Limits.from_settings(ingest),
-            keys=KeyCache(engine, ingest.api_key_cache_ttl_s),
-            producer=producer,
-            rate_limiter=TenantRateLimiter(ingest.rate_limit_events_per_s / processes,
-                                           max(1.0, ingest.rate_limit_burst / processes), time.monotonic),
-            budget=budget,
-            metrics=metrics,
-            coalescer=coalescer,
-            meter_blocks=MeterBlocks(engine, ingest.meter_block_cache_ttl_s),
-            # A meter change is seen as soon as a block is: one TTL for "what the meters say"
-            meter_rules=MeterRuleCache(engine, ingest.meter_block_cache_ttl_s),
-        )
-        publisher = asyncio.create_task(_publish_metrics(budget, metrics, ingest.metrics_flush_s))
-        # What start-up allocated (FastAPI, SQLAlchemy, pydantic, aiokafka) lives as long as the
-        # process: out of the collector's sight, full collections no longer walk it.
-        gc.collect()
-        gc.freeze()
-        try:
-            yield
-        finally:
-            publisher.cancel()
-            await coalescer.close()
-            await producer.stop()
-            metrics.flush()
-            await engine.dispose()
-
-    app = FastAPI(title="Meterline ingest", version="1", lifespan=lifespan)
+    app = FastAPI(title="Meterline ingest", version="1",
+                  lifespan=functools.partial(_lifespan, ingest, kafka, open_engine, processes, metrics))
     app.include_router(router)
+    _add_error_handlers(app)
+    return _FrontDoor(app)
 
+
+@asynccontextmanager
+async def _lifespan(ingest: IngestSettings, kafka: KafkaSettings, open_engine: Callable[[], AsyncEngine],
+                    processes: int, metrics: IngestMetrics, app: FastAPI):
+    engine = open_engine()
+    producer = EventProducer(kafka, ingest, on_error=metrics.producer_error)
+    await producer.start()
+    coalescer = RecordCoalescer(producer, ingest.max_pack_events, ingest.max_pack_bytes, ingest.produce_timeout_s)
+    coalescer.start()
+    budget = InFlightBudget(ingest.max_in_flight_requests, ingest.max_in_flight_bytes)
+    app.state.ingest = IngestContext(
+        settings=ingest,
+        limits=Limits.from_settings(ingest),
+        keys=KeyCache(engine, ingest.api_key_cache_ttl_s),
+        producer=producer,
+        rate_limiter=TenantRateLimiter(ingest.rate_limit_events_per_s / processes,
+                                       max(1.0, ingest.rate_limit_burst / processes), time.monotonic),
+        budget=budget,
+        metrics=metrics,
+        coalescer=coalescer,
+        meter_blocks=MeterBlocks(engine, ingest.meter_block_cache_ttl_s),
+        # A meter change is seen as soon as a block is: one TTL for "what the meters say"
+        meter_rules=MeterRuleCache(engine, ingest.meter_block_cache_ttl_s),
+    )
+    publisher = asyncio.create_task(_publish_metrics(budget, metrics, ingest.metrics_flush_s))
+    # What start-up allocated (FastAPI, SQLAlchemy, pydantic, aiokafka) lives as long as the
+    # process: out of the collector's sight, full collections no longer walk it.
+    gc.collect()
+    gc.freeze()
+    try:
+        yield
+    finally:
+        publisher.cancel()
+        await coalescer.close()
+        await producer.stop()
+        metrics.flush()
+        await engine.dispose()
+
+
+def _add_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(IngestError)
     async def _ingest_error(request: Request, exc: IngestError):
         return error_response(exc)
@@ -141,8 +149,6 @@ def create_app(settings: Settings, processes: int = 1) -> _FrontDoor:
         log.exception("unexpected error in %s %s", request.method, request.url.path)
         return error_response(IngestError(500, "internal_error", "an unexpected error occurred"))
 
-    return _FrontDoor(app)
-
 
 async def _publish_metrics(budget: InFlightBudget, metrics: IngestMetrics, every_s: float) -> None:
     """Publishes this process's tallies and in-flight gauges every ``every_s`` (``/metrics`` also at once)."""
@@ -152,38 +158,30 @@ async def _publish_metrics(budget: InFlightBudget, metrics: IngestMetrics, every
         await asyncio.sleep(every_s)
 
 
-def _worker_app() -> _FrontDoor:
-    """The ASGI app of one of several uvicorn processes (uvicorn imports it by name)."""
-    settings = Settings.model_validate_json(os.environ[_SETTINGS_ENV])
-    return create_app(settings, processes=int(os.environ.get(_SHARE_ENV, "1")))
+def worker_processes() -> int:
+    """How many server processes share the tenant rate limit (set by `run` for its workers)."""
+    return int(os.environ.get(_SHARE_ENV, "1"))
 
 
-def _rsgi_worker_app():
-    """The RSGI app of one granian worker process (granian imports it by name)."""
-    from .rsgi import RsgiIngest
+def run(ingest: IngestSettings, metrics_dir: Path, asgi_factory: str, rsgi_factory: str) -> None:
+    """Serve on ``ingest.host:port`` with ``ingest.workers`` processes.
 
-    return RsgiIngest(_worker_app())
-
-
-def run(settings: Settings) -> None:
-    """Serve on ``settings.ingest.host:port`` with ``settings.ingest.workers`` processes."""
-    ingest = settings.ingest
-    # Worker processes rebuild the settings from this JSON (secrets are not in it; ingest
-    # needs none) and aggregate metrics through a shared directory.
+    Each worker process builds its app by calling a factory named "module:function": the
+    composition root's, which rebuilds the settings there (``rsgi_factory`` for granian,
+    ``asgi_factory`` for uvicorn). Metrics are aggregated through ``metrics_dir``.
+    """
     workers = max(1, ingest.workers)
-    metrics_dir = settings.run_dir / "ingest-metrics"
     shutil.rmtree(metrics_dir, ignore_errors=True)
     metrics_dir.mkdir(parents=True)
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
-    os.environ[_SETTINGS_ENV] = settings.model_dump_json()
     os.environ[_SHARE_ENV] = str(workers)
     if ingest.server == "uvicorn":
-        _run_uvicorn(ingest, workers)
+        _run_uvicorn(ingest, workers, asgi_factory)
     else:
-        _run_granian(ingest, workers)
+        _run_granian(ingest, workers, rsgi_factory)
 
 
-def _run_granian(ingest, workers: int) -> None:
+def _run_granian(ingest: IngestSettings, workers: int, factory: str) -> None:
     import multiprocessing
 
     from granian.constants import HTTPModes, Interfaces, Loops, RuntimeModes
@@ -193,7 +191,7 @@ def _run_granian(ingest, workers: int) -> None:
     # Spawned, not forked: a forked worker would inherit this process's prometheus-client,
     # imported before PROMETHEUS_MULTIPROC_DIR was set, and keep its values in memory only.
     multiprocessing.set_start_method("spawn", force=True)
-    Server("ingest.app:_rsgi_worker_app", factory=True, address=ingest.host, port=ingest.port,
+    Server(factory, factory=True, address=ingest.host, port=ingest.port,
            interface=Interfaces.RSGI, workers=workers, loop=Loops.uvloop, http=HTTPModes.http1,
            runtime_mode=RuntimeModes.st, runtime_threads=1, websockets=False, backlog=4096,
            # Granian's backpressure caps the *connections* a worker accepts, idle keep-alive
@@ -204,12 +202,12 @@ def _run_granian(ingest, workers: int) -> None:
            log_level=LogLevels.warning, log_access=False).serve()
 
 
-def _run_uvicorn(ingest, workers: int) -> None:
+def _run_uvicorn(ingest: IngestSettings, workers: int, factory: str) -> None:
     import uvicorn
 
     # uvloop and httptools, not asyncio's selector loop and h11: h11's pure-Python parsing
     # alone was a third of a worker's CPU at 2,000 single-event requests/s.
     # No proxy headers: ingest never reads the client address, and the middleware is per request.
-    uvicorn.run("ingest.app:_worker_app", factory=True, workers=workers, host=ingest.host, port=ingest.port,
+    uvicorn.run(factory, factory=True, workers=workers, host=ingest.host, port=ingest.port,
                 loop="uvloop", http="httptools", proxy_headers=False, log_level="warning", access_log=False,
                 timeout_keep_alive=30, backlog=4096)

@@ -28,7 +28,7 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 from aiokafka.partitioner import murmur2
 
-from meterline.settings import Settings
+from meterline.settings import IngestSettings, KafkaSettings
 
 __all__ = ["BrokerUnavailable", "EventProducer"]
 
@@ -45,11 +45,11 @@ class BrokerUnavailable(Exception):
 
 
 class EventProducer:
-    def __init__(self, settings: Settings, cooldown_s: float = 1.0,
+    def __init__(self, kafka: KafkaSettings, ingest: IngestSettings, cooldown_s: float = 1.0,
                  on_error: Callable[[str], None] = lambda kind: None):
-        self._bootstrap = settings.kafka_bootstrap
-        self._topic = settings.kafka.events_topic
-        self._ingest = settings.ingest
+        self._bootstrap = kafka.bootstrap
+        self._topic = kafka.events_topic
+        self._ingest = ingest
         self._cooldown_s = cooldown_s
         self._on_error = on_error
         self._producer: AIOKafkaProducer | None = None

@@ -73,6 +73,8 @@ def _decoders(limits: Limits) -> tuple[Callable[[bytes], list], Callable[[bytes]
 def validate_json_fast(body: bytes, content_type: str | None, now: datetime, limits: Limits,
                        meters: MeterRules | None = None) -> ValidatedRequest | None:
     """A JSON body of valid events, validated in C; None when the generic path must decide."""
+    # Over 60 lines on purpose, as validate_events: the per-event loop is the hot path and
+    # stays inline; what can leave it (the decoders, the overflow screen) already has.
     kind = media_type(content_type)
     if kind not in JSON_TYPES and not kind.endswith("+json"):
         return None  # NDJSON or a media type to refuse: the generic path

@@ -17,7 +17,7 @@ in identifiers or group labels break logs, CSV exports and invoices.
 
 Nesting. ``data`` (level 1) may nest objects and arrays ``max_depth`` levels deep.
 
-Meter values (SUM, MAX, LATEST at the meter's ``value_path``): a finite number with
+Numeric meter values (every aggregation but COUNT and UNIQUE_COUNT, at the meter's ``value_path``): a finite number with
 ``|value| <= 10^15`` and at most 9 decimal places. ClickHouse keeps quantities as
 Decimal128(9) (below 10^29 in magnitude, 9 places) and PostgreSQL as numeric. A window
 sum is at most 10^15 times its number of events; at 10^6 events/s (20 times the default
@@ -37,6 +37,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
+
+from metering import aggregation_for
 
 from .errors import FieldError
 
@@ -67,7 +69,7 @@ class ValueRule:
 
 @dataclass(frozen=True)
 class TypeRules:
-    values: tuple[ValueRule, ...]  # SUM, MAX, LATEST value paths
+    values: tuple[ValueRule, ...]  # numeric value paths (SUM, MAX, MIN, AVG, LATEST)
     labels: tuple[tuple[str, tuple[str, ...]], ...]  # group-by and UNIQUE_COUNT paths (strict text), split
 
 
@@ -84,9 +86,10 @@ def rules_of(meters: Iterable[tuple[str, str, str | None, Iterable[str], bool]])
         type_labels = labels.setdefault(event_type, set())
         type_labels.update(group_by)
         type_values = negatives.setdefault(event_type, {})
-        if not value_path or aggregation == "COUNT":
+        kind = aggregation_for(aggregation)
+        if not value_path or not kind.needs_value:
             continue
-        if aggregation == "UNIQUE_COUNT":
+        if kind.reads_text:
             type_labels.add(value_path)
         else:
             type_values[value_path] = type_values.get(value_path, True) and allow_negative
@@ -218,7 +221,7 @@ _NEGATIVE = "is negative; this meter does not allow negative values (allow_negat
 
 def _value_reason(node: int | float | str, allow_negative: bool) -> str | None:
     try:
-        value = Decimal(str(node))  # as the stream reads it (stream.aggregation.extract_value)
+        value = Decimal(str(node))  # as the stream reads it (metering.extract_value)
     except InvalidOperation:
         return None  # not a number: the stream dead-letters it
     if not value.is_finite():

@@ -29,13 +29,13 @@ def _infra(settings: Settings, action: str) -> int:
 
 def _serve(settings: Settings, service: str) -> int:
     if service == "ingest":
-        from ingest.app import run
+        from meterline.bootstrap import serve_ingest as run
     elif service == "api":
         from api.app import run
     elif service == "stream":
-        from stream.app import run
+        from meterline.bootstrap import serve_stream as run
     elif service == "clickhouse":
-        from warehouse.clickhouse.host import run
+        from meterline.bootstrap import serve_clickhouse as run
     else:
         from flows.serve import run
     run(settings)

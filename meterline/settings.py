@@ -32,6 +32,11 @@ class KafkaSettings(BaseModel):
     replication_factor: int = 1
     heap: str = "768m"
 
+    @property
+    def bootstrap(self) -> str:
+        """The configured brokers, else the embedded one."""
+        return self.bootstrap_servers or f"127.0.0.1:{self.port}"
+
 
 class PostgresSettings(BaseModel):
     url: str = ""  # empty: embedded PostgreSQL under the run directory
@@ -45,6 +50,15 @@ class ClickHouseSettings(BaseModel):
     database: str = "meterline"
     port: int = 8124  # the host's loopback port (not 8123: a real server may be there)
 
+    @property
+    def is_embedded(self) -> bool:
+        return not self.url
+
+    @property
+    def host_url(self) -> str:
+        """The embedded-ClickHouse host's address."""
+        return f"http://127.0.0.1:{self.port}"
+
 
 class StripeSettings(BaseModel):
     api_key: SecretStr = SecretStr("sk_test_meterline_local")
@@ -52,6 +66,15 @@ class StripeSettings(BaseModel):
     port: int = 8420
     webhook_secret: SecretStr = SecretStr("whsec_meterline_local")
     max_network_retries: int = 2
+
+    @property
+    def effective_api_base(self) -> str:
+        """The configured API base, else the embedded localstripe's."""
+        return self.api_base or f"http://127.0.0.1:{self.port}"
+
+    @property
+    def is_local(self) -> bool:
+        return not self.api_base
 
 
 class BillingSettings(BaseModel):
@@ -92,6 +115,11 @@ class NotifySettings(BaseModel):
 class PrefectSettings(BaseModel):
     api_url: str = ""  # empty: the embedded Prefect server on `port`
     port: int = 4200
+
+    @property
+    def effective_api_url(self) -> str:
+        """The configured API URL, else the embedded server's."""
+        return self.api_url or f"http://127.0.0.1:{self.port}/api"
 
 
 class IngestSettings(BaseModel):
@@ -201,14 +229,16 @@ class Settings(BaseSettings):
                 raise ValueError("METERLINE_API__OPERATOR_TOKEN must be set in production")
         return self
 
-    # Resolved addresses: the configured server, else the embedded one.
+    # Resolved addresses: the configured server, else the embedded one. All but the
+    # PostgreSQL URL and the chDB directory (which need the run directory) resolve within
+    # their own section, so an adapter given only its section finds the same address.
     @property
     def kafka_bootstrap(self) -> str:
-        return self.kafka.bootstrap_servers or f"127.0.0.1:{self.kafka.port}"
+        return self.kafka.bootstrap
 
     @property
     def clickhouse_is_embedded(self) -> bool:
-        return not self.clickhouse.url
+        return self.clickhouse.is_embedded
 
     @property
     def clickhouse_dsn(self) -> str:
@@ -216,19 +246,19 @@ class Settings(BaseSettings):
 
     @property
     def clickhouse_host_url(self) -> str:
-        return f"http://127.0.0.1:{self.clickhouse.port}"
+        return self.clickhouse.host_url
 
     @property
     def stripe_api_base(self) -> str:
-        return self.stripe.api_base or f"http://127.0.0.1:{self.stripe.port}"
+        return self.stripe.effective_api_base
 
     @property
     def stripe_is_local(self) -> bool:
-        return not self.stripe.api_base
+        return self.stripe.is_local
 
     @property
     def prefect_api_url(self) -> str:
-        return self.prefect.api_url or f"http://127.0.0.1:{self.prefect.port}/api"
+        return self.prefect.effective_api_url
 
     @property
     def stream_web_url(self) -> str:

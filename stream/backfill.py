@@ -39,7 +39,7 @@ from warehouse.postgres.meters import claim_pending_meters, lock_tenants, mark_b
 from warehouse.postgres.tables import tenant
 from warehouse.postgres.usage import add_corrections, add_dead_letters, committed_among, upsert_usage
 
-from .aggregation import Meter, UsageEvent, aggregate
+from metering import Meter, UsageEvent, aggregate
 from .sinks.postgres import invoiced_corrections
 
 __all__ = ["RawEvents", "backfill_meters"]

@@ -6,7 +6,7 @@ import uuid
 
 import orjson
 
-from .aggregation import UsageEvent, parse_event_time
+from metering import UsageEvent, parse_event_time
 
 __all__ = ["decode_pack", "DecodedPack"]
 

@@ -31,7 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from warehouse.postgres.meters import applied_meter_counts, list_meter_states, set_rollup_from
 
-from .aggregation import Meter
+from metering import Meter
 
 __all__ = ["MeterCache", "LatestEventTimes", "COMPLETE_FROM_START"]
 

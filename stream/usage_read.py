@@ -16,7 +16,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from stream.aggregation import Meter, Resolution
+from metering import Meter, Resolution
 from warehouse.clickhouse.queries import UsageSeries, parse_usage_rows, series
 from warehouse.postgres.tables import tenant
 from warehouse.postgres.usage import usage_windows

@@ -23,6 +23,7 @@ _TEST_DEFAULTS = {
     "METERLINE_API__PORT": "28000",
     "METERLINE_STREAM__WEB_PORT": "26066",
     "METERLINE_CLICKHOUSE__PORT": "28123",
+    "METERLINE_TEST_PROMETHEUS_PORT": "29090",  # tests/integration/test_prometheus_scrape.py
     "METERLINE_KAFKA__EVENTS_TOPIC": "meterline.events",
 }
 for _name, _value in _TEST_DEFAULTS.items():

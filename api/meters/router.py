@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, status
 
-from stream.aggregation import Meter
+from metering import Meter
 
 from ..deps import CurrentPrincipal, DatabaseDep, require_role
 from ..errors import error_responses

@@ -2,7 +2,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field, model_validator
 
-from stream.aggregation import Aggregation, Meter
+from metering import Aggregation, Meter, aggregation_for
+from metering.aggregations import registered
 
 from ..fields import DataPath, EventType, ResourceSlug
 
@@ -12,8 +13,7 @@ __all__ = ["MeterCreate", "MeterPublic"]
 class MeterCreate(BaseModel):
     slug: ResourceSlug = Field(examples=["api-calls"])
     event_type: EventType = Field(description="The CloudEvents `type` this meter counts", examples=["api.request"])
-    aggregation: Aggregation = Field(description="COUNT events; SUM, MAX or LATEST (by event time) of a number; "
-                                                 "UNIQUE_COUNT of distinct values of a property")
+    aggregation: Aggregation = Field(description="; ".join(kind.description for kind in registered()))
     value_path: DataPath | None = Field(default=None,
                                         description="Dotted path into `data` of the value; every aggregation but COUNT",
                                         examples=["usage.tokens"])
@@ -25,14 +25,15 @@ class MeterCreate(BaseModel):
 
     @model_validator(mode="after")
     def _value_path_matches_aggregation(self) -> MeterCreate:
-        if self.aggregation != "COUNT":
+        if aggregation_for(self.aggregation).needs_value:
             if not self.value_path:
                 raise ValueError(f"value_path is required when aggregation is {self.aggregation}")
         elif self.value_path is not None:
             # COUNT ignores values; accepting one would suggest it is summed.
-            raise ValueError("value_path does not apply to COUNT meters")
-        if self.allow_negative and self.aggregation in ("COUNT", "UNIQUE_COUNT"):
-            raise ValueError("allow_negative applies to SUM, MAX and LATEST meters, whose values are numbers")
+            raise ValueError(f"value_path does not apply to {self.aggregation} meters")
+        kind = aggregation_for(self.aggregation)
+        if self.allow_negative and (not kind.needs_value or kind.reads_text):
+            raise ValueError(f"allow_negative applies to meters whose values are numbers, not {self.aggregation}")
         if len(set(self.group_by)) != len(self.group_by):
             raise ValueError("group_by lists a path twice")
         return self

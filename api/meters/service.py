@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from stream.aggregation import Meter
+from metering import Meter
 from warehouse.postgres.database import ConstraintViolation, Database
 from warehouse.postgres.meter_rules import set_allow_negative
 from warehouse.postgres.meters import insert_meter, list_meters

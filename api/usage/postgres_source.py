@@ -12,7 +12,7 @@ from decimal import Decimal
 
 import orjson
 
-from stream.aggregation import Meter, Resolution, combine_total
+from metering import Meter, Resolution, aggregation_for, period_total
 from warehouse.clickhouse.queries import UsagePoint, UsageSeries
 from warehouse.postgres.database import Database, Engine
 from warehouse.postgres.tenants import get_tenant
@@ -30,9 +30,10 @@ class PostgresUsageReader:
         self._database = Database(engine)
 
     async def usage(self, meter: Meter, start: datetime, end: datetime, window: Resolution = "hour") -> UsageSeries:
-        if meter.aggregation == "UNIQUE_COUNT":
+        kind = aggregation_for(meter.aggregation)
+        if not kind.combinable:
             # PostgreSQL keeps no values, and distinct counts do not add up across windows.
-            raise InvalidInput("UNIQUE_COUNT usage is computed in ClickHouse: use GET /v1/usage",
+            raise InvalidInput(f"{kind.name} usage is computed in ClickHouse: use GET /v1/usage",
                                code="unsupported_aggregation")
         async with self._database.connect() as conn:
             # The schema comes from the meter's own tenant, never from the caller.
@@ -40,7 +41,8 @@ class PostgresUsageReader:
             if tenant is None:
                 return UsageSeries([], Decimal(0), 0, "postgres")
             rows = await usage_windows(conn, tenant.schema_name, meter.slug, start, end, window)
-        points = [UsagePoint(r.window_start, r.quantity, r.event_count, orjson.loads(r.group_key), r.latest_at,
-                             r.latest_id) for r in rows]
-        total = combine_total(meter.aggregation, [(p.quantity, p.latest_at, p.latest_id) for p in points])
+        # The total from the windows as stored, each point as its aggregation reads it (an AVG's mean).
+        total = period_total(meter.aggregation, rows)
+        points = [UsagePoint(r.window_start, kind.window_value(r.quantity, r.event_count), r.event_count,
+                             orjson.loads(r.group_key), r.latest_at, r.latest_id) for r in rows]
         return UsageSeries(points, total, sum(p.event_count for p in points), f"postgres:{window}")

@@ -13,7 +13,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 
-from stream.aggregation import Meter, Resolution
+from metering import Meter, Resolution
 
 from ..auth import utcnow
 from ..deps import CurrentPrincipal, DatabaseDep

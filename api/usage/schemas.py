@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from stream.aggregation import Aggregation, Resolution
+from metering import Aggregation, Resolution
 
 __all__ = ["UsagePointPublic", "UsagePublic"]
 

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Literal, Protocol
 
-from stream.aggregation import Meter, Resolution
+from metering import Meter, Resolution
 from warehouse.postgres.database import Database
 from warehouse.postgres.meters import get_meter
 

@@ -15,7 +15,7 @@ from decimal import Decimal
 
 import orjson
 
-from stream.aggregation import UsageEvent
+from metering import UsageEvent
 from warehouse.clickhouse.queries import RAW_EVENT_COLUMNS, ROLLUP_COLUMNS, UNIQUE_VALUE_COLUMNS
 
 __all__ = ["ClickHouseEventSink", "ClickHouseWrite"]

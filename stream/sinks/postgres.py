@@ -36,7 +36,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from billing_jobs.corrections import LateUsage, late_usage_corrections
-from stream.aggregation import Meter, UsageEvent, aggregate
+from metering import Meter, UsageEvent, aggregate
 from stream.events import decode_pack
 from warehouse.postgres.meters import lock_tenants
 from warehouse.postgres.tables import tenant
@@ -106,6 +106,41 @@ async def invoiced_corrections(conn, schema_name: str, fresh: Sequence[UsageEven
          for k, d in result.deltas.items() if k.resolution == "hour"), periods)
 
 
+def _sort_records(records: Sequence[SourceRecord], applied: dict[int, int], horizon_start: datetime,
+                  outcome: BatchOutcome):
+    """The batch's records decoded and sorted by tenant: the positions they advance to, each
+    tenant's first copy of each event, its repeats within the batch and its events beyond
+    the dedup horizon. Records already applied are skipped, undecodable ones dead-lettered."""
+    topic = records[0].topic
+    positions: dict[int, tuple[int, datetime]] = {}
+    by_tenant: dict[uuid.UUID, dict[str, UsageEvent]] = defaultdict(dict)
+    repeats: dict[uuid.UUID, int] = defaultdict(int)
+    too_old: dict[uuid.UUID, list[UsageEvent]] = defaultdict(list)
+    for record in records:
+        if record.offset < applied.get(record.partition, 0):
+            outcome.replayed_records += 1
+            continue
+        last = positions.get(record.partition)
+        if last is None or record.offset + 1 > last[0]:
+            positions[record.partition] = (record.offset + 1, record.timestamp)
+        try:
+            pack = decode_pack(record.value)
+        except Exception as exc:  # noqa: BLE001 - a bad record must not stop the stream
+            outcome.dead_letters.append(_dead(None, f"{topic}/{record.partition}@{record.offset}", "",
+                                              f"undecodable record: {exc!r}"[:500], None))
+            continue
+        for event in pack.events:
+            outcome.received += 1
+            if event.time < horizon_start:
+                too_old[event.tenant_id].append(event)
+            elif event.id in by_tenant[event.tenant_id]:
+                # The first copy within a batch wins, as the first across batches does.
+                repeats[event.tenant_id] += 1
+            else:
+                by_tenant[event.tenant_id][event.id] = event
+    return positions, by_tenant, repeats, too_old
+
+
 class UsageSink:
     def __init__(self, engine: AsyncEngine, clickhouse: ClickHouseEventSink, consumer_group: str,
                  dedup_horizon: timedelta) -> None:
@@ -162,33 +197,7 @@ class UsageSink:
         horizon_start = now - self._horizon
         async with self._engine.begin() as conn:
             applied = await load_positions(conn, self._group, topic, {r.partition for r in records})
-            positions: dict[int, tuple[int, datetime]] = {}
-            by_tenant: dict[uuid.UUID, dict[str, UsageEvent]] = defaultdict(dict)
-            repeats: dict[uuid.UUID, int] = defaultdict(int)
-            too_old: dict[uuid.UUID, list[UsageEvent]] = defaultdict(list)
-            for record in records:
-                if record.offset < applied.get(record.partition, 0):
-                    outcome.replayed_records += 1
-                    continue
-                last = positions.get(record.partition)
-                if last is None or record.offset + 1 > last[0]:
-                    positions[record.partition] = (record.offset + 1, record.timestamp)
-                try:
-                    pack = decode_pack(record.value)
-                except Exception as exc:  # noqa: BLE001 - a bad record must not stop the stream
-                    outcome.dead_letters.append(_dead(None, f"{topic}/{record.partition}@{record.offset}", "",
-                                                      f"undecodable record: {exc!r}"[:500], None))
-                    continue
-                for event in pack.events:
-                    outcome.received += 1
-                    if event.time < horizon_start:
-                        too_old[event.tenant_id].append(event)
-                    elif event.id in by_tenant[event.tenant_id]:
-                        # The first copy within a batch wins, as the first across batches does.
-                        repeats[event.tenant_id] += 1
-                    else:
-                        by_tenant[event.tenant_id][event.id] = event
-
+            positions, by_tenant, repeats, too_old = _sort_records(records, applied, horizon_start, outcome)
             known_meters = await meters.for_tenants(by_tenant) if by_tenant else []
             # Shared until the commit: a new meter's backfill (exclusive) waits for this
             # batch, or this batch for it and then applies the meter (stream/backfill.py).

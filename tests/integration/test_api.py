@@ -33,7 +33,7 @@ from billing_jobs.invoicing import compose_invoice
 from billing_jobs.plans import Plan, UnitCharge
 from meterline.bootstrap import pg_engine, pg_sync_engine
 from meterline.settings import Settings
-from stream.aggregation import UsageDelta
+from metering import UsageDelta
 from warehouse.postgres.api_keys import find_key_owner
 from warehouse.postgres.invoices import PgInvoiceStore
 from warehouse.postgres.tables import app_user
@@ -390,7 +390,7 @@ async def test_meters_create_and_list(client):
         {"slug": "m", "event_type": "e", "aggregation": "SUM"},
         {"slug": "m", "event_type": "e", "aggregation": "COUNT", "value_path": "x"},
         {"slug": "m", "event_type": "e", "aggregation": "SUM", "value_path": "a..b"},
-        {"slug": "m", "event_type": "e", "aggregation": "AVG"},
+        {"slug": "m", "event_type": "e", "aggregation": "MEDIAN"},
         {"slug": "Bad Slug", "event_type": "e", "aggregation": "COUNT"},
     ],
     ids=["sum-without-path", "count-with-path", "bad-path", "unknown-aggregation", "bad-slug"],

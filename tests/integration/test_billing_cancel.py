@@ -11,7 +11,7 @@ import pytest
 from billing_jobs.plans import Plan
 from flows.invoicing import generate_invoices
 from meterline.bootstrap import pg_engine, pg_sync_engine
-from stream.aggregation import UsageDelta
+from metering import UsageDelta
 from tests.support.tenants import create_tenant
 from warehouse.postgres.billing_limits import PgLimitStore
 from warehouse.postgres.plans import (

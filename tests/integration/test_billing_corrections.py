@@ -20,7 +20,7 @@ from billing_jobs.invoicing import compose_invoice
 from billing_jobs.plans import Plan
 from flows.invoicing import generate_invoices
 from meterline.bootstrap import pg_engine, pg_sync_engine
-from stream.aggregation import UsageDelta
+from metering import UsageDelta
 from tests.support.tenants import create_tenant
 from warehouse.postgres.invoices import PgInvoiceStore
 from warehouse.postgres.plans import get_plan, insert_plan, insert_subscription

@@ -20,7 +20,7 @@ from billing_jobs.stripe import NUMBER_KEY, StripeAdapter
 from billing_jobs.usage_totals import UnbillableMeterError
 from flows.invoicing import generate_invoices, invoice_tenants
 from meterline.bootstrap import pg_engine, pg_sync_engine
-from stream.aggregation import UsageDelta
+from metering import UsageDelta
 from tests.support.tenants import create_tenant
 from warehouse.postgres.billing_customers import start_customer_creation
 from warehouse.postgres.invoices import PgInvoiceStore

@@ -14,7 +14,7 @@ from sqlalchemy import update
 from billing_jobs.plans import Plan
 from flows.invoicing import generate_invoices
 from meterline.bootstrap import pg_engine, pg_sync_engine
-from stream.aggregation import UsageDelta, group_key
+from metering import UsageDelta, group_key
 from tests.support.tenants import create_tenant
 from warehouse.postgres.billing_limits import PgLimitStore
 from warehouse.postgres.plans import get_plan, insert_plan, insert_subscription

@@ -6,16 +6,14 @@ spec of its release, so a request it accepts is one real Stripe accepts. The
 answers' content is meaningless here; the test checks that no call is refused.
 
 The fixture builds stripe-mock with `go install` when it is not already built
-(into $METERLINE_STRIPE_MOCK_GOBIN, default .run/tools/bin) and
+(into $METERLINE_STRIPE_MOCK_GOBIN, default the test run directory's .run/test/tools/bin) and
 fails, never skips, when Go is missing.
 """
 
 from __future__ import annotations
 
 import os
-import shutil
 import socket
-import subprocess
 import uuid
 from datetime import date
 from decimal import Decimal
@@ -28,12 +26,9 @@ from billing_jobs.invoicing import compose_invoice
 from billing_jobs.plans import Plan, UnitCharge
 from billing_jobs.stripe import StripeAdapter
 from infra.processes import ManagedProcess
-from meterline.settings import PROJECT_ROOT
+from tests.support.tools import go_install
 
 pytestmark = pytest.mark.integration
-
-# Built once into the project's run directory; Go's module cache makes a rebuild quick.
-GOBIN = Path(os.environ.get("METERLINE_STRIPE_MOCK_GOBIN", str(PROJECT_ROOT / ".run" / "tools" / "bin")))
 
 
 def _free_port() -> int:
@@ -43,19 +38,8 @@ def _free_port() -> int:
 
 
 def _stripe_mock_binary() -> Path:
-    binary = GOBIN / "stripe-mock"
-    if binary.exists():
-        return binary
-    go = shutil.which("go") or ("/usr/local/go/bin/go" if Path("/usr/local/go/bin/go").exists() else None)
-    if go is None:
-        pytest.fail("stripe-mock is not built and Go is missing: install Go (https://go.dev/dl/) so the test can "
-                    "run `go install github.com/stripe/stripe-mock@latest`", pytrace=False)
-    GOBIN.mkdir(parents=True, exist_ok=True)
-    result = subprocess.run([go, "install", "github.com/stripe/stripe-mock@latest"], env={**os.environ, "GOBIN": str(GOBIN)},
-                            capture_output=True, text=True, timeout=600)
-    if result.returncode != 0 or not binary.exists():
-        pytest.fail(f"`go install github.com/stripe/stripe-mock@latest` failed:\n{result.stderr[-2000:]}", pytrace=False)
-    return binary
+    gobin = os.environ.get("METERLINE_STRIPE_MOCK_GOBIN")
+    return go_install("github.com/stripe/stripe-mock@latest", "stripe-mock", Path(gobin) if gobin else None)
 
 
 @pytest.fixture(scope="module")

@@ -21,7 +21,7 @@ from warehouse.clickhouse.client import open_clickhouse
 
 @pytest.fixture(scope="module")
 def clickhouse(stack: Settings):
-    client = open_clickhouse(stack)
+    client = open_clickhouse(stack.clickhouse)
     yield client
     client.close()
 

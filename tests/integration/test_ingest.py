@@ -18,7 +18,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.partitioner import DefaultPartitioner
 from asgi_lifespan import LifespanManager
 
-from ingest.app import create_app
+from meterline.bootstrap import ingest_app
 from meterline.bootstrap import pg_engine
 from meterline.settings import Settings
 from warehouse.postgres.api_keys import create_api_key, revoke_api_key
@@ -47,7 +47,7 @@ async def engine(stack: Settings):
 
 
 async def serve(settings: Settings):
-    app = create_app(settings)
+    app = ingest_app(settings)
     manager = LifespanManager(app)
     await manager.__aenter__()
     client = httpx.AsyncClient(transport=httpx.ASGITransport(app=manager.app), base_url="http://ingest")

@@ -22,9 +22,9 @@ from asgi_lifespan import LifespanManager
 
 from infra import infra_up
 from infra.kafka import kafka_process
-from ingest.app import create_app
+from meterline.bootstrap import ingest_app
 from meterline.bootstrap import pg_engine
-from meterline.settings import PROJECT_ROOT, Settings
+from meterline.settings import Settings
 from warehouse.postgres.api_keys import create_api_key
 from warehouse.postgres.tenants import insert_tenant
 
@@ -41,7 +41,7 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="module")
 def outage_broker(stack: Settings):
-    run_dir = PROJECT_ROOT / ".run" / "test-outage"
+    run_dir = stack.run_dir / "outage"  # inside .run/test, with the rest of the test data
     shutil.rmtree(run_dir, ignore_errors=True)  # a fresh broker (and fresh ports) every session
     (run_dir / "kafka").mkdir(parents=True)
     shared_libs = stack.run_dir / "kafka" / "libs"
@@ -94,7 +94,7 @@ async def test_kafka_outage_loses_no_accepted_event(stack, outage_broker, unique
             "produce_timeout_s": 1.5, "producer_request_timeout_s": 5.0,
             "max_in_flight_bytes": 16 * 1024 * 1024}),
     })
-    app = create_app(settings)
+    app = ingest_app(settings)
     process = psutil.Process()
     accepted: set[str] = set()
     statuses: dict[int, int] = {}

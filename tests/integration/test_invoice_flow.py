@@ -11,7 +11,7 @@ from stripe import StripeClient
 from billing_jobs.plans import Plan
 from flows.invoicing import generate_invoices, parse_period
 from meterline.bootstrap import pg_engine, pg_sync_engine
-from stream.aggregation import UsageDelta
+from metering import UsageDelta
 from tests.support.tenants import create_tenant
 from warehouse.postgres.invoices import PgInvoiceStore
 from warehouse.postgres.plans import get_plan, insert_plan, insert_subscription

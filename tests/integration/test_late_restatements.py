@@ -23,7 +23,7 @@ from billing_jobs.plans import Plan
 from billing_jobs.usage_totals import meter_totals
 from flows.invoicing import generate_invoices
 from meterline.bootstrap import pg_engine, pg_sync_engine
-from stream.aggregation import Meter
+from metering import Meter
 from tests.support.tenants import create_tenant
 from warehouse.postgres.billing_usage import hourly_usage
 from warehouse.postgres.invoices import PgInvoiceStore

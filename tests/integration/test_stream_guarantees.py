@@ -76,7 +76,7 @@ def own_port(stack: Settings, offset: int) -> int:
 
 def own_settings(stack: Settings, name: str, web_port: int, postgres_url: str | None = None, **stream) -> Settings:
     tag = f"{name}-{uuid.uuid4().hex[:6]}"
-    run_dir = stack.run_dir.parent / f"test-stream-{name}"
+    run_dir = stack.run_dir / f"stream-{name}"  # inside .run/test, with the rest of the test data
     return stack.model_copy(update={
         "run_dir": run_dir,
         "postgres": stack.postgres.model_copy(update={"url": postgres_url or stack.postgres_url}),

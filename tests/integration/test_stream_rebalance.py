@@ -106,7 +106,7 @@ async def test_two_workers_with_rebalances_mid_stream_count_every_event_once(sta
     first = own_settings(stack, "rebalance", own_port(stack, 114), session_timeout_s=SESSION_S,
                          heartbeat_interval_s=HEARTBEAT_S)
     # Same group and topics, its own web port and run directory (pid and log files).
-    second = first.model_copy(update={"run_dir": first.run_dir.parent / "test-stream-rebalance-2",
+    second = first.model_copy(update={"run_dir": first.run_dir.parent / "stream-rebalance-2",
                                       "stream": first.stream.model_copy(update={"web_port": own_port(stack, 115)})})
     meters = [("calls", "api.call", "COUNT", None), ("tokens", "llm.tokens", "SUM", "usage.tokens")]
     tenants = [await create_tenant(first, f"{unique_slug}{n}", meters) for n in range(3)]

@@ -1,7 +1,7 @@
 """Rollups and every meter kind against real Kafka, PostgreSQL and chDB.
 
 Expected numbers are computed here from what was sent, with plain Python (not
-stream.aggregation), and compared with the rollups, the raw-event path and PostgreSQL.
+metering), and compared with the rollups, the raw-event path and PostgreSQL.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import pytest
 from aiokafka import AIOKafkaProducer
 
 from meterline.bootstrap import pg_engine
-from stream.aggregation import Meter
+from metering import Meter
 from tests.support.tenants import create_tenant
 from warehouse.postgres.meters import get_meter, insert_meter
 from warehouse.postgres.usage import usage_windows

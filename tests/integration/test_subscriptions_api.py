@@ -27,7 +27,7 @@ from billing_jobs.errors import PermanentError
 from flows.invoicing import generate_invoices
 from meterline.bootstrap import pg_engine, pg_sync_engine
 from meterline.settings import Settings
-from stream.aggregation import UsageDelta
+from metering import UsageDelta
 from warehouse.postgres.billing_limits import PgLimitStore, blocked_event_types
 from warehouse.postgres.plans import get_plan, insert_subscription
 from warehouse.postgres.tables import app_user, subscription

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from meterline.bootstrap import pg_engine
 from meterline.settings import Settings
-from stream.aggregation import Meter
+from metering import Meter
 from warehouse.postgres.api_keys import create_api_key
 from warehouse.postgres.meters import insert_meter
 from warehouse.postgres.tenants import insert_tenant

@@ -32,9 +32,9 @@ def _admin_document() -> dict[str, Any]:
 
 
 def _ingest_document() -> dict[str, Any]:
-    from ingest.app import create_app
+    from meterline.bootstrap import ingest_app
 
-    return create_app(Settings()).app.openapi()
+    return ingest_app(Settings()).app.openapi()
 
 
 _DOCUMENTS = {"admin_openapi.json": _admin_document, "ingest_openapi.json": _ingest_document}

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import clickhouse_connect
 
-from meterline.settings import Settings
+from meterline.settings import ClickHouseSettings
 
 from .ddl import create_tables
 from .host_client import HostClient
@@ -19,11 +19,11 @@ from .host_client import HostClient
 __all__ = ["open_clickhouse"]
 
 
-def open_clickhouse(settings: Settings):
+def open_clickhouse(config: ClickHouseSettings):
     """Open the client and make sure the tables exist."""
-    if settings.clickhouse_is_embedded:
-        client = HostClient(settings.clickhouse_host_url)
+    if config.is_embedded:
+        client = HostClient(config.host_url)
     else:
-        client = clickhouse_connect.get_client(dsn=settings.clickhouse.url)
-    create_tables(client, settings.clickhouse.database)
+        client = clickhouse_connect.get_client(dsn=config.url)
+    create_tables(client, config.database)
     return client

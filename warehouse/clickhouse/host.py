@@ -17,6 +17,7 @@ import contextlib
 import logging
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
+from pathlib import Path
 
 import clickhouse_connect
 import orjson
@@ -25,7 +26,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from meterline.settings import Settings
+from meterline.settings import ClickHouseSettings
 
 from .wire import decode, decode_rows, encode, encode_rows
 
@@ -38,86 +39,97 @@ def _json(body: dict, status: int = 200) -> Response:
     return Response(orjson.dumps(body), status_code=status, media_type="application/json")
 
 
-def build_host_app(chdb_dsn: str) -> Starlette:
-    # One thread for every chDB call: the engine is one per process, and its client is
-    # not meant for concurrent use; callers queue here instead of failing.
-    engine_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="chdb")
-    state: dict = {}
+class _ChdbHost:
+    """The chDB client, opened in the app's lifespan, and the operations served on it."""
 
-    async def call(fn, *args, **kwargs):
-        return await asyncio.get_running_loop().run_in_executor(engine_thread, partial(fn, *args, **kwargs))
+    def __init__(self, chdb_dsn: str):
+        self._dsn = chdb_dsn
+        # One thread for every chDB call: the engine is one per process, and its client is
+        # not meant for concurrent use; callers queue here instead of failing.
+        self._engine_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="chdb")
+        self._client = None
 
-    def _query(body: dict) -> dict:
-        result = state["client"].query(body["query"], parameters=decode(body.get("parameters")),
-                                       settings=body.get("settings"))
+    async def call(self, fn, *args, **kwargs):
+        return await asyncio.get_running_loop().run_in_executor(self._engine_thread, partial(fn, *args, **kwargs))
+
+    def query(self, body: dict) -> dict:
+        result = self._client.query(body["query"], parameters=decode(body.get("parameters")),
+                                    settings=body.get("settings"))
         return {"column_names": list(result.column_names), "rows": encode_rows(result.result_rows)}
 
-    def _insert(body: dict) -> dict:
-        summary = state["client"].insert(body["table"], decode_rows(body["rows"]), column_names=body["column_names"],
-                                         database=body.get("database"), settings=body.get("settings"))
+    def insert(self, body: dict) -> dict:
+        summary = self._client.insert(body["table"], decode_rows(body["rows"]), column_names=body["column_names"],
+                                      database=body.get("database"), settings=body.get("settings"))
         return {"summary": summary.summary}
 
-    def _raw_insert(table: str, column_names: list[str] | None, block: bytes, fmt: str,
-                    settings: dict | None) -> dict:
-        summary = state["client"].raw_insert(table, column_names, insert_block=block, settings=settings, fmt=fmt)
+    def raw_insert(self, table: str, column_names: list[str] | None, block: bytes, fmt: str,
+                   settings: dict | None) -> dict:
+        summary = self._client.raw_insert(table, column_names, insert_block=block, settings=settings, fmt=fmt)
         return {"summary": summary.summary}
 
-    def _command(body: dict) -> dict:
-        result = state["client"].command(body["cmd"], parameters=decode(body.get("parameters")),
-                                         data=body.get("data"), settings=body.get("settings"))
+    def command(self, body: dict) -> dict:
+        result = self._client.command(body["cmd"], parameters=decode(body.get("parameters")),
+                                      data=body.get("data"), settings=body.get("settings"))
         if hasattr(result, "summary"):  # a QuerySummary: the statement returned no rows
             return {"summary": result.summary}
         return {"result": encode(result)}
 
-    def endpoint(operation):
+    def endpoint(self, operation):
         async def handle(request: Request) -> Response:
             try:
-                return _json(await call(operation, orjson.loads(await request.body())))
+                return _json(await self.call(operation, orjson.loads(await request.body())))
             except Exception as exc:  # noqa: BLE001 - the engine's error goes back to the caller as is
                 return _json({"error": str(exc), "type": type(exc).__name__}, status=500)
 
         return handle
 
-    async def raw_insert(request: Request) -> Response:
+    async def raw_insert_endpoint(self, request: Request) -> Response:
         """Rows already in a ClickHouse input format (the body), parsed by the engine itself:
         no per-value decoding here. Table, columns, format and settings in the query string."""
         q = request.query_params
         try:
             columns = q["columns"].split(",") if q.get("columns") else None
             settings = orjson.loads(q["settings"]) if q.get("settings") else None
-            return _json(await call(_raw_insert, q["table"], columns, await request.body(), q["format"], settings))
+            return _json(await self.call(self.raw_insert, q["table"], columns, await request.body(), q["format"],
+                                         settings))
         except Exception as exc:  # noqa: BLE001 - the engine's error goes back to the caller as is
             return _json({"error": str(exc), "type": type(exc).__name__}, status=500)
 
-    async def ping(request: Request) -> Response:
-        return Response("Ok.\n" if "client" in state else "opening\n", status_code=200 if "client" in state else 503)
+    async def ping(self, request: Request) -> Response:
+        is_open = self._client is not None
+        return Response("Ok.\n" if is_open else "opening\n", status_code=200 if is_open else 503)
 
     @contextlib.asynccontextmanager
-    async def lifespan(app):
-        state["client"] = await call(clickhouse_connect.get_client, dsn=chdb_dsn)
-        log.info("chDB open at %s", chdb_dsn)
+    async def lifespan(self, app):
+        self._client = await self.call(clickhouse_connect.get_client, dsn=self._dsn)
+        log.info("chDB open at %s", self._dsn)
         try:
             yield
         finally:
-            await call(state.pop("client").close)
-            engine_thread.shutdown(wait=True)
+            client, self._client = self._client, None
+            await self.call(client.close)
+            self._engine_thread.shutdown(wait=True)
 
+
+def build_host_app(chdb_dsn: str) -> Starlette:
+    host = _ChdbHost(chdb_dsn)
     return Starlette(
-        routes=[Route("/ping", ping), Route("/query", endpoint(_query), methods=["POST"]),
-                Route("/insert", endpoint(_insert), methods=["POST"]),
-                Route("/raw_insert", raw_insert, methods=["POST"]),
-                Route("/command", endpoint(_command), methods=["POST"])],
-        lifespan=lifespan,
+        routes=[Route("/ping", host.ping), Route("/query", host.endpoint(host.query), methods=["POST"]),
+                Route("/insert", host.endpoint(host.insert), methods=["POST"]),
+                Route("/raw_insert", host.raw_insert_endpoint, methods=["POST"]),
+                Route("/command", host.endpoint(host.command), methods=["POST"])],
+        lifespan=host.lifespan,
     )
 
 
-def run(settings: Settings) -> None:
+def run(config: ClickHouseSettings, chdb_dir: Path) -> None:
+    """Serve the chDB directory `chdb_dir` on the section's loopback port."""
     import uvicorn
 
-    if not settings.clickhouse_is_embedded:
+    if not config.is_embedded:
         raise SystemExit("METERLINE_CLICKHOUSE__URL is set: there is no chDB directory to host")
-    (settings.run_dir / "clickhouse").mkdir(parents=True, exist_ok=True)
+    chdb_dir.mkdir(parents=True, exist_ok=True)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     # Loopback only: the host has no authentication, like the other embedded services.
-    uvicorn.run(build_host_app(settings.clickhouse_dsn), host="127.0.0.1", port=settings.clickhouse.port,
+    uvicorn.run(build_host_app(f"chdb://{chdb_dir}"), host="127.0.0.1", port=config.port,
                 log_level="warning", access_log=False)

@@ -10,13 +10,13 @@ Both paths give the same numbers (tests/integration/test_stream_rollups.py).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from decimal import Decimal
 
 import orjson
 
-from stream.aggregation import RESOLUTION_STEP, Meter, Resolution, combine_total, window_start
+from metering import RESOLUTION_STEP, Meter, Resolution, aggregation_for, period_total, window_start
 
 __all__ = ["UsagePoint", "UsageSeries", "RAW_EVENT_COLUMNS", "ROLLUP_COLUMNS", "UNIQUE_VALUE_COLUMNS",
            "rollup_resolution", "usage_query", "unique_total_query", "parse_usage_rows", "series",
@@ -69,7 +69,7 @@ def _path(path: str) -> str:
 
 
 def _property(path: str) -> str:
-    """A JSON scalar as text, as stream.aggregation reads it (strings as-is, other scalars
+    """A JSON scalar as text, as metering reads it (strings as-is, other scalars
     as their JSON text), NULL when missing, null or not a scalar."""
     p = _path(path)
     return (f"multiIf(JSONType(data, {p}) = 'String', JSONExtractString(data, {p}), "
@@ -84,20 +84,17 @@ def _number(path: str) -> str:
 
 
 def _raw_query(database: str, meter: Meter, window: Resolution) -> str:
+    kind = aggregation_for(meter.aggregation)
     where = ""
     latest = "toDateTime64(0, 6, 'UTC'), ''"
-    if meter.aggregation == "COUNT":
-        quantity = "count()"
-    elif meter.aggregation == "UNIQUE_COUNT":
-        value = _property(meter.value_path or "")
-        quantity, where = f"uniqExact({value})", f" AND {value} IS NOT NULL"
+    if not kind.needs_value:
+        quantity = kind.clickhouse_raw
     else:
-        value = _number(meter.value_path or "")
-        where = f" AND {value} IS NOT NULL"
-        quantity = {"SUM": f"sum({value})", "MAX": f"max({value})",
-                    "LATEST": f"argMax({value}, (time, id))"}[meter.aggregation]
-        if meter.aggregation == "LATEST":
-            latest = "toDateTime64(max((time, id)).1, 6, 'UTC'), max((time, id)).2"
+        # A value the stream would dead-letter is left out here too.
+        value = (_property if kind.reads_text else _number)(meter.value_path or "")
+        quantity, where = kind.clickhouse_raw.format(value=value), f" AND {value} IS NOT NULL"
+    if kind.keeps_latest:
+        latest = "toDateTime64(max((time, id)).1, 6, 'UTC'), max((time, id)).2"
     groups = ("[" + ", ".join(_property(p) for p in meter.group_by) + "]" if meter.group_by
               else "[]::Array(Nullable(String))")
     return (
@@ -116,19 +113,18 @@ _ROLLUP_WHERE = ("WHERE tenant_id = {tenant:UUID} AND meter_slug = {slug:String}
 
 def _rollup_query(database: str, meter: Meter, resolution: Resolution, window: Resolution) -> str:
     w = f"toStartOfInterval(window_start, {_INTERVAL[window]}) AS w"
-    if meter.aggregation == "UNIQUE_COUNT":
+    kind = aggregation_for(meter.aggregation)
+    if not kind.combinable:
         # Distinct values from the states, event counts from the committed windows.
         return (
             f"SELECT w, group_key, toString(sum(q)), sum(c), toDateTime64(0, 6, 'UTC'), '' FROM ("
-            f"SELECT {w}, group_key, uniqExactMerge(uniques) AS q, toUInt64(0) AS c FROM {database}.usage_unique "
+            f"SELECT {w}, group_key, {kind.clickhouse_rollup} AS q, toUInt64(0) AS c FROM {database}.usage_unique "
             f"{_ROLLUP_WHERE} GROUP BY w, group_key UNION ALL "
             f"SELECT {w}, group_key, toUInt64(0) AS q, sum(event_count) AS c FROM {database}.usage_rollup FINAL "
             f"{_ROLLUP_WHERE} GROUP BY w, group_key) GROUP BY w, group_key ORDER BY w, group_key"
         )
-    quantity = {"MAX": "max(quantity)", "LATEST": "argMax(quantity, (latest_at, latest_id))"}.get(
-        meter.aggregation, "sum(quantity)")
     return (
-        f"SELECT {w}, group_key, toString({quantity}), sum(event_count), max(latest_at), "
+        f"SELECT {w}, group_key, toString({kind.clickhouse_rollup}), sum(event_count), max(latest_at), "
         f"argMax(latest_id, (latest_at, latest_id)) "
         f"FROM {database}.usage_rollup FINAL {_ROLLUP_WHERE} GROUP BY w, group_key ORDER BY w, group_key"
     )
@@ -144,12 +140,13 @@ def usage_query(database: str, meter: Meter, resolution: Resolution | None, wind
 
 def unique_total_query(database: str, meter: Meter, resolution: Resolution | None) -> str:
     """UNIQUE_COUNT over the whole range: distinct values are not a sum of windows'."""
+    kind = aggregation_for(meter.aggregation)
     if resolution is None:
         value = _property(meter.value_path or "")
-        return (f"SELECT toString(uniqExact({value})) FROM {database}.events FINAL "
+        return (f"SELECT toString({kind.clickhouse_raw.format(value=value)}) FROM {database}.events FINAL "
                 "WHERE tenant_id = {tenant:UUID} AND type = {type:String} "
                 f"AND time >= {{start:DateTime64(3)}} AND time < {{end:DateTime64(3)}} AND {value} IS NOT NULL")
-    return f"SELECT toString(uniqExactMerge(uniques)) FROM {database}.usage_unique {_ROLLUP_WHERE}"
+    return f"SELECT toString({kind.clickhouse_rollup}) FROM {database}.usage_unique {_ROLLUP_WHERE}"
 
 
 def _utc(moment: datetime) -> datetime:
@@ -157,6 +154,8 @@ def _utc(moment: datetime) -> datetime:
 
 
 def parse_usage_rows(meter: Meter, rows) -> list[UsagePoint]:
+    """Points as stored: an AVG point's quantity is still its values' sum (see `series`)."""
+    keeps_latest = aggregation_for(meter.aggregation).keeps_latest
     points = []
     for window, group, quantity, events, latest_at, latest_id in rows:
         if isinstance(group, str):
@@ -164,17 +163,22 @@ def parse_usage_rows(meter: Meter, rows) -> list[UsagePoint]:
         else:
             values = dict(zip(meter.group_by, group))
         q = Decimal(quantity)
-        latest = _utc(latest_at) if meter.aggregation == "LATEST" and latest_at and _utc(latest_at) > _EPOCH else None
+        latest = _utc(latest_at) if keeps_latest and latest_at and _utc(latest_at) > _EPOCH else None
         points.append(UsagePoint(_utc(window), q.normalize() if q else Decimal(0), int(events),
                                  values, latest, latest_id if latest else None))
     return points
 
 
 def series(meter: Meter, points: list[UsagePoint], unique_total: Decimal | None, read_from: str) -> UsageSeries:
-    total = combine_total(meter.aggregation, [(p.quantity, p.latest_at, p.latest_id) for p in points])
+    """The period's total from the points as stored, then each point as its aggregation reads
+    it (an AVG point's mean): a total from rounded means would drift."""
+    kind = aggregation_for(meter.aggregation)
+    total = period_total(meter.aggregation, points)
     if total is None:
         total = unique_total or Decimal(0)
-    return UsageSeries(points, total, sum(p.event_count for p in points), read_from)
+    shown = [p if (value := kind.window_value(p.quantity, p.event_count)) is p.quantity else replace(p, quantity=value)
+             for p in points]
+    return UsageSeries(shown, total, sum(p.event_count for p in points), read_from)
 
 
 def event_totals_query(database: str) -> str:

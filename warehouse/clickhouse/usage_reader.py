@@ -17,7 +17,7 @@ import orjson
 
 from meterline.settings import Settings
 
-from stream.aggregation import Meter, Resolution, UsageEvent
+from metering import Meter, Resolution, UsageEvent, aggregation_for
 
 from .queries import (
     UsagePoint, UsageSeries, event_totals_query, latest_event_times_query, parse_usage_rows, raw_events_query,
@@ -50,7 +50,7 @@ class ClickHouseUsageReader:
         rows = self._client.query(usage_query(self._database, meter, resolution, window),
                                   parameters=parameters).result_rows
         unique_total = None
-        if meter.aggregation == "UNIQUE_COUNT":
+        if not aggregation_for(meter.aggregation).combinable:  # distinct values: one query over the range
             (value,), = self._client.query(unique_total_query(self._database, meter, resolution),
                                            parameters=parameters).result_rows
             unique_total = Decimal(value)
@@ -123,4 +123,4 @@ def series_to_json(result: UsageSeries) -> dict:
 def build_usage_reader(settings: Settings) -> UsageReader:
     from .client import open_clickhouse
 
-    return ClickHouseUsageReader(open_clickhouse(settings), settings.clickhouse.database)
+    return ClickHouseUsageReader(open_clickhouse(settings.clickhouse), settings.clickhouse.database)

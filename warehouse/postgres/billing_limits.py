@@ -56,9 +56,10 @@ class PgLimitStore:
             tconn = conn.execution_options(schema_translate_map={"tenant": schema})
             rows = tconn.execute(
                 select(usage_hourly.c.meter_slug, usage_hourly.c.window_start, usage_hourly.c.quantity,
-                       usage_hourly.c.aggregation, usage_hourly.c.latest_at, usage_hourly.c.latest_id)
+                       usage_hourly.c.aggregation, usage_hourly.c.latest_at, usage_hourly.c.latest_id,
+                       usage_hourly.c.event_count)
                 .where(usage_hourly.c.window_start >= start, usage_hourly.c.window_start < end))
-            # The invoice's rule (a sum, a maximum, the latest value), so a limit is
+            # The invoice's rule (the meter's aggregation over hours and groups), so a limit is
             # reached exactly when the billed quantity reaches it. UNIQUE_COUNT meters
             # cannot be combined from these rows and are left out: no alert, no block.
             totals, _ = meter_totals(UsageHour(*r) for r in rows)

@@ -24,12 +24,13 @@ def hourly_usage(conn: Connection, schema_name: str, start: datetime, end: datet
     tconn = conn.execution_options(schema_translate_map={"tenant": schema_name})
     rows = tconn.execute(
         select(usage_hourly.c.meter_slug, usage_hourly.c.window_start, usage_hourly.c.quantity,
-               usage_hourly.c.aggregation, usage_hourly.c.latest_at, usage_hourly.c.latest_id)
+               usage_hourly.c.aggregation, usage_hourly.c.latest_at, usage_hourly.c.latest_id,
+               usage_hourly.c.event_count)
         .where(usage_hourly.c.window_start >= start, usage_hourly.c.window_start < end)
         .order_by(usage_hourly.c.window_start, usage_hourly.c.meter_slug, usage_hourly.c.group_key)
     )
-    return [UsageHour(slug, window, Decimal(quantity), aggregation, latest_at, latest_id)
-            for slug, window, quantity, aggregation, latest_at, latest_id in rows]
+    return [UsageHour(slug, window, Decimal(quantity), aggregation, latest_at, latest_id, int(events))
+            for slug, window, quantity, aggregation, latest_at, latest_id, events in rows]
 
 
 def meter_aggregations(conn: Connection, tenant_id: uuid.UUID | str) -> dict[str, str]:

@@ -10,7 +10,7 @@ import orjson
 from sqlalchemy import insert, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from stream.aggregation import Meter
+from metering import Meter
 
 from .tables import meter
 

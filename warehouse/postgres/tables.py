@@ -17,6 +17,7 @@ from warehouse.tenancy import TENANT_SCHEMA_PLACEHOLDER as T
 __all__ = [
     "shared_metadata", "tenant_metadata", "tenant", "app_user", "api_key", "meter", "plan",
     "subscription", "usage_hourly", "processed_event", "invoice", "invoice_line", "payment",
+    "dead_letter", "duplicate_tally", "usage_correction", "stream_position",
 ]
 
 shared_metadata = MetaData(schema="public")
@@ -77,7 +78,7 @@ meter = Table(
     Column("rollup_from", DateTime(timezone=True)),  # set by the stream worker: see stream/meters.py
     # Set when the stream has written the meter's windows for events before it: stream/backfill.py
     Column("backfilled_at", DateTime(timezone=True)),
-    # Whether ingest accepts negative values at value_path (shared_0800, ingest/meter_rules.py)
+    # Whether ingest accepts negative values at value_path (shared_0900, ingest/meter_rules.py)
     Column("allow_negative", Boolean, nullable=False, server_default=text("false")),
     _created_at(),
     UniqueConstraint("tenant_id", "slug"),
@@ -107,7 +108,7 @@ usage_hourly = Table(
     "usage_hourly", tenant_metadata,
     Column("meter_slug", String(64), primary_key=True),
     Column("window_start", DateTime(timezone=True), primary_key=True),
-    Column("group_key", Text, primary_key=True, server_default="{}"),  # stream.aggregation.group_key
+    Column("group_key", Text, primary_key=True, server_default="{}"),  # metering.group_key
     Column("quantity", Numeric, nullable=False),
     Column("event_count", BigInteger, nullable=False),
     Column("aggregation", String(16), nullable=False, server_default="SUM"),  # how the row merges and reads
@@ -163,4 +164,59 @@ payment = Table(
     Column("amount_minor", BigInteger, nullable=False),
     Column("status", String(16), nullable=False),
     _created_at(),
+)
+
+
+# --- The stream's ledger (tenant_0002, shared_0002) ---------------------------------
+# Own MetaData objects, as before: nothing creates these from metadata (Alembic does).
+
+_ledger_tenant = MetaData(schema=T)
+
+_ledger_shared = MetaData(schema="public")
+
+dead_letter = Table(
+    "dead_letter", _ledger_tenant,
+    Column("id", BigInteger, primary_key=True, autoincrement=True),
+    Column("event_id", String(256), nullable=False),
+    Column("meter_slug", String(64), nullable=False, server_default=""),
+    Column("reason", Text, nullable=False),
+    Column("event", JSONB, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+
+duplicate_tally = Table(
+    "duplicate_tally", _ledger_tenant,
+    Column("window_start", DateTime(timezone=True), primary_key=True),
+    Column("event_count", BigInteger, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+
+usage_correction = Table(
+    "usage_correction", _ledger_tenant,
+    Column("id", BigInteger, primary_key=True, autoincrement=True),
+    Column("invoice_number", String(64), nullable=False),
+    Column("meter_slug", String(64), nullable=False),
+    Column("window_start", DateTime(timezone=True), nullable=False),
+    Column("quantity", Numeric, nullable=False),
+    Column("event_count", BigInteger, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("applied_invoice_number", String(64)),
+    # "delta" (COUNT, SUM: late units) or "restate" (MAX, LATEST: bill the meter again; the
+    # amount it billed is kept once applied): billing_jobs.corrections.
+    Column("kind", String(16), nullable=False, server_default="delta"),
+    Column("amount_minor", BigInteger),
+)
+
+
+stream_position = Table(
+    "stream_position", _ledger_shared,
+    Column("consumer_group", Text, primary_key=True),
+    Column("topic", Text, primary_key=True),
+    Column("partition", Integer, primary_key=True),
+    Column("next_offset", BigInteger, nullable=False),
+    Column("record_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )

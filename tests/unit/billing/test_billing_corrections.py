@@ -42,9 +42,11 @@ GRADUATED = {"meter_slug": "api", "model": "graduated",
 def test_margin(charge, usage_now, late, amount):
     segment = SubscriptionSegment(plan(charge), at(1), datetime(2026, 11, 1, tzinfo=timezone.utc),
                                   {"api": D(usage_now)})
-    [(kind, line)] = correction_lines([PendingCorrection(1, "ML-A-202610", "api", at(5, 10), D(late))],
-                                      {"ML-A-202610": CorrectedPeriod(OCT, NOV, [segment])}, "USD")
-    assert (kind, line["quantity"], line["amount_minor"]) == ("correction", D(late), amount)
+    lines = correction_lines([PendingCorrection(1, "ML-A-202610", "api", at(5, 10), D(late))],
+                             {"ML-A-202610": CorrectedPeriod(OCT, NOV, [segment])}, "USD")
+    # A correction that costs nothing gets no line, as a restatement of 0 gets none.
+    assert [(kind, line["quantity"], line["amount_minor"]) for kind, line in lines] == (
+        [("correction", D(late), amount)] if amount else [])
 
 
 def test_late_usage_goes_to_the_plan_in_force_in_its_hour():

@@ -11,7 +11,7 @@ from billing_jobs.errors import PermanentError
 from billing_jobs.plans import Plan
 from billing_jobs.segments import SubscriptionSegment, with_usage
 from billing_jobs.usage_totals import UnbillableMeterError, UsageHour, meter_totals, unbillable_meters
-from stream.aggregation import combine_total
+from metering import combine_total
 
 D = Decimal
 

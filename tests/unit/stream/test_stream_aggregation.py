@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import pytest
 
-from stream.aggregation import (
+from metering import (
     NO_GROUP, InvalidMeterValue, Meter, UsageEvent, WindowKey, aggregate, combine_total, extract_property,
     group_key, group_values, window_start,
 )

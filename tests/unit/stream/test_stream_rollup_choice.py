@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from stream.aggregation import Meter
+from metering import Meter
 from warehouse.clickhouse.queries import rollup_resolution
 
 DAY = datetime(2026, 11, 1, tzinfo=timezone.utc)

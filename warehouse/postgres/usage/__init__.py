@@ -1,0 +1,19 @@
+"""Per-tenant usage in PostgreSQL, one module per job: the dedup record (dedup), the
+windows (windows), the stream's positions (positions), dead letters (dead_letters) and
+late-usage corrections (corrections). Tables are declared in ..tables."""
+
+from .corrections import CorrectionRecord, InvoicedPeriod, add_corrections, invoiced_periods, pending_corrections
+from .dead_letters import DeadLetterRecord, add_dead_letters, list_dead_letters
+from .dedup import add_duplicates, claim_new_events, committed_among, duplicate_counts, prune_processed_events
+from .positions import PartitionPosition, list_positions, load_positions, save_positions
+from .windows import WindowRow, add_usage, upsert_usage, usage_for_period, usage_hours, usage_windows
+from ..tables import dead_letter, duplicate_tally, stream_position, usage_correction
+
+__all__ = [
+    "claim_new_events", "committed_among", "add_usage", "upsert_usage", "WindowRow", "usage_for_period", "usage_hours",
+    "usage_windows", "dead_letter", "duplicate_tally", "usage_correction", "stream_position",
+    "DeadLetterRecord", "CorrectionRecord", "PartitionPosition", "InvoicedPeriod",
+    "load_positions", "save_positions", "list_positions", "invoiced_periods", "add_corrections",
+    "add_dead_letters", "add_duplicates", "prune_processed_events",
+    "list_dead_letters", "duplicate_counts", "pending_corrections",
+]
