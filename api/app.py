@@ -2,8 +2,11 @@
 
 `create_app(wiring)` builds the app from what the composition root hands it
 (api/wiring.py; meterline.bootstrap.api_app builds both); the lifespan owns the
-PostgreSQL engine and, once built, the usage reader. `run` serves it with uvicorn.
-OpenAPI docs are at /docs.
+PostgreSQL engine and, once built, the usage readers. `run` serves it with uvicorn.
+OpenAPI docs are at /docs and /openapi.json unless the api section's docs_enabled is off.
+
+Every answer passes through api/http_guards.py: security headers (outermost, so even an
+unexpected 500 carries them), CORS for the configured origins only, and the body limit.
 """
 
 from __future__ import annotations
@@ -13,39 +16,65 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from starlette.middleware import Middleware
 
 from meterline.settings import ApiSettings
 
 from .analytics.router import router as analytics_router
 from .api_keys.router import router as api_keys_router
-from .errors import install_error_handlers
+from .docs import install_docs
+from .errors import error_responses, install_error_handlers
+from .events_view.router import router as events_view_router
+from .http_guards import BodySizeLimit, SecurityHeaders
 from .invoices.router import router as invoices_router
 from .meters.router import router as meters_router
 from .notifications.router import router as notifications_router
 from .plans.router import router as plans_router
-from .rate_limits import RATE_LIMITED_RESPONSE, install_rate_limit_handler
+from .rate_limits import install_rate_limit_handler
 from .sessions.router import router as sessions_router
+from .stream_health.router import router as stream_health_router
 from .subscriptions.router import router as subscriptions_router
 from .tenants.router import router as tenants_router
-from .stream_health.router import router as stream_health_router
-from .usage.router import router as usage_router
 from .usage.query_router import router as usage_query_router
-from .events_view.router import router as events_view_router
-from .wiring import ApiWiring
+from .usage.router import router as usage_router
 from .webhooks import router as webhooks_router
+from .wiring import ApiWiring
 
 __all__ = ["create_app", "run"]
 
 _ROUTERS = (tenants_router, sessions_router, api_keys_router, meters_router, plans_router, subscriptions_router,
             usage_router, usage_query_router, events_view_router, invoices_router, stream_health_router,
             webhooks_router, notifications_router, analytics_router)
-# Routers whose routes act for a tenant's user: each request counts against the tenant's
-# and the user's quota (api/rate_limits.py), so each may answer 429.
-_QUOTA_ROUTERS = (api_keys_router, meters_router, plans_router, subscriptions_router, usage_router,
-                  usage_query_router, events_view_router, invoices_router, stream_health_router, notifications_router)
+# What any route may answer, whatever it does: its body over the limit, a parameter or
+# body field invalid, or the caller over a rate limit (login, registration, request
+# quotas: api/rate_limits.py). Each router declares the rest.
+_ANY_ROUTE = error_responses(413, 422, 429)
+_DOCS_URL, _OPENAPI_URL = "/docs", "/openapi.json"
+
+
+class _AdminApi(FastAPI):
+    def build_middleware_stack(self):  # type: ignore[no-untyped-def]
+        # Outside Starlette's ServerErrorMiddleware, which answers unexpected errors itself
+        # and so would bypass any middleware added the usual way.
+        return SecurityHeaders(super().build_middleware_stack())
+
+
+def _middleware(api: ApiSettings) -> list[Middleware]:
+    layers = []
+    if api.cors_origins:
+        # Bearer tokens, no cookies: credentials stay off, so no origin can ride a session.
+        layers.append(Middleware(CORSMiddleware, allow_origins=api.cors_origins,
+                                 allow_methods=["GET", "POST", "PUT", "DELETE"],
+                                 allow_headers=["Authorization", "Content-Type"], expose_headers=["Retry-After"],
+                                 allow_credentials=False, max_age=600))
+    layers.append(Middleware(BodySizeLimit, max_bytes=api.max_body_bytes))
+    return layers
 
 
 def create_app(wiring: ApiWiring) -> FastAPI:
+    api = wiring.limits
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.wiring = wiring
@@ -54,7 +83,7 @@ def create_app(wiring: ApiWiring) -> FastAPI:
         try:
             yield
         finally:
-            for name in ("usage_reader", "watermark_source"):
+            for name in ("usage_reader", "fine_usage_reader", "watermark_source"):
                 reader = getattr(app.state, name, None)
                 close = getattr(reader, "aclose", None) or getattr(reader, "close", None)
                 if close is not None:
@@ -63,24 +92,32 @@ def create_app(wiring: ApiWiring) -> FastAPI:
                         await result
             await app.state.engine.dispose()
 
-    app = FastAPI(
+    app = _AdminApi(
         title="Meterline admin API",
         version="0.1.0",
         summary="Register tenants, manage keys, meters and subscriptions; read usage and invoices.",
         description="Every tenant-scoped route acts on the tenant of the bearer access token, never on a "
                     "tenant named in the request.",
         lifespan=lifespan,
+        middleware=_middleware(api),
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=_OPENAPI_URL if api.docs_enabled else None,
     )
     app.state.wiring = wiring
     install_error_handlers(app)
     install_rate_limit_handler(app)
+    if api.docs_enabled:
+        install_docs(app, _DOCS_URL, _OPENAPI_URL)
 
-    @app.get("/healthz", tags=["health"])
+    @app.get("/healthz", tags=["health"], responses=error_responses(413, 429))
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
     for router in _ROUTERS:
-        app.include_router(router, responses=RATE_LIMITED_RESPONSE if router in _QUOTA_ROUTERS else None)
+        # Logging in (api/sessions) also answers an unreadable body and wrong credentials.
+        extra = error_responses(400, (401, "Wrong email or password")) if router is sessions_router else {}
+        app.include_router(router, responses={**_ANY_ROUTE, **extra})
     return app
 
 

@@ -3,8 +3,10 @@
 - `JwtDep`: the access tokens' settings section (of the wiring the app was built with, api/wiring.py).
 - `DatabaseDep`: the PostgreSQL port (`warehouse.postgres.database.Database`) over the
   engine the lifespan put on `app.state`; services ask it for connections and transactions.
-- `CurrentPrincipal`: the verified access token, within its request quotas (api/rate_limits.py). `CurrentTenant`: its tenant, loaded
-  from PostgreSQL; the only way a route learns which tenant it serves.
+- `CurrentPrincipal`: the verified access token, whose tenant still exists, within its
+  request quotas (api/rate_limits.py). `CurrentTenant`: that tenant, loaded from PostgreSQL
+  (once per request, shared by both); the only way a route learns which tenant it serves.
+  A signed token for a tenant that is gone is a 401 on every route.
 - `require_role("admin")`: a dependency refusing lower roles with 403.
 - `ClientAddressDep`: the client's address, which login and registration limits count by.
 - `LimitsDep`: the API's settings section, whose limits login, registration and request quotas apply.
@@ -33,8 +35,8 @@ from .rate_limits import enforce_request_quota
 from .wiring import ApiWiring
 
 __all__ = ["JwtDep", "WiringDep", "LimitsDep", "DatabaseDep", "ClientAddressDep", "CurrentPrincipal", "CurrentTenant",
-           "OperatorDep", "get_wiring", "get_jwt", "get_limits",
-           "get_database", "get_principal", "get_tenant_record", "require_role", "require_operator"]
+           "OperatorDep", "get_wiring", "get_jwt", "get_limits", "get_database", "get_token_principal", "get_principal",
+           "get_tenant_record", "require_role", "require_operator"]
 
 _bearer = HTTPBearer(auto_error=False, scheme_name="AccessToken", description="An access token from /v1/auth/login or /v1/tenants")
 _operator_bearer = HTTPBearer(auto_error=False, scheme_name="OperatorToken",
@@ -49,13 +51,13 @@ def get_jwt(request: Request) -> JwtSettings:
     return request.app.state.wiring.jwt
 
 
+def get_limits(request: Request) -> ApiSettings:
+    return request.app.state.wiring.limits
+
+
 def get_database(request: Request) -> Database:
     # A wrapper per request, over the one engine the lifespan (or a test) put on app.state.
     return Database(request.app.state.engine)
-
-
-def get_limits(request: Request) -> ApiSettings:
-    return request.app.state.wiring.limits
 
 
 def get_client_address(request: Request) -> str:
@@ -70,23 +72,21 @@ DatabaseDep = Annotated[Database, Depends(get_database)]
 ClientAddressDep = Annotated[str, Depends(get_client_address)]
 
 
-async def get_principal(jwt: JwtDep, limits: LimitsDep, database: DatabaseDep,
+def get_token_principal(jwt: JwtDep,
                         credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> Principal:
-    """The verified caller, once its tenant's and its own request quotas allow this request."""
+    """The access token's claims, verified; whether its tenant still exists is not checked here."""
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise Unauthenticated("missing bearer access token")
     try:
-        principal = decode_access_token(jwt, credentials.credentials)
+        return decode_access_token(jwt, credentials.credentials)
     except InvalidToken as exc:
         raise Unauthenticated(str(exc), code="invalid_token") from exc
-    await enforce_request_quota(database, limits, principal)
-    return principal
 
 
-CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
+TokenPrincipal = Annotated[Principal, Depends(get_token_principal)]
 
 
-async def get_tenant_record(principal: CurrentPrincipal, database: DatabaseDep) -> TenantRecord:
+async def get_tenant_record(principal: TokenPrincipal, database: DatabaseDep) -> TenantRecord:
     async with database.connect() as conn:
         record = await get_tenant(conn, principal.tenant_id)
     if record is None:
@@ -96,6 +96,16 @@ async def get_tenant_record(principal: CurrentPrincipal, database: DatabaseDep) 
 
 
 CurrentTenant = Annotated[TenantRecord, Depends(get_tenant_record)]
+
+
+async def get_principal(principal: TokenPrincipal, _tenant: CurrentTenant, limits: LimitsDep,
+                        database: DatabaseDep) -> Principal:
+    """The verified caller of an existing tenant, once its tenant's and its own request quotas allow this request."""
+    await enforce_request_quota(database, limits, principal)
+    return principal
+
+
+CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
 
 
 def require_role(minimum: Role) -> Callable[[Principal], Principal]:

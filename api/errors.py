@@ -4,6 +4,9 @@ Services, readers and dependencies raise the domain errors of `api.domain_errors
 one handler here gives each its HTTP status. FastAPI's own HTTP errors (unknown route,
 wrong method) get the same shape, and request validation errors become 422 with one
 detail per offending field, naming where it was and why.
+
+`ErrorResponse` is that shape as a schema, and `error_responses(...)` declares the statuses
+a route can answer with it in the route's OpenAPI (`responses=`).
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .domain_errors import (
@@ -21,7 +25,7 @@ from .domain_errors import (
     Unavailable,
 )
 
-__all__ = ["install_error_handlers", "error_body", "status_of"]
+__all__ = ["install_error_handlers", "error_body", "status_of", "ErrorResponse", "error_responses"]
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +36,7 @@ _CODES = {
     404: "not_found",
     405: "method_not_allowed",
     409: "conflict",
+    413: "payload_too_large",
     422: "validation_error",
     429: "too_many_requests",
     500: "internal_error",
@@ -49,6 +54,47 @@ _STATUSES: dict[type[DomainError], int] = {
     ProviderRefused: 502,
     Unavailable: 503,
 }
+_DESCRIPTIONS = {
+    400: "The request cannot be read or verified",
+    401: "No valid credentials",
+    403: "Valid credentials, not enough rights",
+    404: "Not found (another tenant's ids are not found either)",
+    409: "The current state forbids it",
+    413: "The request body is larger than the limit",
+    422: "A body field or parameter is invalid; `details` names each one and why",
+    429: "Too many requests; retry after the `Retry-After` seconds",
+    502: "A provider we depend on refused",
+    503: "A store or provider cannot be reached; nothing was done, retry later",
+}
+
+
+class ErrorDetail(BaseModel):
+    field: str = Field(description="The field or parameter at fault, dotted for nested ones")
+    location: str = Field(description="Where the caller put it: body, query, path, header or request")
+    reason: str
+
+
+class ErrorInfo(BaseModel):
+    code: str = Field(description="Stable, machine-readable")
+    message: str
+    details: list[ErrorDetail]
+
+
+class ErrorResponse(BaseModel):
+    """The one shape of every error answer."""
+
+    error: ErrorInfo
+
+
+def error_responses(*statuses: int | tuple[int, str]) -> dict[int | str, dict[str, Any]]:
+    """`responses=` for these error statuses, each a bare status or (status, description)."""
+    declared: dict[int | str, dict[str, Any]] = {}
+    for entry in statuses:
+        status_code, description = entry if isinstance(entry, tuple) else (entry, _DESCRIPTIONS[entry])
+        declared[status_code] = {"model": ErrorResponse, "description": description}
+    return declared
+
+
 # Bearer auth (RFC 6750): a 401 tells the client which scheme to authenticate with.
 _UNAUTHENTICATED_HEADERS = {"WWW-Authenticate": "Bearer"}
 

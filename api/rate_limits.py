@@ -14,7 +14,6 @@ one upsert, less code than a storage adapter for limits' async interface.
 from __future__ import annotations
 
 import itertools
-from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
@@ -28,7 +27,7 @@ from .auth import Principal
 from .domain_errors import RateLimited
 from .errors import error_body
 
-__all__ = ["REQUEST_WINDOW_S", "RATE_LIMITED_RESPONSE", "enforce_request_quota", "install_rate_limit_handler",
+__all__ = ["REQUEST_WINDOW_S", "enforce_request_quota", "install_rate_limit_handler",
            "prune_now_and_then"]
 
 REQUEST_WINDOW_S = 60
@@ -36,12 +35,6 @@ REQUEST_WINDOW_S = 60
 # any replica will do.
 _PRUNE_EVERY = 5_000
 _calls = itertools.count()
-
-RATE_LIMITED_RESPONSE: dict[int | str, dict[str, Any]] = {
-    429: {"description": "Too many requests or failed attempts: retry after the seconds in the Retry-After header",
-          "headers": {"Retry-After": {"description": "Seconds to wait", "schema": {"type": "integer"}}}},
-}
-
 
 async def prune_now_and_then(database: Database, config: ApiSettings) -> None:
     if next(_calls) % _PRUNE_EVERY == 0:

@@ -224,6 +224,13 @@ class ApiSettings(BaseModel):
     requests_per_minute_by_plan: dict[str, int] = {}
     requests_per_minute_default: int = 600
     requests_per_minute_per_user: int = 300
+    # A larger request body is answered 413 unread (api/http_guards.py); plans and webhook
+    # events, the largest bodies, are a few kilobytes.
+    max_body_bytes: int = Field(default=1024 * 1024, gt=0)
+    # Browser origins (scheme://host[:port]) allowed to call the API cross-origin; none by default.
+    cors_origins: list[str] = []
+    # /docs and /openapi.json; off where the API's shape is nobody else's business.
+    docs_enabled: bool = True
 
 
 class JwtSettings(BaseModel):

@@ -11,7 +11,9 @@ import re
 
 __all__ = ["InvalidTenantSlug", "validate_slug", "schema_for", "TENANT_SCHEMA_PLACEHOLDER"]
 
-_SLUG = re.compile(r"^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$")
+# Matched with fullmatch: `$` also matches before a final newline, and "ab\n" would have
+# become a schema name with a newline in it.
+_SLUG = re.compile(r"[a-z][a-z0-9]*(?:-[a-z0-9]+)*")
 _MAX_SLUG = 40
 
 # Tenant tables are declared in this schema; queries translate it to the real one.
@@ -23,7 +25,7 @@ class InvalidTenantSlug(ValueError):
 
 
 def validate_slug(slug: str) -> str:
-    if not isinstance(slug, str) or len(slug) > _MAX_SLUG or not _SLUG.match(slug):
+    if not isinstance(slug, str) or len(slug) > _MAX_SLUG or not _SLUG.fullmatch(slug):
         raise InvalidTenantSlug(
             f"tenant slug must be 2-{_MAX_SLUG} lowercase letters, digits and single hyphens, starting with a letter"
         )

@@ -3,10 +3,11 @@ are defined in docs/analytics.md and computed in billing_jobs.analytics."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 
+from ..errors import error_responses
 from ..deps import DatabaseDep, OperatorDep
 from . import service
 from .deps import MonthRangeDep
@@ -16,11 +17,8 @@ from .schemas import (
     TopRevenueReport, TopUsageReport, UsageReport, UsageTotalPublic,
 )
 
-_RESPONSES: dict[int | str, dict[str, Any]] = {
-    401: {"description": "No operator token"},
-    403: {"description": "Not the operator token"},
-    422: {"description": "A parameter out of its schema (from not a month of 2000-2099, months not 1-120...)"},
-}
+_RESPONSES = error_responses((401, "No operator token"), (403, "Not the operator token"),
+                             (422, "A parameter out of its schema (from not a month of 2000-2099, months not 1-120...)"))
 
 router = APIRouter(prefix="/v1/operator/analytics", tags=["analytics"], responses=_RESPONSES)
 

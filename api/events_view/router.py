@@ -7,12 +7,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 
+from ..errors import error_responses
 from ..deps import CurrentPrincipal, DatabaseDep
 from ..usage.query_deps import FineUsageReaderDep
 from . import service
 from .schemas import EventViewPublic, RecentEventsPublic
 
-router = APIRouter(prefix="/v1/events", tags=["events"])
+router = APIRouter(prefix="/v1/events", tags=["events"],
+                   responses=error_responses(401, 403, (404, "No event with this id in your tenant"), 503))
 
 
 @router.get("/recent", response_model=RecentEventsPublic)

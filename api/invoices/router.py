@@ -11,10 +11,13 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path
 
 from ..deps import CurrentTenant, DatabaseDep, require_role
+from ..errors import error_responses
+from ..fields import InvoiceNumber
 from . import service
 from .schemas import InvoicePublic
 
-router = APIRouter(prefix="/v1/invoices", tags=["invoices"], dependencies=[Depends(require_role("member"))])
+router = APIRouter(prefix="/v1/invoices", tags=["invoices"], dependencies=[Depends(require_role("member"))],
+                   responses=error_responses(401, 403))
 
 
 @router.get("", response_model=list[InvoicePublic])
@@ -22,6 +25,6 @@ async def list_tenant_invoices(tenant: CurrentTenant, database: DatabaseDep) -> 
     return [InvoicePublic.of(invoice) for invoice in await service.tenant_invoices(database, tenant)]
 
 
-@router.get("/{number}", response_model=InvoicePublic)
-async def get_tenant_invoice(number: Annotated[str, Path(max_length=64)], tenant: CurrentTenant, database: DatabaseDep) -> InvoicePublic:
+@router.get("/{number}", response_model=InvoicePublic, responses=error_responses(404))
+async def get_tenant_invoice(number: Annotated[InvoiceNumber, Path()], tenant: CurrentTenant, database: DatabaseDep) -> InvoicePublic:
     return InvoicePublic.of(await service.tenant_invoice(database, tenant, number))

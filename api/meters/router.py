@@ -7,11 +7,12 @@ from fastapi import APIRouter, Depends, status
 from metering import Meter
 
 from ..deps import CurrentPrincipal, DatabaseDep, require_role
+from ..errors import error_responses
 from ..subscriptions.deps import Now
 from . import service
 from .schemas import MeterCreate, MeterPublic
 
-router = APIRouter(prefix="/v1/meters", tags=["meters"])
+router = APIRouter(prefix="/v1/meters", tags=["meters"], responses=error_responses(401))
 
 
 @router.get("", response_model=list[MeterPublic])
@@ -20,7 +21,8 @@ async def list_tenant_meters(principal: CurrentPrincipal, database: DatabaseDep)
 
 
 @router.post("", response_model=MeterPublic, status_code=status.HTTP_201_CREATED,
-             dependencies=[Depends(require_role("admin"))])
+             dependencies=[Depends(require_role("admin"))],
+             responses=error_responses(400, 403, (409, "A meter with this slug exists")))
 async def create_meter(body: MeterCreate, principal: CurrentPrincipal, database: DatabaseDep, now: Now) -> MeterPublic:
     definition = Meter(principal.tenant_id, body.slug, body.event_type, body.aggregation, body.value_path,
                        tuple(body.group_by))

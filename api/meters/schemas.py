@@ -1,31 +1,22 @@
 from __future__ import annotations
 
-import re
-from typing import Annotated
-
-from pydantic import BaseModel, Field, StringConstraints, model_validator
+from pydantic import BaseModel, Field, model_validator
 
 from metering import Aggregation, Meter, aggregation_for
 from metering.aggregations import registered
 
-from ..fields import ResourceSlug
+from ..fields import DataPath, EventType, ResourceSlug
 
 __all__ = ["MeterCreate", "MeterPublic"]
-
-# A dotted path into the event's `data` object, as metering.extract_value reads it.
-_VALUE_PATH = re.compile(r"^[^.\s]+(\.[^.\s]+)*$")
-
-EventType = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=256)]
-DataPath = Annotated[str, StringConstraints(min_length=1, max_length=256, pattern=_VALUE_PATH.pattern)]
 
 
 class MeterCreate(BaseModel):
     slug: ResourceSlug = Field(examples=["api-calls"])
     event_type: EventType = Field(description="The CloudEvents `type` this meter counts", examples=["api.request"])
     aggregation: Aggregation = Field(description="; ".join(kind.description for kind in registered()))
-    value_path: str | None = Field(default=None, max_length=256,
-                                   description="Dotted path into `data` of the value; every aggregation but COUNT",
-                                   examples=["usage.tokens"])
+    value_path: DataPath | None = Field(default=None,
+                                        description="Dotted path into `data` of the value; every aggregation but COUNT",
+                                        examples=["usage.tokens"])
     group_by: list[DataPath] = Field(default_factory=list, max_length=8,
                                      description="Dotted paths into `data` whose values split the usage",
                                      examples=[["region", "model"]])
@@ -37,8 +28,6 @@ class MeterCreate(BaseModel):
         if aggregation_for(self.aggregation).needs_value:
             if not self.value_path:
                 raise ValueError(f"value_path is required when aggregation is {self.aggregation}")
-            if not _VALUE_PATH.match(self.value_path):
-                raise ValueError("value_path must be a dotted path such as 'usage.tokens'")
         elif self.value_path is not None:
             # COUNT ignores values; accepting one would suggest it is summed.
             raise ValueError(f"value_path does not apply to {self.aggregation} meters")

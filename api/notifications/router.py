@@ -6,23 +6,24 @@ the outbox is where the tenant reads them.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query
 
 from ..deps import CurrentPrincipal, DatabaseDep, WiringDep, require_role
+from ..errors import error_responses
+from ..fields import Instant
 from . import service
 from .schemas import NotificationTargetPublic, NotificationTargetUpdate, OutboxMessagePublic
 
-router = APIRouter(prefix="/v1/notifications", tags=["notifications"])
+router = APIRouter(prefix="/v1/notifications", tags=["notifications"], responses=error_responses(401, 403))
 
 
 @router.get("/outbox", response_model=list[OutboxMessagePublic], dependencies=[Depends(require_role("member"))])
 async def outbox(principal: CurrentPrincipal, database: DatabaseDep,
                  channel: Annotated[Literal["email", "webhook"] | None, Query()] = None,
                  limit: Annotated[int, Query(ge=1, le=500)] = 100,
-                 before: Annotated[datetime | None, Query(description="created_at of the last message seen")] = None,
+                 before: Annotated[Instant | None, Query(description="created_at of the last message seen")] = None,
                  ) -> list[OutboxMessagePublic]:
     records = await service.outbox_messages(database, principal.tenant_id, channel, limit, before)
     return [OutboxMessagePublic.of(record) for record in records]
@@ -33,7 +34,8 @@ async def target(principal: CurrentPrincipal, database: DatabaseDep) -> Notifica
     return NotificationTargetPublic.of(await service.notification_target(database, principal.tenant_id))
 
 
-@router.put("/target", response_model=NotificationTargetPublic, dependencies=[Depends(require_role("admin"))])
+@router.put("/target", response_model=NotificationTargetPublic, dependencies=[Depends(require_role("admin"))],
+            responses=error_responses(400))
 async def update_target(body: NotificationTargetUpdate, principal: CurrentPrincipal, wiring: WiringDep,
                         database: DatabaseDep) -> NotificationTargetPublic:
     """A webhook URL must resolve to public addresses only (checked again at every delivery)."""

@@ -5,14 +5,13 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from ..deps import ClientAddressDep, DatabaseDep, JwtDep, LimitsDep
-from ..rate_limits import RATE_LIMITED_RESPONSE
 from . import service
 from .schemas import AccessTokenPublic, LoginCreate
 
 router = APIRouter(prefix="/v1/auth", tags=["auth"])
 
 
-@router.post("/login", response_model=AccessTokenPublic, responses=RATE_LIMITED_RESPONSE)
+@router.post("/login", response_model=AccessTokenPublic)
 async def login(body: LoginCreate, jwt: JwtDep, limits: LimitsDep, database: DatabaseDep,
                 client_address: ClientAddressDep) -> AccessTokenPublic:
     """Failed logins lock the account and the client address out for a while (429, Retry-After)."""

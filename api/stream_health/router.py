@@ -5,23 +5,25 @@ Every query runs in the caller's own schema, so nothing of another tenant is rea
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 
 from ..auth import utcnow
 from ..deps import CurrentTenant, DatabaseDep, require_role
+from ..errors import error_responses
+from ..fields import Instant, RowId
 from . import service
 from .schemas import CorrectionPublic, DeadLetterPublic, DuplicateConflictPublic, DuplicateCountPublic
 
-router = APIRouter(prefix="/v1/stream", tags=["stream"], dependencies=[Depends(require_role("member"))])
+router = APIRouter(prefix="/v1/stream", tags=["stream"], dependencies=[Depends(require_role("member"))],
+                   responses=error_responses(401, 403))
 
 
 @router.get("/dead-letters", response_model=list[DeadLetterPublic])
 async def dead_letters(tenant: CurrentTenant, database: DatabaseDep,
                        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-                       before_id: Annotated[int | None, Query(description="Page: the last id of the previous page")] = None,
+                       before_id: Annotated[RowId | None, Query(description="Page: the last id of the previous page")] = None,
                        ) -> list[DeadLetterPublic]:
     records = await service.dead_letters(database, tenant, limit, before_id)
     return [DeadLetterPublic(id=r.id, event_id=r.event_id, meter_slug=r.meter_slug, reason=r.reason, event=r.event,
@@ -30,8 +32,8 @@ async def dead_letters(tenant: CurrentTenant, database: DatabaseDep,
 
 @router.get("/duplicates", response_model=list[DuplicateCountPublic])
 async def duplicates(tenant: CurrentTenant, database: DatabaseDep,
-                     start: Annotated[datetime | None, Query(alias="from")] = None,
-                     end: Annotated[datetime | None, Query(alias="to")] = None) -> list[DuplicateCountPublic]:
+                     start: Annotated[Instant | None, Query(alias="from")] = None,
+                     end: Annotated[Instant | None, Query(alias="to")] = None) -> list[DuplicateCountPublic]:
     start, end = service.duplicates_range(start, end, utcnow())
     counts = await service.duplicates_per_minute(database, tenant, start, end)
     return [DuplicateCountPublic(minute=minute, duplicates=count) for minute, count in counts]
@@ -39,8 +41,8 @@ async def duplicates(tenant: CurrentTenant, database: DatabaseDep,
 
 @router.get("/duplicates/conflicts", response_model=list[DuplicateConflictPublic])
 async def duplicate_conflicts(tenant: CurrentTenant, database: DatabaseDep,
-                              start: Annotated[datetime | None, Query(alias="from")] = None,
-                              end: Annotated[datetime | None, Query(alias="to")] = None,
+                              start: Annotated[Instant | None, Query(alias="from")] = None,
+                              end: Annotated[Instant | None, Query(alias="to")] = None,
                               limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> list[DuplicateConflictPublic]:
     """Duplicates whose content differed from the first copy (counted once, first copy
     wins): a client reusing ids for different events finds them here. Newest first."""

@@ -7,7 +7,7 @@ from fastapi import APIRouter, status
 from ..api_keys.schemas import ApiKeyCreatedPublic
 from ..auth import Principal, issue_access_token, utcnow
 from ..deps import ClientAddressDep, DatabaseDep, JwtDep, LimitsDep
-from ..rate_limits import RATE_LIMITED_RESPONSE
+from ..errors import error_responses
 from ..sessions.schemas import AccessTokenPublic
 from .deps import CustomerRegistryDep
 from .schemas import TenantCreate, TenantPublic, TenantRegistrationPublic, UserPublic
@@ -17,9 +17,9 @@ router = APIRouter(prefix="/v1/tenants", tags=["tenants"])
 
 
 @router.post("", response_model=TenantRegistrationPublic, status_code=status.HTTP_201_CREATED,
-             responses={409: {"description": "The slug or the owner's email is taken"},
-                        503: {"description": "Stripe unreachable; nothing was created"},
-                        **RATE_LIMITED_RESPONSE})
+             responses=error_responses(400, (409, "The slug or the owner's email is taken"),
+                                       (502, "Stripe refused the customer; nothing was created"),
+                                       (503, "Stripe unreachable; nothing was created")))
 async def register(body: TenantCreate, jwt: JwtDep, limits: LimitsDep, database: DatabaseDep,
                    customers: CustomerRegistryDep, client_address: ClientAddressDep) -> TenantRegistrationPublic:
     """Create a tenant, its schema, its owner, its Stripe customer and a first API key (shown once).

@@ -16,6 +16,7 @@ from pydantic import AwareDatetime
 from metering.regroup import ROW_KEY_ARITY, row_key
 from metering.zone_windows import ZoneWindow
 
+from ..errors import error_responses
 from ..auth import utcnow
 from ..deps import CurrentPrincipal, DatabaseDep, require_role
 from ..domain_errors import FieldProblem, InvalidInput
@@ -26,7 +27,8 @@ from .query_deps import FineUsageReaderDep, WatermarkDep
 from .query_schemas import MeterTotalPublic, UsageQueryPublic, UsageRowPublic
 from .query_service import UsageAnswer, answer_query, parse_zone, query_meters
 
-router = APIRouter(prefix="/v1/usage", tags=["usage"])
+router = APIRouter(prefix="/v1/usage", tags=["usage"],
+                   responses=error_responses(401, 403, (404, "No meter with this slug in your tenant"), 503))
 
 FromQuery = Annotated[AwareDatetime | None, Query(alias="from", description="Inclusive, RFC 3339 with offset, whole "
                                                                            "minutes; default: `to` minus 24 hours")]

@@ -12,13 +12,13 @@ from decimal import Decimal
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
-from pydantic import AwareDatetime
 
 from metering import Meter, Resolution
 
 from ..auth import utcnow
 from ..deps import CurrentPrincipal, DatabaseDep
-from ..fields import ResourceSlug
+from ..errors import error_responses
+from ..fields import Instant, ResourceSlug
 from . import service
 from .deps import PostgresUsageReaderDep, UsageReaderDep
 from .query_deps import WatermarkDep
@@ -26,12 +26,13 @@ from .watermark import WatermarkSource
 from .schemas import UsagePointPublic, UsagePublic
 from .service import UsageReader
 
-router = APIRouter(prefix="/v1/usage", tags=["usage"])
+router = APIRouter(prefix="/v1/usage", tags=["usage"],
+                   responses=error_responses(401, (404, "No meter with this slug in your tenant"), 503))
 
 MeterQuery = Annotated[ResourceSlug, Query(description="The meter's slug")]
-FromQuery = Annotated[AwareDatetime | None, Query(alias="from", description="Inclusive, RFC 3339 with offset; "
+FromQuery = Annotated[Instant | None, Query(alias="from", description="Inclusive, RFC 3339 with offset; "
                                                                            "default: `to` minus 24 hours")]
-ToQuery = Annotated[AwareDatetime | None, Query(alias="to", description="Exclusive, RFC 3339 with offset; default: now")]
+ToQuery = Annotated[Instant | None, Query(alias="to", description="Exclusive, RFC 3339 with offset; default: now")]
 WindowQuery = Annotated[Resolution, Query(description="Size of each point's window (UTC)")]
 
 

@@ -15,6 +15,7 @@ from warehouse.postgres.database import Database
 from warehouse.postgres.meters import get_meter
 
 from ..domain_errors import DomainError, FieldProblem, InvalidInput, NotFound, Unavailable
+from ..fields import EARLIEST_INSTANT
 
 __all__ = ["MAX_SPAN", "MAX_MINUTE_SPAN", "DEFAULT_SPAN", "UsageReader", "UsagePointLike", "UsageSeriesLike",
            "usage_range", "tenant_meter", "read_usage"]
@@ -58,6 +59,11 @@ def usage_range(start: datetime | None, end: datetime | None, now: datetime,
     start = start or end - DEFAULT_SPAN
     if start >= end:
         raise _range_error("`from` must be before `to`", "from", "must be before `to`")
+    if start < EARLIEST_INSTANT:
+        # Only `to` was given, close to the earliest instant: the default `from` is before
+        # what the stores hold, and ClickHouse would fail (a 503 for a bad request).
+        raise _range_error(f"`from` must not be before {EARLIEST_INSTANT.isoformat()}", "from",
+                           f"not before {EARLIEST_INSTANT.isoformat()}")
     if end - start > MAX_SPAN:
         raise _range_error("the range may span at most 366 days", "to", "at most 366 days after `from`")
     if window == "minute" and end - start > MAX_MINUTE_SPAN:

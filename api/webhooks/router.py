@@ -12,20 +12,25 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Request
 
 from ..deps import DatabaseDep, WiringDep
+from ..errors import error_responses
 from . import service
+from .schemas import WebhookAck
 
 __all__ = ["router"]
 
 router = APIRouter(tags=["webhooks"])
 
 
-@router.post("/webhooks/stripe", summary="Receive a Stripe event (signed with the webhook secret)")
+@router.post("/webhooks/stripe", summary="Receive a Stripe event (signed with the webhook secret)",
+             response_model=WebhookAck,
+             responses=error_responses((400, "Not a Stripe event billing can read, or a wrong, missing or stale "
+                                             "signature")))
 async def receive_stripe_event(
     request: Request,
     wiring: WiringDep,
     database: DatabaseDep,
     stripe_signature: Annotated[str | None, Header(alias="Stripe-Signature")] = None,
-) -> dict[str, str]:
+) -> WebhookAck:
     event_id, outcome = await service.receive_stripe_event(
         database, wiring.stripe_webhook_secret.get_secret_value(), await request.body(), stripe_signature or "")
-    return {"event_id": event_id, "outcome": outcome}
+    return WebhookAck(event_id=event_id, outcome=outcome)
