@@ -114,9 +114,6 @@ def test_ingest_never_answers_generated_requests_with_a_server_error(ingest_serv
     assert tally.failures == [], "\n\n".join(tally.failures)
 
 
-@pytest.mark.xfail(strict=True, reason="ingest's OpenAPI (ingest/app.py, not the admin API's) declares only 202 for "
-                                       "/v1/events and no content type for /metrics; strict, so this fails once "
-                                       "ingest declares them and the marker must go")
 def test_ingest_answers_generated_requests_within_its_spec(ingest_service: Settings, owner: dict[str, str]) -> None:
     tally = _ingest_fuzz(ingest_service, owner["api_key"], CHECKS)
 
