@@ -258,7 +258,8 @@ async def test_clickhouse_refusing_a_value_is_unwritable_data_not_an_outage(stac
 
 def _client_without_ddl(config):
     from warehouse.clickhouse.host_client import HostClient
-    return HostClient(config.host_url)
+    from warehouse.clickhouse.host_secret import read_secret
+    return HostClient(config.host_url, read_secret(config.host_secret_path))
 
 
 async def test_postgresql_refusing_a_value_is_unwritable_data_and_a_refused_connection_an_outage(stack, unique_slug):
