@@ -348,7 +348,9 @@ def main() -> None:
             name="stream", command=[str(Path(sys.executable).with_name("meterline")), "serve", "stream"],
             state_dir=run_dir / "services", port=port, start_timeout_s=120,
             ready=lambda: httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200,
+            # Its own run dir, but the bench's ClickHouse host, which refuses a client without its secret.
             env={"METERLINE_RUN_DIR": str(run_dir), "METERLINE_POSTGRES__URL": settings.postgres_url,
+                 "METERLINE_CLICKHOUSE__HOST_SECRET_FILE": str(settings.clickhouse_host_secret_file),
                  "METERLINE_STREAM__WEB_PORT": str(port), "METERLINE_STREAM__CONSUMER_GROUP": f"bench-{run}",
                  "METERLINE_KAFKA__EVENTS_TOPIC": topic, "METERLINE_KAFKA__DEAD_LETTER_TOPIC": topic + ".dead",
                  "METERLINE_KAFKA__EVENTS_PARTITIONS": str(PARTITIONS)},
