@@ -26,7 +26,7 @@ from datetime import datetime, timezone
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from meterline.settings import KafkaSettings
-from metering.freshness import freshness
+from metering.freshness import Freshness, freshness
 from warehouse.postgres.database import Database, Engine
 from warehouse.postgres.usage.positions import list_positions
 
@@ -66,7 +66,9 @@ class WatermarkSource:
         ends = await self._consumer.end_offsets([TopicPartition(topic, p) for p in sorted(partitions)])
         return {tp.partition: int(offset) for tp, offset in ends.items()}
 
-    async def _compute(self) -> datetime | None:
+    async def freshness(self) -> Freshness:
+        """Per-partition lag and the watermark, uncached; raises when a store cannot be asked
+        (`meterline status` uses it for lag that does not depend on a worker being up)."""
         # `now`, then end offsets, then positions: an event acknowledged before `now` is below
         # the end offsets read after it, and a position committed later can only be further
         # on, so a caught-up partition never claims an event that was not applied.
@@ -75,7 +77,10 @@ class WatermarkSource:
         async with self._database.connect() as conn:
             rows = await list_positions(conn, self._group)
         positions = {r.partition: (r.next_offset, r.record_at) for r in rows if r.topic == self._kafka.events_topic}
-        return freshness(ends, positions, now).watermark
+        return freshness(ends, positions, now)
+
+    async def _compute(self) -> datetime | None:
+        return (await self.freshness()).watermark
 
     async def watermark(self) -> datetime | None:
         """Every accepted event up to this time is in the usage answers; None when unknown."""
