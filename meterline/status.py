@@ -86,16 +86,27 @@ def _meterline_lines(settings: Settings) -> list[ServiceLine]:
     return lines
 
 
-def _lag(settings: Settings) -> list[PartitionLag] | str:
-    """From the stream worker's own freshness (the numbers behind its lag metrics)."""
+async def _partition_lags(settings: Settings) -> list[PartitionLag]:
+    """From PostgreSQL positions and Kafka end offsets, by the stream's own rule, so lag is
+    known exactly when it matters most: with every stream worker down."""
+    from api.usage.watermark import WatermarkSource
+    from warehouse.postgres.engine import create_pg_engine
+
+    engine = create_pg_engine(settings.postgres_url, pool_size=1)
+    source = WatermarkSource(settings.kafka, settings.stream.consumer_group, engine)
     try:
-        status = httpx.get(f"{settings.stream_web_url}/internal/stream-status", timeout=_TIMEOUT_S).json()
-    except httpx.ConnectError:
-        return "unknown: the stream worker is down"
-    except (httpx.HTTPError, ValueError) as exc:
+        result = await source.freshness()
+    finally:
+        await source.aclose()
+        await engine.dispose()
+    return [PartitionLag(settings.kafka.events_topic, p.partition, p.lag, p.lag_seconds) for p in result.partitions]
+
+
+def _lag(settings: Settings) -> list[PartitionLag] | str:
+    try:
+        return asyncio.run(asyncio.wait_for(_partition_lags(settings), 15))
+    except Exception as exc:  # noqa: BLE001 - Kafka or PostgreSQL down: this section says so
         return _unreachable(exc)
-    return [PartitionLag(status["topic"], p["partition"], p["lag"], p.get("lag_seconds"))
-            for p in status["partitions"]]
 
 
 async def _count_dead_letters(settings: Settings, since: datetime) -> int:
