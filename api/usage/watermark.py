@@ -59,7 +59,11 @@ class WatermarkSource:
         if self._consumer is None:
             consumer = AIOKafkaConsumer(bootstrap_servers=self._kafka.bootstrap, enable_auto_commit=False,
                                         request_timeout_ms=5_000)
-            await consumer.start()
+            try:
+                await consumer.start()
+            except BaseException:
+                await consumer.stop()  # a consumer that failed to start still holds its client
+                raise
             self._consumer = consumer
         topic = self._kafka.events_topic
         partitions = self._consumer.partitions_for_topic(topic) or set(range(self._kafka.events_partitions))
