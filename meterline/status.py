@@ -8,6 +8,7 @@ stack is broken, which is when it is needed.
 from __future__ import annotations
 
 import asyncio
+import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
@@ -57,7 +58,8 @@ class StatusReport:
 
 
 def _unreachable(exc: Exception) -> str:
-    return f"unreachable: {type(exc).__name__}: {exc}".splitlines()[0][:120]
+    name, text = type(exc).__name__, str(exc)
+    return f"unreachable: {text if text.startswith(name) else f'{name}: {text}'}".splitlines()[0][:120]
 
 
 def _infra_lines(settings: Settings) -> list[ServiceLine]:
@@ -103,6 +105,8 @@ async def _partition_lags(settings: Settings) -> list[PartitionLag]:
 
 
 def _lag(settings: Settings) -> list[PartitionLag] | str:
+    # aiokafka logs each failed connection on stderr; the section already says Kafka is unreachable.
+    logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
     try:
         return asyncio.run(asyncio.wait_for(_partition_lags(settings), 15))
     except Exception as exc:  # noqa: BLE001 - Kafka or PostgreSQL down: this section says so

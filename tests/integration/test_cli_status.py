@@ -98,3 +98,9 @@ async def test_status_says_down_for_services_that_do_not_answer(stack):
         stack.kafka.events_partitions, output
     assert "Last flow runs: unknown: Prefect is down" in output
     assert re.search(r"Dead letters, last hour: \d+", output), output
+
+
+async def test_status_says_unreachable_when_kafka_does_not_answer(stack):
+    output = _meterline_status({"METERLINE_KAFKA__PORT": str(_free_port())})
+    assert re.search(r"^Consumer lag: unreachable: KafkaConnectionError", output, re.MULTILINE), output
+    assert _state_of(output, "postgres") == "up"
