@@ -65,6 +65,17 @@ def _stack(settings: Settings, action: str) -> int:
     return 0
 
 
+def _status(settings: Settings) -> int:
+    from rich.console import Console
+
+    from meterline.status import collect_status, render_status
+
+    # Piped output (a test, `| less`) gets a wide page instead of rich's 80-column default,
+    # so addresses and errors are not folded mid-word.
+    render_status(collect_status(settings), Console() if sys.stdout.isatty() else Console(width=160))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="meterline", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -74,6 +85,7 @@ def main(argv: list[str] | None = None) -> int:
     stack.add_argument("action", choices=["up", "down"])
     serve = commands.add_parser("serve", help="run one service in the foreground")
     serve.add_argument("service", choices=["ingest", "stream", "api", "flows", "clickhouse"])
+    commands.add_parser("status", help="one screen: services up or down, consumer lag, dead letters, last flow runs")
     commands.add_parser("migrate", help="bring the shared and every tenant schema to head")
     demo = commands.add_parser("demo", help="the whole pipeline on the embedded defaults")
     demo.add_argument("--events", type=int, default=20_000)
@@ -86,6 +98,8 @@ def main(argv: list[str] | None = None) -> int:
         return _stack(settings, args.action)
     if args.command == "serve":
         return _serve(settings, args.service)
+    if args.command == "status":
+        return _status(settings)
     if args.command == "migrate":
         from meterline.bootstrap import migrate
 

@@ -26,8 +26,12 @@ class StreamMetrics:
         self.sink_failures = Counter("meterline_stream_sink_failures", "Failed sink attempts (retried)", registry=r)
         self.unwritable_batches = Counter("meterline_stream_unwritable_batches",
                                           "Batches a store refused for their data, split to isolate it", registry=r)
-        self.lag = Gauge("meterline_stream_consumer_lag", "Records not yet applied",
-                         ["consumer_group", "topic", "partition"], registry=r)
+        # kafka-lag-exporter's names and labels, so its dashboards and alerts work unchanged.
+        self.lag = Gauge("kafka_consumergroup_group_lag", "Records not yet applied",
+                         ["group", "topic", "partition"], registry=r)
+        self.lag_seconds = Gauge("kafka_consumergroup_group_lag_seconds",
+                                 "Age of the oldest record not yet applied (an upper bound: see metering/freshness.py)",
+                                 ["group", "topic", "partition"], registry=r)
         self.watermark = Gauge("meterline_stream_watermark_seconds",
                                "Unix time up to which every accepted event is applied", registry=r)
         self.pruned = Counter("meterline_stream_dedup_pruned", "Dedup records pruned beyond the horizon", registry=r)

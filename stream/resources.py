@@ -107,7 +107,10 @@ class WorkerResources:
         positions = {r.partition: (r.next_offset, r.record_at) for r in rows if r.topic == topic}
         result = freshness({tp.partition: int(end) for tp, end in ends.items()}, positions, datetime.now(timezone.utc))
         for s in result.partitions:
-            self.metrics.lag.labels(self.stream.consumer_group, topic, str(s.partition)).set(s.lag)
+            labels = (self.stream.consumer_group, topic, str(s.partition))
+            self.metrics.lag.labels(*labels).set(s.lag)
+            if s.lag_seconds is not None:
+                self.metrics.lag_seconds.labels(*labels).set(s.lag_seconds)
         if result.watermark is not None:
             self.metrics.watermark.set(result.watermark.timestamp())
         return result

@@ -33,7 +33,7 @@ def register_pages(app, resources: WorkerResources) -> None:
             "consumer_group": resources.stream.consumer_group, "topic": resources.kafka.events_topic,
             "watermark": result.watermark.isoformat() if result.watermark else None,
             "partitions": [{"partition": s.partition, "end_offset": s.end_offset, "next_offset": s.next_offset,
-                            "lag": s.lag, "included_until": s.included_until.isoformat() if s.included_until else None}
+                            "lag": s.lag, "lag_seconds": s.lag_seconds, "included_until": s.included_until.isoformat() if s.included_until else None}
                            for s in result.partitions],
         })
 

@@ -26,7 +26,7 @@ from datetime import datetime, timezone
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from meterline.settings import KafkaSettings
-from metering.freshness import freshness
+from metering.freshness import Freshness, freshness
 from warehouse.postgres.database import Database, Engine
 from warehouse.postgres.usage.positions import list_positions
 
@@ -59,14 +59,20 @@ class WatermarkSource:
         if self._consumer is None:
             consumer = AIOKafkaConsumer(bootstrap_servers=self._kafka.bootstrap, enable_auto_commit=False,
                                         request_timeout_ms=5_000)
-            await consumer.start()
+            try:
+                await consumer.start()
+            except BaseException:
+                await consumer.stop()  # a consumer that failed to start still holds its client
+                raise
             self._consumer = consumer
         topic = self._kafka.events_topic
         partitions = self._consumer.partitions_for_topic(topic) or set(range(self._kafka.events_partitions))
         ends = await self._consumer.end_offsets([TopicPartition(topic, p) for p in sorted(partitions)])
         return {tp.partition: int(offset) for tp, offset in ends.items()}
 
-    async def _compute(self) -> datetime | None:
+    async def freshness(self) -> Freshness:
+        """Per-partition lag and the watermark, uncached; raises when a store cannot be asked
+        (`meterline status` uses it for lag that does not depend on a worker being up)."""
         # `now`, then end offsets, then positions: an event acknowledged before `now` is below
         # the end offsets read after it, and a position committed later can only be further
         # on, so a caught-up partition never claims an event that was not applied.
@@ -75,7 +81,10 @@ class WatermarkSource:
         async with self._database.connect() as conn:
             rows = await list_positions(conn, self._group)
         positions = {r.partition: (r.next_offset, r.record_at) for r in rows if r.topic == self._kafka.events_topic}
-        return freshness(ends, positions, now).watermark
+        return freshness(ends, positions, now)
+
+    async def _compute(self) -> datetime | None:
+        return (await self.freshness()).watermark
 
     async def watermark(self) -> datetime | None:
         """Every accepted event up to this time is in the usage answers; None when unknown."""

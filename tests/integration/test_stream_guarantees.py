@@ -433,8 +433,10 @@ async def test_metrics_and_freshness_watermark(ledger_worker, unique_slug):
     assert _metric(after, "meterline_stream_events_processed_total") - _metric(before, "meterline_stream_events_processed_total") == 4
     assert _metric(after, "meterline_stream_duplicates_dropped_total") - _metric(before, "meterline_stream_duplicates_dropped_total") == 2
     assert "meterline_stream_sink_latency_seconds_bucket" in after
-    assert _metric(after, "meterline_stream_consumer_lag") == 0
+    assert _metric(after, "kafka_consumergroup_group_lag") == 0
+    assert _metric(after, "kafka_consumergroup_group_lag_seconds") == 0
     assert [p["lag"] for p in status["partitions"]] == [0] * PARTITIONS
+    assert [p["lag_seconds"] for p in status["partitions"]] == [0] * PARTITIONS
     # Caught up: every event accepted so far is included, so the watermark is past the send.
     assert datetime.fromisoformat(status["watermark"]) >= sent_at
     assert datetime.fromisoformat(usage["watermark"]) >= sent_at

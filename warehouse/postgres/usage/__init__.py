@@ -3,7 +3,7 @@ windows (windows), the stream's positions (positions), dead letters (dead_letter
 late-usage corrections (corrections). Tables are declared in ..tables."""
 
 from .corrections import CorrectionRecord, InvoicedPeriod, add_corrections, invoiced_periods, pending_corrections
-from .dead_letters import DeadLetterRecord, add_dead_letters, list_dead_letters
+from .dead_letters import DeadLetterRecord, add_dead_letters, count_dead_letters_since, list_dead_letters
 from .dedup import (
     DuplicateConflict, add_duplicate_conflicts, add_duplicates, claim_new_events, committed_among, duplicate_counts,
     list_duplicate_conflicts, prune_processed_events,
@@ -18,6 +18,6 @@ __all__ = [
     "DeadLetterRecord", "CorrectionRecord", "PartitionPosition", "InvoicedPeriod",
     "load_positions", "save_positions", "list_positions", "invoiced_periods", "add_corrections",
     "add_dead_letters", "add_duplicates", "prune_processed_events",
-    "list_dead_letters", "duplicate_counts", "pending_corrections",
+    "list_dead_letters", "count_dead_letters_since", "duplicate_counts", "pending_corrections",
     "DuplicateConflict", "add_duplicate_conflicts", "list_duplicate_conflicts",
 ]

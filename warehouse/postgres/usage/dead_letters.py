@@ -7,14 +7,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..tables import dead_letter
 from ..tenant_scope import tenant_scope
 
-__all__ = ["DeadLetterRecord", "add_dead_letters", "list_dead_letters"]
+__all__ = ["DeadLetterRecord", "add_dead_letters", "list_dead_letters", "count_dead_letters_since"]
 
 
 @dataclass(frozen=True)
@@ -46,3 +46,8 @@ async def list_dead_letters(conn: AsyncConnection, tenant_id: uuid.UUID, limit: 
         query = query.where(dead_letter.c.id < before_id)
     rows = await (await tenant_scope(conn, tenant_id)).execute(query)
     return [DeadLetterRecord(r.id, r.event_id, r.meter_slug, r.reason, r.event, r.created_at) for r in rows]
+
+
+async def count_dead_letters_since(conn: AsyncConnection, tenant_id: uuid.UUID, since: datetime) -> int:
+    query = select(func.count()).select_from(dead_letter).where(dead_letter.c.created_at >= since)
+    return int((await (await tenant_scope(conn, tenant_id)).execute(query)).scalar_one())
