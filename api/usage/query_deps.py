@@ -9,22 +9,14 @@ from fastapi import Depends, Request
 
 from warehouse.clickhouse.fine_usage import FineUsageReader
 
-from ..domain_errors import Unavailable
+from .deps import opened_once
 from .watermark import WatermarkSource
 
 __all__ = ["FineUsageReaderDep", "WatermarkDep", "get_fine_usage_reader", "get_watermark_source"]
 
 
 def get_fine_usage_reader(request: Request) -> FineUsageReader:
-    state = request.app.state
-    reader = getattr(state, "fine_usage_reader", None)
-    if reader is None:
-        try:
-            reader = state.wiring.open_fine_usage_reader()
-        except Exception as exc:  # noqa: BLE001 - whatever the store's client raises, the answer is 503
-            raise Unavailable("the usage store is not reachable") from exc
-        state.fine_usage_reader = reader
-    return reader
+    return opened_once(request, "fine_usage_reader", request.app.state.wiring.open_fine_usage_reader)
 
 
 def get_watermark_source(request: Request) -> WatermarkSource:
