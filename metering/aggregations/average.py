@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from ..quantity import plain_quantity
 from .base import RESTATE, MeterAggregation
 
 __all__ = ["Average"]
@@ -23,4 +24,4 @@ class Average(MeterAggregation):
     def window_value(self, quantity: Decimal, event_count: int) -> Decimal:
         if not event_count:
             return Decimal(0)
-        return (Decimal(quantity) / event_count).normalize()
+        return plain_quantity(Decimal(quantity) / event_count)

@@ -16,6 +16,7 @@ from decimal import Decimal
 
 import orjson
 
+from metering.quantity import plain_quantity
 from metering import RESOLUTION_STEP, Meter, Resolution, aggregation_for, period_total, window_start
 
 __all__ = ["UsagePoint", "UsageSeries", "RAW_EVENT_COLUMNS", "ROLLUP_COLUMNS", "UNIQUE_VALUE_COLUMNS",
@@ -164,7 +165,7 @@ def parse_usage_rows(meter: Meter, rows) -> list[UsagePoint]:
             values = dict(zip(meter.group_by, group))
         q = Decimal(quantity)
         latest = _utc(latest_at) if keeps_latest and latest_at and _utc(latest_at) > _EPOCH else None
-        points.append(UsagePoint(_utc(window), q.normalize() if q else Decimal(0), int(events),
+        points.append(UsagePoint(_utc(window), plain_quantity(q) if q else Decimal(0), int(events),
                                  values, latest, latest_id if latest else None))
     return points
 
