@@ -32,20 +32,25 @@ Suspender = Annotated[object, Depends(require_permission("tenants.suspend"))]
 RetainedReader = Annotated[object, Depends(require_permission("invoices.retained"))]
 
 
+def _bad_cursor() -> InvalidInput:
+    return InvalidInput("not a cursor this API gave", code="invalid_cursor",
+                        problems=[FieldProblem("cursor", "not a cursor this API gave")])
+
+
 def _after(cursor: str | None, arity: int) -> tuple | None:
+    """The key a cursor of this API carries: `arity` strings (422 for anything else)."""
     if cursor is None:
         return None
     try:
         key = decode_cursor(cursor)
     except InvalidCursor as exc:
-        raise InvalidInput(str(exc), code="invalid_cursor", problems=[FieldProblem("cursor", str(exc))]) from exc
+        raise _bad_cursor() from exc
     if len(key) != arity or not all(isinstance(part, str) for part in key):
-        raise InvalidInput("not a cursor this API gave", code="invalid_cursor",
-                           problems=[FieldProblem("cursor", "not a cursor this API gave")])
+        raise _bad_cursor()
     return key
 
 
-@router.get("/tenants", response_model=TenantPagePublic, responses=error_responses(400))
+@router.get("/tenants", response_model=TenantPagePublic)
 async def list_tenants(_operator: TenantReader, database: DatabaseDep, limit: Limit = 50, cursor: Cursor = None,
                        status: Annotated[Literal["active", "suspended", "deleting"] | None, Query()] = None,
                        ) -> TenantPagePublic:
@@ -75,12 +80,15 @@ async def resume_tenant(tenant_id: uuid.UUID, _operator: Suspender, database: Da
     return TenantStandingPublic.of(await service.change_suspension(database, tenant_id, None))
 
 
-@router.get("/retained-invoices", response_model=RetainedInvoicePagePublic, responses=error_responses(400))
+@router.get("/retained-invoices", response_model=RetainedInvoicePagePublic)
 async def retained_invoices(_operator: RetainedReader, database: DatabaseDep, tenant_id: uuid.UUID | None = None,
                             limit: Limit = 50, cursor: Cursor = None) -> RetainedInvoicePagePublic:
     """Invoices of purged tenants, kept for the legal retention period with their lines and payments."""
     after = _after(cursor, 2)
-    key = (uuid.UUID(after[0]), after[1]) if after else None
+    try:
+        key = (uuid.UUID(after[0]), after[1]) if after else None
+    except ValueError as exc:
+        raise _bad_cursor() from exc
     async with database.connect() as conn:
         rows = await list_retained_invoices(conn, tenant_id, key, limit + 1)
     more, rows = len(rows) > limit, rows[:limit]
