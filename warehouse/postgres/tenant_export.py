@@ -30,7 +30,8 @@ def _json(value: Any) -> Any:
 
 
 def _rows(result) -> list[dict[str, Any]]:
-    return [{key: _json(value) for key, value in row.items()} for row in result.mappings()]
+    # str(): column names come as quoted_name, a str subclass orjson refuses as a key.
+    return [{str(key): _json(value) for key, value in row.items()} for row in result.mappings()]
 
 
 async def collect_tenant_export(conn: AsyncConnection, tenant_id: uuid.UUID) -> dict[str, Any]:

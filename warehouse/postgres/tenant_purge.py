@@ -71,7 +71,7 @@ class PgTenantPurgeStore:
         for line in scoped.execute(select(invoice_line).order_by(invoice_line.c.invoice_number,
                                                                  invoice_line.c.position)).mappings():
             lines.setdefault(line["invoice_number"], []).append(
-                {k: _plain(v) for k, v in line.items() if k != "invoice_number"})
+                {str(k): _plain(v) for k, v in line.items() if k != "invoice_number"})
         payments: dict[str, list[dict]] = {}
         for pay in scoped.execute(select(payment).order_by(payment.c.created_at)).mappings():
             payments.setdefault(pay["invoice_number"], []).append(
