@@ -65,7 +65,7 @@ async def list_tenants(_operator: TenantReader, database: DatabaseDep, limit: Li
 
 
 @router.post("/tenants/{tenant_id}/suspend", response_model=TenantStandingPublic,
-             responses=error_responses((404, "No such tenant")))
+             responses=error_responses(400, (404, "No such tenant")))
 async def suspend_tenant(tenant_id: uuid.UUID, body: SuspensionCreate, _operator: Suspender,
                          database: DatabaseDep) -> TenantStandingPublic:
     """Ingest refuses the tenant's API keys (403 with the reason) within seconds; its data is kept and
