@@ -7,6 +7,8 @@ never pass each other's checks; every operator route answers each role as the ro
 
 from __future__ import annotations
 
+import asyncio
+import io
 import uuid
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta, timezone
@@ -263,3 +265,25 @@ async def test_an_expired_operator_token_is_refused(client, stack, roles):
                          stack.jwt.secret.get_secret_value(), "HS256")
     assert_error(await client.get("/v1/operator/me", headers={"Authorization": f"Bearer {expired}"}),
                  401, "invalid_token")
+
+
+# ---------------------------------------------------------------- the terminal bootstrap
+
+
+async def test_the_cli_creates_an_operator_who_can_sign_in(client, monkeypatch, capsys):
+    from meterline.cli import main
+
+    body = new_operator_body("sre")
+
+    async def create(email: str, password: str) -> int:
+        monkeypatch.setattr("sys.stdin", io.StringIO(password + "\n"))
+        # In a thread: the command runs its own event loop, as it does on a terminal.
+        return await asyncio.to_thread(main, ["operator", "create", "--email", email, "--role", "sre",
+                                              "--password-stdin"])
+
+    assert await create(body["email"], body["password"]) == 0
+    assert f"created operator {body['email']} (sre)" in capsys.readouterr().out
+    assert await create(body["email"], body["password"]) == 1  # taken
+    assert await create("x-" + body["email"], "short") == 2  # weak
+    signed_in = await client.post("/v1/operator/auth/login", json={"email": body["email"], "password": body["password"]})
+    assert signed_in.status_code == 200 and signed_in.json()["role"] == "sre"
