@@ -230,13 +230,18 @@ async def create_operator_account(settings: Settings, email: str, password: str,
 
 
 def purge_due_tenants(settings: Settings, now):
-    """The purge job (billing_jobs.tenant_purge) over PostgreSQL and Stripe, for a flow or the CLI."""
+    """The purge job (billing_jobs.tenant_purge) over PostgreSQL, ClickHouse and Stripe, for a flow or the CLI."""
     from billing_jobs.tenant_purge import purge_due_tenants as purge
+    from warehouse.clickhouse.client import open_clickhouse
+    from warehouse.clickhouse.tenant_erasure import ClickHouseTenantEraser
     from warehouse.postgres.tenant_purge import PgTenantPurgeStore
 
     engine = pg_sync_engine(settings)
+    clickhouse = open_clickhouse(settings.clickhouse)
     try:
         store = PgTenantPurgeStore(engine, settings.billing.invoice_retention_years)
-        return purge(store=store, customers=stripe_gateway(settings), now=now)
+        analytics = ClickHouseTenantEraser(clickhouse, settings.clickhouse.database)
+        return purge(store=store, customers=stripe_gateway(settings), analytics=analytics, now=now)
     finally:
+        clickhouse.close()
         engine.dispose()

@@ -33,6 +33,7 @@ from billing_jobs.invoicing import compose_invoice
 from billing_jobs.plans import Plan, UnitCharge
 from meterline.bootstrap import api_app, pg_engine, pg_sync_engine, purge_due_tenants
 from meterline.settings import Settings
+from warehouse.clickhouse.client import open_clickhouse
 from tests.support.operators import operator_headers
 from warehouse.postgres.billing_dunning import PgDunningStore
 from warehouse.postgres.invoices import PgInvoiceStore
@@ -221,6 +222,23 @@ def store_invoice(stack: Settings, tenant_id: str, slug: str) -> str:
         sync_engine.dispose()
 
 
+def clickhouse_events(stack: Settings, tenant_ids: list[str], insert_now: bool = False) -> dict[str, int]:
+    """Raw events per tenant in ClickHouse; with insert_now, first one event for each tenant."""
+    client = open_clickhouse(stack.clickhouse)
+    try:
+        if insert_now:
+            at = datetime.now(timezone.utc)
+            client.insert(f"{stack.clickhouse.database}.events",
+                          [[uuid.UUID(t), "api.request", at, f"lc-{uuid.uuid4().hex}", "test", "c", "{}", at]
+                           for t in tenant_ids],
+                          column_names=["tenant_id", "type", "time", "id", "source", "subject", "data", "received_at"])
+        return {t: int(client.query(f"SELECT count() FROM {stack.clickhouse.database}.events "
+                                    "WHERE tenant_id = {tid:UUID}", parameters={"tid": t}).result_rows[0][0])
+                for t in tenant_ids}
+    finally:
+        client.close()
+
+
 async def schema_exists(engine: AsyncEngine, schema: str) -> bool:
     async with engine.connect() as conn:
         return (await conn.execute(text("SELECT count(*) FROM information_schema.schemata WHERE schema_name = :s"),
@@ -240,6 +258,9 @@ async def test_deletion_exports_waits_out_the_grace_period_then_purges_all_but_t
         customer_id = (await conn.execute(text("SELECT stripe_customer_id FROM tenant WHERE id = :id"),
                                           {"id": tenant_id})).scalar_one()
     assert customer_id and await schema_exists(engine, schema)
+    bystander = str(uuid.uuid4())  # another tenant's rows in ClickHouse, which must stay
+    assert await asyncio.to_thread(clickhouse_events, stack, [tenant_id, bystander], True) == {
+        tenant_id: 1, bystander: 1}
 
     # Owner only, and only after an export.
     admin = await member_of(client, engine, tenant_id, "admin")
@@ -284,8 +305,9 @@ async def test_deletion_exports_waits_out_the_grace_period_then_purges_all_but_t
     again = await asyncio.to_thread(purge_due_tenants, stack, purge_after + timedelta(minutes=2))
     assert tenant_id not in [o.tenant_id for o in again]  # idempotent
 
-    # The schema, the keys, the people and the Stripe customer are gone.
+    # The schema, the analytics rows, the keys, the people and the Stripe customer are gone.
     assert not await schema_exists(engine, schema)
+    assert await asyncio.to_thread(clickhouse_events, stack, [tenant_id, bystander]) == {tenant_id: 0, bystander: 1}
     assert_error(await client.get("/v1/tenant", headers=owner), 401, "invalid_token")
     assert_error(await login(client, tenant["owner"]["email"]), 401)
     gone, _ = await ingest_until(ingest, key, 401)
