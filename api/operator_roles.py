@@ -23,6 +23,7 @@ Permission = Literal[
     "analytics.usage",       # usage per tenant and top usage
     "invoices.retained",     # invoices kept after a tenant's purge
     "pipeline.read",         # pipeline health (ingest rate, lag, dead letters, flow runs)
+    "billing.run",           # invoice runs, closing a period now, backdated subscriptions
 ]
 PERMISSIONS: tuple[Permission, ...] = get_args(Permission)
 
@@ -30,7 +31,7 @@ ROLE_PERMISSIONS: dict[OperatorRole, frozenset[Permission]] = {
     # Finance runs the money: the catalogue, suspensions for non-payment, revenue and the
     # invoices the law keeps; usage too, since invoices are made of it.
     "finance": frozenset({"tenants.read", "tenants.suspend", "plans.write", "analytics.revenue",
-                          "analytics.usage", "invoices.retained"}),
+                          "analytics.usage", "invoices.retained", "billing.run"}),
     # SREs run the platform: its health, suspensions for abuse, and every analytics figure
     # (read-only), but neither the prices nor the retained invoices.
     "sre": frozenset({"tenants.read", "tenants.suspend", "analytics.revenue", "analytics.usage",
