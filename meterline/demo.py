@@ -76,9 +76,19 @@ def _start_stack(settings: Settings) -> None:
         console.print(f"  {name:<11} ready")
 
 
+def _demo_operator(api: httpx.Client, settings: Settings, run: str) -> dict[str, str]:
+    """A finance operator of this run, made with the bootstrap token (its only use): plans need one."""
+    login = {"email": f"finance-{run}@demo.meterline.test", "password": "demo-" + secrets.token_urlsafe(24)}
+    _check(api.post("/v1/operator/accounts", json={**login, "role": "finance"},
+                    headers={"Authorization": f"Bearer {settings.api.operator_token.get_secret_value()}"}),
+           "creating the demo's finance operator")
+    token = _check(api.post("/v1/operator/auth/login", json=login), "signing the operator in")
+    return {"Authorization": f"Bearer {token['access_token']}"}
+
+
 def _register(api: httpx.Client, settings: Settings, plan_slug: str, run: str) -> list[DemoTenant]:
     console.rule("[bold]Registering tenants")
-    operator = {"Authorization": f"Bearer {settings.api.operator_token.get_secret_value()}"}
+    operator = _demo_operator(api, settings, run)
     _check(api.post("/v1/plans", headers=operator, json={
         "slug": plan_slug, "name": "Demo Pro", "currency": "USD", "flat_fee": str(FLAT_FEE),
         "charges": [

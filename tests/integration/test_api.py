@@ -39,6 +39,7 @@ from warehouse.postgres.invoices import PgInvoiceStore
 from warehouse.postgres.tables import app_user
 from warehouse.postgres.tenants import get_tenant, get_tenant_by_slug
 from warehouse.postgres.usage import add_usage
+from tests.support.operators import bootstrap_headers, operator_headers
 
 pytestmark = pytest.mark.integration
 
@@ -103,8 +104,10 @@ def bearer(token_or_registration: str | dict) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
-def operator(stack: Settings) -> dict[str, str]:
-    return {"Authorization": f"Bearer {stack.api.operator_token.get_secret_value()}"}
+@pytest.fixture(scope="module")
+async def finance(client: httpx.AsyncClient, stack: Settings) -> dict[str, str]:
+    """A finance operator's headers: the role that writes the plan catalogue."""
+    return await operator_headers(client, stack, "finance")
 
 
 async def add_user(engine: AsyncEngine, tenant_id: str, role: str) -> str:
@@ -404,35 +407,38 @@ async def test_invalid_meter_is_422(client, payload):
 # ---------------------------------------------------------------- plans and subscriptions
 
 
-async def test_plans_need_the_operator_token_to_create(client, stack):
+async def test_plans_need_a_finance_operator_to_create(client, stack, finance):
     tenant = await register(client)
     plan = new_plan_body()
     assert_error(await client.post("/v1/plans", json=plan), 401)
-    assert_error(await client.post("/v1/plans", json=plan, headers=bearer(tenant)), 403)  # even an owner
-    assert_error(await client.post("/v1/plans", json=plan, headers=bearer("wrong-operator-token")), 403)
+    assert_error(await client.post("/v1/plans", json=plan, headers=bearer(tenant)), 401, "invalid_token")  # even an owner
+    assert_error(await client.post("/v1/plans", json=plan, headers=bearer("wrong-operator-token")), 401)
+    # The static token is only a bootstrap now, and an SRE does not set prices.
+    assert_error(await client.post("/v1/plans", json=plan, headers=bootstrap_headers(stack)), 401)
+    assert_error(await client.post("/v1/plans", json=plan, headers=await operator_headers(client, stack, "sre")), 403)
 
-    created = await client.post("/v1/plans", json=plan, headers=operator(stack))
+    created = await client.post("/v1/plans", json=plan, headers=finance)
     assert created.status_code == 201, created.text
     assert created.json()["flat_fee"] == "49.00" and created.json()["charges"][0]["unit_price"] == "0.01"
-    assert_error(await client.post("/v1/plans", json=plan, headers=operator(stack)), 409, "plan_exists")
+    assert_error(await client.post("/v1/plans", json=plan, headers=finance), 409, "plan_exists")
 
     listed = (await client.get("/v1/plans", headers=bearer(tenant))).json()
     assert plan["slug"] in [p["slug"] for p in listed]
     assert_error(await client.get("/v1/plans"), 401)
 
 
-async def test_plan_with_a_float_price_is_422(client, stack):
+async def test_plan_with_a_float_price_is_422(client, finance):
     plan = {**new_plan_body(), "flat_fee": 49.99}
-    error = assert_error(await client.post("/v1/plans", json=plan, headers=operator(stack)), 422)
+    error = assert_error(await client.post("/v1/plans", json=plan, headers=finance), 422)
     assert error["details"][0]["field"] == "flat_fee"
     assert "float" in error["details"][0]["reason"]
 
 
-async def test_subscribe_once_then_409(client, stack, engine):
+async def test_subscribe_once_then_409(client, finance, engine):
     tenant = await register(client)
     owner = bearer(tenant)
     plan = new_plan_body()
-    assert (await client.post("/v1/plans", json=plan, headers=operator(stack))).status_code == 201
+    assert (await client.post("/v1/plans", json=plan, headers=finance)).status_code == 201
 
     assert_error(await client.get("/v1/subscriptions/current", headers=owner), 404)
     assert_error(await client.post("/v1/subscriptions", headers=owner, json={"plan_slug": "no-such-plan"}), 404)
