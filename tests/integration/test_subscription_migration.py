@@ -8,6 +8,8 @@ starts three days before this month (always within 35 days of today)."""
 
 from __future__ import annotations
 
+import asyncio
+import time
 import uuid
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta, timezone
@@ -15,13 +17,17 @@ from decimal import ROUND_HALF_UP, Decimal
 
 import httpx
 import pytest
+from sqlalchemy import insert
 from asgi_lifespan import LifespanManager
 
+from api.auth import hash_password
+from api.subscriptions.deps import get_now
 from billing_jobs.invoice_run import billable_tenants, invoice_tenant
-from meterline.bootstrap import api_app, pg_sync_engine, stripe_gateway
+from meterline.bootstrap import api_app, pg_engine, pg_sync_engine, stripe_gateway
 from meterline.settings import Settings
 from tests.support.usage_events import iso, produce, wait_hourly_events, wait_meters_applied
 from warehouse.postgres.billing_run import PgInvoiceRunStore
+from warehouse.postgres.tables import app_user
 
 pytestmark = pytest.mark.integration
 
@@ -33,9 +39,21 @@ def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
+class Clock:
+    """The API's clock (api.subscriptions.deps.get_now): the real one unless a test sets `now`."""
+
+    now: datetime | None = None
+
+
 @pytest.fixture(scope="module")
-async def client(stack: Settings) -> AsyncIterator[httpx.AsyncClient]:
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture(scope="module")
+async def client(stack: Settings, clock: Clock) -> AsyncIterator[httpx.AsyncClient]:
     application = api_app(stack)
+    application.dependency_overrides[get_now] = lambda: clock.now or datetime.now(UTC)
     async with LifespanManager(application):
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=application), base_url="http://api.test") as http:
             yield http
@@ -80,7 +98,20 @@ def cents(amount: Decimal) -> int:
     return int((amount * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
-async def test_operator_migrates_a_customer_whose_closed_month_is_then_billed(stream_worker, client, unique_slug):
+async def viewer_of(client: httpx.AsyncClient, settings: Settings, tenant_id: str) -> dict[str, str]:
+    email = f"viewer-{uuid.uuid4().hex[:8]}@example.com"
+    engine = pg_engine(settings)
+    async with engine.begin() as conn:
+        await conn.execute(insert(app_user).values(tenant_id=uuid.UUID(tenant_id), email=email,
+                                                   password_hash=hash_password(PASSWORD), role="viewer"))
+    await engine.dispose()
+    response = await client.post("/v1/auth/login", json={"email": email, "password": PASSWORD})
+    assert response.status_code == 200, response.text
+    return bearer(response.json()["access_token"])
+
+
+async def test_operator_migrates_a_customer_whose_closed_month_is_then_billed(stream_worker, client, clock,
+                                                                             unique_slug):
     settings = stream_worker
     operator = bearer(settings.api.operator_token.get_secret_value())
     tenant_id, owner = await register_with_meters(client, unique_slug)
@@ -127,8 +158,18 @@ async def test_operator_migrates_a_customer_whose_closed_month_is_then_billed(st
     later = events("later", this_month, later_end, 6) if later_end > this_month + timedelta(minutes=6) else []
     await wait_meters_applied(settings, tenant_id, ["calls", "tokens"])
     await produce(settings, tenant_id, before + billed + later)
+    produced_at = datetime.now(UTC)
     await wait_hourly_events(settings, tenant_id, "calls", previous_month, this_month, len(before) + len(billed))
     await wait_hourly_events(settings, tenant_id, "calls", this_month, now + timedelta(hours=1), len(later))
+
+    # The preview of the then open period, asked at its last minute, is the invoice issued
+    # once it closed: the same rating code on the same reads.
+    viewer = await viewer_of(client, settings, tenant_id)
+    clock.now = this_month - timedelta(minutes=1)
+    preview = await client.get("/v1/invoices/preview", headers=viewer)
+    clock.now = None
+    assert preview.status_code == 200, preview.text
+    refused(await client.get(f"/v1/invoices/{preview.json()['number']}", headers=viewer), 403)  # issued ones: member+
 
     store = PgInvoiceRunStore(pg_sync_engine(settings))
     period = (previous_month.date(), this_month.date())
@@ -149,3 +190,24 @@ async def test_operator_migrates_a_customer_whose_closed_month_is_then_billed(st
         ("flat_fee", None, None), ("usage", "calls", str(len(billed))),
         ("usage", "tokens", str(sum(e["data"]["tokens"] for e in billed)))]
     assert (stored["period_start"], stored["period_end"]) == (str(period[0]), str(period[1]))
+    assert {k: v for k, v in preview.json().items() if k not in ("as_of", "final_up_to")} == {
+        k: v for k, v in stored.items() if k not in ("status", "stripe_invoice_id")}
+
+    # The open month so far: its whole fee (the subscription is in force all month) and the
+    # usage of this month's events, stamped with a watermark past the moment they were sent.
+    deadline = time.monotonic() + 30
+    while True:
+        open_preview = await client.get("/v1/invoices/preview", headers=owner)
+        assert open_preview.status_code == 200, open_preview.text
+        final_up_to = open_preview.json()["final_up_to"]
+        if final_up_to is not None and datetime.fromisoformat(final_up_to) >= produced_at:
+            break
+        assert time.monotonic() < deadline, final_up_to
+        await asyncio.sleep(0.5)
+    body = open_preview.json()
+    assert (body["period_start"], body["currency"]) == (str(this_month.date()), "USD")
+    assert [line["amount_minor"] for line in body["lines"]] == [
+        3000, cents(len(later) * Decimal("0.05")), cents(sum(e["data"]["tokens"] for e in later) * Decimal("0.001"))]
+    assert body["total_minor"] == sum(line["amount_minor"] for line in body["lines"])
+    _, unsubscribed = await register_with_meters(client, unique_slug + "x")
+    refused(await client.get("/v1/invoices/preview", headers=unsubscribed), 404)
