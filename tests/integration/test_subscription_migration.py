@@ -211,3 +211,39 @@ async def test_operator_migrates_a_customer_whose_closed_month_is_then_billed(st
     assert body["total_minor"] == sum(line["amount_minor"] for line in body["lines"])
     _, unsubscribed = await register_with_meters(client, unique_slug + "x")
     refused(await client.get("/v1/invoices/preview", headers=unsubscribed), 404)
+
+    # Each usage line down to its windows and then its events: they add up to the line.
+    for position, meter, value_of in ((2, "calls", lambda e: 1), (3, "tokens", lambda e: e["data"]["tokens"])):
+        line = stored["lines"][position - 1]
+        windows = await paged(client, f"/v1/invoices/{summary.number}/lines/{position}/windows", owner, "windows", 7)
+        assert sum(Decimal(w["quantity"]) for w in windows) == Decimal(line["quantity"])
+        assert sum(w["event_count"] for w in windows) == len(billed)
+        assert all(started_at - timedelta(hours=1) < datetime.fromisoformat(w["window_start"]) < this_month
+                   for w in windows)
+        first = (await client.get(f"/v1/invoices/{summary.number}/lines/{position}/windows", headers=owner)).json()
+        assert (first["meter_slug"], Decimal(first["total_quantity"]), first["total_events"]) == (
+            meter, Decimal(line["quantity"]), len(billed))
+        found = await paged(client, f"/v1/invoices/{summary.number}/lines/{position}/events", owner, "events", 9)
+        assert sorted(e["id"] for e in found) == sorted(e["id"] for e in billed)
+        assert [(e["time"], e["id"]) for e in found] == sorted((e["time"], e["id"]) for e in found)
+        assert sum(Decimal(e["value"]) if e["value"] is not None else 1 for e in found) == Decimal(line["quantity"])
+        assert sum(value_of(e) for e in billed) == Decimal(line["quantity"])
+        # Another tenant asking for this invoice's line: unknown, never data.
+        for part in ("windows", "events"):
+            refused(await client.get(f"/v1/invoices/{summary.number}/lines/{position}/{part}", headers=unsubscribed),
+                    404)
+    refused(await client.get(f"/v1/invoices/{summary.number}/lines/1/windows", headers=owner), 422, "not_a_usage_line")
+    refused(await client.get(f"/v1/invoices/{summary.number}/lines/99/events", headers=owner), 404)
+    refused(await client.get(f"/v1/invoices/{summary.number}/lines/2/events", headers=owner,
+                             params={"cursor": "bm90LWEtY3Vyc29y"}), 422)
+
+
+async def paged(client: httpx.AsyncClient, path: str, auth: dict, key: str, limit: int) -> list[dict]:
+    found, cursor = [], None
+    while True:
+        response = await client.get(path, headers=auth, params={"limit": limit, **({"cursor": cursor} if cursor else {})})
+        assert response.status_code == 200, response.text
+        found.extend(response.json()[key])
+        cursor = response.json()["next_cursor"]
+        if cursor is None:
+            return found
