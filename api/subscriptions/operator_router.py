@@ -19,7 +19,7 @@ router = APIRouter(prefix="/v1/operator/tenants/{tenant_id}/subscriptions", tags
 
 
 @router.post("", response_model=SubscriptionPublic, status_code=status.HTTP_201_CREATED,
-             responses=error_responses((404, "No such tenant or plan")))
+             responses=error_responses(400, (404, "No such tenant or plan")))
 async def migrate(tenant_id: Annotated[uuid.UUID, Path()], body: SubscriptionMigrate, _operator: OperatorDep,
                   database: DatabaseDep, now: Now, horizon: UsageHorizon) -> SubscriptionPublic:
     """Create the tenant's subscription as started at `started_at` in the past (a customer
