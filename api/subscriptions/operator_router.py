@@ -25,6 +25,6 @@ async def migrate(tenant_id: Annotated[uuid.UUID, Path()], body: SubscriptionMig
     """Create the tenant's subscription as started at `started_at` in the past (a customer
     migrated in): the closed periods it covers are then billed by the invoice run, the flat fee
     prorated from `started_at`. 422 with the reason (`started_in_future`, `beyond_usage_horizon`,
-    `overlaps_subscription`, `meter_not_billable`) otherwise."""
+    `overlaps_subscription`, `period_invoiced`, `meter_not_billable`) otherwise."""
     record = await migrate_subscription(database, tenant_id, body.plan_slug, body.started_at, now, horizon)
     return SubscriptionPublic.of(record)

@@ -23,10 +23,13 @@ from asgi_lifespan import LifespanManager
 from api.auth import hash_password
 from api.subscriptions.deps import get_now
 from billing_jobs.invoice_run import billable_tenants, invoice_tenant
+from billing_jobs.invoicing import compose_invoice
+from billing_jobs.plans import Plan
 from meterline.bootstrap import api_app, pg_engine, pg_sync_engine, stripe_gateway
 from meterline.settings import Settings
 from tests.support.usage_events import iso, produce, wait_hourly_events, wait_meters_applied
 from warehouse.postgres.billing_run import PgInvoiceRunStore
+from warehouse.postgres.invoices import PgInvoiceStore
 from warehouse.postgres.tables import app_user
 
 pytestmark = pytest.mark.integration
@@ -247,3 +250,25 @@ async def paged(client: httpx.AsyncClient, path: str, auth: dict, key: str, limi
         cursor = response.json()["next_cursor"]
         if cursor is None:
             return found
+
+
+async def test_migration_into_an_invoiced_period_is_refused(stack, client, unique_slug):
+    """A tenant invoiced for last month (its invoice is never recomposed): a subscription
+    starting in that month would never be billed for it."""
+    operator = bearer(stack.api.operator_token.get_secret_value())
+    tenant_id, _ = await register_with_meters(client, unique_slug)
+    plan_slug = await new_plan(client, operator)
+    now = datetime.now(UTC)
+    previous_month, this_month = months_around(now)
+    plan = Plan.model_validate({"slug": "old", "name": "Old", "currency": "USD", "flat_fee": "1.00"})
+    draft = compose_invoice(tenant_slug=unique_slug, tenant_id=tenant_id, plan=plan, usage={},
+                            period_start=previous_month.date(), period_end=this_month.date())
+    await asyncio.to_thread(PgInvoiceStore(pg_sync_engine(stack)).create, tenant_id, draft)
+    url = f"/v1/operator/tenants/{tenant_id}/subscriptions"
+    refused = await client.post(url, headers=operator, json={"plan_slug": plan_slug,
+                                                              "started_at": iso(this_month - timedelta(hours=1))})
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["error"]["code"] == "period_invoiced"
+    assert refused.json()["error"]["details"][0]["field"] == "started_at"
+    accepted = await client.post(url, headers=operator, json={"plan_slug": plan_slug, "started_at": iso(this_month)})
+    assert accepted.status_code == 201, accepted.text

@@ -9,17 +9,18 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from .tables import invoice, payment
 from .tenant_scope import tenant_scope
 from .usage import usage_correction
 
-__all__ = ["PaymentRecord", "CorrectionHistoryRecord", "list_payments", "get_payment", "list_correction_history"]
+__all__ = ["PaymentRecord", "CorrectionHistoryRecord", "list_payments", "get_payment", "list_correction_history",
+           "invoiced_until"]
 
 
 @dataclass(frozen=True)
@@ -91,3 +92,9 @@ async def list_correction_history(conn: AsyncConnection, tenant_id: uuid.UUID, l
                                     int(r.event_count), r.kind, r.applied_invoice_number,
                                     None if r.amount_minor is None else int(r.amount_minor), r.created_at,
                                     r.updated_at) for r in rows]
+
+
+async def invoiced_until(conn: AsyncConnection, tenant_id: uuid.UUID) -> date | None:
+    """The end of the latest period the tenant has an invoice for (any status): an invoice is
+    never recomposed, so usage or fees added before this date would never be billed."""
+    return (await (await tenant_scope(conn, tenant_id)).execute(select(func.max(invoice.c.period_end)))).scalar_one()
