@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from pydantic import SecretStr
@@ -42,3 +43,6 @@ class ApiWiring:
     open_watermark_source: Callable[[Any], WatermarkSource]
     # The payment provider a registration creates the tenant's customer with (one for the app).
     customer_registry: CustomerRegistry
+    # How far back usage can still arrive and be deduplicated: the younger of ingest's
+    # event age limit and the stream's dedup horizon. A migrated subscription starts within it.
+    usage_horizon: timedelta = timedelta(days=35)

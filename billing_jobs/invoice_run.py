@@ -19,8 +19,8 @@ from datetime import date
 
 from .invoice_service import issue_invoice
 from .ports import BillingTenant, InvoiceRunStore, StripeGateway
-from .segments import SubscriptionSpan, plan_segments, with_usage
-from .usage_totals import UnbillableMeterError, priced_meters, unbillable_meters
+from .period_invoice import period_segments
+from .segments import SubscriptionSpan
 
 __all__ = ["InvoiceSummary", "billable_tenants", "invoice_tenant"]
 
@@ -50,18 +50,13 @@ def invoice_tenant(*, store: InvoiceRunStore, payments: StripeGateway, tenant_id
 
     Raises UnbillableMeterError (a PermanentError) before any Stripe call if a priced
     meter cannot be billed; RetryableError for the caller's retry policy."""
-    segments = plan_segments(spans, period_start, period_end)
     period = store.read_period(tenant_id, period_start, period_end)
-    # A priced UNIQUE_COUNT meter fails this tenant (and only it) for good, even in a
-    # period without rows, rather than billing a wrong number.
-    unbillable = unbillable_meters(priced_meters([s.plan for s in segments]), period.meter_aggregations)
-    if unbillable:
-        raise UnbillableMeterError(unbillable[0])
+    segments = period_segments(spans, period, period_start, period_end)
     tenant = period.tenant
     customer_id = _ensure_customer(store, payments, tenant)
     stored = issue_invoice(
         store=store, gateway=payments, tenant_id=tenant.tenant_id, tenant_slug=tenant.slug, customer_id=customer_id,
-        segments=with_usage(segments, period.hours), period_start=period_start, period_end=period_end,
+        segments=segments, period_start=period_start, period_end=period_end,
         corrections=period.corrections, corrected_periods=period.corrected_periods,
     )
     draft = stored.draft

@@ -22,9 +22,10 @@ from collections.abc import Mapping, Sequence
 from datetime import date
 from decimal import Decimal
 
-from .corrections import CorrectedPeriod, PendingCorrection, applied_corrections, correction_lines, restatement_lines
+from .corrections import CorrectedPeriod, PendingCorrection
 from .errors import PaymentDeclinedError, PermanentError
-from .invoicing import compose_invoice, compose_segmented_invoice, invoice_number
+from .invoicing import compose_invoice, invoice_number
+from .period_invoice import compose_period_invoice
 from .plans import Plan
 from .segments import SubscriptionSegment
 from .ports import InvoiceStatus, InvoiceStore, StoredInvoice, StripeGateway, StripeInvoiceRef
@@ -54,22 +55,12 @@ def _create(store: InvoiceStore, *, tenant_id: str, tenant_slug: str, plan: Plan
             segments: Sequence[SubscriptionSegment] | None, corrections: Sequence[PendingCorrection],
             corrected_periods: Mapping[str, CorrectedPeriod] | None) -> StoredInvoice:
     """Compose the period's invoice and store it as a draft (with the corrections it bills)."""
-    restated: dict[int, int] = {}  # restatement id -> the amount this invoice bills for it
+    applied: Sequence = ()
     if segments is not None:
-        extra: list = []
-        if corrections and segments:
-            currency = segments[0].plan.currency
-            extra = correction_lines(corrections, corrected_periods or {}, currency)
-            restatements, restated = restatement_lines(corrections, corrected_periods or {}, currency)
-            extra += restatements
-        draft = compose_segmented_invoice(
-            tenant_slug=tenant_slug,
-            tenant_id=tenant_id,
-            segments=segments,
-            period_start=period_start,
-            period_end=period_end,
-            extra_lines=extra,
-        )
+        # The one rating path of a period's invoice, also the admin API's preview's.
+        draft, applied = compose_period_invoice(
+            tenant_id=tenant_id, tenant_slug=tenant_slug, segments=segments, period_start=period_start,
+            period_end=period_end, corrections=corrections, corrected_periods=corrected_periods)
     elif plan is not None:
         draft = compose_invoice(
             tenant_slug=tenant_slug,
@@ -81,8 +72,8 @@ def _create(store: InvoiceStore, *, tenant_id: str, tenant_slug: str, plan: Plan
         )
     else:
         raise ValueError("issue_invoice needs a plan or segments")
-    if corrections and segments:
-        return store.create(tenant_id, draft, applied_corrections=applied_corrections(corrections, restated))
+    if applied:
+        return store.create(tenant_id, draft, applied_corrections=applied)
     return store.create(tenant_id, draft)
 
 

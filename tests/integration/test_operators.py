@@ -180,6 +180,7 @@ ROUTE_PERMISSIONS = {
     ("POST", "/v1/operator/tenants/{tenant_id}/resume"): "tenants.suspend",
     ("GET", "/v1/operator/retained-invoices"): "invoices.retained",
     ("POST", "/v1/plans"): "plans.write",
+    ("POST", "/v1/operator/tenants/{tenant_id}/subscriptions"): "billing.run",
 }
 # Open to any operator (their own account, logging in) or to the bootstrap token only.
 NOT_IN_THE_TABLE = {("GET", "/v1/operator/me"), ("POST", "/v1/operator/auth/login"),
@@ -193,6 +194,9 @@ def _request(method: str, path: str, tenant_id: str) -> dict:
     if path == "/v1/plans":
         return {"method": method, "url": path, "json": {"slug": "p" + uuid.uuid4().hex[:10], "name": "Table",
                                                        "currency": "USD", "flat_fee": "1.00"}}
+    if path.endswith("/subscriptions"):  # past the permission check: 404, the plan is unknown
+        return {"method": method, "url": path, "json": {"plan_slug": "no-such-plan",
+                                                       "started_at": "2026-01-01T00:00:00Z"}}
     if path.endswith("/suspend"):
         return {"method": method, "url": path, "json": {"reason": "role table test"}}
     return {"method": method, "url": path}
@@ -208,7 +212,7 @@ async def test_every_operator_route_answers_each_role_as_the_role_table_says(app
         for role in OPERATOR_ROLES:
             response = await client.request(**_request(method, path, tenant_id), headers=roles[role])
             if permission in ROLE_PERMISSIONS[role]:
-                assert response.status_code in (200, 201, 409), (role, method, path, response.text)
+                assert response.status_code in (200, 201, 404, 409), (role, method, path, response.text)
             else:
                 assert_error(response, 403, "forbidden")
 
