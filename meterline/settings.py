@@ -231,12 +231,16 @@ class ApiSettings(BaseModel):
     cors_origins: list[str] = []
     # /docs and /openapi.json; off where the API's shape is nobody else's business.
     docs_enabled: bool = True
+    # An invitation's single-use token expires this long after it is sent (api/users).
+    invitation_hours: int = Field(default=72, gt=0)
 
 
 class JwtSettings(BaseModel):
     secret: SecretStr = SecretStr(_DEV_JWT_SECRET)
     algorithm: str = "HS256"
-    access_token_minutes: int = 30
+    access_token_minutes: int = Field(default=30, gt=0)
+    # A refresh token lives this long from its issue; each use rotates it (api/sessions).
+    refresh_token_days: int = Field(default=7, gt=0)
 
 
 class Settings(BaseSettings):

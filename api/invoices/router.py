@@ -8,16 +8,15 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path
+from fastapi import APIRouter, Path
 
-from ..deps import CurrentTenant, DatabaseDep, require_role
+from ..deps import CurrentTenant, DatabaseDep
 from ..errors import error_responses
 from ..fields import InvoiceNumber
 from . import service
 from .schemas import InvoicePublic
 
-router = APIRouter(prefix="/v1/invoices", tags=["invoices"], dependencies=[Depends(require_role("member"))],
-                   responses=error_responses(401, 403))
+router = APIRouter(prefix="/v1/invoices", tags=["invoices"], responses=error_responses(401, 403))
 
 
 @router.get("", response_model=list[InvoicePublic])
