@@ -591,3 +591,30 @@ async def test_one_tenants_token_cannot_reach_another_tenants_data(client, stack
                          "exp": int((datetime.now(timezone.utc) + timedelta(minutes=5)).timestamp())},
                         "attacker-secret-attacker-secret-attacker-secret", algorithm="HS256")
     assert_error(await client.get("/v1/invoices", headers=bearer(forged)), 401)
+
+
+async def test_one_tenants_admin_cannot_reach_another_tenants_people(client, engine):
+    """Users, invitations and the audit log: B's ids are "not found" to A, never B's data."""
+    a, b = await register(client), await register(client)
+    a_headers, b_headers = bearer(a), bearer(b)
+    b_invitation = (await client.post("/v1/users/invitations", headers=b_headers,
+                                      json={"email": f"b-{uuid.uuid4().hex[:8]}@example.com", "role": "member"})).json()
+    b_user = b["owner"]["id"]
+
+    assert [u["id"] for u in (await client.get("/v1/users", headers=a_headers)).json()["users"]] == [a["owner"]["id"]]
+    assert (await client.get("/v1/users/invitations", headers=a_headers)).json() == []
+    assert_error(await client.put(f"/v1/users/{b_user}/role", headers=a_headers, json={"role": "viewer"}), 404)
+    assert_error(await client.delete(f"/v1/users/{b_user}", headers=a_headers), 404)
+    assert_error(await client.post("/v1/users/transfer-ownership", headers=a_headers, json={"user_id": b_user}), 404)
+    assert_error(await client.delete(f"/v1/users/invitations/{b_invitation['id']}", headers=a_headers), 404)
+    a_audit = (await client.get("/v1/audit", headers=a_headers)).json()["entries"]
+    assert all(e["target_id"] not in (b_user, b_invitation["id"]) for e in a_audit)
+    assert b_invitation["email"] not in str(a_audit)
+    assert all(m["recipient"] != b_invitation["email"]
+               for m in (await client.get("/v1/notifications/outbox", headers=a_headers)).json())
+
+    # B is untouched: its owner is still the owner and its invitation still pending.
+    b_users = (await client.get("/v1/users", headers=b_headers)).json()["users"]
+    assert [(u["id"], u["role"]) for u in b_users] == [(b_user, "owner")]
+    assert [i["id"] for i in (await client.get("/v1/users/invitations", headers=b_headers)).json()] == [b_invitation["id"]]
+    assert [e["action"] for e in (await client.get("/v1/audit", headers=b_headers)).json()["entries"]] == ["user.invited"]
