@@ -13,7 +13,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, delete, insert, select, update
+from sqlalchemy import and_, bindparam, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from .people_tables import user_session
@@ -88,18 +88,25 @@ async def set_password_hash(conn: AsyncConnection, user_id: uuid.UUID, password_
     await conn.execute(update(app_user).where(app_user.c.id == user_id).values(password_hash=password_hash))
 
 
+# Built once: this runs on every authenticated request, and building the statement
+# costs about as much Python time as running it (bench/api_caller_state.py).
+_CALLER_STATE = (
+    select(app_user.c.role, app_user.c.email, tenant.c.id, tenant.c.slug, tenant.c.name, tenant.c.status,
+           tenant.c.schema_name, tenant.c.stripe_customer_id)
+    .select_from(app_user.join(tenant, tenant.c.id == app_user.c.tenant_id)
+                 .join(user_session, and_(user_session.c.id == bindparam("session_id"),
+                                          user_session.c.user_id == app_user.c.id)))
+    .where(app_user.c.id == bindparam("user_id"), app_user.c.tenant_id == bindparam("tenant_id"),
+           user_session.c.revoked_at.is_(None))
+)
+
+
 async def caller_state(conn: AsyncConnection, user_id: uuid.UUID, tenant_id: uuid.UUID,
                        session_id: uuid.UUID) -> CallerState | None:
     """The user's stored role and tenant, if the user still belongs to that tenant and the
-    session the token came from is not revoked; else None. One indexed join, every request."""
-    row = (await conn.execute(
-        select(app_user.c.role, app_user.c.email, tenant.c.id, tenant.c.slug, tenant.c.name, tenant.c.status,
-               tenant.c.schema_name, tenant.c.stripe_customer_id)
-        .select_from(app_user.join(tenant, tenant.c.id == app_user.c.tenant_id)
-                     .join(user_session, and_(user_session.c.id == session_id,
-                                              user_session.c.user_id == app_user.c.id)))
-        .where(app_user.c.id == user_id, app_user.c.tenant_id == tenant_id, user_session.c.revoked_at.is_(None))
-    )).one_or_none()
+    session the token came from is not revoked; else None. One join of primary keys."""
+    row = (await conn.execute(_CALLER_STATE, {"user_id": user_id, "tenant_id": tenant_id,
+                                              "session_id": session_id})).one_or_none()
     if row is None:
         return None
     return CallerState(row.role, row.email, TenantRecord(row.id, row.slug, row.name, row.status, row.schema_name,
