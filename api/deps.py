@@ -22,7 +22,6 @@ the clock in api/subscriptions/deps.py, the payment provider in api/tenants/deps
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -33,16 +32,16 @@ from warehouse.postgres.database import Database
 from warehouse.postgres.tenants import TenantRecord
 from warehouse.postgres.users import caller_state
 
-from .caller import Caller, caller_actor
 from .auth import InvalidToken, Principal, decode_access_token
+from .caller import Caller, caller_actor
 from .domain_errors import Forbidden, Unauthenticated
 from .permissions import MINIMUM_ROLE, Permission, can, route_access
 from .rate_limits import enforce_request_quota
 from .wiring import ApiWiring
 
 __all__ = ["JwtDep", "WiringDep", "LimitsDep", "DatabaseDep", "ClientAddressDep", "CurrentPrincipal", "CurrentTenant",
-           "OperatorDep", "CurrentCaller", "get_wiring", "get_jwt", "get_limits", "get_database", "get_token_principal", "get_principal",
-           "get_tenant_record", "get_caller", "Caller", "caller_actor", "require_operator"]
+           "CurrentCaller", "OperatorDep", "get_wiring", "get_jwt", "get_limits", "get_database", "get_token_principal",
+           "get_principal", "get_tenant_record", "get_caller", "Caller", "caller_actor", "require_operator"]
 
 _bearer = HTTPBearer(auto_error=False, scheme_name="AccessToken", description="An access token from /v1/auth/login or /v1/tenants")
 _operator_bearer = HTTPBearer(auto_error=False, scheme_name="OperatorToken",

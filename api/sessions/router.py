@@ -46,8 +46,10 @@ async def logout(principal: CurrentPrincipal, database: DatabaseDep) -> Response
 
 @router.post("/password", status_code=status.HTTP_204_NO_CONTENT, response_class=Response,
              responses=error_responses(403))
-async def change_password(body: PasswordUpdate, caller: CurrentCaller, limits: LimitsDep,
-                          database: DatabaseDep) -> Response:
-    """Every session of the user ends, this one too: log in again with the new password."""
-    await service.change_password(database, limits, caller, body.current_password, body.new_password)
+async def change_password(body: PasswordUpdate, caller: CurrentCaller, limits: LimitsDep, database: DatabaseDep,
+                          client_address: ClientAddressDep) -> Response:
+    """Every session of the user ends, this one too: log in again with the new password.
+    Wrong current passwords count toward the login lockout (429, Retry-After)."""
+    await service.change_password(database, limits, caller, body.current_password, body.new_password,
+                                  client_address)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

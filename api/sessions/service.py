@@ -104,16 +104,26 @@ async def log_out(database: Database, principal: Principal) -> None:
         await revoke_session(conn, principal.session_id, "logout")
 
 
-async def change_password(database: Database, limits: ApiSettings, caller: Caller, current: str, new: str) -> None:
+async def change_password(database: Database, limits: ApiSettings, caller: Caller, current: str, new: str,
+                          client_address: str) -> None:
+    """A wrong current password counts as a failed login of the account (a stolen access
+    token must not become a way to guess the password), and a locked-out account cannot
+    change it either."""
     principal = caller.principal
     problem = password_problem(new, [caller.email, caller.tenant.slug, caller.tenant.name],
                                limits.password_min_length, limits.password_min_score)
     if problem:
         raise InvalidInput(f"new_password {problem}", code="weak_password",
                            problems=[FieldProblem("new_password", problem)])
+    account_key, address_key = _keys(caller.email, client_address)
     async with database.connect() as conn:
+        locked_for = await lockout_left_s(conn, [account_key, address_key])
         user = await get_user(conn, principal.tenant_id, principal.user_id)
+    if locked_for > 0:
+        raise RateLimited("too many wrong passwords; try again later", retry_after_s=max(1, round(locked_for)),
+                          code="login_locked")
     if user is None or not await asyncio.to_thread(verify_password, current, user.password_hash):
+        await _record_failure(database, limits, account_key, address_key)
         raise InvalidInput("current_password is wrong", code="wrong_password",
                            problems=[FieldProblem("current_password", "wrong password")])
     new_hash = await asyncio.to_thread(hash_password, new)

@@ -1,5 +1,5 @@
 """The caller's tenant's subscription: admins and above subscribe, change plan and cancel;
-anyone reads. The lifecycle's rules are in service.py."""
+anyone reads (api/permissions.py); each change is in the audit log. The lifecycle's rules are in service.py."""
 
 from __future__ import annotations
 
@@ -21,8 +21,8 @@ _STATE = (409, "The subscription's state forbids it (already subscribed, same pl
              responses=error_responses(400, 403, _NO_PLAN, _STATE))
 async def subscribe(body: SubscriptionCreate, caller: CurrentCaller, database: DatabaseDep,
                     now: Now) -> SubscriptionPublic:
-    return SubscriptionPublic.of(await service.subscribe(database, caller.principal.tenant_id, body.plan_slug, now,
-                                                               caller_actor(caller)))
+    subscribed = await service.subscribe(database, caller.principal.tenant_id, body.plan_slug, now, caller_actor(caller))
+    return SubscriptionPublic.of(subscribed)
 
 
 @router.get("/current", response_model=SubscriptionPublic, responses=error_responses((404, "No live subscription")))
@@ -36,8 +36,9 @@ async def change(body: SubscriptionPlanChange, caller: CurrentCaller, database: 
                  now: Now) -> SubscriptionPublic:
     """Effective now: the current subscription ends now and one to the new plan starts at the
     same instant; the period's invoice prorates both flat fees and rates usage under each."""
-    return SubscriptionPublic.of(await service.switch_plan(database, caller.principal.tenant_id, body.plan_slug,
-                                                                 now, caller_actor(caller)))
+    switched = await service.switch_plan(database, caller.principal.tenant_id, body.plan_slug, now,
+                                         caller_actor(caller))
+    return SubscriptionPublic.of(switched)
 
 
 @router.post("/current/cancel", response_model=SubscriptionPublic,
@@ -46,5 +47,5 @@ async def cancel(body: SubscriptionCancel, caller: CurrentCaller, database: Data
                  now: Now) -> SubscriptionPublic:
     """At period end: live and billed until the current period ends, then nothing more.
     At once: ends now (also one already scheduled to end); the fee is prorated to now."""
-    return SubscriptionPublic.of(await service.cancel(database, caller.principal.tenant_id, body.at_period_end, now,
-                                                            caller_actor(caller)))
+    ended = await service.cancel(database, caller.principal.tenant_id, body.at_period_end, now, caller_actor(caller))
+    return SubscriptionPublic.of(ended)

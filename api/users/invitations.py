@@ -101,7 +101,7 @@ async def accept(database: Database, jwt: JwtSettings, limits: ApiSettings, toke
                  password: str) -> SessionTokens:
     digest = hash_opaque_token(token)
     async with database.connect() as conn:
-        seen = await claim_invitation(conn, digest)
+        seen = await claim_invitation(conn, digest, lock=False)  # a first look, to fail fast
     problem = invitation_problem(seen, utcnow())
     if problem or seen is None:
         raise _refuse_token(problem or "unknown invitation token")

@@ -47,7 +47,7 @@ async def list_invitations(caller: CurrentCaller, database: DatabaseDep) -> list
 
 
 @router.post("/invitations", response_model=InvitationPublic, status_code=status.HTTP_201_CREATED,
-             responses=error_responses((409, "The email already has an account")))
+             responses=error_responses(400, (409, "The email already has an account")))
 async def invite(body: InvitationCreate, caller: CurrentCaller, limits: LimitsDep,
                  database: DatabaseDep) -> InvitationPublic:
     """Emails a single-use token that expires (the notification outbox shows the email when no
@@ -62,7 +62,7 @@ async def withdraw_invitation(invitation_id: uuid.UUID, caller: CurrentCaller, d
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@router.put("/{user_id}/role", response_model=UserPublic, responses=error_responses(_NO_USER))
+@router.put("/{user_id}/role", response_model=UserPublic, responses=error_responses(400, _NO_USER))
 async def change_role(user_id: uuid.UUID, body: RoleUpdate, caller: CurrentCaller,
                       database: DatabaseDep) -> UserPublic:
     """Takes effect at the user's next request."""
@@ -78,7 +78,7 @@ async def remove_user(user_id: uuid.UUID, caller: CurrentCaller, database: Datab
 
 
 @router.post("/transfer-ownership", status_code=status.HTTP_204_NO_CONTENT, response_class=Response,
-             responses=error_responses(_NO_USER))
+             responses=error_responses(400, _NO_USER))
 async def transfer_ownership(body: OwnershipTransfer, caller: CurrentCaller, database: DatabaseDep) -> Response:
     """The user becomes the owner and you an admin, at once."""
     await service.transfer(database, caller, body.user_id)
@@ -86,7 +86,7 @@ async def transfer_ownership(body: OwnershipTransfer, caller: CurrentCaller, dat
 
 
 @invitation_router.post("/accept", response_model=AccessTokenPublic, status_code=status.HTTP_201_CREATED,
-                        responses=error_responses((409, "The email already has an account")))
+                        responses=error_responses(400, (409, "The email already has an account")))
 async def accept_invitation(body: InvitationAccept, jwt: JwtDep, limits: LimitsDep,
                             database: DatabaseDep) -> AccessTokenPublic:
     """Creates the invited user with this password and signs them in. The token works once."""

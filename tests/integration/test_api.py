@@ -108,7 +108,8 @@ def operator(stack: Settings) -> dict[str, str]:
 
 
 async def add_user(engine: AsyncEngine, tenant_id: str, role: str) -> str:
-    """A second user of a tenant with `role` (no invitation endpoint yet); returns the email."""
+    """A second user of a tenant with `role`, inserted directly (test_people.py goes through
+    invitations); returns the email."""
     email = f"{role}-{uuid.uuid4().hex[:8]}@example.com"
     async with engine.begin() as conn:
         await conn.execute(insert(app_user).values(tenant_id=uuid.UUID(tenant_id), email=email,

@@ -139,3 +139,18 @@ async def _me(client, tokens: dict) -> dict:
     response = await client.get("/v1/users/me", headers=bearer(tokens["access_token"]))
     assert response.status_code == 200, response.text
     return response.json()
+
+
+async def test_wrong_current_passwords_count_toward_the_login_lockout(admin_api, stack):
+    owner = await register(admin_api)
+    headers = bearer(owner)
+    body = {"current_password": "not the password", "new_password": "a much longer passphrase, freshly minted"}
+    answers = [await admin_api.post("/v1/auth/password", headers=headers, json=body)
+               for _ in range(stack.api.login_failures_per_account + 1)]
+    assert [a.status_code for a in answers] == [422] * stack.api.login_failures_per_account + [429]
+    assert_error(answers[-1], 429, "login_locked")
+    # Locked: the right password does not get through either, nor does a login.
+    right = await admin_api.post("/v1/auth/password", headers=headers, json={**body, "current_password": PASSWORD})
+    assert_error(right, 429, "login_locked")
+    assert_error(await admin_api.post("/v1/auth/login", json={"email": owner["owner"]["email"], "password": PASSWORD}),
+                 429, "login_locked")

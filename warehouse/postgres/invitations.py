@@ -62,11 +62,11 @@ async def revoke_invitation(conn: AsyncConnection, tenant_id: uuid.UUID, invitat
     return result.rowcount == 1
 
 
-async def claim_invitation(conn: AsyncConnection, token_hash: str) -> InvitationRecord | None:
-    """The invitation of this token, locked until the transaction ends (accepting it twice at
-    once must create one user)."""
-    row = (await conn.execute(select(user_invitation).where(user_invitation.c.token_hash == token_hash)
-                              .with_for_update())).one_or_none()
+async def claim_invitation(conn: AsyncConnection, token_hash: str, *, lock: bool = True) -> InvitationRecord | None:
+    """The invitation of this token, locked until the transaction ends unless `lock` is off
+    (accepting it twice at once must create one user)."""
+    query = select(user_invitation).where(user_invitation.c.token_hash == token_hash)
+    row = (await conn.execute(query.with_for_update() if lock else query)).one_or_none()
     return _record(row) if row else None
 
 
