@@ -42,7 +42,8 @@ async def join(client, headers, role: str) -> tuple[dict, dict]:
 async def test_invite_accept_once_and_list(admin_api, pg):
     owner = await register(admin_api)
     headers = bearer(owner)
-    invitation, token = await invite(admin_api, headers, "manager", "new.manager@example.com")
+    email = f"new.manager-{uuid.uuid4().hex[:8]}@example.com"
+    invitation, token = await invite(admin_api, headers, "manager", email)
     assert [i["id"] for i in (await admin_api.get("/v1/users/invitations", headers=headers)).json()] == [invitation["id"]]
 
     weak = await admin_api.post("/v1/invitations/accept", json={"token": token, "password": "password"})
@@ -50,10 +51,10 @@ async def test_invite_accept_once_and_list(admin_api, pg):
     accepted = await admin_api.post("/v1/invitations/accept", json={"token": token, "password": NEW_PASSWORD})
     assert accepted.status_code == 201, accepted.text
     me = (await admin_api.get("/v1/users/me", headers=bearer(accepted.json()["access_token"]))).json()
-    assert (me["email"], me["role"]) == ("new.manager@example.com", "manager")
+    assert (me["email"], me["role"]) == (email, "manager")
     users = (await admin_api.get("/v1/users", headers=headers)).json()
     assert [(u["email"], u["role"]) for u in users["users"]] == [(owner["owner"]["email"], "owner"),
-                                                                 ("new.manager@example.com", "manager")]
+                                                                 (email, "manager")]
 
     # Single use: the token is spent, and the invitation no longer pending.
     again = await admin_api.post("/v1/invitations/accept", json={"token": token, "password": NEW_PASSWORD})
@@ -61,7 +62,7 @@ async def test_invite_accept_once_and_list(admin_api, pg):
     assert (await admin_api.get("/v1/users/invitations", headers=headers)).json() == []
     # The address now has an account: inviting it again is a conflict.
     taken = await admin_api.post("/v1/users/invitations", headers=headers,
-                                 json={"email": "new.manager@example.com", "role": "viewer"})
+                                 json={"email": email, "role": "viewer"})
     assert_error(taken, 409, "email_taken")
 
 
@@ -81,8 +82,9 @@ async def test_expired_withdrawn_and_replaced_invitations_do_not_work(admin_api,
     answer = await admin_api.post("/v1/invitations/accept", json={"token": withdrawn_token, "password": NEW_PASSWORD})
     assert "withdrawn" in assert_error(answer, 422, "invalid_invitation")["message"]
 
-    _, old_token = await invite(admin_api, headers, "member", "twice@example.com")
-    _, new_token = await invite(admin_api, headers, "viewer", "twice@example.com")
+    twice = f"twice-{uuid.uuid4().hex[:8]}@example.com"
+    _, old_token = await invite(admin_api, headers, "member", twice)
+    _, new_token = await invite(admin_api, headers, "viewer", twice)
     assert_error(await admin_api.post("/v1/invitations/accept", json={"token": old_token, "password": NEW_PASSWORD}),
                  422, "invalid_invitation")
     assert (await admin_api.post("/v1/invitations/accept",

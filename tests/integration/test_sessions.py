@@ -5,6 +5,7 @@ ended session's access tokens stop at their next request, not at their expiry.""
 from __future__ import annotations
 
 import asyncio
+import uuid
 from datetime import datetime, timedelta, timezone
 
 import jwt
@@ -120,7 +121,7 @@ async def test_changing_the_password_ends_every_session(admin_api):
 async def test_a_refreshed_token_carries_the_stored_role(admin_api, stack, pg):
     owner = await register(admin_api)
     invited = await admin_api.post("/v1/users/invitations", headers=bearer(owner),
-                                   json={"email": "later-viewer@example.com", "role": "admin"})
+                                   json={"email": f"later-viewer-{uuid.uuid4().hex[:8]}@example.com", "role": "admin"})
     assert invited.status_code == 201, invited.text
     async with pg.begin() as conn:
         token = (await conn.execute(text("SELECT body->>'token' FROM billing_outbox WHERE dedup_key = :k"),
