@@ -80,8 +80,9 @@ async def refresh(database: Database, jwt_settings: JwtSettings, refresh_token: 
     now = utcnow()
     async with database.begin() as conn:
         presented = await claim_refresh_token(conn, hash_opaque_token(refresh_token))
-        verdict = refresh_verdict(presented is not None, presented and presented.used_at,
-                                  presented and presented.expires_at, presented and presented.session_revoked_at, now)
+        if presented is None:
+            raise Unauthenticated("unknown refresh token", code=f"refresh_token_{RefreshVerdict.UNKNOWN.value}")
+        verdict = refresh_verdict(True, presented.used_at, presented.expires_at, presented.session_revoked_at, now)
         if verdict is RefreshVerdict.REUSED:
             await revoke_session(conn, presented.session_id, "refresh token reused")
         elif verdict is RefreshVerdict.ROTATE:
@@ -95,7 +96,7 @@ async def refresh(database: Database, jwt_settings: JwtSettings, refresh_token: 
     messages = {RefreshVerdict.REUSED: "refresh token already used; the session is ended, log in again",
                 RefreshVerdict.EXPIRED: "refresh token expired; log in again",
                 RefreshVerdict.REVOKED: "the session has ended; log in again"}
-    raise Unauthenticated(messages.get(verdict, "unknown refresh token"), code=f"refresh_token_{verdict.value}")
+    raise Unauthenticated(messages[verdict], code=f"refresh_token_{verdict.value}")
 
 
 async def log_out(database: Database, principal: Principal) -> None:
