@@ -24,6 +24,7 @@ from meterline.settings import ApiSettings
 from .analytics.router import router as analytics_router
 from .api_keys.router import router as api_keys_router
 from .corrections.router import router as corrections_router
+from .audit.router import router as audit_router
 from .docs import install_docs
 from .errors import error_responses, install_error_handlers
 from .events_view.router import router as events_view_router
@@ -44,6 +45,8 @@ from .tenant_lifecycle.router import router as tenant_lifecycle_router
 from .tenants.router import router as tenants_router
 from .usage.query_router import router as usage_query_router
 from .usage.router import router as usage_router
+from .users.router import invitation_router
+from .users.router import router as users_router
 from .webhooks import router as webhooks_router
 from .wiring import ApiWiring
 
@@ -53,7 +56,7 @@ _ROUTERS = (tenants_router, sessions_router, api_keys_router, meters_router, pla
             usage_router, usage_query_router, events_view_router, invoices_router, stream_health_router,
             webhooks_router, notifications_router, analytics_router, tenant_lifecycle_router,
             operator_accounts_router, operator_tenants_router, operator_subscriptions_router,
-            payments_router, corrections_router)
+            payments_router, corrections_router, users_router, invitation_router, audit_router)
 # What any route may answer, whatever it does: its body over the limit, a parameter or
 # body field invalid, or the caller over a rate limit (login, registration, request
 # quotas: api/rate_limits.py). Each router declares the rest.

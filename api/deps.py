@@ -3,11 +3,14 @@
 - `JwtDep`: the access tokens' settings section (of the wiring the app was built with, api/wiring.py).
 - `DatabaseDep`: the PostgreSQL port (`warehouse.postgres.database.Database`) over the
   engine the lifespan put on `app.state`; services ask it for connections and transactions.
-- `CurrentPrincipal`: the verified access token, whose tenant still exists, within its
-  request quotas (api/rate_limits.py). `CurrentTenant`: that tenant, loaded from PostgreSQL
-  (once per request, shared by both); the only way a route learns which tenant it serves.
-  A signed token for a tenant that is gone is a 401 on every route.
-- `require_role("admin")`: a dependency refusing lower roles with 403.
+- `CurrentPrincipal`: the caller, authorized for this route. `get_caller` is the ONE
+  dependency that enforces the role table (api/permissions.py): it verifies the access
+  token, reads the user's current role, tenant and session from PostgreSQL (one indexed
+  join, every request, no cache: bench/api_caller_state.py measures it), applies the
+  request quotas (api/rate_limits.py) and checks the route's permission against the
+  STORED role, so a removed user or a revoked session is a 401 and a downgraded user a
+  403 at their very next request. `CurrentTenant`: the caller's tenant, from the same
+  read; the only way a route learns which tenant it serves.
 - `ClientAddressDep`: the client's address, which login and registration limits count by.
 - `LimitsDep`: the API's settings section, whose limits login, registration and request quotas apply.
 - Operators (their accounts, roles and the bootstrap token) have theirs in api/operator_deps.py.
@@ -18,7 +21,6 @@ the clock in api/subscriptions/deps.py, the payment provider in api/tenants/deps
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -26,16 +28,19 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from meterline.settings import ApiSettings, JwtSettings
 from warehouse.postgres.database import Database
-from warehouse.postgres.tenants import TenantRecord, get_tenant
+from warehouse.postgres.tenants import TenantRecord
+from warehouse.postgres.users import caller_state
 
-from .auth import InvalidToken, Principal, Role, decode_access_token, role_at_least
+from .auth import InvalidToken, Principal, decode_access_token
+from .caller import Caller, caller_actor
 from .domain_errors import Forbidden, Unauthenticated
+from .permissions import MINIMUM_ROLE, Permission, can, route_access
 from .rate_limits import enforce_request_quota
 from .wiring import ApiWiring
 
 __all__ = ["JwtDep", "WiringDep", "LimitsDep", "DatabaseDep", "ClientAddressDep", "CurrentPrincipal", "CurrentTenant",
-           "get_wiring", "get_jwt", "get_limits", "get_database", "get_token_principal", "get_principal",
-           "get_tenant_record", "require_role"]
+           "CurrentCaller", "get_wiring", "get_jwt", "get_limits", "get_database", "get_token_principal",
+           "get_principal", "get_tenant_record", "get_caller", "Caller", "caller_actor"]
 
 _bearer = HTTPBearer(auto_error=False, scheme_name="AccessToken", description="An access token from /v1/auth/login or /v1/tenants")
 
@@ -83,35 +88,42 @@ def get_token_principal(jwt: JwtDep,
 TokenPrincipal = Annotated[Principal, Depends(get_token_principal)]
 
 
-async def get_tenant_record(principal: TokenPrincipal, database: DatabaseDep) -> TenantRecord:
+def _route_permission(request: Request) -> Permission:
+    route = request.scope.get("route")
+    access = route_access(request.method, getattr(route, "path", ""))
+    if not isinstance(access, Permission):
+        # Not in the role table, or an operator's route: no tenant token opens it.
+        raise Forbidden("this route is not open to a tenant's users")
+    return access
+
+
+async def get_caller(request: Request, token: TokenPrincipal, limits: LimitsDep, database: DatabaseDep) -> Caller:
+    """Who calls, as PostgreSQL knows them now, allowed this route by the role table (403 otherwise)."""
     async with database.connect() as conn:
-        record = await get_tenant(conn, principal.tenant_id)
-    if record is None:
-        # A signed token for a tenant that no longer exists: the token is stale.
-        raise Unauthenticated("the token's tenant no longer exists", code="invalid_token")
-    return record
-
-
-CurrentTenant = Annotated[TenantRecord, Depends(get_tenant_record)]
-
-
-async def get_principal(principal: TokenPrincipal, _tenant: CurrentTenant, limits: LimitsDep,
-                        database: DatabaseDep) -> Principal:
-    """The verified caller of an existing tenant, once its tenant's and its own request quotas allow this request."""
+        state = await caller_state(conn, token.user_id, token.tenant_id, token.session_id)
+    if state is None:
+        # The user was removed, the session revoked (logout, password change, refresh-token
+        # reuse) or the tenant is gone: the token is stale.
+        raise Unauthenticated("the token's user, session or tenant no longer exists", code="invalid_token")
+    principal = Principal(token.user_id, token.tenant_id, state.role, token.session_id)
     await enforce_request_quota(database, limits, principal)
-    return principal
+    permission = _route_permission(request)
+    if not can(principal.role, permission):
+        raise Forbidden(f"this action needs the {MINIMUM_ROLE[permission]} role or higher (you are {principal.role})")
+    return Caller(principal, state.email, state.tenant)
+
+
+CurrentCaller = Annotated[Caller, Depends(get_caller)]
+
+
+
+def get_principal(caller: CurrentCaller) -> Principal:
+    return caller.principal
+
+
+def get_tenant_record(caller: CurrentCaller) -> TenantRecord:
+    return caller.tenant
 
 
 CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
-
-
-def require_role(minimum: Role) -> Callable[[Principal], Principal]:
-    """`Depends(require_role("admin"))`: the caller's role must be `minimum` or higher."""
-
-    def check(principal: CurrentPrincipal) -> Principal:
-        if not role_at_least(principal.role, minimum):
-            raise Forbidden(f"this action needs the {minimum} role or higher (you are {principal.role})")
-        return principal
-
-    check.__name__ = f"require_{minimum}"
-    return check
+CurrentTenant = Annotated[TenantRecord, Depends(get_tenant_record)]

@@ -1,6 +1,6 @@
 """The per-tenant and per-user request quota of the admin API, and the 429 answer.
 
-Every tenant-scoped route passes `get_principal` (api/deps.py), which calls
+Every tenant-scoped route passes `get_caller` (api/deps.py), which calls
 `enforce_request_quota`: ONE statement adds a hit to the tenant's and the user's
 counters for the current fixed window and reads the tenant's plan
 (warehouse/postgres/abuse_limits.py). The counters live in PostgreSQL, so every API

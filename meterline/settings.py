@@ -235,12 +235,16 @@ class ApiSettings(BaseModel):
     # Tenant deletion (docs/operators.md): export this recent, then a cancellable grace period.
     tenant_export_max_age_h: int = Field(default=24, ge=1)
     tenant_deletion_grace_days: int = Field(default=7, ge=0)
+    # An invitation's single-use token expires this long after it is sent (api/users).
+    invitation_hours: int = Field(default=72, gt=0)
 
 
 class JwtSettings(BaseModel):
     secret: SecretStr = SecretStr(_DEV_JWT_SECRET)
     algorithm: str = "HS256"
-    access_token_minutes: int = 30
+    access_token_minutes: int = Field(default=30, gt=0)
+    # A refresh token lives this long from its issue; each use rotates it (api/sessions).
+    refresh_token_days: int = Field(default=7, gt=0)
 
 
 class Settings(BaseSettings):

@@ -118,3 +118,30 @@ def ingest_service(stack: Settings) -> Iterator[Settings]:
 @pytest.fixture(scope="session")
 def api_service(stack: Settings) -> Iterator[Settings]:
     yield from _service(stack, "api")
+
+
+@pytest.fixture(scope="module")
+async def admin_api(stack: Settings):
+    """The admin API in-process (ASGI, its lifespan run) over the session's PostgreSQL and
+    localstripe: an httpx client."""
+    import httpx
+    from asgi_lifespan import LifespanManager
+
+    from meterline.bootstrap import api_app
+
+    application = api_app(stack)
+    async with LifespanManager(application):
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=application),
+                                     base_url="http://api.test") as client:
+            client.app = application  # type: ignore[attr-defined]  # the role-table walk reads its routes
+            yield client
+
+
+@pytest.fixture(scope="module")
+async def pg(stack: Settings):
+    """Our own engine, to look at and arrange the database beside the API."""
+    from meterline.bootstrap import pg_engine
+
+    engine = pg_engine(stack)
+    yield engine
+    await engine.dispose()

@@ -22,11 +22,12 @@ class ApiKeyPublic(BaseModel):
     prefix: str = Field(description="The key's first characters, to recognise it; the key itself is never stored")
     created_at: datetime
     revoked_at: datetime | None
+    owner_user_id: uuid.UUID | None = Field(description="The user it belongs to; null once that user was removed")
 
     @classmethod
     def of(cls, record: ApiKeyRecord) -> ApiKeyPublic:
         return cls(id=record.id, name=record.name, prefix=record.prefix, created_at=record.created_at,
-                   revoked_at=record.revoked_at)
+                   revoked_at=record.revoked_at, owner_user_id=record.owner_user_id)
 
 
 class ApiKeyCreatedPublic(ApiKeyPublic):

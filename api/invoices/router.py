@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Path, Query
 
-from ..deps import CurrentTenant, DatabaseDep, require_role
+from ..deps import CurrentTenant, DatabaseDep
 from ..errors import error_responses
 from ..fields import InvoiceNumber, text
 from ..subscriptions.deps import Now
@@ -24,7 +24,6 @@ from .schemas import InvoicePreviewPublic, InvoicePublic
 
 router = APIRouter(prefix="/v1/invoices", tags=["invoices"], responses=error_responses(401, 403))
 
-_MEMBER = [Depends(require_role("member"))]
 _LINE_ERRORS = error_responses((404, "No such invoice or line"), (409, "The period's subscriptions changed"))
 Number = Annotated[InvoiceNumber, Path()]
 LineId = Annotated[int, Path(ge=1, le=100_000, description="The line's position on the invoice")]
@@ -32,12 +31,12 @@ Limit = Annotated[int, Query(ge=1, le=1000)]
 Cursor = Annotated[text(1024) | None, Query(description="From the previous page")]
 
 
-@router.get("", response_model=list[InvoicePublic], dependencies=_MEMBER)
+@router.get("", response_model=list[InvoicePublic])
 async def list_tenant_invoices(tenant: CurrentTenant, database: DatabaseDep) -> list[InvoicePublic]:
     return [InvoicePublic.of(invoice) for invoice in await service.tenant_invoices(database, tenant)]
 
 
-@router.get("/preview", response_model=InvoicePreviewPublic, dependencies=[Depends(require_role("viewer"))],
+@router.get("/preview", response_model=InvoicePreviewPublic,
             responses=error_responses((404, "No subscription in force in the open period"),
                                       (409, "A priced meter cannot be billed")))
 async def preview(tenant: CurrentTenant, database: DatabaseDep, watermarks: WatermarkDep,
@@ -51,12 +50,12 @@ async def preview(tenant: CurrentTenant, database: DatabaseDep, watermarks: Wate
     return InvoicePreviewPublic.of(draft, now, watermark)
 
 
-@router.get("/{number}", response_model=InvoicePublic, dependencies=_MEMBER, responses=error_responses(404))
+@router.get("/{number}", response_model=InvoicePublic, responses=error_responses(404))
 async def get_tenant_invoice(number: Annotated[InvoiceNumber, Path()], tenant: CurrentTenant, database: DatabaseDep) -> InvoicePublic:
     return InvoicePublic.of(await service.tenant_invoice(database, tenant, number))
 
 
-@router.get("/{number}/lines/{line_id}/windows", response_model=LineWindowsPublic, dependencies=_MEMBER,
+@router.get("/{number}/lines/{line_id}/windows", response_model=LineWindowsPublic,
             responses=_LINE_ERRORS)
 async def usage_line_windows(number: Number, line_id: LineId, tenant: CurrentTenant, database: DatabaseDep,
                              limit: Limit = 500, cursor: Cursor = None) -> LineWindowsPublic:
@@ -66,7 +65,7 @@ async def usage_line_windows(number: Number, line_id: LineId, tenant: CurrentTen
     return LineWindowsPublic.of(await line_windows(database, tenant, number, line_id, limit, cursor))
 
 
-@router.get("/{number}/lines/{line_id}/events", response_model=LineEventsPublic, dependencies=_MEMBER,
+@router.get("/{number}/lines/{line_id}/events", response_model=LineEventsPublic,
             responses={**_LINE_ERRORS, **error_responses(503)})
 async def usage_line_events(number: Number, line_id: LineId, tenant: CurrentTenant, database: DatabaseDep,
                             reader: FineUsageReaderDep, limit: Limit = 100, cursor: Cursor = None) -> LineEventsPublic:

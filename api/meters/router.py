@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, status
+from fastapi import APIRouter, status
 
 from metering import Meter
 
-from ..deps import CurrentPrincipal, DatabaseDep, require_role
+from ..deps import CurrentPrincipal, DatabaseDep
 from ..errors import error_responses
 from ..subscriptions.deps import Now
 from . import service
@@ -21,7 +21,6 @@ async def list_tenant_meters(principal: CurrentPrincipal, database: DatabaseDep)
 
 
 @router.post("", response_model=MeterPublic, status_code=status.HTTP_201_CREATED,
-             dependencies=[Depends(require_role("admin"))],
              responses=error_responses(400, 403, (409, "A meter with this slug exists")))
 async def create_meter(body: MeterCreate, principal: CurrentPrincipal, database: DatabaseDep, now: Now) -> MeterPublic:
     definition = Meter(principal.tenant_id, body.slug, body.event_type, body.aggregation, body.value_path,

@@ -1,4 +1,4 @@
-"""The caller's tenant's notifications: the outbox (member and above) and where they go (admin).
+"""The caller's tenant's notifications: the outbox (everyone reads it) and where they go (managers).
 
 Without SMTP, emails (limit alerts, payment reminders) are not sent anywhere:
 the outbox is where the tenant reads them.
@@ -8,33 +8,36 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 
-from ..deps import CurrentPrincipal, DatabaseDep, WiringDep, require_role
+from ..deps import CurrentPrincipal, DatabaseDep, WiringDep
 from ..errors import error_responses
 from ..fields import Instant
+from ..permissions import Permission, can
 from . import service
 from .schemas import NotificationTargetPublic, NotificationTargetUpdate, OutboxMessagePublic
 
 router = APIRouter(prefix="/v1/notifications", tags=["notifications"], responses=error_responses(401, 403))
 
 
-@router.get("/outbox", response_model=list[OutboxMessagePublic], dependencies=[Depends(require_role("member"))])
+@router.get("/outbox", response_model=list[OutboxMessagePublic])
 async def outbox(principal: CurrentPrincipal, database: DatabaseDep,
                  channel: Annotated[Literal["email", "webhook"] | None, Query()] = None,
                  limit: Annotated[int, Query(ge=1, le=500)] = 100,
                  before: Annotated[Instant | None, Query(description="created_at of the last message seen")] = None,
                  ) -> list[OutboxMessagePublic]:
+    """Invitation tokens are shown only to those who may invite (api/permissions.py USERS)."""
     records = await service.outbox_messages(database, principal.tenant_id, channel, limit, before)
-    return [OutboxMessagePublic.of(record) for record in records]
+    reveal = can(principal.role, Permission.USERS)
+    return [OutboxMessagePublic.of(record, reveal_tokens=reveal) for record in records]
 
 
-@router.get("/target", response_model=NotificationTargetPublic, dependencies=[Depends(require_role("admin"))])
+@router.get("/target", response_model=NotificationTargetPublic)
 async def target(principal: CurrentPrincipal, database: DatabaseDep) -> NotificationTargetPublic:
     return NotificationTargetPublic.of(await service.notification_target(database, principal.tenant_id))
 
 
-@router.put("/target", response_model=NotificationTargetPublic, dependencies=[Depends(require_role("admin"))],
+@router.put("/target", response_model=NotificationTargetPublic,
             responses=error_responses(400))
 async def update_target(body: NotificationTargetUpdate, principal: CurrentPrincipal, wiring: WiringDep,
                         database: DatabaseDep) -> NotificationTargetPublic:

@@ -24,9 +24,12 @@ class OutboxMessagePublic(BaseModel):
     last_error: str | None
 
     @classmethod
-    def of(cls, record: OutboxRecord) -> OutboxMessagePublic:
+    def of(cls, record: OutboxRecord, reveal_tokens: bool = True) -> OutboxMessagePublic:
+        # An invitation's token lets whoever holds it join with the invited role: not for
+        # the eyes of users who could not have sent the invitation themselves.
+        body = record.body if reveal_tokens or "token" not in record.body else {**record.body, "token": "(hidden)"}
         return cls(id=record.id, channel=record.channel, recipient=record.recipient, subject=record.subject,
-                   body=record.body, created_at=record.created_at, sent_at=record.sent_at,
+                   body=body, created_at=record.created_at, sent_at=record.sent_at,
                    attempts=record.attempts, last_error=record.last_error)
 
 

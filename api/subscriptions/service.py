@@ -13,6 +13,7 @@ from datetime import datetime
 from billing_jobs.invoicing import billing_period
 from billing_jobs.plans import Plan
 from billing_jobs.segments import period_bounds
+from warehouse.postgres.audit import SYSTEM, Actor, record_audit
 from warehouse.postgres.database import Connection, ConstraintViolation, Database
 from warehouse.postgres.meters import list_meters
 from warehouse.postgres.plans import (
@@ -88,7 +89,8 @@ async def _live(conn: Connection, tenant_id: uuid.UUID, now: datetime) -> Subscr
     return live
 
 
-async def subscribe(database: Database, tenant_id: uuid.UUID, plan_slug: str, now: datetime) -> SubscriptionRecord:
+async def subscribe(database: Database, tenant_id: uuid.UUID, plan_slug: str, now: datetime,
+                    actor: Actor = SYSTEM) -> SubscriptionRecord:
     try:
         async with database.begin() as conn:
             await lock_subscriptions(conn, tenant_id)
@@ -99,7 +101,10 @@ async def subscribe(database: Database, tenant_id: uuid.UUID, plan_slug: str, no
             await refuse_unbillable_plan(conn, tenant_id, plan)
             # One cancelled at its period's end is over now, but its row still says active.
             await end_expired_subscriptions(conn, tenant_id, now)
-            return await insert_subscription(conn, tenant_id, plan_id, started_at=now)
+            created = await insert_subscription(conn, tenant_id, plan_id, started_at=now)
+            await record_audit(conn, tenant_id, actor, "subscription.created", "subscription", created.id,
+                               {"plan": plan_slug, "started_at": now.isoformat()})
+            return created
     except ConstraintViolation as exc:
         if exc.constraint != _LIVE_SUBSCRIPTION_INDEX:
             raise
@@ -115,7 +120,8 @@ async def live_subscription(database: Database, tenant_id: uuid.UUID, now: datet
     return live
 
 
-async def switch_plan(database: Database, tenant_id: uuid.UUID, plan_slug: str, now: datetime) -> SubscriptionRecord:
+async def switch_plan(database: Database, tenant_id: uuid.UUID, plan_slug: str, now: datetime,
+                      actor: Actor = SYSTEM) -> SubscriptionRecord:
     """Effective now: the current subscription ends now and one to the new plan starts at the
     same instant; the period's invoice prorates both flat fees and rates usage under each."""
     async with database.begin() as conn:
@@ -124,16 +130,24 @@ async def switch_plan(database: Database, tenant_id: uuid.UUID, plan_slug: str, 
         plan_id, plan = await plan_by_slug(conn, plan_slug)
         check_plan_change(live, plan)
         await refuse_unbillable_plan(conn, tenant_id, plan)
-        return await change_plan(conn, live, plan_id, now)
+        switched = await change_plan(conn, live, plan_id, now)
+        await record_audit(conn, tenant_id, actor, "subscription.plan_changed", "subscription", switched.id,
+                           {"from_plan": live.plan.slug, "to_plan": plan_slug, "at": now.isoformat()})
+        return switched
 
 
-async def cancel(database: Database, tenant_id: uuid.UUID, at_period_end: bool, now: datetime) -> SubscriptionRecord:
+async def cancel(database: Database, tenant_id: uuid.UUID, at_period_end: bool, now: datetime,
+                 actor: Actor = SYSTEM) -> SubscriptionRecord:
     """At period end: live and billed until the current period ends, then nothing more.
     At once: ends now (also one already scheduled to end); the fee is prorated to now."""
     async with database.begin() as conn:
         await lock_subscriptions(conn, tenant_id)
         live = await _live(conn, tenant_id, now)
         ended = await cancel_subscription(conn, tenant_id, cancellation_end(live, at_period_end, now), now=now)
+        if ended is not None:
+            await record_audit(conn, tenant_id, actor, "subscription.canceled", "subscription", ended.id,
+                               {"plan": live.plan.slug, "at_period_end": at_period_end,
+                                "ends_at": ended.canceled_at.isoformat() if ended.canceled_at else None})
     if ended is None:  # the live row was locked above: unreachable unless the clock ran backwards
         raise Conflict("the subscription changed while it was being cancelled")
     return ended

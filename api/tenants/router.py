@@ -5,10 +5,10 @@ from __future__ import annotations
 from fastapi import APIRouter, status
 
 from ..api_keys.schemas import ApiKeyCreatedPublic
-from ..auth import Principal, issue_access_token, utcnow
 from ..deps import ClientAddressDep, DatabaseDep, JwtDep, LimitsDep
 from ..errors import error_responses
 from ..sessions.schemas import AccessTokenPublic
+from ..sessions.service import open_session
 from .deps import CustomerRegistryDep
 from .schemas import TenantCreate, TenantPublic, TenantRegistrationPublic, UserPublic
 from .service import register_tenant
@@ -27,10 +27,10 @@ async def register(body: TenantCreate, jwt: JwtDep, limits: LimitsDep, database:
     The owner's password must be long and hard to guess; registrations are limited per
     client address and in total per hour (429, Retry-After)."""
     done = await register_tenant(database, customers, body, limits, client_address)
-    token = issue_access_token(jwt, Principal(done.owner.id, done.tenant.id, done.owner.role), utcnow())
+    tokens = await open_session(database, jwt, done.owner.id, done.tenant.id, done.owner.role)
     return TenantRegistrationPublic(
         tenant=TenantPublic.of(done.tenant),
         owner=UserPublic.of(done.owner),
         api_key=ApiKeyCreatedPublic.created(done.api_key, done.api_key_plaintext),
-        access_token=AccessTokenPublic.of(token),
+        access_token=AccessTokenPublic.of(tokens.access, tokens.refresh_token, tokens.refresh_expires_at),
     )

@@ -96,7 +96,7 @@ async def register_tenant(database: Database, customers: CustomerRegistry, body:
                 raise _email_taken()
             tenant, owner = await insert_tenant(conn, slug=body.slug, name=body.name, owner_email=body.owner_email,
                                                 owner_password_hash=password_hash)
-            key, plaintext = await create_api_key(conn, tenant.id, FIRST_KEY_NAME)
+            key, plaintext = await create_api_key(conn, tenant.id, FIRST_KEY_NAME, owner.id)
             # The Stripe SDK is synchronous: run it in a worker thread, not on the loop.
             customer_id = await asyncio.to_thread(customers.ensure_customer, str(tenant.id), tenant.name,
                                                   owner.email, None)

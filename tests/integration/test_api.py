@@ -114,7 +114,8 @@ async def finance(client: httpx.AsyncClient, stack: Settings) -> dict[str, str]:
 
 
 async def add_user(engine: AsyncEngine, tenant_id: str, role: str) -> str:
-    """A second user of a tenant with `role` (no invitation endpoint yet); returns the email."""
+    """A second user of a tenant with `role`, inserted directly (test_people.py goes through
+    invitations); returns the email."""
     email = f"{role}-{uuid.uuid4().hex[:8]}@example.com"
     async with engine.begin() as conn:
         await conn.execute(insert(app_user).values(tenant_id=uuid.UUID(tenant_id), email=email,
@@ -295,7 +296,7 @@ async def test_missing_forged_and_expired_tokens_are_401(client, stack):
     assert_error(await client.get("/v1/meters"), 401)
     assert_error(await client.get("/v1/meters", headers=bearer("not-a-jwt")), 401, "invalid_token")
 
-    principal = Principal(uuid.UUID(body["owner"]["id"]), uuid.UUID(body["tenant"]["id"]), "owner")
+    principal = Principal(uuid.UUID(body["owner"]["id"]), uuid.UUID(body["tenant"]["id"]), "owner", uuid.uuid4())
     forged = jwt.encode({"sub": str(principal.user_id), "tenant_id": str(principal.tenant_id), "role": "owner",
                          "exp": int((datetime.now(timezone.utc) + timedelta(minutes=5)).timestamp())},
                         "some-other-secret-of-sufficient-length-0123456789", algorithm="HS256")
@@ -309,31 +310,31 @@ async def test_missing_forged_and_expired_tokens_are_401(client, stack):
 # ---------------------------------------------------------------- roles
 
 
+# The seed's roles (api/permissions.py; every route for every role: test_role_table.py).
 @pytest.mark.parametrize(
-    ("role", "can_admin", "can_read_invoices"),
-    [("admin", True, True), ("manager", False, True), ("member", False, True), ("viewer", False, False)],
+    ("role", "can_define_meters", "can_keep_keys"),
+    [("admin", True, True), ("manager", True, True), ("member", False, True), ("viewer", False, False)],
 )
-async def test_role_hierarchy(client, engine, role, can_admin, can_read_invoices):
+async def test_role_hierarchy(client, engine, role, can_define_meters, can_keep_keys):
     body = await register(client)
     headers = await token_for(client, engine, body["tenant"]["id"], role)
 
-    # Everyone signed in reads meters, plans and the subscription.
+    # Everyone signed in reads meters, plans, the subscription and invoices.
     assert (await client.get("/v1/meters", headers=headers)).status_code == 200
     assert (await client.get("/v1/plans", headers=headers)).status_code == 200
+    assert (await client.get("/v1/invoices", headers=headers)).status_code == 200
 
     meter = await client.post("/v1/meters", headers=headers,
                               json={"slug": "api-calls", "event_type": "api.request", "aggregation": "COUNT"})
     keys = await client.get("/v1/api-keys", headers=headers)
-    invoices = await client.get("/v1/invoices", headers=headers)
-    if can_admin:
-        assert meter.status_code == 201 and keys.status_code == 200
+    if can_define_meters:
+        assert meter.status_code == 201
     else:
-        assert "admin role" in assert_error(meter, 403, "forbidden")["message"]
+        assert "manager role" in assert_error(meter, 403, "forbidden")["message"]
+    if can_keep_keys:
+        assert keys.status_code == 200
+    else:
         assert_error(keys, 403, "forbidden")
-    if can_read_invoices:
-        assert invoices.status_code == 200
-    else:
-        assert_error(invoices, 403, "forbidden")
 
 
 async def test_viewer_cannot_create_meters(client, engine):
@@ -641,3 +642,30 @@ async def test_one_tenants_token_cannot_reach_another_tenants_data(client, stack
                          "exp": int((datetime.now(timezone.utc) + timedelta(minutes=5)).timestamp())},
                         "attacker-secret-attacker-secret-attacker-secret", algorithm="HS256")
     assert_error(await client.get("/v1/invoices", headers=bearer(forged)), 401)
+
+
+async def test_one_tenants_admin_cannot_reach_another_tenants_people(client, engine):
+    """Users, invitations and the audit log: B's ids are "not found" to A, never B's data."""
+    a, b = await register(client), await register(client)
+    a_headers, b_headers = bearer(a), bearer(b)
+    b_invitation = (await client.post("/v1/users/invitations", headers=b_headers,
+                                      json={"email": f"b-{uuid.uuid4().hex[:8]}@example.com", "role": "member"})).json()
+    b_user = b["owner"]["id"]
+
+    assert [u["id"] for u in (await client.get("/v1/users", headers=a_headers)).json()["users"]] == [a["owner"]["id"]]
+    assert (await client.get("/v1/users/invitations", headers=a_headers)).json() == []
+    assert_error(await client.put(f"/v1/users/{b_user}/role", headers=a_headers, json={"role": "viewer"}), 404)
+    assert_error(await client.delete(f"/v1/users/{b_user}", headers=a_headers), 404)
+    assert_error(await client.post("/v1/users/transfer-ownership", headers=a_headers, json={"user_id": b_user}), 404)
+    assert_error(await client.delete(f"/v1/users/invitations/{b_invitation['id']}", headers=a_headers), 404)
+    a_audit = (await client.get("/v1/audit", headers=a_headers)).json()["entries"]
+    assert all(e["target_id"] not in (b_user, b_invitation["id"]) for e in a_audit)
+    assert b_invitation["email"] not in str(a_audit)
+    assert all(m["recipient"] != b_invitation["email"]
+               for m in (await client.get("/v1/notifications/outbox", headers=a_headers)).json())
+
+    # B is untouched: its owner is still the owner and its invitation still pending.
+    b_users = (await client.get("/v1/users", headers=b_headers)).json()["users"]
+    assert [(u["id"], u["role"]) for u in b_users] == [(b_user, "owner")]
+    assert [i["id"] for i in (await client.get("/v1/users/invitations", headers=b_headers)).json()] == [b_invitation["id"]]
+    assert [e["action"] for e in (await client.get("/v1/audit", headers=b_headers)).json()["entries"]] == ["user.invited"]

@@ -16,14 +16,13 @@ from asgi_lifespan import LifespanManager
 from sqlalchemy import func, insert, select
 
 from meterline.bootstrap import api_app
-from api.auth import Principal, issue_access_token
 from billing_jobs.plans import Plan
 from billing_jobs.webhook_signing import EVENT_ID_HEADER, SIGNATURE_HEADER, verify
 from flows.limits import check_limits
 from meterline.bootstrap import pg_engine, pg_sync_engine
 from meterline.bootstrap import flow_wiring
 from tests.support.receivers import smtp_server, webhook_receiver
-from tests.support.tenants import create_tenant
+from tests.support.tenants import create_tenant, signed_in_user
 from warehouse.postgres.billing_tables import billing_limit_alert, billing_limit_block, billing_outbox
 from warehouse.postgres.billing_notify import set_target
 from warehouse.postgres.plans import get_plan, insert_plan, insert_subscription
@@ -116,19 +115,19 @@ async def test_alerts_signed_webhook_retried_and_email_outbox_without_smtp(stack
 
     # A member reads the emails through the admin API.
     app = api_app(stack)
-    token = issue_access_token(stack.jwt, Principal(uuid.uuid4(), tenant.id, "member"), datetime.now(timezone.utc))
+    token = await signed_in_user(stack, tenant.id, "member")
     async with LifespanManager(app), httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
                                                        base_url="http://api.test") as client:
         answer = await client.get("/v1/notifications/outbox", params={"channel": "email"},
-                                  headers={"Authorization": f"Bearer {token.token}"})
+                                  headers={"Authorization": f"Bearer {token}"})
         assert answer.status_code == 200, answer.text
         messages = answer.json()
         assert len(messages) == 4 and all(m["sent_at"] is None for m in messages)
         assert {m["recipient"] for m in messages} == {f"owner@{unique_slug}.test"}
         assert any("refused until" in m["subject"] for m in messages)
-        # Setting the target is admin-only.
+        # Setting the target takes a manager.
         refused = await client.put("/v1/notifications/target", json={"webhook_url": "http://127.0.0.1:9/x"},
-                                   headers={"Authorization": f"Bearer {token.token}"})
+                                   headers={"Authorization": f"Bearer {token}"})
         assert refused.status_code == 403
 
 

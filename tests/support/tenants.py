@@ -11,8 +11,9 @@ from metering import Meter
 from warehouse.postgres.api_keys import create_api_key
 from warehouse.postgres.meters import insert_meter
 from warehouse.postgres.tenants import insert_tenant
+from warehouse.postgres.users import insert_user
 
-__all__ = ["SeededTenant", "create_tenant"]
+__all__ = ["SeededTenant", "create_tenant", "signed_in_user"]
 
 
 @dataclass(frozen=True)
@@ -36,3 +37,18 @@ async def create_tenant(settings: Settings, slug: str, meters: list[tuple[str, s
     finally:
         await engine.dispose()
     return SeededTenant(tenant.id, tenant.slug, tenant.schema_name, key)
+
+
+async def signed_in_user(settings: Settings, tenant_id: uuid.UUID, role: str) -> str:
+    """A new user of the tenant with `role`, signed in: the bearer access token of its session."""
+    from api.auth import utcnow
+    from api.sessions.tokens import start_session
+
+    engine = pg_engine(settings)
+    try:
+        async with engine.begin() as conn:
+            user = await insert_user(conn, tenant_id, f"{role}-{uuid.uuid4().hex[:8]}@example.com", "not-used", role)
+            tokens = await start_session(conn, settings.jwt, user.id, tenant_id, role, utcnow())
+    finally:
+        await engine.dispose()
+    return tokens.access.token

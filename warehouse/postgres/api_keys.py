@@ -35,6 +35,7 @@ class ApiKeyRecord:
     prefix: str
     created_at: datetime
     revoked_at: datetime | None
+    owner_user_id: uuid.UUID | None = None
 
 
 @dataclass(frozen=True)
@@ -46,30 +47,38 @@ class KeyOwner:
 
 
 def _record(row) -> ApiKeyRecord:
-    return ApiKeyRecord(row.id, row.tenant_id, row.name, row.prefix, row.created_at, row.revoked_at)
+    return ApiKeyRecord(row.id, row.tenant_id, row.name, row.prefix, row.created_at, row.revoked_at, row.owner_user_id)
 
 
-async def create_api_key(conn: AsyncConnection, tenant_id: uuid.UUID, name: str) -> tuple[ApiKeyRecord, str]:
+async def create_api_key(conn: AsyncConnection, tenant_id: uuid.UUID, name: str,
+                         owner_user_id: uuid.UUID | None = None) -> tuple[ApiKeyRecord, str]:
     """Returns the record and the plaintext key, which is never retrievable again."""
     plaintext = KEY_PREFIX + secrets.token_urlsafe(32)
     row = (await conn.execute(
-        insert(api_key).values(tenant_id=tenant_id, name=name, prefix=plaintext[:12],
+        insert(api_key).values(tenant_id=tenant_id, name=name, prefix=plaintext[:12], owner_user_id=owner_user_id,
                                key_hash=hash_api_key(plaintext)).returning(*api_key.c)
     )).one()
     return _record(row), plaintext
 
 
-async def revoke_api_key(conn: AsyncConnection, tenant_id: uuid.UUID, key_id: uuid.UUID) -> bool:
-    result = await conn.execute(
-        update(api_key)
-        .where(api_key.c.id == key_id, api_key.c.tenant_id == tenant_id, api_key.c.revoked_at.is_(None))
-        .values(revoked_at=func.now())
-    )
-    return result.rowcount == 1
+async def revoke_api_key(conn: AsyncConnection, tenant_id: uuid.UUID, key_id: uuid.UUID,
+                         owner_user_id: uuid.UUID | None = None) -> ApiKeyRecord | None:
+    """Revokes the tenant's active key (only if `owner_user_id` owns it, when given); the key as it was."""
+    query = update(api_key).where(api_key.c.id == key_id, api_key.c.tenant_id == tenant_id,
+                                  api_key.c.revoked_at.is_(None))
+    if owner_user_id is not None:
+        query = query.where(api_key.c.owner_user_id == owner_user_id)
+    row = (await conn.execute(query.values(revoked_at=func.now()).returning(*api_key.c))).one_or_none()
+    return _record(row) if row else None
 
 
-async def list_api_keys(conn: AsyncConnection, tenant_id: uuid.UUID) -> list[ApiKeyRecord]:
-    rows = await conn.execute(select(api_key).where(api_key.c.tenant_id == tenant_id).order_by(api_key.c.created_at))
+async def list_api_keys(conn: AsyncConnection, tenant_id: uuid.UUID,
+                        owner_user_id: uuid.UUID | None = None) -> list[ApiKeyRecord]:
+    """The tenant's keys (only those `owner_user_id` owns, when given), oldest first."""
+    query = select(api_key).where(api_key.c.tenant_id == tenant_id)
+    if owner_user_id is not None:
+        query = query.where(api_key.c.owner_user_id == owner_user_id)
+    rows = await conn.execute(query.order_by(api_key.c.created_at, api_key.c.id))
     return [_record(r) for r in rows]
 
 

@@ -20,7 +20,7 @@ from billing_jobs.ports import PendingNotification
 from .billing_tables import billing_notification_target, billing_outbox
 from .transient import retryable_on_connection_loss
 
-__all__ = ["NotificationTarget", "OutboxRecord", "PgOutbox", "get_target", "list_outbox", "set_target"]
+__all__ = ["NotificationTarget", "OutboxRecord", "PgOutbox", "get_target", "list_outbox", "set_target", "enqueue_email"]
 
 
 @retryable_on_connection_loss
@@ -96,3 +96,11 @@ async def set_target(conn: AsyncConnection, tenant_id: uuid.UUID, email: str | N
     statement = pg_insert(billing_notification_target).values(tenant_id=tenant_id, **values)
     await conn.execute(statement.on_conflict_do_update(index_elements=["tenant_id"], set_=values))
     return NotificationTarget(email, webhook_url, webhook_secret)
+
+
+async def enqueue_email(conn: AsyncConnection, tenant_id: uuid.UUID, dedup_key: str, recipient: str, subject: str,
+                        body: dict) -> None:
+    """An email for the dispatcher (billing_jobs.notify_service), in the caller's transaction."""
+    await conn.execute(pg_insert(billing_outbox).values(tenant_id=tenant_id, channel="email", dedup_key=dedup_key,
+                                                        recipient=recipient, subject=subject, body=body)
+                       .on_conflict_do_nothing(index_elements=["dedup_key"]))

@@ -72,6 +72,8 @@ api_key = Table(
     Column("key_hash", String(64), nullable=False, unique=True),
     _created_at(),
     Column("revoked_at", DateTime(timezone=True)),
+    # The user it belongs to (shared_1000): members manage their own keys; NULL once that user is removed.
+    Column("owner_user_id", UUID(as_uuid=True), ForeignKey("public.app_user.id", ondelete="SET NULL")),
 )
 
 meter = Table(

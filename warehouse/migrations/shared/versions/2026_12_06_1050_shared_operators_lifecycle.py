@@ -12,13 +12,13 @@ with its lines and payments, kept until `retain_until` (the legal retention peri
 docs/operators.md). No foreign key to tenant: it outlives the tenant row.
 
 Revision ID: shared_1050
-Revises: shared_0910
+Revises: shared_1000
 Create Date: 2026-12-06
 """
 from alembic import op
 
 revision = "shared_1050"
-down_revision = "shared_0910"
+down_revision = "shared_1000"
 branch_labels = None
 depends_on = None
 
