@@ -15,7 +15,8 @@ from meterline.settings import Settings
 
 __all__ = ["api_app", "api_wiring", "build_flow_wiring", "flow_wiring", "ingest_app", "ingest_rsgi_worker_app",
            "ingest_worker_app", "mailer", "migrate", "pg_engine", "pg_sync_engine", "serve_api", "serve_clickhouse",
-           "serve_flows", "serve_ingest", "serve_stream", "stripe_gateway", "webhook_sender", "webhook_target_policy"]
+           "serve_flows", "serve_ingest", "serve_stream", "stripe_gateway", "usage_reconciler", "webhook_sender",
+           "webhook_target_policy", "build_usage_reconciler"]
 
 # The settings of `serve_ingest`, for its worker processes to rebuild.
 _INGEST_SETTINGS_ENV = "_METERLINE_INGEST_SETTINGS_JSON"
@@ -181,6 +182,23 @@ def flow_wiring():
     Prefect worker that imports their module, so the root is asked from there, once
     (`flow_wiring.cache_clear()` rebuilds it after the environment changed)."""
     return build_flow_wiring(Settings())
+
+
+def build_usage_reconciler(settings: Settings):
+    """The `reconcile-usage` flow's engine and ClickHouse client, for one run (its event loop)."""
+    from datetime import timedelta
+
+    from stream.reconcile import UsageReconciler
+    from warehouse.clickhouse.client import open_clickhouse
+    from warehouse.clickhouse.reconcile_store import ClickHouseReconcileStore
+
+    clickhouse = ClickHouseReconcileStore(open_clickhouse(settings.clickhouse), settings.clickhouse.database)
+    return UsageReconciler(pg_engine(settings), clickhouse, timedelta(days=settings.stream.dedup_horizon_days))
+
+
+def usage_reconciler():
+    """`build_usage_reconciler` from the environment's settings (as `flow_wiring`)."""
+    return build_usage_reconciler(Settings())
 
 
 def ingest_app(settings: Settings, processes: int = 1):
