@@ -16,6 +16,7 @@ if TYPE_CHECKING:  # annotations only
     from billing_jobs.outbound_targets import TargetPolicy
     from warehouse.clickhouse.fine_usage import FineUsageReader
 
+    from .metrics import OperationsSource
     from .usage.watermark import WatermarkSource
     from .tenants.service import CustomerRegistry
     from .usage.service import UsageReader
@@ -42,3 +43,6 @@ class ApiWiring:
     open_watermark_source: Callable[[Any], WatermarkSource]
     # The payment provider a registration creates the tenant's customer with (one for the app).
     customer_registry: CustomerRegistry
+    # /metrics' reader of flow runs, invoices and reconciliation, given the app's PostgreSQL
+    # engine (api/metrics/operations.py); None: /metrics reports the API's requests only.
+    open_operations_source: Callable[[Any], OperationsSource] | None = None

@@ -16,7 +16,7 @@ from meterline.settings import Settings
 __all__ = ["api_app", "api_wiring", "build_flow_wiring", "flow_wiring", "ingest_app", "ingest_rsgi_worker_app",
            "ingest_worker_app", "mailer", "migrate", "pg_engine", "pg_sync_engine", "serve_api", "serve_clickhouse",
            "serve_flows", "serve_ingest", "serve_stream", "stripe_gateway", "usage_reconciler", "webhook_sender",
-           "webhook_target_policy", "build_usage_reconciler"]
+           "webhook_target_policy", "build_usage_reconciler", "operations_source"]
 
 # The settings of `serve_ingest`, for its worker processes to rebuild.
 _INGEST_SETTINGS_ENV = "_METERLINE_INGEST_SETTINGS_JSON"
@@ -115,7 +115,24 @@ def api_wiring(settings: Settings):
         open_fine_usage_reader=functools.partial(build_fine_usage_reader, clickhouse),
         open_watermark_source=functools.partial(WatermarkSource, settings.kafka, settings.stream.consumer_group),
         customer_registry=stripe_gateway(settings),
+        open_operations_source=functools.partial(operations_source, settings),
     )
+
+
+def operations_source(settings: Settings, engine: AsyncEngine):
+    """The admin API's /metrics reader: Prefect's API for flow runs and the latest
+    reconciliation, the app's PostgreSQL engine for issued invoices."""
+    from api.metrics import OperationsSource
+    from warehouse.postgres.operations import issued_invoice_totals
+    from warehouse.prefect_api import PrefectRuns
+
+    prefect = PrefectRuns(settings.prefect_api_url)
+
+    async def invoices():
+        async with engine.connect() as conn:
+            return await issued_invoice_totals(conn)
+
+    return OperationsSource(prefect.run_counts, prefect.latest_artifact, invoices, close=prefect.aclose)
 
 
 def api_app(settings: Settings):
