@@ -34,6 +34,7 @@ from .metrics import OperationsCollector, RequestMetrics, metrics_registry
 from .notifications.router import router as notifications_router
 from .plans.router import router as plans_router
 from .rate_limits import install_rate_limit_handler
+from .request_trace import RequestTrace
 from .sessions.router import router as sessions_router
 from .stream_health.router import router as stream_health_router
 from .subscriptions.router import router as subscriptions_router
@@ -60,7 +61,7 @@ class _AdminApi(FastAPI):
         # Outside Starlette's ServerErrorMiddleware, which answers unexpected errors itself
         # and so would bypass any middleware added the usual way; the request metrics
         # outermost, so they count those answers too.
-        return RequestMetrics(SecurityHeaders(super().build_middleware_stack()), self.state.http_metrics)
+        return RequestMetrics(RequestTrace(SecurityHeaders(super().build_middleware_stack())), self.state.http_metrics)
 
 
 def _middleware(api: ApiSettings) -> list[Middleware]:
@@ -139,4 +140,6 @@ def create_app(wiring: ApiWiring) -> FastAPI:
 def run(api: ApiSettings, app: FastAPI) -> None:
     import uvicorn
 
-    uvicorn.run(app, host=api.host, port=api.port, log_level="info")
+    from meterline.logs import logging_config
+
+    uvicorn.run(app, host=api.host, port=api.port, log_level="info", log_config=logging_config("api"))

@@ -148,6 +148,10 @@ def serve_api(settings: Settings) -> None:
 
 
 def serve_flows(settings: Settings) -> None:
+    from pathlib import Path
+
+    # Before Prefect is imported: its logging (here and in each flow run process it starts) as JSON.
+    os.environ.setdefault("PREFECT_LOGGING_CONFIG_PATH", str(Path(__file__).parents[1] / "flows" / "logging.yml"))
     from flows.serve import run
 
     run(settings.notify)

@@ -104,3 +104,19 @@ def test_a_source_that_does_not_answer_is_reported_down_and_its_series_left_out(
 
 def test_the_artifact_key_is_the_one_the_flow_writes():
     assert RECONCILE_ARTIFACT == DIFFERENCES_ARTIFACT
+
+
+def test_every_answer_names_the_requests_trace_id():
+    parent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+
+    async def go():
+        transport = httpx.ASGITransport(app=api_app(Settings()))
+        async with httpx.AsyncClient(transport=transport, base_url="http://api.test") as client:
+            return (await client.get("/healthz", headers={"traceparent": parent}),
+                    await client.get("/v1/invoices/x", headers={"X-Request-ID": "req-42"}),
+                    await client.get("/healthz"))
+
+    traced, asked, made = asyncio.run(go())
+    assert traced.headers["x-request-id"] == "4bf92f3577b34da6a3ce929d0e0e4736"
+    assert asked.status_code == 401 and asked.headers["x-request-id"] == "req-42"
+    assert len(made.headers["x-request-id"]) == 32
