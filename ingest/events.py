@@ -209,11 +209,10 @@ async def _ingest(ctx: IngestContext, authorization: str | None, declared: str |
                 release_once.handed_over = True
                 acknowledged = ctx.coalescer.submit(str(owner.tenant_id), validated.received_at, groups,
                                                     on_settled=release_once, trace=trace)
-                event_ids = _event_ids(validated.payloads) if trace.sampled else None
+                log_accepted = _trail_line(str(owner.tenant_id), validated.payloads, trace)
                 del validated.payloads[:], groups
                 await acknowledged
-                if event_ids is not None:
-                    trail.info("events accepted", extra={"tenant_id": str(owner.tenant_id), "event_ids": event_ids})
+                log_accepted()
             except BrokerUnavailable as exc:
                 raise IngestError(503, "broker_unavailable",
                                   "Kafka did not acknowledge the events in time; nothing was accepted, "
@@ -230,10 +229,13 @@ async def _ingest(ctx: IngestContext, authorization: str | None, declared: str |
         release_once.unless_handed_over()
 
 
-def _event_ids(payloads: list[bytes]) -> list[str]:
-    """The ids of a sampled request's events, for its trail line (parsed again: only sampled
-    requests pay for it)."""
-    return [orjson.loads(payload)["id"] for payload in payloads]
+def _trail_line(tenant_id: str, payloads: list[bytes], trace: Trace):
+    """What logs a sampled request's event ids once Kafka acknowledged them (its payloads
+    parsed again here: only sampled requests pay for it); nothing for other requests."""
+    if not trace.sampled:
+        return lambda: None
+    event_ids = [orjson.loads(payload)["id"] for payload in payloads]
+    return lambda: trail.info("events accepted", extra={"tenant_id": tenant_id, "event_ids": event_ids})
 
 
 class _Release:
