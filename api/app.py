@@ -84,7 +84,8 @@ def create_app(wiring: ApiWiring) -> FastAPI:
         app.state.wiring = wiring
         app.state.engine = wiring.open_postgres()
         app.state.usage_reader = None
-        app.state.operations = wiring.open_operations_source(app.state.engine) if wiring.open_operations_source else None
+        opener = wiring.open_operations_source
+        app.state.operations = opener(app.state.engine) if opener else None
         if app.state.operations is not None:
             app.state.metrics_registry.register(OperationsCollector(app.state.operations))
         try:

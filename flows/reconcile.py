@@ -33,7 +33,8 @@ def reconcile_periods(today: date) -> list[tuple[str, datetime, datetime]]:
     """The last closed billing period and the open one, as UTC instants."""
     open_start, open_end = billing_period(today)
     closed_start, _ = billing_period(date.fromordinal(open_start.toordinal() - 1))
-    return [("closed", _instant(closed_start), _instant(open_start)), ("open", _instant(open_start), _instant(open_end))]
+    return [("closed", _instant(closed_start), _instant(open_start)),
+            ("open", _instant(open_start), _instant(open_end))]
 
 
 def difference_rows(results: list[MeterReconciliation], repaired: bool) -> list[dict]:
@@ -67,7 +68,7 @@ def _summary(rows: list[dict], results: list[MeterReconciliation], failures: dic
     totals = [r for r in results if r.stores_differing]
     if totals:
         lines += ["", "Period totals that differ (quantity / events):", "",
-                  "| tenant | meter | period | " + " | ".join(("raw", "rollup", "postgres")) + " |", "|---|---|---|---|---|---|"]
+                  "| tenant | meter | period | raw | rollup | postgres |", "|---|---|---|---|---|---|"]
         for r in totals:
             cells = [f"{t.quantity} / {t.event_count}" if (t := r.totals.get(s)) else "not compared"
                      for s in ("raw", "rollup", "postgres")]

@@ -12,10 +12,11 @@ meter's backfill reads them (stream/backfill.py). A repair follows the stream's 
   invoice (units for COUNT and SUM, a restatement for MAX, MIN, AVG and LATEST), as a
   late event would.
 
-Each tenant is read and repaired holding its meter-set lock exclusively (the lock a
-stream batch takes shared until its commit): batches in flight commit first, later ones
-wait, so a batch half written (raw rows before its commit) is never taken for a
-difference. A tenant's batches wait for the few queries per meter this takes.
+Each meter and period is read and repaired holding the tenant's meter-set lock exclusively
+(the lock a stream batch takes shared until its commit): batches in flight commit first,
+later ones wait, so a batch half written (raw rows before its commit) is never taken for
+a difference. The tenant's batches wait meanwhile: one ClickHouse read of the meter's raw
+events of the period (the cost grows with them), one of its rollups, one PostgreSQL read.
 
 The rollups of a meter only hold every window from `Meter.rollup_from` on (earlier
 events were backfilled into PostgreSQL only, and readers use raw events there), so they
@@ -90,17 +91,21 @@ async def reconcile_tenant(engine: AsyncEngine, clickhouse: ClickHouseReconcileS
                            periods: Sequence[Period], dedup_horizon: timedelta, repair: bool
                            ) -> list[MeterReconciliation]:
     """Every meter of the tenant over each period; with `repair`, its differing windows rebuilt."""
+    async with engine.connect() as conn:
+        meters = await list_meters(conn, tenant_id)
     results = []
-    async with engine.begin() as conn:
-        await lock_tenants(conn, [tenant_id], exclusive=True)
-        for meter in await list_meters(conn, tenant_id):
-            for period in periods:
+    for meter in meters:
+        for period in periods:
+            # One transaction (and lock) per meter and period: the tenant's batches wait for
+            # one meter's reads and repair at a time, not for the whole tenant's.
+            async with engine.begin() as conn:
+                await lock_tenants(conn, [tenant_id], exclusive=True)
                 result = await _reconcile_meter(conn, clickhouse, meter, period, dedup_horizon)
                 if repair and result.differences:
                     repaired = await _repair(conn, clickhouse, meter, result)
                     log.info("tenant %s meter %s (%s period): %d windows rebuilt from raw events",
                              tenant_id, meter.slug, result.period, repaired)
-                results.append(result)
+            results.append(result)
     return results
 
 

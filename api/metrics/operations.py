@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 
@@ -77,10 +78,10 @@ def operations_families(snapshot: OperationsSnapshot) -> list[Metric]:
         differences = GaugeMetricFamily("meterline_reconcile_differences",
                                         "Windows of the latest reconcile-usage run that differ from the raw events",
                                         labels=["store", "period"])
+        found = Counter((row.get("store"), row.get("period")) for row in snapshot.reconcile_rows)
         for store in RECONCILE_STORES:
             for period in RECONCILE_PERIODS:
-                differences.add_metric([store, period], sum(1 for row in snapshot.reconcile_rows
-                                                            if row.get("store") == store and row.get("period") == period))
+                differences.add_metric([store, period], found[store, period])
         last = GaugeMetricFamily("meterline_reconcile_last_run_timestamp_seconds",
                                  "When the latest reconcile-usage run reported")
         last.add_metric([], snapshot.reconcile_at or 0.0)
@@ -124,10 +125,10 @@ class OperationsSource:
             for source, outcome in (("prefect", prefect), ("postgres", invoices)):
                 if isinstance(outcome, BaseException):
                     log.warning("/metrics could not read %s: %r", source, outcome)
-            runs, last_success, rows, at = (None, {}, None, None) if isinstance(prefect, BaseException) else prefect
-            self._snapshot = OperationsSnapshot(
-                runs, last_success, None if isinstance(invoices, BaseException) else invoices, rows, at,
-                {"prefect": not isinstance(prefect, BaseException), "postgres": not isinstance(invoices, BaseException)})
+            prefect_up, postgres_up = (not isinstance(outcome, BaseException) for outcome in (prefect, invoices))
+            runs, last_success, rows, at = prefect if prefect_up else (None, {}, None, None)
+            self._snapshot = OperationsSnapshot(runs, last_success, invoices if postgres_up else None, rows, at,
+                                                {"prefect": prefect_up, "postgres": postgres_up})
             self._read_at = time.monotonic()
             return self._snapshot
 

@@ -129,7 +129,8 @@ def split_record(record: SourceRecord) -> tuple[SourceRecord, SourceRecord] | No
     if len(events) < 2:
         return None
     middle = len(events) // 2
-    return (replace(record, events=tuple(events[:middle]), advances=False, traces=slice_runs(record.traces, 0, middle)),
+    return (replace(record, events=tuple(events[:middle]), advances=False,
+                    traces=slice_runs(record.traces, 0, middle)),
             replace(record, events=tuple(events[middle:]), traces=slice_runs(record.traces, middle, len(events))))
 
 
