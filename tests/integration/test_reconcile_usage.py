@@ -1,7 +1,7 @@
 """`reconcile-usage` against the real stores: a difference planted in each (a rollup row
 altered, a PostgreSQL window deleted, a raw event altered) is found, reported in the run's
-artifact, and repaired from raw events; the stream then keeps counting on the repaired
-windows. Real Kafka, stream worker, PostgreSQL, chDB host and Prefect server."""
+artifact and in the admin API's /metrics, and repaired from raw events; the stream then
+keeps counting on the repaired windows. Real Kafka, stream worker, PostgreSQL, chDB host and Prefect server."""
 
 from __future__ import annotations
 
@@ -11,11 +11,13 @@ import uuid
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
+import httpx
 import orjson
 import pytest
 from aiokafka import AIOKafkaProducer
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import text
 
 from flows.reconcile import DIFFERENCES_ARTIFACT, reconcile_usage
@@ -85,7 +87,20 @@ def _found(rows: list[dict]) -> set[tuple[str, str, datetime]]:
     return {(row["store"], row["resolution"], datetime.fromisoformat(row["window_start"])) for row in rows}
 
 
-async def test_a_difference_planted_in_each_store_is_found_and_repaired(stream_worker, unique_slug):
+async def _differences_metric(settings, expected_positive: bool) -> dict[tuple[str, str], float]:
+    """meterline_reconcile_differences as the admin API's /metrics reports the latest run
+    (it reads Prefect at most every 10 s)."""
+    deadline = time.monotonic() + 30
+    while True:
+        text_ = httpx.get(f"http://127.0.0.1:{settings.api.port}/metrics", timeout=10).text
+        values = {(s.labels["store"], s.labels["period"]): s.value for family in text_string_to_metric_families(text_)
+                  for s in family.samples if s.name == "meterline_reconcile_differences"}
+        if values and any(values.values()) == expected_positive or time.monotonic() > deadline:
+            return values
+        await asyncio.sleep(1)
+
+
+async def test_a_difference_planted_in_each_store_is_found_and_repaired(stream_worker, api_service, unique_slug):
     settings = stream_worker
     tenant = await create_tenant(settings, unique_slug, [("tokens", "llm.call", "SUM", "tokens")])
     await _produce(settings, tenant.id, [{"id": name, "source": "test", "type": "llm.call", "subject": "s",
@@ -126,6 +141,10 @@ async def test_a_difference_planted_in_each_store_is_found_and_repaired(stream_w
             ("rollup", "hour", hour_c), ("postgres", "hour", hour_c),
             ("rollup", "minute", minute_c), ("postgres", "minute", minute_c)} <= _found(rows)
     assert all(row["repaired"] is False for row in rows)
+    by_store = await _differences_metric(settings, expected_positive=True)
+    assert sum(by_store.values()) == len(rows)
+    assert by_store[("postgres", "open")] + by_store[("postgres", "closed")] > 0
+    assert by_store[("rollup", "open")] + by_store[("rollup", "closed")] > 0
     assert await _hours(settings, tenant.id) != sent  # reported only
 
     repaired = await reconcile_usage(tenants=[str(tenant.id)], repair=True)
@@ -134,6 +153,7 @@ async def test_a_difference_planted_in_each_store_is_found_and_repaired(stream_w
     again = await reconcile_usage(tenants=[str(tenant.id)])
     assert again["differences"] == 0
     assert not await _latest_rows()
+    assert set((await _differences_metric(settings, expected_positive=False)).values()) == {0}
 
     expected = {**sent, hour_c: (Decimal(50), 1)}
     assert await _hours(settings, tenant.id) == expected
