@@ -15,8 +15,9 @@ import inspect
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Response
 from fastapi.middleware.cors import CORSMiddleware
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.middleware import Middleware
 
 from meterline.settings import ApiSettings
@@ -31,12 +32,14 @@ from .events_view.router import router as events_view_router
 from .http_guards import BodySizeLimit, SecurityHeaders
 from .invoices.router import router as invoices_router
 from .meters.router import router as meters_router
+from .metrics import OperationsCollector, RequestMetrics, metrics_registry
 from .notifications.router import router as notifications_router
 from .operators.accounts_router import router as operator_accounts_router
 from .operators.tenants_router import router as operator_tenants_router
 from .payments.router import router as payments_router
 from .plans.router import router as plans_router
 from .rate_limits import install_rate_limit_handler
+from .request_trace import RequestTrace
 from .sessions.router import router as sessions_router
 from .stream_health.router import router as stream_health_router
 from .subscriptions.operator_router import router as operator_subscriptions_router
@@ -67,8 +70,9 @@ _DOCS_URL, _OPENAPI_URL = "/docs", "/openapi.json"
 class _AdminApi(FastAPI):
     def build_middleware_stack(self):  # type: ignore[no-untyped-def]
         # Outside Starlette's ServerErrorMiddleware, which answers unexpected errors itself
-        # and so would bypass any middleware added the usual way.
-        return SecurityHeaders(super().build_middleware_stack())
+        # and so would bypass any middleware added the usual way; the request metrics
+        # outermost, so they count those answers too.
+        return RequestMetrics(RequestTrace(SecurityHeaders(super().build_middleware_stack())), self.state.http_metrics)
 
 
 def _middleware(api: ApiSettings) -> list[Middleware]:
@@ -91,10 +95,14 @@ def create_app(wiring: ApiWiring) -> FastAPI:
         app.state.wiring = wiring
         app.state.engine = wiring.open_postgres()
         app.state.usage_reader = None
+        opener = wiring.open_operations_source
+        app.state.operations = opener(app.state.engine) if opener else None
+        if app.state.operations is not None:
+            app.state.metrics_registry.register(OperationsCollector(app.state.operations))
         try:
             yield
         finally:
-            for name in ("usage_reader", "fine_usage_reader", "watermark_source"):
+            for name in ("usage_reader", "fine_usage_reader", "watermark_source", "operations"):
                 reader = getattr(app.state, name, None)
                 close = getattr(reader, "aclose", None) or getattr(reader, "close", None)
                 if close is not None:
@@ -116,6 +124,7 @@ def create_app(wiring: ApiWiring) -> FastAPI:
         openapi_url=_OPENAPI_URL if api.docs_enabled else None,
     )
     app.state.wiring = wiring
+    app.state.metrics_registry, app.state.http_metrics = metrics_registry()
     install_error_handlers(app)
     install_rate_limit_handler(app)
     if api.docs_enabled:
@@ -124,6 +133,14 @@ def create_app(wiring: ApiWiring) -> FastAPI:
     @app.get("/healthz", tags=["health"], responses=error_responses(413, 429))
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
+
+    @app.get("/metrics", include_in_schema=False)
+    async def metrics() -> Response:
+        """Prometheus' text format: this app's requests, and the platform's operations
+        (api/metrics/operations.py), read at most once per its ttl."""
+        if getattr(app.state, "operations", None) is not None:
+            await app.state.operations.refresh()
+        return Response(generate_latest(app.state.metrics_registry), media_type=CONTENT_TYPE_LATEST)
 
     for router in _ROUTERS:
         # Logging in (api/sessions) also answers an unreadable body and wrong credentials.
@@ -135,4 +152,6 @@ def create_app(wiring: ApiWiring) -> FastAPI:
 def run(api: ApiSettings, app: FastAPI) -> None:
     import uvicorn
 
-    uvicorn.run(app, host=api.host, port=api.port, log_level="info")
+    from meterline.logs import logging_config
+
+    uvicorn.run(app, host=api.host, port=api.port, log_level="info", log_config=logging_config("api"))

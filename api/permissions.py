@@ -84,6 +84,7 @@ MEANING: dict[Permission, str] = {
 P, A = Permission, Access
 ROUTES: dict[tuple[str, str], Permission | Access] = {
     ("GET", "/healthz"): A.PUBLIC,
+    ("GET", "/metrics"): A.PUBLIC,  # Prometheus scrapes it; see infra/README.md on exposing it
     ("GET", "/openapi.json"): A.PUBLIC,
     ("HEAD", "/openapi.json"): A.PUBLIC,
     ("GET", "/docs"): A.PUBLIC,

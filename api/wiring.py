@@ -17,6 +17,7 @@ if TYPE_CHECKING:  # annotations only
     from billing_jobs.outbound_targets import TargetPolicy
     from warehouse.clickhouse.fine_usage import FineUsageReader
 
+    from .metrics import OperationsSource
     from .usage.watermark import WatermarkSource
     from .tenants.service import CustomerRegistry
     from .usage.service import UsageReader
@@ -46,3 +47,6 @@ class ApiWiring:
     # How far back usage can still arrive and be deduplicated: the younger of ingest's
     # event age limit and the stream's dedup horizon. A migrated subscription starts within it.
     usage_horizon: timedelta = timedelta(days=35)
+    # /metrics' reader of flow runs, invoices and reconciliation, given the app's PostgreSQL
+    # engine (api/metrics/operations.py); None: /metrics reports the API's requests only.
+    open_operations_source: Callable[[Any], OperationsSource] | None = None

@@ -9,6 +9,7 @@ from meterline.settings import NotifySettings
 from .dunning import run_dunning
 from .invoicing import generate_invoices
 from .limits import check_limits
+from .reconcile import reconcile_usage
 
 __all__ = ["run"]
 
@@ -21,4 +22,6 @@ def run(notify: NotifySettings) -> None:
         run_dunning.to_deployment(name="daily", cron="0 9 * * *"),
         # Limit alerts soon after usage crosses a threshold; also delivers the outbox.
         check_limits.to_deployment(name="every-few-minutes", interval=notify.limit_check_minutes * 60),
+        # 03:30 UTC daily: after the night's late events, before finance's working day.
+        reconcile_usage.to_deployment(name="daily", cron="30 3 * * *"),
     )

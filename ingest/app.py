@@ -41,6 +41,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from meterline.logs import logging_config
 from meterline.settings import IngestSettings, KafkaSettings
 
 from .admission import InFlightBudget
@@ -203,7 +204,7 @@ def _run_granian(ingest: IngestSettings, workers: int, factory: str) -> None:
            # thousand connections starved every new request for ~30 s. Load is bounded by
            # ingest's own in-flight limits (503) instead.
            backpressure=ingest.max_connections_per_process,
-           log_level=LogLevels.warning, log_access=False).serve()
+           log_level=LogLevels.warning, log_access=False, log_dictconfig=logging_config("ingest")).serve()
 
 
 def _run_uvicorn(ingest: IngestSettings, workers: int, factory: str) -> None:
@@ -214,4 +215,5 @@ def _run_uvicorn(ingest: IngestSettings, workers: int, factory: str) -> None:
     # No proxy headers: ingest never reads the client address, and the middleware is per request.
     uvicorn.run(factory, factory=True, workers=workers, host=ingest.host, port=ingest.port,
                 loop="uvloop", http="httptools", proxy_headers=False, log_level="warning", access_log=False,
+                log_config=logging_config("ingest"),
                 timeout_keep_alive=30, backlog=4096)

@@ -16,6 +16,9 @@ Order: one flusher sends records in the order they were opened, and a request's 
 keep their order inside a pack, so one subject's events reach their partition in the
 order the service accepted them, as before. A pack's ``received_at`` is that of the
 first request in it: the others arrived within the same flush, milliseconds later.
+
+Trace ids: a pack's events are contiguous per request, so its `meterline-traces` header
+holds one run (trace id, events, sampled) per request share (meterline/tracing.py).
 """
 
 from __future__ import annotations
@@ -23,6 +26,8 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
+
+from meterline.tracing import TRACE_HEADER, Trace, encode_runs
 
 from .packing import pack_head, pack_value
 from .producer import BrokerUnavailable, EventProducer
@@ -61,11 +66,12 @@ class _Ticket:
 class _Pack:
     """An open record: events of one tenant bound for one partition, and the requests they come from."""
 
-    __slots__ = ("key", "partition", "head", "deadline", "payloads", "size", "tickets", "timer", "done")
+    __slots__ = ("key", "partition", "head", "deadline", "payloads", "size", "tickets", "timer", "done", "traces")
 
     def __init__(self, key: bytes, partition: int, head: bytes, deadline: float):
         self.key, self.partition, self.head, self.deadline = key, partition, head, deadline
         self.payloads: list[bytes] = []
+        self.traces: list[list] = []  # [trace id, events, sampled] per request share, in order
         self.size = 0
         self.tickets: list[_Ticket] = []
         self.timer: asyncio.TimerHandle | None = None
@@ -85,6 +91,9 @@ class _Pack:
             ticket.settled()
         self.tickets = []
         self.payloads = []
+
+
+_UNTRACED = Trace("", False)  # a caller without a trace id still keeps the runs aligned
 
 
 class RecordCoalescer:
@@ -112,7 +121,7 @@ class RecordCoalescer:
         await self._flush()
 
     def submit(self, tenant_id: str, received_at: str, groups: list[tuple[int, bytes, list[bytes]]],
-               on_settled: Callable[[], None]) -> asyncio.Future:
+               on_settled: Callable[[], None], trace: Trace | None = None) -> asyncio.Future:
         """Queue one request's events; the future is done once Kafka acknowledged all of them.
 
         ``groups`` is ``ingest.packing.group_by_partition``'s answer. ``on_settled`` runs
@@ -121,6 +130,7 @@ class RecordCoalescer:
         """
         loop = asyncio.get_running_loop()
         ticket = _Ticket(loop.create_future(), on_settled)
+        trace = trace or _UNTRACED
         max_events, max_bytes = self._max_events, self._max_bytes
         head = None
         for partition, key, payloads in groups:
@@ -143,6 +153,8 @@ class RecordCoalescer:
                     pack.tickets.append(ticket)
                     ticket.unacked += 1
                     ticket.unsettled += 1
+                    pack.traces.append([trace.trace_id, 0, trace.sampled])
+                pack.traces[-1][1] += 1
                 pack.payloads.append(payload)
                 pack.size += cost
         self._wake.set()
@@ -179,7 +191,9 @@ class RecordCoalescer:
             # or slow): bounded by the pack's own deadline, so one stuck record cannot hold
             # the packs behind it for the producer's whole request timeout each.
             async with asyncio.timeout_at(pack.deadline):
-                future = await self._producer.send(pack.key, pack_value(pack.head, pack.payloads), pack.partition)
+                headers = [(TRACE_HEADER, encode_runs(pack.traces))] if pack.traces else None
+                future = await self._producer.send(pack.key, pack_value(pack.head, pack.payloads), pack.partition,
+                                                   headers)
         except TimeoutError:
             self._expire(pack)
             pack.settle()

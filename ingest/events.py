@@ -24,7 +24,9 @@ from typing import Protocol
 
 import orjson
 
+from meterline.logs import TRAIL_LOGGER
 from meterline.settings import IngestSettings
+from meterline.tracing import TRACE_ID, Trace, trace_from_headers
 
 from .admission import InFlightBudget
 from .auth import KeyCache, bearer_key
@@ -43,8 +45,10 @@ __all__ = ["Answer", "BodyReader", "ClientGone", "IngestContext", "body_too_larg
            "events_endpoint"]
 
 log = logging.getLogger(__name__)
+trail = logging.getLogger(TRAIL_LOGGER)
 
 _JSON_HEADERS = [(b"content-type", b"application/json")]
+REQUEST_ID_HEADER = "X-Request-ID"  # every answer names the request's trace id
 
 
 @dataclass
@@ -68,8 +72,11 @@ class Answer:
     headers: dict[str, str]
 
     @classmethod
-    def of(cls, exc: IngestError) -> Answer:
-        return cls(exc.status, error_body(exc.code, exc.message, exc.details), dict(exc.headers or {}))
+    def of(cls, exc: IngestError, trace: Trace | None = None) -> Answer:
+        headers = dict(exc.headers or {})
+        if trace is not None:
+            headers[REQUEST_ID_HEADER] = trace.trace_id
+        return cls(exc.status, error_body(exc.code, exc.message, exc.details), headers)
 
 
 class BodyReader(Protocol):
@@ -80,7 +87,7 @@ class BodyReader(Protocol):
 
 async def events_endpoint(ctx: IngestContext, scope: dict, receive, send) -> None:
     """The ASGI side: headers and body chunks in, one JSON answer out."""
-    authorization = content_length = content_type = None
+    authorization = content_length = content_type = traceparent = request_id = None
     for name, value in scope["headers"]:
         if name == b"authorization":
             authorization = value.decode("latin-1")
@@ -88,6 +95,11 @@ async def events_endpoint(ctx: IngestContext, scope: dict, receive, send) -> Non
             content_length = value.decode("latin-1")
         elif name == b"content-type":
             content_type = value.decode("latin-1")
+        elif name == b"traceparent":
+            traceparent = value.decode("latin-1")
+        elif name == b"x-request-id":
+            request_id = value.decode("latin-1")
+    trace = trace_from_headers(traceparent, request_id, ctx.settings.trace_all_events)
 
     async def read_body(max_bytes: int) -> bytes:
         # A plain loop, not an async generator: each async generator is registered in the
@@ -107,12 +119,12 @@ async def events_endpoint(ctx: IngestContext, scope: dict, receive, send) -> Non
                 return parts[0] if len(parts) == 1 else b"".join(parts)
 
     try:
-        answer = await handle_events(ctx, authorization, content_length, content_type, read_body)
+        answer = await handle_events(ctx, authorization, content_length, content_type, read_body, trace)
     except ClientGone:
         return  # nobody to answer; the producer still settles what was sent
     except Exception:
         log.exception("unexpected error in POST /v1/events")
-        answer = Answer.of(IngestError(500, "internal_error", "an unexpected error occurred"))
+        answer = Answer.of(IngestError(500, "internal_error", "an unexpected error occurred"), trace)
     headers = [*_JSON_HEADERS, (b"content-length", str(len(answer.body)).encode())]
     headers += [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in answer.headers.items()]
     await send({"type": "http.response.start", "status": answer.status, "headers": headers})
@@ -124,21 +136,25 @@ class ClientGone(Exception):
 
 
 async def handle_events(ctx: IngestContext, authorization: str | None, content_length: str | None,
-                        content_type: str | None, read_body: BodyReader) -> Answer:
+                        content_type: str | None, read_body: BodyReader, trace: Trace | None = None) -> Answer:
+    """`trace`: the request's (meterline/tracing.py), a new one when None; the answer names it
+    in X-Request-ID, its events carry it to the stream, and log lines of the request carry it."""
     metrics = ctx.metrics
     started = time.perf_counter()
+    trace = trace or trace_from_headers(None, None, ctx.settings.trace_all_events)
+    TRACE_ID.set(trace.trace_id)  # this request's task only: each request runs in its own
     if not ctx.budget.try_enter():
         metrics.count_rejected(503, "overloaded", 1)
-        return Answer.of(_overloaded(ctx, "too many requests in flight"))
+        return Answer.of(_overloaded(ctx, "too many requests in flight"), trace)
     outcome = _Outcome()
     try:
-        await _ingest(ctx, authorization, content_length, content_type, read_body, outcome)
+        await _ingest(ctx, authorization, content_length, content_type, read_body, outcome, trace)
         metrics.count_accepted(outcome.accepted, outcome.duplicates)
         return Answer(202, orjson.dumps({"accepted": outcome.accepted, "duplicates_in_request": outcome.duplicates}),
-                      {})
+                      {REQUEST_ID_HEADER: trace.trace_id})
     except IngestError as exc:
         metrics.count_rejected(exc.status, exc.code, outcome.events)
-        return Answer.of(exc)
+        return Answer.of(exc, trace)
     finally:
         ctx.budget.leave()
         metrics.observe_request(time.perf_counter() - started)
@@ -152,7 +168,7 @@ class _Outcome:
 
 
 async def _ingest(ctx: IngestContext, authorization: str | None, declared: str | None, content_type: str | None,
-                  read_body: BodyReader, outcome: _Outcome) -> None:
+                  read_body: BodyReader, outcome: _Outcome, trace: Trace) -> None:
     owner = await ctx.keys.owner(bearer_key(authorization))
     settings = ctx.settings
     max_body = settings.max_body_bytes
@@ -192,9 +208,11 @@ async def _ingest(ctx: IngestContext, authorization: str | None, declared: str |
                                             partition_of)
                 release_once.handed_over = True
                 acknowledged = ctx.coalescer.submit(str(owner.tenant_id), validated.received_at, groups,
-                                                    on_settled=release_once)
+                                                    on_settled=release_once, trace=trace)
+                log_accepted = _trail_line(str(owner.tenant_id), validated.payloads, trace)
                 del validated.payloads[:], groups
                 await acknowledged
+                log_accepted()
             except BrokerUnavailable as exc:
                 raise IngestError(503, "broker_unavailable",
                                   "Kafka did not acknowledge the events in time; nothing was accepted, "
@@ -209,6 +227,15 @@ async def _ingest(ctx: IngestContext, authorization: str | None, declared: str |
         # Before produce (or on any error up to it) the reservation is released here;
         # once produce was called, when its records settle.
         release_once.unless_handed_over()
+
+
+def _trail_line(tenant_id: str, payloads: list[bytes], trace: Trace):
+    """What logs a sampled request's event ids once Kafka acknowledged them (its payloads
+    parsed again here: only sampled requests pay for it); nothing for other requests."""
+    if not trace.sampled:
+        return lambda: None
+    event_ids = [orjson.loads(payload)["id"] for payload in payloads]
+    return lambda: trail.info("events accepted", extra={"tenant_id": tenant_id, "event_ids": event_ids})
 
 
 class _Release:

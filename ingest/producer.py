@@ -162,7 +162,8 @@ class EventProducer:
 
         return partition_of
 
-    async def send(self, key: bytes, value: bytes, partition: int) -> asyncio.Future:
+    async def send(self, key: bytes, value: bytes, partition: int,
+                   headers: list[tuple[str, bytes]] | None = None) -> asyncio.Future:
         """Hands one record to the producer: a future of the broker's acknowledgement, or BrokerUnavailable.
 
         This may wait while the partition's batch is full and undrained; the caller bounds
@@ -172,7 +173,7 @@ class EventProducer:
             raise BrokerUnavailable("the broker is unavailable")
         producer = self._producer
         try:
-            future = await producer.send(self._topic, value, key=key, partition=partition)
+            future = await producer.send(self._topic, value, key=key, partition=partition, headers=headers)
         except (KafkaError, OSError) as exc:
             self.failed(type(exc).__name__)
             raise BrokerUnavailable(f"{type(exc).__name__}: {exc}") from exc

@@ -10,6 +10,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel
 
+from meterline.tracing import trace_from_headers
+
 from .errors import IngestError, error_body
 from .events import IngestContext, body_too_large, handle_events
 
@@ -75,8 +77,10 @@ async def post_events(request: Request) -> Response:
             parts.append(chunk)
         return b"".join(parts)
 
-    answer = await handle_events(request.app.state.ingest, headers.get("authorization"),
-                                 headers.get("content-length"), headers.get("content-type"), read_body)
+    ctx = request.app.state.ingest
+    trace = trace_from_headers(headers.get("traceparent"), headers.get("x-request-id"), ctx.settings.trace_all_events)
+    answer = await handle_events(ctx, headers.get("authorization"), headers.get("content-length"),
+                                 headers.get("content-type"), read_body, trace)
     return Response(answer.body, status_code=answer.status, media_type=JSON, headers=answer.headers)
 
 

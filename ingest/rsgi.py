@@ -17,6 +17,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from meterline.tracing import trace_from_headers
+
 from .errors import IngestError
 from .events import Answer, ClientGone, body_too_large, handle_events
 
@@ -72,14 +74,17 @@ class RsgiIngest:
                 parts.append(chunk)
             return b"".join(parts)
 
+        ctx = self._door.state.ingest
+        trace = trace_from_headers(headers.get("traceparent"), headers.get("x-request-id"),
+                                   ctx.settings.trace_all_events)
         try:
-            answer = await handle_events(self._door.state.ingest, headers.get("authorization"), declared,
-                                         headers.get("content-type"), read_body)
+            answer = await handle_events(ctx, headers.get("authorization"), declared,
+                                         headers.get("content-type"), read_body, trace)
         except ClientGone:
             return
         except Exception:
             log.exception("unexpected error in POST /v1/events")
-            answer = Answer.of(IngestError(500, "internal_error", "an unexpected error occurred"))
+            answer = Answer.of(IngestError(500, "internal_error", "an unexpected error occurred"), trace)
         if answer.headers:
             protocol.response_bytes(answer.status, [_JSON, *answer.headers.items()], answer.body)
         else:

@@ -16,7 +16,8 @@ from meterline.settings import Settings
 
 __all__ = ["api_app", "api_wiring", "build_flow_wiring", "flow_wiring", "ingest_app", "ingest_rsgi_worker_app",
            "ingest_worker_app", "mailer", "migrate", "pg_engine", "pg_sync_engine", "serve_api", "serve_clickhouse",
-           "serve_flows", "serve_ingest", "serve_stream", "stripe_gateway", "webhook_sender", "webhook_target_policy"]
+           "serve_flows", "serve_ingest", "serve_stream", "stripe_gateway", "usage_reconciler", "webhook_sender",
+           "webhook_target_policy", "build_usage_reconciler", "operations_source"]
 
 # The settings of `serve_ingest`, for its worker processes to rebuild.
 _INGEST_SETTINGS_ENV = "_METERLINE_INGEST_SETTINGS_JSON"
@@ -116,6 +117,7 @@ def api_wiring(settings: Settings):
         open_watermark_source=functools.partial(WatermarkSource, settings.kafka, settings.stream.consumer_group),
         customer_registry=stripe_gateway(settings),
         usage_horizon=usage_horizon(settings),
+        open_operations_source=functools.partial(operations_source, settings),
     )
 
 
@@ -123,6 +125,22 @@ def usage_horizon(settings: Settings) -> timedelta:
     """How old an event can be and still be counted once: ingest refuses older ones, the
     stream dead-letters those beyond its dedup record."""
     return min(timedelta(seconds=settings.ingest.max_event_age_s), timedelta(days=settings.stream.dedup_horizon_days))
+
+
+def operations_source(settings: Settings, engine: AsyncEngine):
+    """The admin API's /metrics reader: Prefect's API for flow runs and the latest
+    reconciliation, the app's PostgreSQL engine for issued invoices."""
+    from api.metrics import OperationsSource
+    from warehouse.postgres.operations import issued_invoice_totals
+    from warehouse.prefect_api import PrefectRuns
+
+    prefect = PrefectRuns(settings.prefect_api_url)
+
+    async def invoices():
+        async with engine.connect() as conn:
+            return await issued_invoice_totals(conn)
+
+    return OperationsSource(prefect.run_counts, prefect.latest_artifact, invoices, close=prefect.aclose)
 
 
 def api_app(settings: Settings):
@@ -138,6 +156,10 @@ def serve_api(settings: Settings) -> None:
 
 
 def serve_flows(settings: Settings) -> None:
+    from pathlib import Path
+
+    # Before Prefect is imported: its logging (here and in each flow run process it starts) as JSON.
+    os.environ.setdefault("PREFECT_LOGGING_CONFIG_PATH", str(Path(__file__).parents[1] / "flows" / "logging.yml"))
     from flows.serve import run
 
     run(settings.notify)
@@ -189,6 +211,23 @@ def flow_wiring():
     Prefect worker that imports their module, so the root is asked from there, once
     (`flow_wiring.cache_clear()` rebuilds it after the environment changed)."""
     return build_flow_wiring(Settings())
+
+
+def build_usage_reconciler(settings: Settings):
+    """The `reconcile-usage` flow's engine and ClickHouse client, for one run (its event loop)."""
+    from datetime import timedelta
+
+    from stream.reconcile import UsageReconciler
+    from warehouse.clickhouse.client import open_clickhouse
+    from warehouse.clickhouse.reconcile_store import ClickHouseReconcileStore
+
+    clickhouse = ClickHouseReconcileStore(open_clickhouse(settings.clickhouse), settings.clickhouse.database)
+    return UsageReconciler(pg_engine(settings), clickhouse, timedelta(days=settings.stream.dedup_horizon_days))
+
+
+def usage_reconciler():
+    """`build_usage_reconciler` from the environment's settings (as `flow_wiring`)."""
+    return build_usage_reconciler(Settings())
 
 
 def ingest_app(settings: Settings, processes: int = 1):

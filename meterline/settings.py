@@ -165,6 +165,9 @@ class IngestSettings(BaseModel):
     max_in_flight_requests: int = 512
     max_in_flight_bytes: int = 128 * 1024 * 1024  # bodies plus records not yet acked
     retry_after_s: int = 1
+    # Log every event's id at ingest and when the stream writes it, as if every request's
+    # traceparent were sampled (meterline/tracing.py): for debugging, not for 30,000 events/s.
+    trace_all_events: bool = False
     # Producer: events are packed per (tenant, partition), across concurrent requests, into
     # records of at most this (ingest/coalescing.py).
     max_pack_events: int = 500

@@ -14,6 +14,9 @@ from datetime import datetime, timezone
 import orjson
 from tenacity import AsyncRetrying, retry_if_exception_type, wait_exponential
 
+from meterline.logs import TRAIL_LOGGER
+from meterline.tracing import TRACE_HEADER, decode_runs
+
 from .isolation import write_isolating
 from .metrics import StreamMetrics
 from .resources import WorkerResources
@@ -23,6 +26,10 @@ from .sinks.postgres import BatchOutcome, SourceRecord, UsageSink, give_up_recor
 __all__ = ["register_agent"]
 
 log = logging.getLogger("meterline.stream")
+trail = logging.getLogger(TRAIL_LOGGER)
+# Trace ids named in a batch's log line; the rest are counted. A batch of single-event
+# requests holds thousands.
+_TRACE_IDS_LOGGED = 20
 
 
 @contextlib.contextmanager
@@ -47,10 +54,12 @@ def register_agent(app, resources: WorkerResources, events_topic, dead_letter_to
     async def count_usage(stream):
         async for batch in stream.take_events(config.batch_size, within=config.batch_window_s):
             records = [SourceRecord(e.message.topic, e.message.partition, e.message.offset,
-                                    datetime.fromtimestamp(e.message.timestamp, timezone.utc), e.value)
+                                    datetime.fromtimestamp(e.message.timestamp, timezone.utc), e.value,
+                                    traces=decode_runs(_trace_header(e.message.headers)))
                        for e in batch]
             for outcome in await _write_until_done(resources, records):
                 _count(resources.metrics, outcome)
+                _log_batch(outcome)
                 # After the commit: the tenant table has them already; the topic is a feed.
                 for dead in outcome.dead_letters:
                     await dead_letter_topic.send(value=orjson.dumps(dead))
@@ -103,6 +112,27 @@ async def _write_until_done(resources: WorkerResources, records: list[SourceReco
                 raise
             metrics.sink_latency.observe(time.perf_counter() - started)
     return outcomes
+
+
+def _trace_header(headers) -> bytes | None:
+    pairs = headers.items() if isinstance(headers, dict) else (headers or ())
+    for name, value in pairs:
+        if name == TRACE_HEADER:
+            return value
+    return None
+
+
+def _log_batch(outcome: BatchOutcome) -> None:
+    """One line per batch written (its trace ids), and one per new event of a sampled trace
+    (meterline/tracing.py says why not one per event)."""
+    traces = sorted(outcome.trace_ids)
+    log.info("batch written to the sinks", extra={
+        "records": outcome.records, "events": outcome.received, "new": outcome.new,
+        "duplicates": outcome.duplicates, "dead_letters": len(outcome.dead_letters),
+        "trace_ids": traces[:_TRACE_IDS_LOGGED], "trace_id_count": len(traces)})
+    for tenant_id, event_id, trace_id in outcome.trail:
+        trail.info("event written to the sinks", extra={"tenant_id": tenant_id, "event_id": event_id,
+                                                         "trace_id": trace_id})
 
 
 def _count(metrics: StreamMetrics, outcome: BatchOutcome) -> None:

@@ -60,5 +60,7 @@ def build_app(stream: StreamSettings, kafka: KafkaSettings, clients: StreamClien
 def run(stream: StreamSettings, kafka: KafkaSettings, clients: StreamClients, data_dir: Path) -> None:
     from faust.worker import Worker
 
+    from meterline.logs import logging_config
+
     app = build_app(stream, kafka, clients, data_dir)
-    Worker(app, loglevel="INFO", quiet=True).execute_from_commandline()
+    Worker(app, loglevel="INFO", quiet=True, logging_config=logging_config("stream")).execute_from_commandline()

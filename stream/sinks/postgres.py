@@ -35,6 +35,7 @@ from typing import Protocol
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from billing_jobs.corrections import LateUsage, late_usage_corrections
+from meterline.tracing import TraceRun, event_traces, slice_runs
 from metering import Meter, UsageEvent, aggregate, storable_quantity
 from stream.events import content_digest, decode_pack
 from warehouse.postgres.meters import lock_tenants
@@ -75,6 +76,8 @@ class SourceRecord:
     advances: bool = True
     refusal: str | None = None
     refusal_stored: bool = True
+    # The trace of each request whose events the record holds (its `meterline-traces` header).
+    traces: tuple[TraceRun, ...] = ()
 
 
 @dataclass
@@ -88,6 +91,10 @@ class BatchOutcome:
     corrections: int = 0
     # Dead letters for the Kafka topic, as JSON-ready dicts (already in the tenant table).
     dead_letters: list[dict] = field(default_factory=list)
+    # The trace ids of the records applied now, and (tenant, event id, trace id) of each new
+    # event of a sampled trace: what the agent logs after the commit (meterline/tracing.py).
+    trace_ids: set[str] = field(default_factory=set)
+    trail: list[tuple[str, str, str]] = field(default_factory=list)
 
 
 def _event_json(event: UsageEvent) -> dict:
@@ -122,8 +129,9 @@ def split_record(record: SourceRecord) -> tuple[SourceRecord, SourceRecord] | No
     if len(events) < 2:
         return None
     middle = len(events) // 2
-    return (replace(record, events=tuple(events[:middle]), advances=False),
-            replace(record, events=tuple(events[middle:])))
+    return (replace(record, events=tuple(events[:middle]), advances=False,
+                    traces=slice_runs(record.traces, 0, middle)),
+            replace(record, events=tuple(events[middle:]), traces=slice_runs(record.traces, middle, len(events))))
 
 
 def refuse_record(record: SourceRecord, reason: str) -> SourceRecord:
@@ -149,8 +157,18 @@ async def invoiced_corrections(conn, tenant_id: uuid.UUID, fresh: Sequence[Usage
          for k, d in result.deltas.items() if k.resolution == "hour"), periods)
 
 
+def _sampled(record: SourceRecord, events: Sequence[UsageEvent], sampled: dict[tuple, str],
+             outcome: BatchOutcome) -> None:
+    """The record's trace ids for the batch's log line, and its sampled events' traces."""
+    outcome.trace_ids.update(run.trace_id for run in record.traces if run.trace_id)
+    if any(run.sampled for run in record.traces):
+        for event, trace in zip(events, event_traces(record.traces, len(events))):
+            if trace is not None and trace.sampled:
+                sampled[event.tenant_id, event.id] = trace.trace_id
+
+
 def _sort_records(records: Sequence[SourceRecord], applied: dict[int, int], horizon_start: datetime,
-                  horizon_days: int, outcome: BatchOutcome):
+                  horizon_days: int, outcome: BatchOutcome, sampled: dict[tuple, str]):
     """The batch's records decoded and sorted by tenant: the positions they advance to, each
     tenant's first copy of each event, its repeats within the batch and its events refused
     with their reasons (older than `horizon_start`, or refused by a split batch's
@@ -176,6 +194,8 @@ def _sort_records(records: Sequence[SourceRecord], applied: dict[int, int], hori
                 outcome.dead_letters.append(_dead(None, f"{topic}/{record.partition}@{record.offset}", "",
                                                   f"undecodable record: {exc!r}"[:500], None))
                 continue
+        if record.traces:
+            _sampled(record, events, sampled, outcome)
         if record.refusal is not None:
             outcome.received += len(events)
             if record.refusal_stored:
@@ -282,8 +302,9 @@ class UsageSink:
         horizon_start = now - self._horizon
         async with self._engine.begin() as conn:
             applied = await load_positions(conn, self._group, topic, {r.partition for r in records})
+            sampled: dict[tuple, str] = {}
             positions, by_tenant, repeats, refused = _sort_records(records, applied, horizon_start,
-                                                                   self._horizon.days, outcome)
+                                                                   self._horizon.days, outcome, sampled)
             known_meters = await meters.for_tenants(by_tenant) if by_tenant else []
             # Shared until the commit: a new meter's backfill (exclusive) waits for this
             # batch, or this batch for it and then applies the meter (stream/backfill.py).
@@ -320,4 +341,7 @@ class UsageSink:
             await self._clickhouse.write(clickhouse)
             await save_positions(conn, self._group, topic, positions)
         outcome.new = len(new_events)
+        if sampled:
+            outcome.trail = [(str(e.tenant_id), e.id, trace_id) for e in new_events
+                             if (trace_id := sampled.get((e.tenant_id, e.id))) is not None]
         return outcome

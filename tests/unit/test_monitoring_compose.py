@@ -30,8 +30,7 @@ def test_prometheus_and_grafana_mount_the_monitoring_files():
 
 def test_each_scrape_target_is_a_compose_service_on_its_default_port():
     # The sections' own defaults (not Settings(), which reads this machine's METERLINE_* ports).
-    ports = {"ingest": IngestSettings().port, "stream": StreamSettings().web_port, "api": ApiSettings().port,
-             "flows": 9464}  # the flow worker's future /metrics port, see infra/monitoring/prometheus.yml
+    ports = {"ingest": IngestSettings().port, "stream": StreamSettings().web_port, "api": ApiSettings().port}
     for job in PROMETHEUS["scrape_configs"]:
         (target,) = job["static_configs"][0]["targets"]
         host, port = target.split(":")

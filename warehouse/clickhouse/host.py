@@ -28,6 +28,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from meterline.logs import configure_logging, logging_config
 from meterline.settings import ClickHouseSettings
 
 from .host_secret import read_secret
@@ -145,8 +146,8 @@ def run(config: ClickHouseSettings, chdb_dir: Path) -> None:
     if not config.is_embedded:
         raise SystemExit("METERLINE_CLICKHOUSE__URL is set: there is no chDB directory to host")
     chdb_dir.mkdir(parents=True, exist_ok=True)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    configure_logging("clickhouse-host")
     # Loopback only, and a secret even so: any local process can reach loopback.
     secret = read_secret(config.host_secret_path)
     uvicorn.run(build_host_app(f"chdb://{chdb_dir}", secret), host="127.0.0.1", port=config.port,
-                log_level="warning", access_log=False)
+                log_level="warning", access_log=False, log_config=logging_config("clickhouse-host"))

@@ -17,11 +17,13 @@ class FakeProducer:
 
     def __init__(self):
         self.sent: list[tuple[bytes, dict, int, asyncio.Future]] = []
+        self.headers: list[list | None] = []
         self.failures: list[str] = []
         self.deliveries = 0
 
-    async def send(self, key: bytes, value: bytes, partition: int) -> asyncio.Future:
+    async def send(self, key: bytes, value: bytes, partition: int, headers=None) -> asyncio.Future:
         future = asyncio.get_running_loop().create_future()
+        self.headers.append(headers)
         self.sent.append((key, orjson.loads(value), partition, future))
         return future
 
@@ -140,7 +142,7 @@ async def test_an_unacknowledged_record_fails_its_requests_at_the_deadline_and_s
 
 async def test_a_refused_send_fails_the_requests_at_once():
     class Refusing(FakeProducer):
-        async def send(self, key, value, partition):
+        async def send(self, key, value, partition, headers=None):
             raise BrokerUnavailable("the broker is unavailable")
 
     coalescer = RecordCoalescer(Refusing(), max_events=500, max_bytes=1 << 20, timeout_s=5)
@@ -155,7 +157,7 @@ async def test_a_refused_send_fails_the_requests_at_once():
 
 async def test_a_send_stuck_on_a_full_batch_holds_the_packs_behind_it_only_until_its_deadline():
     class StuckOnT1(FakeProducer):
-        async def send(self, key, value, partition):
+        async def send(self, key, value, partition, headers=None):
             if key.startswith(b"t1:"):
                 await asyncio.Event().wait()  # a partition's batch that never drains
             return await super().send(key, value, partition)
@@ -173,4 +175,26 @@ async def test_a_send_stuck_on_a_full_batch_holds_the_packs_behind_it_only_until
     producer.sent[0][3].set_result(None)
     await settle_loop()
     assert behind.result() is None
+    await coalescer.close()
+
+
+async def test_a_shared_record_carries_each_requests_trace_over_its_events():
+    from meterline.tracing import TRACE_HEADER, Trace, decode_runs, event_traces
+
+    producer = FakeProducer()
+    coalescer = RecordCoalescer(producer, max_events=500, max_bytes=1 << 20, timeout_s=5)
+    a = coalescer.submit("t1", "x", groups("t1", ["s-0", "s-0"], ["a1", "a2"]), lambda: None, Trace("ta", True))
+    b = coalescer.submit("t1", "x", groups("t1", ["s-0"], ["b1"]), lambda: None, Trace("tb", False))
+    coalescer.start()
+    await settle_loop()
+    (record,) = producer.sent
+    (headers,) = producer.headers
+    ((name, value),) = headers
+    assert name == TRACE_HEADER
+    events = [e["id"] for e in record[1]["events"]]
+    assert dict(zip(events, event_traces(decode_runs(value), len(events)))) == {
+        "a1": Trace("ta", True), "a2": Trace("ta", True), "b1": Trace("tb", False)}
+    for _, _, _, future in producer.sent:
+        future.set_result(None)
+    await asyncio.gather(a, b)
     await coalescer.close()
