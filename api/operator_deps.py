@@ -18,6 +18,7 @@ from typing import Annotated
 from fastapi import Depends
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from warehouse.postgres.audit import Actor
 from warehouse.postgres.operators import get_operator
 
 from .auth import InvalidToken
@@ -27,7 +28,7 @@ from .operator_roles import Permission, allowed
 from .operator_tokens import OperatorPrincipal, decode_operator_token
 
 __all__ = ["CurrentOperator", "BootstrapDep", "require_permission", "get_operator_principal",
-           "require_bootstrap_token"]
+           "require_bootstrap_token", "operator_actor"]
 
 _operator_bearer = HTTPBearer(auto_error=False, scheme_name="OperatorAccessToken",
                               description="An operator access token from /v1/operator/auth/login")
@@ -81,3 +82,8 @@ def require_bootstrap_token(wiring: WiringDep,
 
 
 BootstrapDep = Annotated[None, Depends(require_bootstrap_token)]
+
+
+def operator_actor(operator: OperatorPrincipal) -> Actor:
+    """An operator as a tenant's audit log names them."""
+    return Actor("operator", operator.operator_id)

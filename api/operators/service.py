@@ -11,6 +11,7 @@ import uuid
 
 from billing_jobs.lifecycle import LifecycleRefused, TenantState, resume, suspend
 from meterline.settings import ApiSettings, JwtSettings
+from warehouse.postgres.audit import Actor, record_audit
 from warehouse.postgres.abuse_limits import clear_login_failures, lock_out, lockout_left_s, record_login_failures
 from warehouse.postgres.database import ConstraintViolation, Database
 from warehouse.postgres.operators import OperatorRecord, find_operator_by_email, insert_operator
@@ -67,7 +68,8 @@ async def _record_failure(database: Database, limits: ApiSettings, keys: list[st
                 await lock_out(conn, key, seconds)
 
 
-async def change_suspension(database: Database, tenant_id: uuid.UUID, reason: str | None) -> TenantLifecycle:
+async def change_suspension(database: Database, tenant_id: uuid.UUID, reason: str | None,
+                            actor: Actor) -> TenantLifecycle:
     """Suspend with `reason`, or resume when it is None; the tenant as it stands afterwards."""
     now = utcnow()
     async with database.begin() as conn:
@@ -80,4 +82,6 @@ async def change_suspension(database: Database, tenant_id: uuid.UUID, reason: st
         except LifecycleRefused as exc:
             raise Conflict(str(exc), code=exc.code) from exc
         await save_lifecycle(conn, tenant_id, state, now)
+        await record_audit(conn, tenant_id, actor, "tenant.suspended" if reason is not None else "tenant.resumed",
+                           "tenant", tenant_id, {"by": "operator", "reason": reason})
         return await load_lifecycle(conn, tenant_id)  # type: ignore[return-value]

@@ -14,7 +14,8 @@ from warehouse.postgres.tenant_purge import list_retained_invoices
 from ..deps import DatabaseDep
 from ..domain_errors import FieldProblem, InvalidInput
 from ..errors import error_responses
-from ..operator_deps import require_permission
+from ..operator_deps import operator_actor, require_permission
+from ..operator_tokens import OperatorPrincipal
 from ..usage.cursor import InvalidCursor, decode_cursor, encode_cursor
 from . import service
 from .schemas import (
@@ -28,7 +29,7 @@ router = APIRouter(prefix="/v1/operator", tags=["operators"], responses=error_re
 Limit = Annotated[int, Query(ge=1, le=200, description="Rows per page")]
 Cursor = Annotated[str | None, Query(max_length=512, description="`next_cursor` of the previous page")]
 TenantReader = Annotated[object, Depends(require_permission("tenants.read"))]
-Suspender = Annotated[object, Depends(require_permission("tenants.suspend"))]
+Suspender = Annotated[OperatorPrincipal, Depends(require_permission("tenants.suspend"))]
 RetainedReader = Annotated[object, Depends(require_permission("invoices.retained"))]
 
 
@@ -66,18 +67,19 @@ async def list_tenants(_operator: TenantReader, database: DatabaseDep, limit: Li
 
 @router.post("/tenants/{tenant_id}/suspend", response_model=TenantStandingPublic,
              responses=error_responses(400, (404, "No such tenant")))
-async def suspend_tenant(tenant_id: uuid.UUID, body: SuspensionCreate, _operator: Suspender,
+async def suspend_tenant(tenant_id: uuid.UUID, body: SuspensionCreate, operator: Suspender,
                          database: DatabaseDep) -> TenantStandingPublic:
     """Ingest refuses the tenant's API keys (403 with the reason) within seconds; its data is kept and
     its people still sign in (their login answer shows the suspension). Dunning never lifts it."""
-    return TenantStandingPublic.of(await service.change_suspension(database, tenant_id, body.reason))
+    return TenantStandingPublic.of(await service.change_suspension(database, tenant_id, body.reason,
+                                                                  operator_actor(operator)))
 
 
 @router.post("/tenants/{tenant_id}/resume", response_model=TenantStandingPublic,
              responses=error_responses((404, "No such tenant"), (409, "The tenant is not suspended")))
-async def resume_tenant(tenant_id: uuid.UUID, _operator: Suspender, database: DatabaseDep) -> TenantStandingPublic:
+async def resume_tenant(tenant_id: uuid.UUID, operator: Suspender, database: DatabaseDep) -> TenantStandingPublic:
     """Lifts any suspension (an operator's or dunning's); ingest accepts the keys again within seconds."""
-    return TenantStandingPublic.of(await service.change_suspension(database, tenant_id, None))
+    return TenantStandingPublic.of(await service.change_suspension(database, tenant_id, None, operator_actor(operator)))
 
 
 @router.get("/retained-invoices", response_model=RetainedInvoicePagePublic)

@@ -22,6 +22,7 @@ import uuid
 from collections.abc import Sequence
 from datetime import date, datetime, time, timedelta, timezone
 
+from warehouse.postgres.audit import Actor, record_audit
 from warehouse.postgres.billing_history import invoiced_until
 from warehouse.postgres.database import Database
 from warehouse.postgres.plans import (
@@ -71,7 +72,7 @@ def check_backdated_start(started_at: datetime, now: datetime, horizon: timedelt
 
 
 async def migrate_subscription(database: Database, tenant_id: uuid.UUID, plan_slug: str, started_at: datetime,
-                               now: datetime, horizon: timedelta) -> SubscriptionRecord:
+                               now: datetime, horizon: timedelta, actor: Actor) -> SubscriptionRecord:
     async with database.begin() as conn:
         if await get_tenant(conn, tenant_id) is None:
             raise NotFound(f"no tenant '{tenant_id}'", problems=[FieldProblem("tenant_id", "unknown tenant", "path")])
@@ -82,4 +83,7 @@ async def migrate_subscription(database: Database, tenant_id: uuid.UUID, plan_sl
         await refuse_unbillable_plan(conn, tenant_id, plan)
         # One cancelled at its period's end is over now, but its row still says active.
         await end_expired_subscriptions(conn, tenant_id, now)
-        return await insert_subscription(conn, tenant_id, plan_id, started_at=started_at)
+        created = await insert_subscription(conn, tenant_id, plan_id, started_at=started_at)
+        await record_audit(conn, tenant_id, actor, "subscription.migrated", "subscription", created.id,
+                           {"plan": plan_slug, "started_at": started_at.isoformat()})
+        return created

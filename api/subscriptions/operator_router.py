@@ -10,10 +10,13 @@ from fastapi import APIRouter, Depends, Path, status
 
 from ..deps import DatabaseDep
 from ..errors import error_responses
-from ..operator_deps import require_permission
+from ..operator_deps import operator_actor, require_permission
+from ..operator_tokens import OperatorPrincipal
 from .deps import Now, UsageHorizon
 from .migration import migrate_subscription
 from .schemas import SubscriptionMigrate, SubscriptionPublic
+
+BillingOperator = Annotated[OperatorPrincipal, Depends(require_permission("billing.run"))]
 
 router = APIRouter(prefix="/v1/operator/tenants/{tenant_id}/subscriptions", tags=["operator"],
                    responses=error_responses((401, "No operator access token, or not an operator's"),
@@ -21,13 +24,13 @@ router = APIRouter(prefix="/v1/operator/tenants/{tenant_id}/subscriptions", tags
 
 
 @router.post("", response_model=SubscriptionPublic, status_code=status.HTTP_201_CREATED,
-             dependencies=[Depends(require_permission("billing.run"))],
              responses=error_responses(400, (404, "No such tenant or plan")))
-async def migrate(tenant_id: Annotated[uuid.UUID, Path()], body: SubscriptionMigrate,
+async def migrate(tenant_id: Annotated[uuid.UUID, Path()], body: SubscriptionMigrate, operator: BillingOperator,
                   database: DatabaseDep, now: Now, horizon: UsageHorizon) -> SubscriptionPublic:
     """Create the tenant's subscription as started at `started_at` in the past (a customer
     migrated in): the closed periods it covers are then billed by the invoice run, the flat fee
     prorated from `started_at`. 422 with the reason (`started_in_future`, `beyond_usage_horizon`,
     `overlaps_subscription`, `period_invoiced`, `meter_not_billable`) otherwise."""
-    record = await migrate_subscription(database, tenant_id, body.plan_slug, body.started_at, now, horizon)
+    record = await migrate_subscription(database, tenant_id, body.plan_slug, body.started_at, now, horizon,
+                                        operator_actor(operator))
     return SubscriptionPublic.of(record)

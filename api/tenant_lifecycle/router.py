@@ -5,7 +5,8 @@ from __future__ import annotations
 import orjson
 from fastapi import APIRouter, Response, status
 
-from ..deps import CurrentPrincipal, DatabaseDep, LimitsDep
+from ..caller import caller_actor
+from ..deps import CurrentCaller, CurrentPrincipal, DatabaseDep, LimitsDep
 from ..errors import error_responses
 from ..operators.schemas import TenantStandingPublic
 from ..subscriptions.deps import Now
@@ -15,7 +16,7 @@ router = APIRouter(prefix="/v1/tenant", tags=["tenant lifecycle"],
                    responses=error_responses(401, (403, "Only the tenant's owner may do this")))
 
 # The owner only, by the role table (api/permissions.py: delete_tenant).
-Owner = CurrentPrincipal
+Owner = CurrentCaller
 
 
 @router.get("", response_model=TenantStandingPublic)
@@ -29,7 +30,7 @@ async def get_standing(principal: CurrentPrincipal, database: DatabaseDep) -> Te
 async def download_export(owner: Owner, database: DatabaseDep, now: Now) -> Response:
     """Meters, subscriptions, API keys (no secrets), invoices with lines and payments, hourly and daily
     usage windows. Taking it is what allows the owner to ask for the tenant's deletion afterwards."""
-    body = await service.export(database, owner.tenant_id, now)
+    body = await service.export(database, owner.tenant.id, now, caller_actor(owner))
     filename = f"meterline-{body['tenant']['slug']}-{now:%Y%m%dT%H%M%SZ}.json"
     return Response(orjson.dumps(body), media_type="application/json",
                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})
@@ -40,11 +41,13 @@ async def download_export(owner: Owner, database: DatabaseDep, now: Now) -> Resp
 async def request_deletion(owner: Owner, database: DatabaseDep, limits: LimitsDep, now: Now) -> TenantStandingPublic:
     """Schedules the purge after the grace period (METERLINE_API__TENANT_DELETION_GRACE_DAYS); ingest
     refuses the keys from now on. Needs an export taken recently (METERLINE_API__TENANT_EXPORT_MAX_AGE_H)."""
-    return TenantStandingPublic.of(await service.request_deletion(database, limits, owner.tenant_id, now))
+    standing = await service.request_deletion(database, limits, owner.tenant.id, now, caller_actor(owner))
+    return TenantStandingPublic.of(standing)
 
 
 @router.delete("/deletion", response_model=TenantStandingPublic,
                responses=error_responses((409, "No deletion scheduled, or the grace period is over")))
 async def cancel_deletion(owner: Owner, database: DatabaseDep, now: Now) -> TenantStandingPublic:
     """Cancels a scheduled deletion within its grace period; a suspension standing before it stays."""
-    return TenantStandingPublic.of(await service.withdraw_deletion(database, owner.tenant_id, now))
+    standing = await service.withdraw_deletion(database, owner.tenant.id, now, caller_actor(owner))
+    return TenantStandingPublic.of(standing)

@@ -16,6 +16,7 @@ from typing import Any
 
 from billing_jobs.lifecycle import LifecycleRefused, TenantState, cancel_deletion, schedule_deletion
 from meterline.settings import ApiSettings
+from warehouse.postgres.audit import Actor, record_audit
 from warehouse.postgres.database import Database
 from warehouse.postgres.tenant_export import collect_tenant_export
 from warehouse.postgres.tenant_lifecycle import (
@@ -35,11 +36,12 @@ async def standing(database: Database, tenant_id: uuid.UUID) -> TenantLifecycle:
     return found
 
 
-async def export(database: Database, tenant_id: uuid.UUID, now: datetime) -> dict[str, Any]:
+async def export(database: Database, tenant_id: uuid.UUID, now: datetime, actor: Actor) -> dict[str, Any]:
     async with database.begin() as conn:
         body = await collect_tenant_export(conn, tenant_id)
         found = await load_lifecycle(conn, tenant_id)
         await record_export_taken(conn, tenant_id, now)
+        await record_audit(conn, tenant_id, actor, "tenant.exported", "tenant", tenant_id)
     assert found is not None  # the route's CurrentTenant saw it in this request
     return {"format": "meterline-tenant-export/1", "exported_at": now.isoformat(),
             "tenant": {"id": str(found.id), "slug": found.slug, "name": found.name,
@@ -47,7 +49,7 @@ async def export(database: Database, tenant_id: uuid.UUID, now: datetime) -> dic
 
 
 async def _transition(database: Database, tenant_id: uuid.UUID, now: datetime,
-                      change: Callable[[TenantState], TenantState]) -> TenantLifecycle:
+                      change: Callable[[TenantState], TenantState], actor: Actor, action: str) -> TenantLifecycle:
     async with database.begin() as conn:
         found = await load_lifecycle(conn, tenant_id, for_update=True)
         if found is None:
@@ -57,15 +59,19 @@ async def _transition(database: Database, tenant_id: uuid.UUID, now: datetime,
         except LifecycleRefused as exc:
             raise Conflict(str(exc), code=exc.code) from exc
         await save_lifecycle(conn, tenant_id, state, now)
+        await record_audit(conn, tenant_id, actor, action, "tenant", tenant_id,
+                           {"purge_after": state.purge_after.isoformat() if state.purge_after else None})
         return await load_lifecycle(conn, tenant_id)  # type: ignore[return-value]
 
 
 async def request_deletion(database: Database, limits: ApiSettings, tenant_id: uuid.UUID,
-                           now: datetime) -> TenantLifecycle:
+                           now: datetime, actor: Actor) -> TenantLifecycle:
     grace = timedelta(days=limits.tenant_deletion_grace_days)
     max_age = timedelta(hours=limits.tenant_export_max_age_h)
-    return await _transition(database, tenant_id, now, lambda s: schedule_deletion(s, now, grace, max_age))
+    return await _transition(database, tenant_id, now, lambda s: schedule_deletion(s, now, grace, max_age),
+                             actor, "tenant.deletion_requested")
 
 
-async def withdraw_deletion(database: Database, tenant_id: uuid.UUID, now: datetime) -> TenantLifecycle:
-    return await _transition(database, tenant_id, now, lambda s: cancel_deletion(s, now))
+async def withdraw_deletion(database: Database, tenant_id: uuid.UUID, now: datetime, actor: Actor) -> TenantLifecycle:
+    return await _transition(database, tenant_id, now, lambda s: cancel_deletion(s, now), actor,
+                             "tenant.deletion_cancelled")

@@ -150,6 +150,9 @@ async def test_operator_migrates_a_customer_whose_closed_month_is_then_billed(st
     created = await migrate(operator)
     assert created.status_code == 201, created.text
     assert (created.json()["started_at"], created.json()["plan"]["slug"]) == (iso(started_at), plan_slug)
+    audit = (await client.get("/v1/audit", headers=owner)).json()["entries"]
+    assert [(e["action"], e["actor_kind"], e["details"]["started_at"]) for e in audit] == [
+        ("subscription.migrated", "operator", started_at.isoformat())]
     overlap = refused(await migrate(operator, started_at=iso(started_at + timedelta(hours=1))), 422,
                       "overlaps_subscription")
     assert plan_slug in overlap["message"]

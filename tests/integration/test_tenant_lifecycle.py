@@ -33,6 +33,7 @@ from billing_jobs.invoicing import compose_invoice
 from billing_jobs.plans import Plan, UnitCharge
 from meterline.bootstrap import api_app, pg_engine, pg_sync_engine, purge_due_tenants
 from meterline.settings import Settings
+from warehouse.postgres.audit import list_audit
 from warehouse.clickhouse.client import open_clickhouse
 from tests.support.operators import operator_headers
 from warehouse.postgres.billing_dunning import PgDunningStore
@@ -179,6 +180,16 @@ async def test_suspension_refuses_ingest_within_seconds_keeps_the_data_and_resum
     _, waited = await ingest_until(ingest, key, 202)
     print(f"resumption took effect at ingest after {waited:.2f} s")
     assert (await login(client, tenant["owner"]["email"])).json()["tenant_status"] == "active"
+    # Both changes are in the tenant's audit log, with the operator who made them.
+    entries = [(e["action"], e["actor_kind"], e["details"].get("reason")) for e in await audit_of(client, owner)
+               if e["action"].startswith("tenant.")]
+    assert entries == [("tenant.resumed", "operator", None), ("tenant.suspended", "operator", "abusive traffic")]
+
+
+async def audit_of(client, owner: dict[str, str]) -> list[dict]:
+    answer = await client.get("/v1/audit", headers=owner)
+    assert answer.status_code == 200, answer.text
+    return answer.json()["entries"]
 
 
 async def test_dunning_lifts_only_its_own_suspension(client, roles, stack):
@@ -205,6 +216,11 @@ async def test_dunning_lifts_only_its_own_suspension(client, roles, stack):
     assert other in standing["status_reason"]
     await asyncio.to_thread(store.apply_step, tenant_id, DunningAction("reinstate", other, "reinstate", 25), now)
     assert (await client.get("/v1/tenant", headers=owner_of(tenant))).json()["status"] == "active"
+    # Dunning's changes are the platform's in the audit log; the reinstatement that changed nothing is not there.
+    entries = [(e["action"], e["actor_kind"], e["details"].get("by"))
+               for e in await audit_of(client, owner_of(tenant)) if e["action"].startswith("tenant.")]
+    assert entries == [("tenant.resumed", "system", "dunning"), ("tenant.suspended", "system", "dunning"),
+                       ("tenant.resumed", "operator", "operator"), ("tenant.suspended", "operator", "operator")]
 
 
 # ---------------------------------------------------------------- deletion
@@ -295,6 +311,9 @@ async def test_deletion_exports_waits_out_the_grace_period_then_purges_all_but_t
     clock.now = purge_after + timedelta(minutes=1)
     assert_error(await client.delete("/v1/tenant/deletion", headers=owner), 409, "grace_period_over")
     clock.now = None
+    actions = [e["action"] for e in await audit_of(client, owner) if e["action"].startswith("tenant.")]
+    assert actions == ["tenant.deletion_requested", "tenant.deletion_cancelled", "tenant.deletion_requested",
+                       "tenant.exported"]
 
     # Not purged before the grace period ends; purged after it.
     early = await asyncio.to_thread(purge_due_tenants, stack, purge_after - timedelta(minutes=1))
@@ -328,3 +347,7 @@ async def test_deletion_exports_waits_out_the_grace_period_then_purges_all_but_t
     assert retained["retain_until"] == "2036-04-01"
     assert_error(await client.get("/v1/operator/retained-invoices", headers=roles["sre"]), 403)
     assert_error(await client.get("/v1/operator/retained-invoices", headers=owner), 401)
+    # The audit log outlives the tenant: its last entry is the purge.
+    async with engine.connect() as conn:
+        last = (await list_audit(conn, uuid.UUID(tenant_id), 1))[0]
+    assert (last.action, last.actor.kind, last.details["invoices_retained"]) == ("tenant.purged", "system", 1)

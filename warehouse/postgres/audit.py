@@ -13,11 +13,12 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import insert, select, tuple_
+from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from .people_tables import audit_event
 
-__all__ = ["Actor", "AuditRecord", "SYSTEM", "record_audit", "list_audit"]
+__all__ = ["Actor", "AuditRecord", "SYSTEM", "record_audit", "record_audit_sync", "list_audit"]
 
 
 @dataclass(frozen=True)
@@ -46,9 +47,20 @@ class AuditRecord:
 async def record_audit(conn: AsyncConnection, tenant_id: uuid.UUID, actor: Actor, action: str, target_kind: str,
                        target_id: object | None = None, details: dict[str, Any] | None = None) -> None:
     """One entry, in the caller's transaction. `details` must be JSON (strings for amounts)."""
-    await conn.execute(insert(audit_event).values(
+    await conn.execute(_entry(tenant_id, actor, action, target_kind, target_id, details))
+
+
+def record_audit_sync(conn: Connection, tenant_id: uuid.UUID, actor: Actor, action: str, target_kind: str,
+                      target_id: object | None = None, details: dict[str, Any] | None = None) -> None:
+    """`record_audit` for the flows' synchronous adapters (dunning, the tenant purge)."""
+    conn.execute(_entry(tenant_id, actor, action, target_kind, target_id, details))
+
+
+def _entry(tenant_id: uuid.UUID, actor: Actor, action: str, target_kind: str, target_id: object | None,
+           details: dict[str, Any] | None):
+    return insert(audit_event).values(
         tenant_id=tenant_id, actor_kind=actor.kind, actor_id=actor.id, actor_email=actor.email, action=action,
-        target_kind=target_kind, target_id=None if target_id is None else str(target_id), details=details or {}))
+        target_kind=target_kind, target_id=None if target_id is None else str(target_id), details=details or {})
 
 
 async def list_audit(conn: AsyncConnection, tenant_id: uuid.UUID, limit: int,

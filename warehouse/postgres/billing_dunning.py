@@ -19,6 +19,7 @@ from billing_jobs.dunning import UNPAID, DunningAction, DunningInvoice
 from billing_jobs.lifecycle import TenantState, resume, suspend
 from billing_jobs.ports import InvoiceStatus
 
+from .audit import SYSTEM, record_audit_sync
 from .billing_tables import billing_dunning_step, billing_notification_target, billing_outbox
 from .tables import app_user, invoice, subscription, tenant
 from .tenant_lifecycle import load_state_sync, save_state_sync
@@ -106,6 +107,9 @@ def _change_standing(conn: Connection, tenant_id: uuid.UUID, now: datetime,
     state = load_state_sync(conn, tenant_id)
     if state is not None and (changed := change(state)) != state:
         save_state_sync(conn, tenant_id, changed, now)
+        action = "tenant.suspended" if changed.status == "suspended" else "tenant.resumed"
+        record_audit_sync(conn, tenant_id, SYSTEM, action, "tenant", tenant_id,
+                          {"by": "dunning", "reason": changed.status_reason})
 
 
 def billing_email(conn: Connection, tenant_id: uuid.UUID) -> str | None:

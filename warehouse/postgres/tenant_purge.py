@@ -22,6 +22,7 @@ from billing_jobs.lifecycle import purge_due
 from billing_jobs.tenant_purge import PurgeTarget
 
 from . import tenant_scope
+from .audit import SYSTEM, record_audit_sync
 from .lifecycle_tables import retained_invoice
 from .tables import invoice, invoice_line, payment, tenant
 from .tenant_lifecycle import load_state_sync, state_of, tenants_due_for_purge
@@ -62,6 +63,9 @@ class PgTenantPurgeStore:
             schema = tenant_scope.tenant_schema_sync(conn, tid)
             conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
             conn.execute(delete(tenant).where(tenant.c.id == tid))
+            # The audit log outlives the tenant (no foreign key): the last entry says where it went.
+            record_audit_sync(conn, tid, SYSTEM, "tenant.purged", "tenant", tid,
+                              {"slug": row.slug, "invoices_retained": retained})
         tenant_scope.forget(tid)
         return retained
 
