@@ -24,12 +24,12 @@ from decimal import Decimal
 
 from .corrections import CorrectedPeriod, PendingCorrection, applied_corrections, correction_lines, restatement_lines
 from .errors import PaymentDeclinedError, PermanentError
-from .invoicing import compose_invoice, compose_segmented_invoice, invoice_number
+from .invoicing import InvoiceDraft, compose_invoice, compose_segmented_invoice, invoice_number
 from .plans import Plan
 from .segments import SubscriptionSegment
 from .ports import InvoiceStatus, InvoiceStore, StoredInvoice, StripeGateway, StripeInvoiceRef
 
-__all__ = ["issue_invoice"]
+__all__ = ["compose_period_invoice", "issue_invoice"]
 
 _FINAL: frozenset[InvoiceStatus] = frozenset({"paid", "payment_failed", "void", "refunded"})
 
@@ -49,11 +49,13 @@ def _check_total(stored: StoredInvoice, ref: StripeInvoiceRef) -> None:
         )
 
 
-def _create(store: InvoiceStore, *, tenant_id: str, tenant_slug: str, plan: Plan | None,
-            usage: Mapping[str, Decimal] | None, period_start: date, period_end: date,
-            segments: Sequence[SubscriptionSegment] | None, corrections: Sequence[PendingCorrection],
-            corrected_periods: Mapping[str, CorrectedPeriod] | None) -> StoredInvoice:
-    """Compose the period's invoice and store it as a draft (with the corrections it bills)."""
+def compose_period_invoice(*, tenant_id: str, tenant_slug: str, plan: Plan | None,
+                           usage: Mapping[str, Decimal] | None, period_start: date, period_end: date,
+                           segments: Sequence[SubscriptionSegment] | None, corrections: Sequence[PendingCorrection] = (),
+                           corrected_periods: Mapping[str, CorrectedPeriod] | None = None,
+                           ) -> tuple[InvoiceDraft, dict[int, int]]:
+    """The period's invoice as it would be stored, and {restatement id: the amount it bills};
+    nothing is written (a dry run shows this)."""
     restated: dict[int, int] = {}  # restatement id -> the amount this invoice bills for it
     if segments is not None:
         extra: list = []
@@ -81,6 +83,17 @@ def _create(store: InvoiceStore, *, tenant_id: str, tenant_slug: str, plan: Plan
         )
     else:
         raise ValueError("issue_invoice needs a plan or segments")
+    return draft, restated
+
+
+def _create(store: InvoiceStore, *, tenant_id: str, tenant_slug: str, plan: Plan | None,
+            usage: Mapping[str, Decimal] | None, period_start: date, period_end: date,
+            segments: Sequence[SubscriptionSegment] | None, corrections: Sequence[PendingCorrection],
+            corrected_periods: Mapping[str, CorrectedPeriod] | None) -> StoredInvoice:
+    """Compose the period's invoice and store it as a draft (with the corrections it bills)."""
+    draft, restated = compose_period_invoice(
+        tenant_id=tenant_id, tenant_slug=tenant_slug, plan=plan, usage=usage, period_start=period_start,
+        period_end=period_end, segments=segments, corrections=corrections, corrected_periods=corrected_periods)
     if corrections and segments:
         return store.create(tenant_id, draft, applied_corrections=applied_corrections(corrections, restated))
     return store.create(tenant_id, draft)

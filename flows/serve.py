@@ -1,4 +1,5 @@
-"""`meterline serve flows`: registers the deployments with their schedules and runs them."""
+"""`meterline serve flows`: registers the deployments with their schedules and runs them
+(`meterline stack up` starts it in the background, so the Prefect UI lists them from the start)."""
 
 from __future__ import annotations
 
@@ -10,15 +11,20 @@ from .dunning import run_dunning
 from .invoicing import generate_invoices
 from .limits import check_limits
 
-__all__ = ["run"]
+__all__ = ["deployments", "run"]
 
 
-def run(notify: NotifySettings) -> None:
-    serve(
+def deployments(notify: NotifySettings) -> list:
+    """Every deployment with its schedule, named as flows.deployments.DEPLOYMENT_NAMES (a unit test checks)."""
+    return [
         # 02:00 UTC on the 1st: last month's usage, after late events of its last hour.
         generate_invoices.to_deployment(name="monthly", cron="0 2 1 * *"),
         # 09:00 UTC daily: reminders in the working day, after the night's payment retries.
         run_dunning.to_deployment(name="daily", cron="0 9 * * *"),
         # Limit alerts soon after usage crosses a threshold; also delivers the outbox.
         check_limits.to_deployment(name="every-few-minutes", interval=notify.limit_check_minutes * 60),
-    )
+    ]
+
+
+def run(notify: NotifySettings) -> None:
+    serve(*deployments(notify))
