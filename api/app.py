@@ -22,6 +22,7 @@ from starlette.middleware import Middleware
 from meterline.settings import ApiSettings
 
 from .analytics.router import router as analytics_router
+from .invoice_runs.router import router as invoice_runs_router
 from .api_keys.router import router as api_keys_router
 from .docs import install_docs
 from .errors import error_responses, install_error_handlers
@@ -45,7 +46,7 @@ __all__ = ["create_app", "run"]
 
 _ROUTERS = (tenants_router, sessions_router, api_keys_router, meters_router, plans_router, subscriptions_router,
             usage_router, usage_query_router, events_view_router, invoices_router, stream_health_router,
-            webhooks_router, notifications_router, analytics_router)
+            webhooks_router, notifications_router, analytics_router, invoice_runs_router)
 # What any route may answer, whatever it does: its body over the limit, a parameter or
 # body field invalid, or the caller over a rate limit (login, registration, request
 # quotas: api/rate_limits.py). Each router declares the rest.

@@ -47,7 +47,9 @@ def service_process(settings: Settings, name: str) -> ManagedProcess:
     }
     if name == "flows":
         return ManagedProcess(name=name, command=[cli, "serve", name], state_dir=settings.run_dir / "services",
-                              ready=lambda: _deployments_served(settings.prefect_api_url), env=prefect_env(settings),
+                              ready=lambda: _deployments_served(settings.prefect_api_url),
+                              # A run started from the UI or the API begins within seconds (default 10).
+                              env={**prefect_env(settings), "PREFECT_RUNNER_POLL_FREQUENCY": "2"},
                               start_timeout_s=90)
     return ManagedProcess(
         name=name,

@@ -114,7 +114,14 @@ def api_wiring(settings: Settings):
         open_fine_usage_reader=functools.partial(build_fine_usage_reader, clickhouse),
         open_watermark_source=functools.partial(WatermarkSource, settings.kafka, settings.stream.consumer_group),
         customer_registry=stripe_gateway(settings),
+        open_invoice_runs=_once(lambda: _invoice_runs(settings)),
     )
+
+
+def _invoice_runs(settings: Settings):
+    from flows.invoice_runs import PrefectInvoiceRuns
+
+    return PrefectInvoiceRuns(settings.prefect_api_url)
 
 
 def api_app(settings: Settings):
@@ -132,7 +139,7 @@ def serve_api(settings: Settings) -> None:
 def serve_flows(settings: Settings) -> None:
     from flows.serve import run
 
-    run(settings.notify)
+    run(settings.billing, settings.notify)
 
 
 _T = TypeVar("_T")

@@ -96,6 +96,9 @@ class BillingSettings(BaseModel):
     # Tenants processed at once by a billing flow (threads; Stripe calls are I/O-bound).
     # Keep below the sync engine's pool (5 + 10 overflow) so tasks never wait on it.
     flow_concurrency: int = 12
+    # Whether the served deployments' schedules run (`meterline serve flows`). Tests turn them
+    # off: a scheduled limit check or dunning run would act on every test's tenants.
+    schedules_active: bool = True
 
 
 class SmtpSettings(BaseModel):
