@@ -102,12 +102,14 @@ def _tenants_to_invoice(start: date, end: date, now: datetime, tenants: list[str
     if refusal is not None and not_started(start, now):
         raise PeriodNotClosedError(refusal)
     spans = billable_tenants(wiring().invoice_store(), start, end, tenants)
-    if refusal is not None and tenants is None:
+    if refusal is not None:
         # An open period without close now: only the final invoices of subscriptions
-        # cancelled at once are due. Tenants named explicitly are each refused with the reason.
-        spans = {tid: s for tid, s in spans.items() if ended_early(s, now)}
-        if not spans:
+        # cancelled at once are due. A tenant named explicitly beside those is refused
+        # with the reason (its outcome); with none due, the run is refused as a whole.
+        due = {tid: s for tid, s in spans.items() if ended_early(s, now)}
+        if not due:
             raise PeriodNotClosedError(refusal)
+        return spans if tenants is not None else due
     return spans
 
 
