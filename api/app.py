@@ -35,6 +35,7 @@ from .plans.router import router as plans_router
 from .rate_limits import install_rate_limit_handler
 from .sessions.router import router as sessions_router
 from .stream_health.router import router as stream_health_router
+from .subscriptions.operator_router import router as operator_subscriptions_router
 from .subscriptions.router import router as subscriptions_router
 from .tenants.router import router as tenants_router
 from .usage.query_router import router as usage_query_router
@@ -46,7 +47,8 @@ __all__ = ["create_app", "run"]
 
 _ROUTERS = (tenants_router, sessions_router, api_keys_router, meters_router, plans_router, subscriptions_router,
             usage_router, usage_query_router, events_view_router, invoices_router, stream_health_router,
-            webhooks_router, notifications_router, analytics_router, invoice_runs_router)
+            webhooks_router, notifications_router, analytics_router, operator_subscriptions_router,
+            invoice_runs_router)
 # What any route may answer, whatever it does: its body over the limit, a parameter or
 # body field invalid, or the caller over a rate limit (login, registration, request
 # quotas: api/rate_limits.py). Each router declares the rest.

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from pydantic import SecretStr
@@ -45,3 +46,6 @@ class ApiWiring:
     customer_registry: CustomerRegistry
     # Invoice runs as flow runs of the Prefect deployment, opened on first use (it imports Prefect).
     open_invoice_runs: Callable[[], PrefectInvoiceRuns]
+    # How far back usage can still arrive and be deduplicated: the younger of ingest's
+    # event age limit and the stream's dedup horizon. A migrated subscription starts within it.
+    usage_horizon: timedelta = timedelta(days=35)

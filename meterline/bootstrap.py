@@ -6,6 +6,7 @@ import functools
 import os
 import threading
 from collections.abc import Callable
+from datetime import timedelta
 from typing import TypeVar
 
 from sqlalchemy import Engine
@@ -115,7 +116,14 @@ def api_wiring(settings: Settings):
         open_watermark_source=functools.partial(WatermarkSource, settings.kafka, settings.stream.consumer_group),
         customer_registry=stripe_gateway(settings),
         open_invoice_runs=_once(lambda: _invoice_runs(settings)),
+        usage_horizon=usage_horizon(settings),
     )
+
+
+def usage_horizon(settings: Settings) -> timedelta:
+    """How old an event can be and still be counted once: ingest refuses older ones, the
+    stream dead-letters those beyond its dedup record."""
+    return min(timedelta(seconds=settings.ingest.max_event_age_s), timedelta(days=settings.stream.dedup_horizon_days))
 
 
 def _invoice_runs(settings: Settings):

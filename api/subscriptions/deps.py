@@ -1,4 +1,5 @@
-"""The instant a subscription request acts at: one clock read per request, overridable in tests.
+"""The instant a subscription request acts at: one clock read per request, overridable in tests;
+and the usage horizon a migrated subscription must start within.
 
 Starting, changing and cancelling all happen "at now"; taking it once, as a
 dependency, makes the old subscription's end and the new one's start the same
@@ -7,14 +8,14 @@ instant, and lets tests place a change in the middle of a chosen period.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Annotated
 
-from fastapi import Depends
+from fastapi import Depends, Request
 
 from ..auth import utcnow
 
-__all__ = ["Now", "get_now"]
+__all__ = ["Now", "get_now", "UsageHorizon", "get_usage_horizon"]
 
 
 def get_now() -> datetime:
@@ -22,3 +23,10 @@ def get_now() -> datetime:
 
 
 Now = Annotated[datetime, Depends(get_now)]
+
+
+def get_usage_horizon(request: Request) -> timedelta:
+    return request.app.state.wiring.usage_horizon
+
+
+UsageHorizon = Annotated[timedelta, Depends(get_usage_horizon)]

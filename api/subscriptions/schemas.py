@@ -8,13 +8,20 @@ from pydantic import BaseModel, Field
 from billing_jobs.plans import Plan
 from warehouse.postgres.plans import SubscriptionRecord
 
-from ..fields import ResourceSlug
+from ..fields import Instant, ResourceSlug
 
-__all__ = ["SubscriptionCancel", "SubscriptionCreate", "SubscriptionPlanChange", "SubscriptionPublic"]
+__all__ = ["SubscriptionCancel", "SubscriptionCreate", "SubscriptionMigrate", "SubscriptionPlanChange", "SubscriptionPublic"]
 
 
 class SubscriptionCreate(BaseModel):
     plan_slug: ResourceSlug
+
+
+class SubscriptionMigrate(BaseModel):
+    plan_slug: ResourceSlug
+    started_at: Instant = Field(description="When the customer's subscription started (with a UTC offset): not in "
+                                            "the future, within the usage horizon (35 days by default), and after "
+                                            "the end of the tenant's other subscriptions")
 
 
 class SubscriptionPlanChange(BaseModel):

@@ -23,7 +23,8 @@ from warehouse.postgres.plans import (
 from ..billability import refuse_unbillable
 from ..domain_errors import Conflict, FieldProblem, InvalidInput, NotFound
 
-__all__ = ["subscribe", "live_subscription", "switch_plan", "cancel", "check_plan_change", "cancellation_end"]
+__all__ = ["subscribe", "live_subscription", "switch_plan", "cancel", "check_plan_change", "cancellation_end",
+           "plan_by_slug", "refuse_unbillable_plan"]
 
 # The partial unique index allowing one live subscription per tenant.
 _LIVE_SUBSCRIPTION_INDEX = "ux_subscription_live"
@@ -67,14 +68,14 @@ def cancellation_end(live: SubscriptionRecord, at_period_end: bool, now: datetim
     return ends_at
 
 
-async def _plan(conn: Connection, slug: str) -> tuple[uuid.UUID, Plan]:
+async def plan_by_slug(conn: Connection, slug: str) -> tuple[uuid.UUID, Plan]:
     found = await get_plan(conn, slug)
     if found is None:
         raise NotFound(f"no plan with slug '{slug}'", problems=[FieldProblem("plan_slug", "unknown plan")])
     return found
 
 
-async def _refuse_unbillable(conn: Connection, tenant_id: uuid.UUID, plan: Plan) -> None:
+async def refuse_unbillable_plan(conn: Connection, tenant_id: uuid.UUID, plan: Plan) -> None:
     """A plan pricing one of the tenant's meters that billing cannot combine: its invoice would
     fail (flows.invoicing refuses such a tenant), so the subscription is refused up front."""
     refuse_unbillable(plan, {m.slug: m.aggregation for m in await list_meters(conn, tenant_id)})
@@ -91,11 +92,11 @@ async def subscribe(database: Database, tenant_id: uuid.UUID, plan_slug: str, no
     try:
         async with database.begin() as conn:
             await lock_subscriptions(conn, tenant_id)
-            plan_id, plan = await _plan(conn, plan_slug)
+            plan_id, plan = await plan_by_slug(conn, plan_slug)
             live = await current_subscription(conn, tenant_id, now)
             if live is not None:
                 raise _already_subscribed(live.plan.slug)
-            await _refuse_unbillable(conn, tenant_id, plan)
+            await refuse_unbillable_plan(conn, tenant_id, plan)
             # One cancelled at its period's end is over now, but its row still says active.
             await end_expired_subscriptions(conn, tenant_id, now)
             return await insert_subscription(conn, tenant_id, plan_id, started_at=now)
@@ -120,9 +121,9 @@ async def switch_plan(database: Database, tenant_id: uuid.UUID, plan_slug: str, 
     async with database.begin() as conn:
         await lock_subscriptions(conn, tenant_id)
         live = await _live(conn, tenant_id, now)
-        plan_id, plan = await _plan(conn, plan_slug)
+        plan_id, plan = await plan_by_slug(conn, plan_slug)
         check_plan_change(live, plan)
-        await _refuse_unbillable(conn, tenant_id, plan)
+        await refuse_unbillable_plan(conn, tenant_id, plan)
         return await change_plan(conn, live, plan_id, now)
 
 

@@ -15,7 +15,7 @@ from .tables import plan, subscription
 
 __all__ = ["SubscriptionRecord", "insert_plan", "get_plan", "list_plans", "insert_subscription",
            "current_subscription", "lock_subscriptions", "end_expired_subscriptions", "cancel_subscription",
-           "change_plan", "billable_subscriptions", "live_subscription_clause"]
+           "change_plan", "billable_subscriptions", "live_subscription_clause", "tenant_subscriptions"]
 
 
 @dataclass(frozen=True)
@@ -133,6 +133,14 @@ async def change_plan(conn: AsyncConnection, live: SubscriptionRecord, plan_id: 
     await conn.execute(update(subscription).where(subscription.c.id == live.id)
                        .values(status="canceled", canceled_at=now))
     return await insert_subscription(conn, live.tenant_id, plan_id, started_at=now, status=live.status)
+
+
+async def tenant_subscriptions(conn: AsyncConnection, tenant_id: uuid.UUID) -> list[SubscriptionRecord]:
+    """Every subscription the tenant ever had, oldest first (ended ones included)."""
+    rows = await conn.execute(
+        select(*_SUBSCRIPTION_COLUMNS).join(plan, plan.c.id == subscription.c.plan_id)
+        .where(subscription.c.tenant_id == tenant_id).order_by(subscription.c.started_at, subscription.c.id))
+    return [_subscription(r) for r in rows]
 
 
 async def _by_id(conn: AsyncConnection, subscription_id: uuid.UUID) -> SubscriptionRecord:

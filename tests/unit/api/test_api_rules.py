@@ -12,6 +12,7 @@ from api.billability import could_be_unbillable, refuse_unbillable
 from api.domain_errors import Conflict, FieldProblem, InvalidInput
 from api.notifications.service import webhook_secret_after_update
 from api.stream_health.service import duplicates_range
+from api.subscriptions.migration import check_backdated_start
 from api.subscriptions.service import cancellation_end, check_plan_change
 from api.usage.service import usage_range
 from billing_jobs.plans import Plan
@@ -172,3 +173,38 @@ def test_a_new_unique_count_meter_the_live_plan_prices_is_refused_on_its_aggrega
 
 def test_a_new_unique_count_meter_the_plan_does_not_price_passes() -> None:
     assert refuse_unbillable(_plan(priced=("calls",)), {"visitors": "UNIQUE_COUNT"}, new_meter="visitors") is None
+
+
+# -- migrated (backdated) subscriptions ------------------------------------------------------------
+
+_HORIZON = timedelta(days=35)
+
+
+def _ended(started_at: datetime, canceled_at: datetime | None) -> SubscriptionRecord:
+    return SubscriptionRecord(uuid.uuid4(), uuid.uuid4(), _plan("old"), "canceled" if canceled_at else "active",
+                              started_at, canceled_at)
+
+
+@pytest.mark.parametrize("started_at, existing", [
+    (NOW, []),
+    (NOW - _HORIZON, []),
+    (NOW - timedelta(days=10), [_ended(NOW - timedelta(days=30), NOW - timedelta(days=10))]),
+    (NOW - timedelta(days=10), [_ended(NOW - timedelta(days=30), NOW - timedelta(days=20))]),
+], ids=["now", "at-the-horizon", "where-the-last-ended", "after-the-last-ended"])
+def test_backdated_start_allowed(started_at, existing) -> None:
+    check_backdated_start(started_at, NOW, _HORIZON, existing)
+
+
+@pytest.mark.parametrize("started_at, existing, code", [
+    (NOW + timedelta(seconds=1), [], "started_in_future"),
+    (NOW - _HORIZON - timedelta(seconds=1), [], "beyond_usage_horizon"),
+    (NOW - timedelta(days=10), [_ended(NOW - timedelta(days=30), None)], "overlaps_subscription"),
+    (NOW - timedelta(days=10), [_ended(NOW - timedelta(days=30), NOW - timedelta(days=9))], "overlaps_subscription"),
+    (NOW - timedelta(days=10), [_ended(NOW - timedelta(days=5), NOW + timedelta(days=9))], "overlaps_subscription"),
+], ids=["future", "beyond-horizon", "live-one", "ends-after-start", "starts-after"])
+def test_backdated_start_refused(started_at, existing, code) -> None:
+    with pytest.raises(InvalidInput) as refused:
+        check_backdated_start(started_at, NOW, _HORIZON, existing)
+
+    assert refused.value.code == code
+    assert [(p.field, p.location) for p in refused.value.problems] == [("started_at", "body")]
