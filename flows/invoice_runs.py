@@ -42,6 +42,7 @@ class InvoiceRun:
     created_at: datetime | None
     parameters: dict[str, Any]
     ui_url: str
+    deployment_url: str
     outcomes: list[dict[str, str]] | None  # the table artifact's rows; None until published
     summary: str | None  # the markdown summary
 
@@ -113,6 +114,7 @@ class PrefectInvoiceRuns:
         return InvoiceRun(id=run.id, name=run.name, state=state.name if state else "Unknown",
                           state_type=state.type.value if state else "UNKNOWN", created_at=run.created,
                           parameters=dict(run.parameters), ui_url=self.flow_run_url(run.id),
+                          deployment_url=self.deployment_url(run.deployment_id),
                           outcomes=artifacts.get("table"), summary=artifacts.get("markdown"))
 
     @asynccontextmanager

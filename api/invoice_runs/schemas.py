@@ -49,6 +49,7 @@ class InvoiceRunPublic(BaseModel):
     close_now: dict[str, Any] | None
     created_at: datetime | None
     ui_url: str = Field(description="The flow run in the Prefect UI")
+    deployment_url: str = Field(description="The generate-invoices deployment in the Prefect UI (run it from there)")
     outcomes: list[TenantOutcomePublic] | None = Field(description="A row per tenant; null until the run reports")
     summary_markdown: str | None = Field(description="Counts by status and totals by currency")
 
@@ -58,6 +59,6 @@ class InvoiceRunPublic(BaseModel):
         return cls(id=run.id, name=run.name, state=run.state, state_type=run.state_type,
                    period=parameters.get("period"), tenants=parameters.get("tenants"),
                    dry_run=bool(parameters.get("dry_run", False)), close_now=parameters.get("close_now"),
-                   created_at=run.created_at, ui_url=run.ui_url,
+                   created_at=run.created_at, ui_url=run.ui_url, deployment_url=run.deployment_url,
                    outcomes=None if run.outcomes is None else [TenantOutcomePublic(**row) for row in run.outcomes],
                    summary_markdown=run.summary)

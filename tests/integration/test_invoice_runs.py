@@ -8,8 +8,10 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from datetime import date, datetime, timezone
+from decimal import Decimal
 
 import httpx
 import pytest
@@ -17,15 +19,20 @@ from asgi_lifespan import LifespanManager
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
 
-from billing_jobs.invoicing import compose_segmented_invoice
+from billing_jobs.invoicing import billing_period, compose_segmented_invoice
 from billing_jobs.period_guard import CloseNow, PeriodNotClosedError
+from billing_jobs.plans import Plan
 from billing_jobs.segments import SubscriptionSpan, plan_segments
 from flows.deployments import DEPLOYMENT_NAMES, INVOICES_DEPLOYMENT
 from flows.invoicing import generate_invoices
-from meterline.bootstrap import api_app, pg_sync_engine
+from meterline.bootstrap import api_app, pg_engine, pg_sync_engine
+from metering import UsageDelta
 from tests.integration.test_billing_cancel import subscribed
 from tests.integration.test_billing_invoice_flow import at, customer_of, subscribe_with_change
+from tests.support.tenants import create_tenant
 from warehouse.postgres.invoices import PgInvoiceStore
+from warehouse.postgres.plans import get_plan, insert_plan, insert_subscription
+from warehouse.postgres.usage import add_usage
 
 pytestmark = pytest.mark.integration
 
@@ -37,19 +44,41 @@ def flow_run_artifacts(flow_run_id) -> dict[str, object]:
     return {artifact.type: artifact.data for artifact in artifacts}
 
 
-async def lost_in_stripe(stack, unique_slug):
-    """A tenant whose stored invoice points at a Stripe invoice Stripe does not know: paying
-    it fails at Stripe (a permanent error), as after Stripe's data was reset."""
-    tenant, starter, pro = await subscribe_with_change(stack, unique_slug)
+async def subscribed_in(stack, slug: str, month: date):
+    """A tenant subscribed since before `month`, with 1234 calls in it: 10.00 + 1234 x 0.0125 = 25.43 USD."""
+    tenant = await create_tenant(stack, slug, [("calls", "api.call", "COUNT", None)])
+    plan = Plan.model_validate({
+        "slug": f"plan-{slug}", "name": "Test", "currency": "USD", "flat_fee": "10.00",
+        "charges": [{"model": "unit", "meter_slug": "calls", "unit_price": "0.0125"}]})
+    engine = pg_engine(stack)
+    async with engine.begin() as conn:
+        await insert_plan(conn, plan)
+        plan_id, _ = await get_plan(conn, plan.slug)
+        await insert_subscription(conn, tenant.id, plan_id,
+                                  started_at=datetime(month.year - 1, 12, 1, tzinfo=timezone.utc))
+        await add_usage(conn, tenant.id, [
+            ("calls", datetime(month.year, month.month, 3, 4, tzinfo=timezone.utc), UsageDelta(Decimal(1234), 1234))])
+    await engine.dispose()
+    return tenant, plan
+
+
+@contextmanager
+def lost_in_stripe(stack, tenant, plan: Plan, month: date) -> Iterator[None]:
+    """The tenant's stored invoice points at a Stripe invoice Stripe does not know: paying it
+    fails at Stripe (a permanent error), as after Stripe's data was reset. Voided at the end,
+    so that no later run over the whole month fails on it."""
+    start, end = billing_period(month)
     draft = compose_segmented_invoice(
-        tenant_slug=tenant.slug, tenant_id=str(tenant.id), period_start=date(2026, 10, 1),
-        period_end=date(2026, 11, 1), segments=plan_segments(
-            [SubscriptionSpan(starter, at(20, month=9), at(11)), SubscriptionSpan(pro, at(11))],
-            date(2026, 10, 1), date(2026, 11, 1)))
+        tenant_slug=tenant.slug, tenant_id=str(tenant.id), period_start=start, period_end=end,
+        segments=plan_segments([SubscriptionSpan(plan, datetime(month.year - 1, 12, 1, tzinfo=timezone.utc))],
+                               start, end))
     store = PgInvoiceStore(pg_sync_engine(stack))
     store.create(str(tenant.id), draft)
     store.attach_stripe(str(tenant.id), draft.number, "in_lost_in_stripe", "open")
-    return tenant
+    try:
+        yield
+    finally:
+        store.set_status(str(tenant.id), draft.number, "void")
 
 
 def test_the_stack_serves_every_deployment_with_its_schedule(flows_service):
@@ -60,27 +89,34 @@ def test_the_stack_serves_every_deployment_with_its_schedule(flows_service):
             assert len(deployment.schedules) == 1, name
 
 
+# Months of their own: a run over the whole month (other tests' runs) would fail on the
+# tenant lost in Stripe while the test runs.
+FAILING_MONTH, FAILING_MONTH_OVER_HTTP = date(2024, 3, 1), date(2024, 4, 1)
+
+
 async def test_one_failing_tenant_leaves_the_others_invoiced_and_the_artifacts_say_which(stack, unique_slug):
-    good, _, _ = await subscribe_with_change(stack, unique_slug)
-    bad = await lost_in_stripe(stack, f"{unique_slug}-lost")
-    state = generate_invoices(period="2026-10", tenants=[str(bad.id), str(good.id)], return_state=True)
+    good, _ = await subscribed_in(stack, unique_slug, FAILING_MONTH)
+    bad, plan = await subscribed_in(stack, f"{unique_slug}-lost", FAILING_MONTH)
+    with lost_in_stripe(stack, bad, plan, FAILING_MONTH):
+        state = generate_invoices(period="2024-03", tenants=[str(bad.id), str(good.id)], return_state=True)
     assert state.is_failed()
-    assert f"1 of 2 tenants not invoiced for 2026-10-01..2026-11-01: tenant {bad.id}" in state.message
+    assert f"1 of 2 tenants not invoiced for 2024-03-01..2024-04-01: tenant {bad.id}" in state.message
     artifacts = flow_run_artifacts(state.state_details.flow_run_id)
     rows = [{k: v for k, v in row.items() if k != "failure_reason"} | {"failed": bool(row["failure_reason"])}
             for row in json.loads(artifacts["table"])]
     assert rows == [
         {"tenant": str(bad.id), "tenant_id": str(bad.id), "invoice_number": "", "total": "", "currency": "",
          "status": "failed", "failed": True},
-        {"tenant": unique_slug, "tenant_id": str(good.id), "invoice_number": f"ML-{unique_slug.upper()}-202610",
-         "total": "68.35", "currency": "USD", "status": "paid", "failed": False},
+        {"tenant": unique_slug, "tenant_id": str(good.id), "invoice_number": f"ML-{unique_slug.upper()}-202403",
+         "total": "25.43", "currency": "USD", "status": "paid", "failed": False},
     ]
+    assert "in_lost_in_stripe" in json.loads(artifacts["table"])[0]["failure_reason"]
     summary = artifacts["markdown"]
-    assert "# Invoices for 2026-10" in summary and "**1** of **2** tenants invoiced, **1** failed." in summary
-    assert "| USD | 1 | 68.35 |" in summary and "| failed | 1 |" in summary
-    # The rerun after the fix (here: only the good tenant again) changes nothing for the good one.
-    again = generate_invoices(period="2026-10", tenants=[str(good.id)])
-    assert [(s.total_minor, s.status) for s in again] == [(6835, "paid")]
+    assert "# Invoices for 2024-03" in summary and "**1** of **2** tenants invoiced, **1** failed." in summary
+    assert "| USD | 1 | 25.43 |" in summary and "| failed | 1 |" in summary
+    # A rerun for the good tenant changes nothing: its invoice is issued once.
+    again = generate_invoices(period="2024-03", tenants=[str(good.id)])
+    assert [(s.total_minor, s.status) for s in again] == [(2543, "paid")]
 
 
 async def test_the_period_guard_refuses_open_and_future_periods_and_takes_a_close_now(stack, unique_slug):
@@ -145,23 +181,25 @@ async def finished(api: httpx.AsyncClient, run_id: str, timeout_s: float = 120) 
 
 
 async def test_operators_start_a_run_over_http_and_follow_its_outcomes(stack, operator_api, unique_slug):
-    good, _, _ = await subscribe_with_change(stack, unique_slug)
-    bad = await lost_in_stripe(stack, f"{unique_slug}-lost")
-    response = await operator_api.post("/v1/operator/invoice-runs", json={
-        "period": "2026-10", "tenants": [str(good.id), str(bad.id)]})
-    assert response.status_code == 202, response.text
-    started = response.json()
-    assert started["period"] == "2026-10" and started["dry_run"] is False and started["outcomes"] is None
-    # A flow run of the served deployment: the Prefect UI shows it.
-    with get_client(sync_client=True) as client:
-        flow_run = client.read_flow_run(started["id"])
-        assert flow_run.deployment_id == client.read_deployment_by_name(INVOICES_DEPLOYMENT).id
-    assert started["ui_url"].endswith(f"/runs/flow-run/{started['id']}")
+    good, _ = await subscribed_in(stack, unique_slug, FAILING_MONTH_OVER_HTTP)
+    bad, plan = await subscribed_in(stack, f"{unique_slug}-lost", FAILING_MONTH_OVER_HTTP)
+    with lost_in_stripe(stack, bad, plan, FAILING_MONTH_OVER_HTTP):
+        response = await operator_api.post("/v1/operator/invoice-runs", json={
+            "period": "2024-04", "tenants": [str(good.id), str(bad.id)]})
+        assert response.status_code == 202, response.text
+        started = response.json()
+        assert started["period"] == "2024-04" and started["dry_run"] is False and started["outcomes"] is None
+        # A flow run of the served deployment: the Prefect UI shows it.
+        with get_client(sync_client=True) as client:
+            deployment_id = client.read_deployment_by_name(INVOICES_DEPLOYMENT).id
+            assert client.read_flow_run(started["id"]).deployment_id == deployment_id
+        assert started["ui_url"].endswith(f"/runs/flow-run/{started['id']}")
+        assert started["deployment_url"].endswith(f"/deployments/deployment/{deployment_id}")
+        run = await finished(operator_api, started["id"])
 
-    run = await finished(operator_api, started["id"])
     assert run["state_type"] == "FAILED"  # one tenant failed; the other is invoiced all the same
     outcomes = {row["tenant_id"]: row for row in run["outcomes"]}
-    assert (outcomes[str(good.id)]["status"], outcomes[str(good.id)]["total"]) == ("paid", "68.35")
+    assert (outcomes[str(good.id)]["status"], outcomes[str(good.id)]["total"]) == ("paid", "25.43")
     assert outcomes[str(bad.id)]["status"] == "failed" and outcomes[str(bad.id)]["failure_reason"]
     assert "**1** of **2** tenants invoiced" in run["summary_markdown"]
     listed = await operator_api.get("/v1/operator/invoice-runs", params={"limit": 100})
