@@ -110,7 +110,7 @@ async def test_one_failing_tenant_leaves_the_others_invoiced_and_the_artifacts_s
         {"tenant": unique_slug, "tenant_id": str(good.id), "invoice_number": f"ML-{unique_slug.upper()}-202403",
          "total": "25.43", "currency": "USD", "status": "paid", "failed": False},
     ]
-    assert "in_lost_in_stripe" in json.loads(artifacts["table"])[0]["failure_reason"]
+    assert json.loads(artifacts["table"])[0]["failure_reason"] == "stripe: InvalidRequestError (404): Not Found"
     summary = artifacts["markdown"]
     assert "# Invoices for 2024-03" in summary and "**1** of **2** tenants invoiced, **1** failed." in summary
     assert "| USD | 1 | 25.43 |" in summary and "| failed | 1 |" in summary
