@@ -195,6 +195,8 @@ async def test_operators_start_a_run_over_http_and_follow_its_outcomes(stack, op
             assert client.read_flow_run(started["id"]).deployment_id == deployment_id
         assert started["ui_url"].endswith(f"/runs/flow-run/{started['id']}")
         assert started["deployment_url"].endswith(f"/deployments/deployment/{deployment_id}")
+        for page in (started["ui_url"], started["deployment_url"]):  # the UI's pages, as a browser asks
+            assert httpx.get(page, headers={"Accept": "text/html"}).status_code == 200, page
         run = await finished(operator_api, started["id"])
 
     assert run["state_type"] == "FAILED"  # one tenant failed; the other is invoiced all the same
