@@ -24,6 +24,7 @@ from meterline.settings import ApiSettings
 from .analytics.router import router as analytics_router
 from .invoice_runs.router import router as invoice_runs_router
 from .api_keys.router import router as api_keys_router
+from .corrections.router import router as corrections_router
 from .docs import install_docs
 from .errors import error_responses, install_error_handlers
 from .events_view.router import router as events_view_router
@@ -31,12 +32,16 @@ from .http_guards import BodySizeLimit, SecurityHeaders
 from .invoices.router import router as invoices_router
 from .meters.router import router as meters_router
 from .notifications.router import router as notifications_router
+from .operators.accounts_router import router as operator_accounts_router
+from .operators.tenants_router import router as operator_tenants_router
+from .payments.router import router as payments_router
 from .plans.router import router as plans_router
 from .rate_limits import install_rate_limit_handler
 from .sessions.router import router as sessions_router
 from .stream_health.router import router as stream_health_router
 from .subscriptions.operator_router import router as operator_subscriptions_router
 from .subscriptions.router import router as subscriptions_router
+from .tenant_lifecycle.router import router as tenant_lifecycle_router
 from .tenants.router import router as tenants_router
 from .usage.query_router import router as usage_query_router
 from .usage.router import router as usage_router
@@ -47,8 +52,9 @@ __all__ = ["create_app", "run"]
 
 _ROUTERS = (tenants_router, sessions_router, api_keys_router, meters_router, plans_router, subscriptions_router,
             usage_router, usage_query_router, events_view_router, invoices_router, stream_health_router,
-            webhooks_router, notifications_router, analytics_router, operator_subscriptions_router,
-            invoice_runs_router)
+            webhooks_router, notifications_router, analytics_router, tenant_lifecycle_router,
+            operator_accounts_router, operator_tenants_router, operator_subscriptions_router,
+            payments_router, corrections_router, invoice_runs_router)
 # What any route may answer, whatever it does: its body over the limit, a parameter or
 # body field invalid, or the caller over a rate limit (login, registration, request
 # quotas: api/rate_limits.py). Each router declares the rest.

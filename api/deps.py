@@ -10,7 +10,7 @@
 - `require_role("admin")`: a dependency refusing lower roles with 403.
 - `ClientAddressDep`: the client's address, which login and registration limits count by.
 - `LimitsDep`: the API's settings section, whose limits login, registration and request quotas apply.
-- `OperatorDep`: the platform operator's bearer token (METERLINE_API__OPERATOR_TOKEN).
+- Operators (their accounts, roles and the bootstrap token) have theirs in api/operator_deps.py.
 
 An area's own dependencies are in its deps.py (the usage reader in api/usage/deps.py,
 the clock in api/subscriptions/deps.py, the payment provider in api/tenants/deps.py).
@@ -18,7 +18,6 @@ the clock in api/subscriptions/deps.py, the payment provider in api/tenants/deps
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Callable
 from typing import Annotated
 
@@ -35,12 +34,10 @@ from .rate_limits import enforce_request_quota
 from .wiring import ApiWiring
 
 __all__ = ["JwtDep", "WiringDep", "LimitsDep", "DatabaseDep", "ClientAddressDep", "CurrentPrincipal", "CurrentTenant",
-           "OperatorDep", "get_wiring", "get_jwt", "get_limits", "get_database", "get_token_principal", "get_principal",
-           "get_tenant_record", "require_role", "require_operator"]
+           "get_wiring", "get_jwt", "get_limits", "get_database", "get_token_principal", "get_principal",
+           "get_tenant_record", "require_role"]
 
 _bearer = HTTPBearer(auto_error=False, scheme_name="AccessToken", description="An access token from /v1/auth/login or /v1/tenants")
-_operator_bearer = HTTPBearer(auto_error=False, scheme_name="OperatorToken",
-                              description="The platform operator token (METERLINE_API__OPERATOR_TOKEN)")
 
 
 def get_wiring(request: Request) -> ApiWiring:
@@ -118,16 +115,3 @@ def require_role(minimum: Role) -> Callable[[Principal], Principal]:
 
     check.__name__ = f"require_{minimum}"
     return check
-
-
-def require_operator(wiring: WiringDep,
-                     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_operator_bearer)]) -> None:
-    if credentials is None:
-        raise Unauthenticated("missing operator bearer token")
-    expected = wiring.operator_token.get_secret_value().encode()
-    if not secrets.compare_digest(credentials.credentials.encode(), expected):
-        # A valid tenant JWT lands here too: tenants never manage the price catalogue.
-        raise Forbidden("this action needs the platform operator token")
-
-
-OperatorDep = Annotated[None, Depends(require_operator)]

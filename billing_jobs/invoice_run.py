@@ -20,12 +20,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from .invoice_service import compose_period_invoice, issue_invoice
+from .invoice_service import issue_invoice
 from .invoicing import invoice_number
 from .period_guard import CloseNow, check_period
 from .ports import BillingTenant, InvoiceRunStore, StripeGateway
-from .segments import SubscriptionSpan, plan_segments, with_usage
-from .usage_totals import UnbillableMeterError, priced_meters, unbillable_meters
+from .period_invoice import compose_period_invoice, period_segments
+from .segments import SubscriptionSpan
 
 __all__ = ["DRY_RUN_STATUS", "InvoiceSummary", "billable_tenants", "invoice_tenant"]
 
@@ -63,20 +63,15 @@ def invoice_tenant(*, store: InvoiceRunStore, payments: StripeGateway, tenant_id
     call if a priced meter cannot be billed; RetryableError for the caller's retry policy.
     A dry run composes the invoice (or shows the one already stored) and writes nothing."""
     check_period(period_start, period_end, now, spans=spans, close_now=close_now)
-    segments = plan_segments(spans, period_start, period_end)
     period = store.read_period(tenant_id, period_start, period_end)
-    # A priced UNIQUE_COUNT meter fails this tenant (and only it) for good, even in a
-    # period without rows, rather than billing a wrong number.
-    unbillable = unbillable_meters(priced_meters([s.plan for s in segments]), period.meter_aggregations)
-    if unbillable:
-        raise UnbillableMeterError(unbillable[0])
+    segments = period_segments(spans, period, period_start, period_end)
     tenant = period.tenant
     if dry_run:
         return _dry_run(store, tenant, segments, period, period_start, period_end)
     customer_id = _ensure_customer(store, payments, tenant)
     stored = issue_invoice(
         store=store, gateway=payments, tenant_id=tenant.tenant_id, tenant_slug=tenant.slug, customer_id=customer_id,
-        segments=with_usage(segments, period.hours), period_start=period_start, period_end=period_end,
+        segments=segments, period_start=period_start, period_end=period_end,
         corrections=period.corrections, corrected_periods=period.corrected_periods,
     )
     draft = stored.draft
@@ -89,11 +84,10 @@ def _dry_run(store: InvoiceRunStore, tenant: BillingTenant, segments, period, pe
     stored = store.get(tenant.tenant_id, invoice_number(tenant.slug, period_start))
     if stored is not None:  # issued before: a rerun would change nothing, so show it as it is
         draft, status = stored.draft, stored.status
-    else:
+    else:  # the same rating as the invoice it would issue (billing_jobs.period_invoice)
         draft, _ = compose_period_invoice(
-            tenant_id=tenant.tenant_id, tenant_slug=tenant.slug, plan=None, usage=None, period_start=period_start,
-            period_end=period_end, segments=with_usage(segments, period.hours), corrections=period.corrections,
-            corrected_periods=period.corrected_periods)
+            tenant_id=tenant.tenant_id, tenant_slug=tenant.slug, segments=segments, period_start=period_start,
+            period_end=period_end, corrections=period.corrections, corrected_periods=period.corrected_periods)
         status = DRY_RUN_STATUS
     return InvoiceSummary(tenant.slug, draft.number, status, draft.currency, draft.total_minor,
                           [(line.description, line.amount_minor) for line in draft.lines])

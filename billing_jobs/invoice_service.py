@@ -22,14 +22,15 @@ from collections.abc import Mapping, Sequence
 from datetime import date
 from decimal import Decimal
 
-from .corrections import CorrectedPeriod, PendingCorrection, applied_corrections, correction_lines, restatement_lines
+from .corrections import CorrectedPeriod, PendingCorrection
 from .errors import PaymentDeclinedError, PermanentError
-from .invoicing import InvoiceDraft, compose_invoice, compose_segmented_invoice, invoice_number
+from .invoicing import compose_invoice, invoice_number
+from .period_invoice import compose_period_invoice
 from .plans import Plan
 from .segments import SubscriptionSegment
 from .ports import InvoiceStatus, InvoiceStore, StoredInvoice, StripeGateway, StripeInvoiceRef
 
-__all__ = ["compose_period_invoice", "issue_invoice"]
+__all__ = ["issue_invoice"]
 
 _FINAL: frozenset[InvoiceStatus] = frozenset({"paid", "payment_failed", "void", "refunded"})
 
@@ -49,29 +50,17 @@ def _check_total(stored: StoredInvoice, ref: StripeInvoiceRef) -> None:
         )
 
 
-def compose_period_invoice(*, tenant_id: str, tenant_slug: str, plan: Plan | None,
-                           usage: Mapping[str, Decimal] | None, period_start: date, period_end: date,
-                           segments: Sequence[SubscriptionSegment] | None, corrections: Sequence[PendingCorrection] = (),
-                           corrected_periods: Mapping[str, CorrectedPeriod] | None = None,
-                           ) -> tuple[InvoiceDraft, dict[int, int]]:
-    """The period's invoice as it would be stored, and {restatement id: the amount it bills};
-    nothing is written (a dry run shows this)."""
-    restated: dict[int, int] = {}  # restatement id -> the amount this invoice bills for it
+def _create(store: InvoiceStore, *, tenant_id: str, tenant_slug: str, plan: Plan | None,
+            usage: Mapping[str, Decimal] | None, period_start: date, period_end: date,
+            segments: Sequence[SubscriptionSegment] | None, corrections: Sequence[PendingCorrection],
+            corrected_periods: Mapping[str, CorrectedPeriod] | None) -> StoredInvoice:
+    """Compose the period's invoice and store it as a draft (with the corrections it bills)."""
+    applied: Sequence = ()
     if segments is not None:
-        extra: list = []
-        if corrections and segments:
-            currency = segments[0].plan.currency
-            extra = correction_lines(corrections, corrected_periods or {}, currency)
-            restatements, restated = restatement_lines(corrections, corrected_periods or {}, currency)
-            extra += restatements
-        draft = compose_segmented_invoice(
-            tenant_slug=tenant_slug,
-            tenant_id=tenant_id,
-            segments=segments,
-            period_start=period_start,
-            period_end=period_end,
-            extra_lines=extra,
-        )
+        # The one rating path of a period's invoice, also the admin API's preview's.
+        draft, applied = compose_period_invoice(
+            tenant_id=tenant_id, tenant_slug=tenant_slug, segments=segments, period_start=period_start,
+            period_end=period_end, corrections=corrections, corrected_periods=corrected_periods)
     elif plan is not None:
         draft = compose_invoice(
             tenant_slug=tenant_slug,
@@ -83,19 +72,8 @@ def compose_period_invoice(*, tenant_id: str, tenant_slug: str, plan: Plan | Non
         )
     else:
         raise ValueError("issue_invoice needs a plan or segments")
-    return draft, restated
-
-
-def _create(store: InvoiceStore, *, tenant_id: str, tenant_slug: str, plan: Plan | None,
-            usage: Mapping[str, Decimal] | None, period_start: date, period_end: date,
-            segments: Sequence[SubscriptionSegment] | None, corrections: Sequence[PendingCorrection],
-            corrected_periods: Mapping[str, CorrectedPeriod] | None) -> StoredInvoice:
-    """Compose the period's invoice and store it as a draft (with the corrections it bills)."""
-    draft, restated = compose_period_invoice(
-        tenant_id=tenant_id, tenant_slug=tenant_slug, plan=plan, usage=usage, period_start=period_start,
-        period_end=period_end, segments=segments, corrections=corrections, corrected_periods=corrected_periods)
-    if corrections and segments:
-        return store.create(tenant_id, draft, applied_corrections=applied_corrections(corrections, restated))
+    if applied:
+        return store.create(tenant_id, draft, applied_corrections=applied)
     return store.create(tenant_id, draft)
 
 

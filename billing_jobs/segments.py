@@ -23,7 +23,8 @@ from .usage_totals import MeterTotal, UnbillableMeterError, UsageHour
 
 _HOUR = timedelta(hours=1)
 
-__all__ = ["SubscriptionSegment", "SubscriptionSpan", "period_bounds", "plan_segments", "with_usage"]
+__all__ = ["SubscriptionSegment", "SubscriptionSpan", "period_bounds", "plan_segments", "segment_event_range",
+           "segment_of_window", "with_usage"]
 
 
 def period_bounds(period_start: date, period_end: date) -> tuple[datetime, datetime]:
@@ -82,6 +83,35 @@ def plan_segments(spans: Sequence[SubscriptionSpan], period_start: date, period_
     return segments
 
 
+def segment_of_window(segments: Sequence[SubscriptionSegment], window_start: datetime) -> int | None:
+    """The index of the segment whose usage the hourly window starting at `window_start` is
+    (see with_usage), None for a window outside every segment."""
+    at = _aware(window_start, "window_start")
+    if segments and at < segments[0].start < at + _HOUR:
+        at = segments[0].start
+    for index, segment in enumerate(segments):
+        if segment.start <= at < segment.end:
+            return index
+    return None
+
+
+def segment_event_range(segments: Sequence[SubscriptionSegment], index: int) -> tuple[datetime, datetime]:
+    """[from, to): the event times whose hourly windows are segment `index`'s usage, as
+    `segment_of_window` assigns them: whole hours, from the hour of the first segment's
+    start (its events may follow the start within that hour), else from the first hour
+    starting in the segment, to the end of the hour the segment ends in."""
+    segment = segments[index]
+    start = _floor_hour(segment.start)
+    if index > 0 and start < segment.start:
+        start += _HOUR
+    end = _floor_hour(segment.end)
+    return start, end + _HOUR if end < segment.end else end
+
+
+def _floor_hour(at: datetime) -> datetime:
+    return at.replace(minute=0, second=0, microsecond=0)
+
+
 def with_usage(
     segments: Sequence[SubscriptionSegment], hours: Iterable[UsageHour | tuple[str, datetime, Decimal]]
 ) -> list[SubscriptionSegment]:
@@ -102,16 +132,12 @@ def with_usage(
     totals: list[dict[str, MeterTotal]] = [{} for _ in segments]
     for raw in hours:
         row = UsageHour(*raw)
-        at = _aware(row.window_start, "window_start")
-        if segments and at < segments[0].start < at + _HOUR:
-            at = segments[0].start
-        for index, segment in enumerate(segments):
-            if segment.start <= at < segment.end:
-                total = totals[index].get(row.meter_slug)
-                if total is None:
-                    total = totals[index][row.meter_slug] = MeterTotal(row.meter_slug, row.aggregation)
-                total.add(row)
-                break
+        index = segment_of_window(segments, row.window_start)
+        if index is not None:
+            total = totals[index].get(row.meter_slug)
+            if total is None:
+                total = totals[index][row.meter_slug] = MeterTotal(row.meter_slug, row.aggregation)
+            total.add(row)
     result: list[SubscriptionSegment] = []
     for segment, meter_totals in zip(segments, totals):
         priced = {charge.meter_slug for charge in segment.plan.charges}

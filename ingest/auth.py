@@ -53,7 +53,8 @@ class KeyCache:
             raise IngestError(401, "invalid_api_key", "the API key is unknown or revoked",
                               headers={"WWW-Authenticate": "Bearer"})
         if owner.tenant_status != "active":
-            raise IngestError(403, "tenant_suspended", f"tenant {owner.tenant_slug} is {owner.tenant_status}",
+            why = f": {owner.tenant_status_reason}" if owner.tenant_status_reason else ""
+            raise IngestError(403, "tenant_suspended", f"tenant {owner.tenant_slug} is {owner.tenant_status}{why}",
                               [FieldError(None, None, f"tenant status is {owner.tenant_status}")])
         return owner
 

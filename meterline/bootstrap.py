@@ -226,3 +226,37 @@ def ingest_rsgi_worker_app():
     from ingest.rsgi import RsgiIngest
 
     return RsgiIngest(ingest_worker_app())
+
+
+async def create_operator_account(settings: Settings, email: str, password: str, role: str):
+    """An operator account straight in PostgreSQL (the terminal's bootstrap); None if the email is taken."""
+    from api.auth import hash_password
+    from warehouse.postgres.database import ConstraintViolation, Database
+    from warehouse.postgres.operators import insert_operator
+
+    engine = pg_engine(settings)
+    try:
+        async with Database(engine).begin() as conn:
+            return await insert_operator(conn, email=email, password_hash=hash_password(password), role=role)
+    except ConstraintViolation:
+        return None
+    finally:
+        await engine.dispose()
+
+
+def purge_due_tenants(settings: Settings, now):
+    """The purge job (billing_jobs.tenant_purge) over PostgreSQL, ClickHouse and Stripe, for a flow or the CLI."""
+    from billing_jobs.tenant_purge import purge_due_tenants as purge
+    from warehouse.clickhouse.client import open_clickhouse
+    from warehouse.clickhouse.tenant_erasure import ClickHouseTenantEraser
+    from warehouse.postgres.tenant_purge import PgTenantPurgeStore
+
+    engine = pg_sync_engine(settings)
+    clickhouse = open_clickhouse(settings.clickhouse)
+    try:
+        store = PgTenantPurgeStore(engine, settings.billing.invoice_retention_years)
+        analytics = ClickHouseTenantEraser(clickhouse, settings.clickhouse.database)
+        return purge(store=store, customers=stripe_gateway(settings), analytics=analytics, now=now)
+    finally:
+        clickhouse.close()
+        engine.dispose()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from meterline.operator_cli import add_commands as add_operator_commands, run_operator, run_tenants
 from meterline.settings import Settings
 
 __all__ = ["main"]
@@ -89,6 +90,7 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("migrate", help="bring the shared and every tenant schema to head")
     demo = commands.add_parser("demo", help="the whole pipeline on the embedded defaults")
     demo.add_argument("--events", type=int, default=20_000)
+    add_operator_commands(commands)
     args = parser.parse_args(argv)
 
     settings = Settings()
@@ -100,6 +102,10 @@ def main(argv: list[str] | None = None) -> int:
         return _serve(settings, args.service)
     if args.command == "status":
         return _status(settings)
+    if args.command == "operator":
+        return run_operator(settings, args)
+    if args.command == "tenants":
+        return run_tenants(settings, args)
     if args.command == "migrate":
         from meterline.bootstrap import migrate
 

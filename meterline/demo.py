@@ -101,10 +101,19 @@ class DemoPeriod:
         return cls(start, end, max(start + timedelta(hours=9), earliest))
 
 
-def _register(api: httpx.Client, settings: Settings, plan_slug: str, run: str,
+def _demo_operator(api: httpx.Client, settings: Settings, run: str) -> dict[str, str]:
+    """A finance operator of this run, made with the bootstrap token (its only use): plans need one."""
+    login = {"email": f"finance-{run}@demo.meterline.test", "password": "demo-" + secrets.token_urlsafe(24)}
+    _check(api.post("/v1/operator/accounts", json={**login, "role": "finance"},
+                    headers={"Authorization": f"Bearer {settings.api.operator_token.get_secret_value()}"}),
+           "creating the demo's finance operator")
+    token = _check(api.post("/v1/operator/auth/login", json=login), "signing the operator in")
+    return {"Authorization": f"Bearer {token['access_token']}"}
+
+
+def _register(api: httpx.Client, operator: dict[str, str], plan_slug: str, run: str,
               period: DemoPeriod) -> list[DemoTenant]:
     console.rule("[bold]Registering tenants")
-    operator = {"Authorization": f"Bearer {settings.api.operator_token.get_secret_value()}"}
     _check(api.post("/v1/plans", headers=operator, json={
         "slug": plan_slug, "name": "Demo Pro", "currency": "USD", "flat_fee": str(FLAT_FEE),
         "charges": [
@@ -215,9 +224,9 @@ def _run_invoices(api: httpx.Client, operator: dict, tenants: list[DemoTenant], 
     raise SystemExit(f"the invoice run {run['ui_url']} did not finish within {timeout_s:.0f}s (state {run['state']})")
 
 
-def _invoice(api: httpx.Client, settings: Settings, tenants: list[DemoTenant], period: DemoPeriod) -> tuple[bool, dict]:
+def _invoice(api: httpx.Client, operator: dict[str, str], tenants: list[DemoTenant],
+             period: DemoPeriod) -> tuple[bool, dict]:
     console.rule(f"[bold]Invoicing {period.label}, closed on {period.end:%Y-%m-%d}, through the Prefect deployment")
-    operator = {"Authorization": f"Bearer {settings.api.operator_token.get_secret_value()}"}
     run = _run_invoices(api, operator, tenants, period)
     outcomes = {row["tenant_id"]: row for row in run["outcomes"]}
     all_match = True
@@ -252,10 +261,11 @@ def run_demo(settings: Settings, events: int = 20_000) -> int:
     period = DemoPeriod.last_closed(datetime.now(timezone.utc), usage_horizon(settings))
     with httpx.Client(base_url=f"http://{settings.api.host}:{settings.api.port}", timeout=30) as api, \
             httpx.Client(base_url=f"http://{settings.ingest.host}:{settings.ingest.port}", timeout=30) as ingest:
-        tenants = _register(api, settings, f"demo-pro-{run}", run, period)
+        operator = _demo_operator(api, settings, run)  # finance: plans, migrations, invoice runs
+        tenants = _register(api, operator, f"demo-pro-{run}", run, period)
         _push(ingest, tenants, events, period)
         _wait_for_usage(api, tenants, period)
-        ok, invoice_run = _invoice(api, settings, tenants, period)
+        ok, invoice_run = _invoice(api, operator, tenants, period)
     console.rule("[bold]Where to look")
     console.print(f"  Invoice run      {invoice_run['ui_url']}  (table and summary: its Artifacts tab)")
     console.print(f"  Run it yourself  {invoice_run['deployment_url']}  (Run > Custom run: period, tenants, dry_run)")

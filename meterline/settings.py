@@ -93,6 +93,7 @@ class BillingSettings(BaseModel):
     reminder_days: tuple[int, ...] = (3, 7, 14)
     past_due_days: int = 15
     suspend_days: int = 22  # past due + a 7-day grace period
+    invoice_retention_years: int = Field(default=10, ge=1)  # after a purge (docs/operators.md)
     # Tenants processed at once by a billing flow (threads; Stripe calls are I/O-bound).
     # Keep below the sync engine's pool (5 + 10 overflow) so tasks never wait on it.
     flow_concurrency: int = 12
@@ -234,6 +235,9 @@ class ApiSettings(BaseModel):
     cors_origins: list[str] = []
     # /docs and /openapi.json; off where the API's shape is nobody else's business.
     docs_enabled: bool = True
+    # Tenant deletion (docs/operators.md): export this recent, then a cancellable grace period.
+    tenant_export_max_age_h: int = Field(default=24, ge=1)
+    tenant_deletion_grace_days: int = Field(default=7, ge=0)
 
 
 class JwtSettings(BaseModel):

@@ -9,12 +9,16 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from billing_jobs.period_guard import CloseNow
 
-__all__ = ["InvoiceRunCreate", "InvoiceRunPublic", "TenantOutcomePublic"]
+__all__ = ["CloseNowRequest", "InvoiceRunCreate", "InvoiceRunPublic", "TenantOutcomePublic"]
 
 # Years 2000-2099, as the analytics months.
 PERIOD_PATTERN = r"^20\d{2}-(0[1-9]|1[0-2])$"
+
+
+class CloseNowRequest(BaseModel):
+    reason: str = Field(min_length=1, max_length=1000, description="Why the open period is invoiced before it "
+                                                                   "closes; the calling operator is recorded as who")
 
 
 class InvoiceRunCreate(BaseModel):
@@ -24,8 +28,8 @@ class InvoiceRunCreate(BaseModel):
                                             description="Only these tenants (ids); default: every tenant subscribed "
                                                         "in the period")
     dry_run: bool = Field(default=False, description="Rate and show every invoice; store nothing, call no Stripe")
-    close_now: CloseNow | None = Field(default=None, description="Invoice the open period now: who and why "
-                                                                 "(recorded in the run's report)")
+    close_now: CloseNowRequest | None = Field(default=None, description="Invoice the open period now, and why "
+                                                                        "(recorded in the run's report)")
 
 
 class TenantOutcomePublic(BaseModel):

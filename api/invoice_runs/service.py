@@ -7,7 +7,7 @@ import uuid
 from datetime import date, datetime
 
 from billing_jobs.invoicing import billing_period
-from billing_jobs.period_guard import run_period_refusal
+from billing_jobs.period_guard import CloseNow, run_period_refusal
 
 from ..domain_errors import FieldProblem, InvalidInput, NotFound, Unavailable
 from .schemas import InvoiceRunCreate
@@ -15,16 +15,19 @@ from .schemas import InvoiceRunCreate
 __all__ = ["get_run", "list_runs", "start_run"]
 
 
-async def start_run(runs, body: InvoiceRunCreate, now: datetime):
+async def start_run(runs, body: InvoiceRunCreate, now: datetime, operator):  # operator: OperatorPrincipal
     """A flow run of the deployment for a closed period (or an open one the operator closes now)."""
     year, month = (int(part) for part in body.period.split("-"))
     start, end = billing_period(date(year, month, 1))
-    refusal = run_period_refusal(start, end, now, body.close_now)
+    # Who closed the period is the authenticated operator, never a name in the body.
+    close_now = None if body.close_now is None else CloseNow(operator=f"operator {operator.operator_id}",
+                                                             reason=body.close_now.reason)
+    refusal = run_period_refusal(start, end, now, close_now)
     if refusal is not None:
         raise InvalidInput(refusal, code="period_not_closed", problems=[FieldProblem("period", refusal)])
     parameters = {"period": body.period, "tenants": None if body.tenants is None else [str(t) for t in body.tenants],
                   "dry_run": body.dry_run,
-                  "close_now": None if body.close_now is None else body.close_now.model_dump()}
+                  "close_now": None if close_now is None else close_now.model_dump()}
     return await _unless_unavailable(runs.start(parameters))
 
 

@@ -1,10 +1,13 @@
-"""The price catalogue: every signed-in user reads it; only the platform operator adds to it."""
+"""The price catalogue: every signed-in user reads it; only finance operators add to it (api/operator_roles.py)."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, status
+from typing import Annotated
 
-from ..deps import CurrentPrincipal, DatabaseDep, OperatorDep
+from fastapi import APIRouter, Depends, status
+
+from ..deps import CurrentPrincipal, DatabaseDep
+from ..operator_deps import require_permission
 from ..errors import error_responses
 from . import service
 from .schemas import PlanCreate, PlanPublic
@@ -18,7 +21,8 @@ async def list_catalogue(principal: CurrentPrincipal, database: DatabaseDep) -> 
 
 
 @router.post("", response_model=PlanPublic, status_code=status.HTTP_201_CREATED,
-             responses=error_responses(400, (401, "No operator token"), (403, "Not the operator token"),
+             responses=error_responses(400, (401, "No operator access token, or not one (a tenant's token)"),
+                                       (403, "The operator's role may not write the catalogue"),
                                        (409, "A plan with this slug exists")))
-async def create_plan(body: PlanCreate, _operator: OperatorDep, database: DatabaseDep) -> PlanPublic:
+async def create_plan(body: PlanCreate, _operator: Annotated[object, Depends(require_permission("plans.write"))], database: DatabaseDep) -> PlanPublic:
     return await service.add_plan(database, body)

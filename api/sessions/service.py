@@ -15,13 +15,14 @@ import asyncio
 from meterline.settings import ApiSettings, JwtSettings
 from warehouse.postgres.abuse_limits import clear_login_failures, lock_out, lockout_left_s, record_login_failures
 from warehouse.postgres.database import Database
+from warehouse.postgres.tenant_lifecycle import load_lifecycle
 from warehouse.postgres.tenants import find_user_by_email
 
 from ..abuse_policy import lockout_seconds
 from ..auth import AccessToken, Principal, issue_access_token, utcnow, verify_password
 from ..domain_errors import RateLimited, Unauthenticated
 
-__all__ = ["log_in"]
+__all__ = ["log_in", "tenant_standing"]
 
 
 def _keys(email: str, client_address: str) -> tuple[str, str]:
@@ -57,3 +58,13 @@ async def _record_failure(database: Database, limits: ApiSettings, account_key: 
             seconds = lockout_seconds(count, thresholds[key], limits.login_lockout_initial_s, limits.login_lockout_max_s)
             if seconds:
                 await lock_out(conn, key, seconds)
+
+
+async def tenant_standing(database: Database, email: str) -> tuple[str, str | None]:
+    """The status of the signed-in user's tenant and why (suspended, deleting), for the login answer."""
+    async with database.connect() as conn:
+        user = await find_user_by_email(conn, email)
+        found = await load_lifecycle(conn, user.tenant_id) if user else None
+    if found is None:
+        return "active", None
+    return found.state.status, found.state.status_reason

@@ -41,6 +41,13 @@ class CustomerCalls:
         self._customer_ready(customer)
         return customer["id"]
 
+    def delete_customer(self, customer_id: str) -> None:
+        """Stripe keeps the customer's invoices; a customer already deleted (404) is done."""
+        try:
+            self._call(self._v1.customers.delete, customer_id)
+        except _NotFound:
+            return
+
     def _customer_ready(self, customer: dict[str, Any]) -> None:
         """Real Stripe: nothing. The customer's payment method is collected by Stripe's
         hosted flows, never by us."""

@@ -16,6 +16,7 @@ import httpx
 import pytest
 
 from flows.invoicing import generate_invoices
+from tests.support.operators import operator_headers_sync
 from meterline.bootstrap import pg_engine
 from warehouse.postgres.usage import usage_hours
 
@@ -63,7 +64,7 @@ def _cents(amount: Decimal) -> int:
 
 def test_events_over_http_are_counted_once_and_invoiced_exactly(services, unique_slug):
     settings, api, ingest = services
-    operator = {"Authorization": f"Bearer {settings.api.operator_token.get_secret_value()}"}
+    operator = operator_headers_sync(str(api.base_url), settings, "finance")
     plan_slug = f"e2e-{unique_slug}"
     assert api.post("/v1/plans", headers=operator, json={
         "slug": plan_slug, "name": "E2E", "currency": "USD", "flat_fee": "20.00",

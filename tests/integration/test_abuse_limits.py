@@ -20,6 +20,7 @@ from asgi_lifespan import LifespanManager
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from tests.support.operators import operator_headers
 from meterline.bootstrap import api_app
 from api.auth import hash_password
 from meterline.bootstrap import pg_engine
@@ -219,7 +220,7 @@ async def test_the_quota_follows_the_tenants_plan(stack: Settings, engine: Async
     async with api_client(settings) as client:
         registration = (await register(client)).json()
         owner = {"Authorization": f"Bearer {registration['access_token']['access_token']}"}
-        operator = {"Authorization": f"Bearer {stack.api.operator_token.get_secret_value()}"}
+        operator = await operator_headers(client, stack, "finance")
         created = await client.post("/v1/plans", headers=operator, json={
             "slug": plan_slug, "name": "Quota plan", "currency": "USD", "flat_fee": "0",
             "charges": [{"model": "unit", "meter_slug": "api", "unit_price": "0.01"}]})

@@ -30,6 +30,7 @@ from flows.invoicing import generate_invoices
 from meterline.bootstrap import api_app, pg_engine
 from meterline.settings import Settings
 from metering import NO_GROUP, UsageDelta
+from tests.support.operators import bootstrap_headers, operator_headers
 from warehouse.postgres.usage import upsert_usage
 
 pytestmark = pytest.mark.integration
@@ -239,8 +240,14 @@ async def _act(client, clock, ledger, owners, plans, when: datetime, name: str, 
 
 
 @pytest.fixture(scope="module")
-async def scenario(client: httpx.AsyncClient, engine: AsyncEngine, stack: Settings, clock: Clock) -> Scenario:
-    operator = bearer(stack.api.operator_token.get_secret_value())
+async def finance(client: httpx.AsyncClient, stack: Settings) -> dict[str, str]:
+    """A finance operator: writes plans and reads every figure (api/operator_roles.py)."""
+    return await operator_headers(client, stack, "finance")
+
+
+@pytest.fixture(scope="module")
+async def scenario(client: httpx.AsyncClient, engine: AsyncEngine, finance: dict[str, str], clock: Clock) -> Scenario:
+    operator = finance
     plans = {name: (await new_plan(client, operator, fee, currency), fee, currency)
              for name, fee, currency in [("free", "0", "USD"), ("basic", "100.00", "USD"), ("pro", "250.00", "USD"),
                                          ("eur", "40.00", "EUR")]}
@@ -363,19 +370,19 @@ async def test_revenue_and_usage_match_the_issued_invoices_and_the_seeded_usage(
     pytest.param({"months": 3}, "from", id="from-missing"),
     pytest.param({"from": "2025-01", "tenant_id": "nope"}, "tenant_id", id="tenant-not-a-uuid"),
 ])
-async def test_bad_ranges_are_422_in_the_error_shape(client, clock, stack, params, field):
+async def test_bad_ranges_are_422_in_the_error_shape(client, clock, finance, params, field):
     clock.now = at(6, 15)
     for path in ("mrr", "arpu", "subscriptions", "churn", "revenue", "revenue/top", "usage", "usage/top"):
         response = await client.get(f"/v1/operator/analytics/{path}", params=params,
-                                    headers=bearer(stack.api.operator_token.get_secret_value()))
+                                    headers=finance)
         assert response.status_code == 422, (path, response.text)
         error = response.json()["error"]
         assert error["code"] == "validation_error" and error["details"][0]["field"].startswith(field), error
         assert error["details"][0]["location"] == "query"
 
 
-async def test_months_not_begun_are_left_out(client, clock, stack, scenario):
-    operator = bearer(stack.api.operator_token.get_secret_value())
+async def test_months_not_begun_are_left_out(client, clock, finance, scenario):
+    operator = finance
     clock.now = at(6, 15)
     params = {"from": "2025-05", "months": 12, "tenant_id": list(scenario.ids.values())}
     for path in ("subscriptions", "churn"):
@@ -385,15 +392,21 @@ async def test_months_not_begun_are_left_out(client, clock, stack, scenario):
     assert (future.status_code, future.json()["rows"]) == (200, [])
 
 
-async def test_only_the_operator_reads_analytics(client, clock, stack):
+async def test_only_operators_read_analytics(client, clock, stack, finance):
     clock.now = at(6, 15)
     _, _, owner = await register(client)
     params = {"from": "2025-01", "months": 6}
-    operator = bearer(stack.api.operator_token.get_secret_value())
+    operator = finance
+    sre = await operator_headers(client, stack, "sre")
     for path, extra in [("revenue", {"by": "bogus"}), ("revenue/top", {"limit": 0}), ("usage/top", {"limit": 101})]:
         response = await client.get(f"/v1/operator/analytics/{path}", params={**params, **extra}, headers=operator)
         assert response.status_code == 422 and response.json()["error"]["details"][0]["field"] in ("by", "limit")
     for path in ("mrr", "churn", "revenue", "usage/top"):
         assert (await client.get(f"/v1/operator/analytics/{path}", params=params)).status_code == 401
+        # A tenant's owner token is not an operator token, nor is the static bootstrap token.
         tenant_owner = await client.get(f"/v1/operator/analytics/{path}", params=params, headers=owner)
-        assert tenant_owner.status_code == 403 and tenant_owner.json()["error"]["code"] == "forbidden"
+        assert tenant_owner.status_code == 401 and tenant_owner.json()["error"]["code"] == "invalid_token"
+        bootstrap = await client.get(f"/v1/operator/analytics/{path}", params=params, headers=bootstrap_headers(stack))
+        assert bootstrap.status_code == 401, bootstrap.text
+        # SREs read every figure too (the role table).
+        assert (await client.get(f"/v1/operator/analytics/{path}", params=params, headers=sre)).status_code == 200

@@ -34,11 +34,15 @@ from billing_jobs.plans import Plan, UnitCharge
 from meterline.bootstrap import pg_engine, pg_sync_engine
 from meterline.settings import Settings
 from metering import UsageDelta
+from billing_jobs.webhooks import InvoiceChange, PaymentRecord
 from warehouse.postgres.api_keys import find_key_owner
+from warehouse.postgres.billing_history import list_payments
+from warehouse.postgres.billing_webhooks import record_stripe_event
 from warehouse.postgres.invoices import PgInvoiceStore
 from warehouse.postgres.tables import app_user
 from warehouse.postgres.tenants import get_tenant, get_tenant_by_slug
-from warehouse.postgres.usage import add_usage
+from warehouse.postgres.usage import add_corrections, add_usage
+from tests.support.operators import bootstrap_headers, operator_headers
 
 pytestmark = pytest.mark.integration
 
@@ -103,8 +107,10 @@ def bearer(token_or_registration: str | dict) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
-def operator(stack: Settings) -> dict[str, str]:
-    return {"Authorization": f"Bearer {stack.api.operator_token.get_secret_value()}"}
+@pytest.fixture(scope="module")
+async def finance(client: httpx.AsyncClient, stack: Settings) -> dict[str, str]:
+    """A finance operator's headers: the role that writes the plan catalogue."""
+    return await operator_headers(client, stack, "finance")
 
 
 async def add_user(engine: AsyncEngine, tenant_id: str, role: str) -> str:
@@ -404,35 +410,38 @@ async def test_invalid_meter_is_422(client, payload):
 # ---------------------------------------------------------------- plans and subscriptions
 
 
-async def test_plans_need_the_operator_token_to_create(client, stack):
+async def test_plans_need_a_finance_operator_to_create(client, stack, finance):
     tenant = await register(client)
     plan = new_plan_body()
     assert_error(await client.post("/v1/plans", json=plan), 401)
-    assert_error(await client.post("/v1/plans", json=plan, headers=bearer(tenant)), 403)  # even an owner
-    assert_error(await client.post("/v1/plans", json=plan, headers=bearer("wrong-operator-token")), 403)
+    assert_error(await client.post("/v1/plans", json=plan, headers=bearer(tenant)), 401, "invalid_token")  # even an owner
+    assert_error(await client.post("/v1/plans", json=plan, headers=bearer("wrong-operator-token")), 401)
+    # The static token is only a bootstrap now, and an SRE does not set prices.
+    assert_error(await client.post("/v1/plans", json=plan, headers=bootstrap_headers(stack)), 401)
+    assert_error(await client.post("/v1/plans", json=plan, headers=await operator_headers(client, stack, "sre")), 403)
 
-    created = await client.post("/v1/plans", json=plan, headers=operator(stack))
+    created = await client.post("/v1/plans", json=plan, headers=finance)
     assert created.status_code == 201, created.text
     assert created.json()["flat_fee"] == "49.00" and created.json()["charges"][0]["unit_price"] == "0.01"
-    assert_error(await client.post("/v1/plans", json=plan, headers=operator(stack)), 409, "plan_exists")
+    assert_error(await client.post("/v1/plans", json=plan, headers=finance), 409, "plan_exists")
 
     listed = (await client.get("/v1/plans", headers=bearer(tenant))).json()
     assert plan["slug"] in [p["slug"] for p in listed]
     assert_error(await client.get("/v1/plans"), 401)
 
 
-async def test_plan_with_a_float_price_is_422(client, stack):
+async def test_plan_with_a_float_price_is_422(client, finance):
     plan = {**new_plan_body(), "flat_fee": 49.99}
-    error = assert_error(await client.post("/v1/plans", json=plan, headers=operator(stack)), 422)
+    error = assert_error(await client.post("/v1/plans", json=plan, headers=finance), 422)
     assert error["details"][0]["field"] == "flat_fee"
     assert "float" in error["details"][0]["reason"]
 
 
-async def test_subscribe_once_then_409(client, stack, engine):
+async def test_subscribe_once_then_409(client, finance, engine):
     tenant = await register(client)
     owner = bearer(tenant)
     plan = new_plan_body()
-    assert (await client.post("/v1/plans", json=plan, headers=operator(stack))).status_code == 201
+    assert (await client.post("/v1/plans", json=plan, headers=finance)).status_code == 201
 
     assert_error(await client.get("/v1/subscriptions/current", headers=owner), 404)
     assert_error(await client.post("/v1/subscriptions", headers=owner, json={"plan_slug": "no-such-plan"}), 404)
@@ -485,6 +494,26 @@ async def test_invoice_is_served_with_lines_and_minor_units(client, stack):
     usage_line = invoice["lines"][1]
     assert (usage_line["quantity"], usage_line["unit_price"], usage_line["meter_slug"]) == ("1234", "0.01",
                                                                                             "api-calls")
+
+
+async def seed_payment(stack: Settings, engine: AsyncEngine, tenant: dict, number: str) -> str:
+    """A payment of invoice `number`, recorded as a Stripe webhook records it; its id."""
+    stripe_invoice_id = f"in_{uuid.uuid4().hex[:12]}"
+    sync_engine = pg_sync_engine(stack)
+    try:
+        await asyncio.to_thread(PgInvoiceStore(sync_engine).attach_stripe, tenant["tenant"]["id"], number,
+                                stripe_invoice_id, "open")
+    finally:
+        sync_engine.dispose()
+    async with engine.begin() as conn:
+        customer_id = (await get_tenant(conn, uuid.UUID(tenant["tenant"]["id"]))).stripe_customer_id
+        change = InvoiceChange(customer_id, stripe_invoice_id, "paid", PaymentRecord(f"ch_{uuid.uuid4().hex}", 6134,
+                                                                                     "succeeded"))
+        assert await record_stripe_event(conn, f"evt_{uuid.uuid4().hex}", "invoice.paid",
+                                         datetime.now(timezone.utc), change) == "paid"
+    async with engine.connect() as conn:
+        [payment] = await list_payments(conn, uuid.UUID(tenant["tenant"]["id"]), 10)
+    return str(payment.id)
 
 
 async def seed_usage(engine: AsyncEngine, tenant_id: str, meter_slug: str,
@@ -577,6 +606,27 @@ async def test_one_tenants_token_cannot_reach_another_tenants_data(client, stack
     async with engine.connect() as conn:
         still = await find_key_owner(conn, b_key["key"])
     assert still is not None and str(still.tenant_id) == b["tenant"]["id"]
+
+    # Billing operations: B's payment, correction and invoice lines are unknown to A, never data.
+    b_payment = await seed_payment(stack, engine, b, b_invoice)
+    async with engine.begin() as conn:
+        await add_corrections(conn, uuid.UUID(b["tenant"]["id"]),
+                              [(b_invoice, "api-calls", DAY, D(2), 2, "delta")])
+    b_payments = (await client.get("/v1/payments", headers=b_headers)).json()["payments"]
+    assert [p["id"] for p in b_payments] == [b_payment]
+    assert len((await client.get("/v1/corrections", headers=b_headers)).json()["corrections"]) == 1
+    # B's line is found for B (its period has no subscription now, hence 409 rather than windows).
+    assert_error(await client.get(f"/v1/invoices/{b_invoice}/lines/2/windows", headers=b_headers), 409,
+                 "segments_changed")
+    assert (await client.get("/v1/payments", headers=a_headers)).json() == {"payments": [], "next_cursor": None}
+    assert_error(await client.get(f"/v1/payments/{b_payment}", headers=a_headers), 404)
+    assert (await client.get("/v1/corrections", headers=a_headers)).json() == {"corrections": [], "next_cursor": None}
+    for part in ("windows", "events"):
+        assert_error(await client.get(f"/v1/invoices/{b_invoice}/lines/2/{part}", headers=a_headers), 404)
+    assert_error(await client.get("/v1/invoices/preview", headers=a_headers), 404)
+    # Operators' routes are not a tenant's, whichever tenant they name.
+    assert_error(await client.post(f"/v1/operator/tenants/{b['tenant']['id']}/subscriptions", headers=a_headers,
+                                   json={"plan_slug": "pro", "started_at": DAY.isoformat()}), 401)
 
     # A tenant named in a body or a query is ignored: the token decides.
     sneaky = await client.post("/v1/meters", headers=a_headers, json={

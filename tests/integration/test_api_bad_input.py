@@ -19,6 +19,7 @@ import jwt
 import pytest
 
 from api.auth import Principal, issue_access_token
+from tests.support.operators import operator_headers_sync
 from meterline.settings import Settings
 
 pytestmark = pytest.mark.integration
@@ -106,7 +107,7 @@ def test_api_key_name_with_a_nul_is_422(client: httpx.Client, owner: dict[str, s
 
 
 def test_plan_name_with_a_nul_is_422(client: httpx.Client, api_service: Settings) -> None:
-    operator = {"Authorization": f"Bearer {api_service.api.operator_token.get_secret_value()}"}
+    operator = operator_headers_sync(str(client.base_url), api_service, "finance")
     plan = {"slug": "p" + uuid.uuid4().hex[:8], "name": "Pro\u0000", "currency": "USD", "flat_fee": "10.00"}
 
     _assert_error(client.post("/v1/plans", headers=operator, json=plan), 422, "name")

@@ -29,6 +29,7 @@ from meterline.bootstrap import api_app, pg_engine, pg_sync_engine
 from metering import UsageDelta
 from tests.integration.test_billing_cancel import subscribed
 from tests.integration.test_billing_invoice_flow import at, customer_of, subscribe_with_change
+from tests.support.operators import operator_headers
 from tests.support.tenants import create_tenant
 from warehouse.postgres.invoices import PgInvoiceStore
 from warehouse.postgres.plans import get_plan, insert_plan, insert_subscription
@@ -160,11 +161,12 @@ async def test_a_dry_run_rates_everything_and_touches_neither_stripe_nor_the_inv
 
 @pytest.fixture
 async def operator_api(stack, flows_service) -> AsyncIterator[httpx.AsyncClient]:
+    """The admin API, signed in as a finance operator (invoice runs are finance's)."""
     application = api_app(stack)
     async with LifespanManager(application):
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=application), base_url="http://api.test",
-                                     headers={"Authorization": "Bearer "
-                                              + stack.api.operator_token.get_secret_value()}) as http:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=application),
+                                     base_url="http://api.test") as http:
+            http.headers.update(await operator_headers(http, stack, "finance"))
             yield http
 
 
@@ -210,7 +212,7 @@ async def test_operators_start_a_run_over_http_and_follow_its_outcomes(stack, op
 
 @pytest.mark.parametrize(("body", "reason"), [
     ({"period": "2026-12"}, "period 2026-12 is open until 2027-01-01"),
-    ({"period": "2027-01", "close_now": {"operator": "ann", "reason": "early"}}, "period 2027-01 has not started"),
+    ({"period": "2027-01", "close_now": {"reason": "early"}}, "period 2027-01 has not started"),
 ], ids=["open", "future"])
 async def test_http_refuses_a_period_that_has_not_closed(operator_api, body, reason):
     response = await operator_api.post("/v1/operator/invoice-runs", json=body)
@@ -220,8 +222,12 @@ async def test_http_refuses_a_period_that_has_not_closed(operator_api, body, rea
     assert error["details"][0]["field"] == "period"
 
 
-async def test_http_invoice_runs_need_the_operator(stack, operator_api):
-    response = await operator_api.post("/v1/operator/invoice-runs", json={"period": "2026-10"},
-                                       headers={"Authorization": "Bearer not-the-operator"})
-    assert response.status_code in (401, 403)
-    assert (await operator_api.get("/v1/operator/invoice-runs", headers={"Authorization": ""})).status_code == 401
+async def test_http_invoice_runs_are_finances(stack, operator_api):
+    """SREs may not start or read invoice runs (the role table), nor may anyone unsigned;
+    the bootstrap token creates operators and does nothing else."""
+    sre = await operator_headers(operator_api, stack, "sre")
+    for headers, status in [(sre, 403), ({"Authorization": "Bearer not-a-token"}, 401),
+                            ({"Authorization": f"Bearer {stack.api.operator_token.get_secret_value()}"}, 401)]:
+        response = await operator_api.post("/v1/operator/invoice-runs", json={"period": "2026-10"}, headers=headers)
+        assert response.status_code == status, response.text
+        assert (await operator_api.get("/v1/operator/invoice-runs", headers=headers)).status_code == status

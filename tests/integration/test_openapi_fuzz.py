@@ -26,6 +26,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from meterline.settings import Settings
+from tests.support.operators import operator_headers_sync
 
 pytestmark = pytest.mark.integration
 
@@ -94,6 +95,19 @@ def test_admin_api_answers_generated_requests_within_its_spec(api_service: Setti
     assert tally.requests >= EXAMPLES * 20, f"only {tally.requests} requests sent"
     # Generated requests got past validation into the routes, and invalid ones were refused.
     assert tally.statuses[200] + tally.statuses[201] > 0 and tally.statuses[422] > 0
+    assert tally.failures == [], "\n\n".join(tally.failures)
+
+
+def test_operator_routes_answer_generated_requests_within_their_spec(api_service: Settings) -> None:
+    """The operator routes with a finance operator's token (a tenant's token stops at 401)."""
+    base_url = f"http://127.0.0.1:{api_service.api.port}"
+    schema = schemathesis.openapi.from_url(f"{base_url}/openapi.json").include(path_regex="^/v1/operator/")
+    finance = operator_headers_sync(base_url, api_service, "finance")
+
+    tally = fuzz(schema, finance)
+
+    print(f"operator routes: {tally.requests} requests, statuses {sorted(tally.statuses.items())}")
+    assert len(tally.operations) >= 13 and tally.statuses[200] > 0 and tally.statuses[422] > 0
     assert tally.failures == [], "\n\n".join(tally.failures)
 
 

@@ -8,6 +8,8 @@ starts three days before this month (always within 35 days of today)."""
 
 from __future__ import annotations
 
+import asyncio
+import time
 import uuid
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta, timezone
@@ -15,13 +17,21 @@ from decimal import ROUND_HALF_UP, Decimal
 
 import httpx
 import pytest
+from sqlalchemy import insert
 from asgi_lifespan import LifespanManager
 
+from api.auth import hash_password
+from api.subscriptions.deps import get_now
 from billing_jobs.invoice_run import billable_tenants, invoice_tenant
-from meterline.bootstrap import api_app, pg_sync_engine, stripe_gateway
+from billing_jobs.invoicing import compose_invoice
+from billing_jobs.plans import Plan
+from meterline.bootstrap import api_app, pg_engine, pg_sync_engine, stripe_gateway
 from meterline.settings import Settings
+from tests.support.operators import operator_headers
 from tests.support.usage_events import iso, produce, wait_hourly_events, wait_meters_applied
 from warehouse.postgres.billing_run import PgInvoiceRunStore
+from warehouse.postgres.invoices import PgInvoiceStore
+from warehouse.postgres.tables import app_user
 
 pytestmark = pytest.mark.integration
 
@@ -33,9 +43,21 @@ def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
+class Clock:
+    """The API's clock (api.subscriptions.deps.get_now): the real one unless a test sets `now`."""
+
+    now: datetime | None = None
+
+
 @pytest.fixture(scope="module")
-async def client(stack: Settings) -> AsyncIterator[httpx.AsyncClient]:
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture(scope="module")
+async def client(stack: Settings, clock: Clock) -> AsyncIterator[httpx.AsyncClient]:
     application = api_app(stack)
+    application.dependency_overrides[get_now] = lambda: clock.now or datetime.now(UTC)
     async with LifespanManager(application):
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=application), base_url="http://api.test") as http:
             yield http
@@ -80,9 +102,22 @@ def cents(amount: Decimal) -> int:
     return int((amount * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
-async def test_operator_migrates_a_customer_whose_closed_month_is_then_billed(stream_worker, client, unique_slug):
+async def viewer_of(client: httpx.AsyncClient, settings: Settings, tenant_id: str) -> dict[str, str]:
+    email = f"viewer-{uuid.uuid4().hex[:8]}@example.com"
+    engine = pg_engine(settings)
+    async with engine.begin() as conn:
+        await conn.execute(insert(app_user).values(tenant_id=uuid.UUID(tenant_id), email=email,
+                                                   password_hash=hash_password(PASSWORD), role="viewer"))
+    await engine.dispose()
+    response = await client.post("/v1/auth/login", json={"email": email, "password": PASSWORD})
+    assert response.status_code == 200, response.text
+    return bearer(response.json()["access_token"])
+
+
+async def test_operator_migrates_a_customer_whose_closed_month_is_then_billed(stream_worker, client, clock,
+                                                                             unique_slug):
     settings = stream_worker
-    operator = bearer(settings.api.operator_token.get_secret_value())
+    operator = await operator_headers(client, settings, "finance")
     tenant_id, owner = await register_with_meters(client, unique_slug)
     plan_slug = await new_plan(client, operator)
     now = datetime.now(UTC)
@@ -105,7 +140,8 @@ async def test_operator_migrates_a_customer_whose_closed_month_is_then_billed(st
     assert [d["field"] for d in future["details"]] == ["started_at"]
     horizon = refused(await migrate(operator, started_at=iso(now - timedelta(days=36))), 422, "beyond_usage_horizon")
     assert "35 days" in horizon["message"] and horizon["details"][0]["field"] == "started_at"
-    refused(await migrate(owner), 403)  # a tenant's own token is not the operator's
+    refused(await migrate(owner), 401)  # a tenant's own token is never an operator's
+    refused(await migrate(await operator_headers(client, settings, "sre")), 403)  # SREs do not bill
     refused(await migrate({}), 401)
     refused(await client.post(f"/v1/operator/tenants/{uuid.uuid4()}/subscriptions", headers=operator,
                               json={"plan_slug": plan_slug, "started_at": iso(started_at)}), 404)
@@ -127,8 +163,18 @@ async def test_operator_migrates_a_customer_whose_closed_month_is_then_billed(st
     later = events("later", this_month, later_end, 6) if later_end > this_month + timedelta(minutes=6) else []
     await wait_meters_applied(settings, tenant_id, ["calls", "tokens"])
     await produce(settings, tenant_id, before + billed + later)
+    produced_at = datetime.now(UTC)
     await wait_hourly_events(settings, tenant_id, "calls", previous_month, this_month, len(before) + len(billed))
     await wait_hourly_events(settings, tenant_id, "calls", this_month, now + timedelta(hours=1), len(later))
+
+    # The preview of the then open period, asked at its last minute, is the invoice issued
+    # once it closed: the same rating code on the same reads.
+    viewer = await viewer_of(client, settings, tenant_id)
+    clock.now = this_month - timedelta(minutes=1)
+    preview = await client.get("/v1/invoices/preview", headers=viewer)
+    clock.now = None
+    assert preview.status_code == 200, preview.text
+    refused(await client.get(f"/v1/invoices/{preview.json()['number']}", headers=viewer), 403)  # issued ones: member+
 
     store = PgInvoiceRunStore(pg_sync_engine(settings))
     period = (previous_month.date(), this_month.date())
@@ -150,3 +196,82 @@ async def test_operator_migrates_a_customer_whose_closed_month_is_then_billed(st
         ("flat_fee", None, None), ("usage", "calls", str(len(billed))),
         ("usage", "tokens", str(sum(e["data"]["tokens"] for e in billed)))]
     assert (stored["period_start"], stored["period_end"]) == (str(period[0]), str(period[1]))
+    assert {k: v for k, v in preview.json().items() if k not in ("as_of", "final_up_to")} == {
+        k: v for k, v in stored.items() if k not in ("status", "stripe_invoice_id")}
+
+    # The open month so far: its whole fee (the subscription is in force all month) and the
+    # usage of this month's events, stamped with a watermark past the moment they were sent.
+    deadline = time.monotonic() + 30
+    while True:
+        open_preview = await client.get("/v1/invoices/preview", headers=owner)
+        assert open_preview.status_code == 200, open_preview.text
+        final_up_to = open_preview.json()["final_up_to"]
+        if final_up_to is not None and datetime.fromisoformat(final_up_to) >= produced_at:
+            break
+        assert time.monotonic() < deadline, final_up_to
+        await asyncio.sleep(0.5)
+    body = open_preview.json()
+    assert (body["period_start"], body["currency"]) == (str(this_month.date()), "USD")
+    assert [line["amount_minor"] for line in body["lines"]] == [
+        3000, cents(len(later) * Decimal("0.05")), cents(sum(e["data"]["tokens"] for e in later) * Decimal("0.001"))]
+    assert body["total_minor"] == sum(line["amount_minor"] for line in body["lines"])
+    _, unsubscribed = await register_with_meters(client, unique_slug + "x")
+    refused(await client.get("/v1/invoices/preview", headers=unsubscribed), 404)
+
+    # Each usage line down to its windows and then its events: they add up to the line.
+    for position, meter, value_of in ((2, "calls", lambda e: 1), (3, "tokens", lambda e: e["data"]["tokens"])):
+        line = stored["lines"][position - 1]
+        windows = await paged(client, f"/v1/invoices/{summary.number}/lines/{position}/windows", owner, "windows", 7)
+        assert sum(Decimal(w["quantity"]) for w in windows) == Decimal(line["quantity"])
+        assert sum(w["event_count"] for w in windows) == len(billed)
+        assert all(started_at - timedelta(hours=1) < datetime.fromisoformat(w["window_start"]) < this_month
+                   for w in windows)
+        first = (await client.get(f"/v1/invoices/{summary.number}/lines/{position}/windows", headers=owner)).json()
+        assert (first["meter_slug"], Decimal(first["total_quantity"]), first["total_events"]) == (
+            meter, Decimal(line["quantity"]), len(billed))
+        found = await paged(client, f"/v1/invoices/{summary.number}/lines/{position}/events", owner, "events", 9)
+        assert sorted(e["id"] for e in found) == sorted(e["id"] for e in billed)
+        assert [(e["time"], e["id"]) for e in found] == sorted((e["time"], e["id"]) for e in found)
+        assert sum(Decimal(e["value"]) if e["value"] is not None else 1 for e in found) == Decimal(line["quantity"])
+        assert sum(value_of(e) for e in billed) == Decimal(line["quantity"])
+        # Another tenant asking for this invoice's line: unknown, never data.
+        for part in ("windows", "events"):
+            refused(await client.get(f"/v1/invoices/{summary.number}/lines/{position}/{part}", headers=unsubscribed),
+                    404)
+    refused(await client.get(f"/v1/invoices/{summary.number}/lines/1/windows", headers=owner), 422, "not_a_usage_line")
+    refused(await client.get(f"/v1/invoices/{summary.number}/lines/99/events", headers=owner), 404)
+    refused(await client.get(f"/v1/invoices/{summary.number}/lines/2/events", headers=owner,
+                             params={"cursor": "bm90LWEtY3Vyc29y"}), 422)
+
+
+async def paged(client: httpx.AsyncClient, path: str, auth: dict, key: str, limit: int) -> list[dict]:
+    found, cursor = [], None
+    while True:
+        response = await client.get(path, headers=auth, params={"limit": limit, **({"cursor": cursor} if cursor else {})})
+        assert response.status_code == 200, response.text
+        found.extend(response.json()[key])
+        cursor = response.json()["next_cursor"]
+        if cursor is None:
+            return found
+
+
+async def test_migration_into_an_invoiced_period_is_refused(stack, client, unique_slug):
+    """A tenant invoiced for last month (its invoice is never recomposed): a subscription
+    starting in that month would never be billed for it."""
+    operator = await operator_headers(client, stack, "finance")
+    tenant_id, _ = await register_with_meters(client, unique_slug)
+    plan_slug = await new_plan(client, operator)
+    now = datetime.now(UTC)
+    previous_month, this_month = months_around(now)
+    plan = Plan.model_validate({"slug": "old", "name": "Old", "currency": "USD", "flat_fee": "1.00"})
+    draft = compose_invoice(tenant_slug=unique_slug, tenant_id=tenant_id, plan=plan, usage={},
+                            period_start=previous_month.date(), period_end=this_month.date())
+    await asyncio.to_thread(PgInvoiceStore(pg_sync_engine(stack)).create, tenant_id, draft)
+    url = f"/v1/operator/tenants/{tenant_id}/subscriptions"
+    refused = await client.post(url, headers=operator, json={"plan_slug": plan_slug,
+                                                              "started_at": iso(this_month - timedelta(hours=1))})
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["error"]["code"] == "period_invoiced"
+    assert refused.json()["error"]["details"][0]["field"] == "started_at"
+    accepted = await client.post(url, headers=operator, json={"plan_slug": plan_slug, "started_at": iso(this_month)})
+    assert accepted.status_code == 201, accepted.text

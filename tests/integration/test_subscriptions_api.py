@@ -28,6 +28,7 @@ from flows.invoicing import generate_invoices
 from meterline.bootstrap import pg_engine, pg_sync_engine
 from meterline.settings import Settings
 from metering import UsageDelta
+from tests.support.operators import operator_headers
 from warehouse.postgres.billing_limits import PgLimitStore, blocked_event_types
 from warehouse.postgres.plans import get_plan, insert_subscription
 from warehouse.postgres.tables import app_user, subscription
@@ -96,7 +97,7 @@ async def member_of(client: httpx.AsyncClient, engine: AsyncEngine, tenant_id: s
 async def new_plan(client: httpx.AsyncClient, stack: Settings, flat_fee: str, unit_price: str,
                    meter_slug: str = "api", currency: str = "USD") -> str:
     slug = "p" + uuid.uuid4().hex[:10]
-    response = await client.post("/v1/plans", headers=bearer(stack.api.operator_token.get_secret_value()), json={
+    response = await client.post("/v1/plans", headers=await operator_headers(client, stack, "finance"), json={
         "slug": slug, "name": f"Plan {flat_fee}", "currency": currency, "flat_fee": flat_fee,
         "charges": [{"model": "unit", "meter_slug": meter_slug, "unit_price": unit_price}]})
     assert response.status_code == 201, response.text

@@ -28,7 +28,8 @@ from metering.regroup import FinePoint
 
 from .queries import _number, _property
 
-__all__ = ["FineUsageReader", "RawEventRow", "fine_usage_query", "build_fine_usage_reader"]
+__all__ = ["FineUsageReader", "RawEventRow", "MeteredEventRow", "fine_usage_query", "meter_events_query",
+           "build_fine_usage_reader"]
 
 _INTERVAL = {"minute": "INTERVAL 1 MINUTE", "hour": "INTERVAL 1 HOUR", "day": "INTERVAL 1 DAY"}
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
@@ -110,6 +111,34 @@ class RawEventRow:
 _EVENT_COLUMNS = "id, type, subject, time, received_at, source, data"
 
 
+@dataclass(frozen=True)
+class MeteredEventRow:
+    """A raw event a meter counts, with the value it reads from it (None for COUNT)."""
+
+    id: str
+    time: datetime
+    subject: str
+    value: str | None
+    data: dict
+
+
+def meter_events_query(database: str, meter: Meter, after: bool) -> str:
+    """The events `meter` counts in [start, end), in (time, id) order, after the cursor's
+    (after_at, after_id) if `after`; the value a meter reads, as text; the same filter as the
+    raw usage query (a value the stream would dead-letter is left out)."""
+    kind = aggregation_for(meter.aggregation)
+    value, where = "NULL", ""
+    if kind.needs_value:
+        value = (_property if kind.reads_text else _number)(meter.value_path or "")
+        where = f" AND {value} IS NOT NULL"
+    if after:
+        where += " AND (time, id) > ({after_at:DateTime64(3)}, {after_id:String})"
+    return (f"SELECT id, time, subject, toString({value}), data FROM {database}.events FINAL "
+            "WHERE tenant_id = {tenant:UUID} AND type = {type:String} "
+            "AND time >= {start:DateTime64(3)} AND time < {end:DateTime64(3)}"
+            f"{where} ORDER BY time, id LIMIT {{limit:UInt32}}")
+
+
 class FineUsageReader:
     def __init__(self, client, database: str) -> None:
         self._client = client
@@ -146,6 +175,23 @@ class FineUsageReader:
             "ORDER BY received_at DESC, id DESC LIMIT {limit:UInt32}", parameters=parameters).result_rows
         return [RawEventRow(i, t, s, _utc(at), _utc(received), source, orjson.loads(data) if data else {})
                 for i, t, s, at, received, source, data in rows]
+
+    def _meter_events_sync(self, meter: Meter, start: datetime, end: datetime, after: tuple[datetime, str] | None,
+                           limit: int) -> list[MeteredEventRow]:
+        parameters: dict = {"tenant": str(meter.tenant_id), "type": meter.event_type, "start": start, "end": end,
+                            "limit": limit}
+        if after is not None:
+            parameters.update(after_at=after[0], after_id=after[1])
+        rows = self._client.query(meter_events_query(self._database, meter, after is not None),
+                                  parameters=parameters).result_rows
+        return [MeteredEventRow(i, _utc(at), subject, value, orjson.loads(data) if data else {})
+                for i, at, subject, value, data in rows]
+
+    async def meter_events(self, meter: Meter, start: datetime, end: datetime, after: tuple[datetime, str] | None,
+                           limit: int) -> list[MeteredEventRow]:
+        """The events the meter counts with times in [start, end), oldest first, after the (time, id) cursor."""
+        async with self._lock:
+            return await asyncio.to_thread(self._meter_events_sync, meter, start, end, after, limit)
 
     async def recent_events(self, tenant_id, before: tuple[datetime, str] | None, limit: int) -> list[RawEventRow]:
         """The tenant's stored events, newest received first, after the (received_at, id) cursor."""

@@ -42,6 +42,7 @@ class KeyOwner:
     tenant_id: uuid.UUID
     tenant_slug: str
     tenant_status: str
+    tenant_status_reason: str | None = None  # why it is suspended or being deleted (shared_1050)
 
 
 def _record(row) -> ApiKeyRecord:
@@ -74,8 +75,8 @@ async def list_api_keys(conn: AsyncConnection, tenant_id: uuid.UUID) -> list[Api
 
 async def find_key_owner(conn: AsyncConnection, plaintext: str) -> KeyOwner | None:
     row = (await conn.execute(
-        select(tenant.c.id, tenant.c.slug, tenant.c.status)
+        select(tenant.c.id, tenant.c.slug, tenant.c.status, tenant.c.status_reason)
         .join(api_key, api_key.c.tenant_id == tenant.c.id)
         .where(api_key.c.key_hash == hash_api_key(plaintext), api_key.c.revoked_at.is_(None))
     )).one_or_none()
-    return KeyOwner(row.id, row.slug, row.status) if row else None
+    return KeyOwner(row.id, row.slug, row.status, row.status_reason) if row else None

@@ -9,16 +9,19 @@ either recorded with its message or not at all, and never sent twice.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import datetime
 
 from sqlalchemy import Connection, Engine, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from billing_jobs.dunning import UNPAID, DunningAction, DunningInvoice
+from billing_jobs.lifecycle import TenantState, resume, suspend
 from billing_jobs.ports import InvoiceStatus
 
 from .billing_tables import billing_dunning_step, billing_notification_target, billing_outbox
 from .tables import app_user, invoice, subscription, tenant
+from .tenant_lifecycle import load_state_sync, save_state_sync
 from .tenant_scope import tenant_scope_sync
 from .transient import retryable_on_connection_loss
 
@@ -79,9 +82,12 @@ class PgDunningStore:
                              .where(subscription.c.tenant_id == tid, subscription.c.status == "active")
                              .values(status="past_due"))
             elif action.kind == "suspend":
-                conn.execute(update(tenant).where(tenant.c.id == tid).values(status="suspended"))
+                _change_standing(conn, tid, now, lambda state: suspend(
+                    state, "dunning", f"invoice {action.invoice_number} is unpaid"))
             elif action.kind == "reinstate":
-                conn.execute(update(tenant).where(tenant.c.id == tid).values(status="active"))
+                # Lifts only dunning's own suspension: an operator's stays (billing_jobs.lifecycle).
+                _change_standing(conn, tid, now, lambda state: resume(state, "dunning")
+                                 if state.suspended_by else state)
                 conn.execute(update(subscription)
                              .where(subscription.c.tenant_id == tid, subscription.c.status == "past_due")
                              .values(status="active"))
@@ -93,6 +99,13 @@ class PgDunningStore:
                       "step": action.step, "days_overdue": action.days_overdue, "at": now.isoformat()},
             ).on_conflict_do_nothing(index_elements=["dedup_key"]))
             return True
+
+
+def _change_standing(conn: Connection, tenant_id: uuid.UUID, now: datetime,
+                     change: Callable[[TenantState], TenantState]) -> None:
+    state = load_state_sync(conn, tenant_id)
+    if state is not None and (changed := change(state)) != state:
+        save_state_sync(conn, tenant_id, changed, now)
 
 
 def billing_email(conn: Connection, tenant_id: uuid.UUID) -> str | None:

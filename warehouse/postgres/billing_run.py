@@ -10,6 +10,8 @@ from __future__ import annotations
 import uuid
 from datetime import date
 
+from sqlalchemy import Connection
+
 from billing_jobs.ports import BillingTenant, TenantPeriod
 from billing_jobs.segments import SubscriptionSpan, period_bounds
 
@@ -21,7 +23,26 @@ from .plans import billable_subscriptions
 from .tables import tenant
 from .transient import retryable_on_connection_loss
 
-__all__ = ["PgInvoiceRunStore"]
+__all__ = ["PgInvoiceRunStore", "read_tenant_period", "tenant_spans"]
+
+
+def read_tenant_period(conn: Connection, tenant_id: uuid.UUID, period_start: date, period_end: date) -> TenantPeriod:
+    """What the tenant's invoice for the period is composed from (billing_jobs.period_invoice):
+    read by the invoice run, and by the admin API's preview through `run_sync`."""
+    row = conn.execute(tenant.select().where(tenant.c.id == tenant_id)).one()
+    aggregations = meter_aggregations(conn, row.id)
+    hours = hourly_usage(conn, row.id, *period_bounds(period_start, period_end))
+    corrections = pending_corrections(conn, row.id, period_start)
+    periods = corrected_periods(conn, row.id, {c.invoice_number for c in corrections}) if corrections else {}
+    return TenantPeriod(BillingTenant(str(row.id), row.slug, row.name, row.stripe_customer_id),
+                        aggregations, hours, corrections, periods)
+
+
+def tenant_spans(conn: Connection, tenant_id: uuid.UUID, period_start: date,
+                 period_end: date) -> list[SubscriptionSpan]:
+    """The tenant's subscriptions in force at some point of the period, oldest first."""
+    return [SubscriptionSpan(s.plan, s.started_at, s.canceled_at)
+            for s in billable_subscriptions(conn, *period_bounds(period_start, period_end), tenant_id)]
 
 
 @retryable_on_connection_loss
@@ -39,16 +60,10 @@ class PgInvoiceRunStore(PgInvoiceStore):
     def read_period(self, tenant_id: str, period_start: date, period_end: date) -> TenantPeriod:
         # One transaction for every read, as one connection from the pool.
         with self._engine.begin() as conn:
-            row = conn.execute(tenant.select().where(tenant.c.id == tenant_id)).one()
-            # The invoice half of this store need not look the tenant up again.
-            self._slugs[str(row.id)] = row.slug
-            aggregations = meter_aggregations(conn, row.id)
-            hours = hourly_usage(conn, row.id, *period_bounds(period_start, period_end))
-            corrections = pending_corrections(conn, row.id, period_start)
-            periods = corrected_periods(conn, row.id, {c.invoice_number for c in corrections}) \
-                if corrections else {}
-        return TenantPeriod(BillingTenant(str(row.id), row.slug, row.name, row.stripe_customer_id),
-                            aggregations, hours, corrections, periods)
+            period = read_tenant_period(conn, uuid.UUID(tenant_id), period_start, period_end)
+        # The invoice half of this store need not look the tenant up again.
+        self._slugs[period.tenant.tenant_id] = period.tenant.slug
+        return period
 
     def start_customer_creation(self, tenant_id: str) -> bool:
         with self._engine.begin() as conn:

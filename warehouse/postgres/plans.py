@@ -151,12 +151,13 @@ async def _by_id(conn: AsyncConnection, subscription_id: uuid.UUID) -> Subscript
     return _subscription(row)
 
 
-def billable_subscriptions(conn: Connection, period_start: datetime, period_end: datetime) -> list[SubscriptionRecord]:
-    """Subscriptions in force at some point of [start, end): what the invoice run bills."""
-    rows = conn.execute(
-        select(*_SUBSCRIPTION_COLUMNS).join(plan, plan.c.id == subscription.c.plan_id)
-        .where(subscription.c.started_at < period_end,
-               (subscription.c.canceled_at.is_(None)) | (subscription.c.canceled_at > period_start))
-        .order_by(subscription.c.tenant_id, subscription.c.started_at)
-    )
-    return [_subscription(r) for r in rows]
+def billable_subscriptions(conn: Connection, period_start: datetime, period_end: datetime,
+                           tenant_id: uuid.UUID | None = None) -> list[SubscriptionRecord]:
+    """Subscriptions in force at some point of [start, end) (of one tenant, or all): what the invoice run bills."""
+    query = (select(*_SUBSCRIPTION_COLUMNS).join(plan, plan.c.id == subscription.c.plan_id)
+             .where(subscription.c.started_at < period_end,
+                    (subscription.c.canceled_at.is_(None)) | (subscription.c.canceled_at > period_start))
+             .order_by(subscription.c.tenant_id, subscription.c.started_at))
+    if tenant_id is not None:
+        query = query.where(subscription.c.tenant_id == tenant_id)
+    return [_subscription(r) for r in conn.execute(query)]

@@ -43,6 +43,14 @@ tenant = Table(
     # billing: the invoice flow's record that it started creating the customer (shared_0600)
     Column("stripe_customer_started_at", DateTime(timezone=True)),
     _created_at(),
+    # The lifecycle (shared_1050, warehouse/postgres/tenant_lifecycle.py): status is then
+    # active | suspended | deleting; dunning lifts only the suspensions it made.
+    Column("status_reason", Text),
+    Column("suspended_by", String(16)),  # dunning | operator
+    Column("status_changed_at", DateTime(timezone=True)),
+    Column("export_taken_at", DateTime(timezone=True)),
+    Column("deletion_requested_at", DateTime(timezone=True)),
+    Column("purge_after", DateTime(timezone=True)),
 )
 
 app_user = Table(

@@ -20,7 +20,7 @@ from warehouse.tenancy import TENANT_SCHEMA_PLACEHOLDER
 from .tables import tenant
 
 __all__ = ["UnknownTenant", "tenant_scope", "tenant_scope_sync", "tenant_schema", "tenant_schema_sync",
-           "tenant_exists", "all_tenant_ids"]
+           "tenant_exists", "all_tenant_ids", "forget"]
 
 # What warehouse.tenancy.schema_for produces; checked again because the name is
 # interpolated into SQL text.
@@ -95,3 +95,8 @@ def tenant_scope_sync(conn: Connection, tenant_id: uuid.UUID | str) -> Connectio
 
 async def all_tenant_ids(conn: AsyncConnection) -> list[uuid.UUID]:
     return list((await conn.execute(select(tenant.c.id).order_by(tenant.c.slug))).scalars())
+
+
+def forget(tenant_id: uuid.UUID | str) -> None:
+    """Drop a purged tenant's schema name from this process's cache (warehouse/postgres/tenant_purge.py)."""
+    _known.pop(_uuid(tenant_id), None)

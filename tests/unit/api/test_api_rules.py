@@ -185,6 +185,19 @@ def _ended(started_at: datetime, canceled_at: datetime | None) -> SubscriptionRe
                               started_at, canceled_at)
 
 
+def test_backdated_start_after_the_last_invoiced_period_is_allowed() -> None:
+    check_backdated_start(datetime(2026, 3, 1, tzinfo=timezone.utc), NOW, _HORIZON, [],
+                          invoiced_up_to=datetime(2026, 3, 1).date())
+
+
+def test_backdated_start_in_an_invoiced_period_is_refused() -> None:
+    with pytest.raises(InvalidInput) as refused:
+        check_backdated_start(datetime(2026, 2, 28, 23, tzinfo=timezone.utc), NOW, _HORIZON, [],
+                              invoiced_up_to=datetime(2026, 3, 1).date())
+
+    assert refused.value.code == "period_invoiced" and refused.value.problems[0].field == "started_at"
+
+
 @pytest.mark.parametrize("started_at, existing", [
     (NOW, []),
     (NOW - _HORIZON, []),

@@ -11,6 +11,7 @@ import pytest
 from billing_jobs.corrections import CorrectedPeriod, PendingCorrection
 from billing_jobs.invoice_run import DRY_RUN_STATUS, billable_tenants, invoice_tenant
 from billing_jobs.period_guard import CloseNow, PeriodNotClosedError
+from billing_jobs.period_invoice import rate_period
 from billing_jobs.plans import Plan, UnitCharge
 from billing_jobs.ports import BillingTenant, InvoiceRunStore, StripeGateway, TenantPeriod
 from billing_jobs.segments import SubscriptionSpan, plan_segments, with_usage
@@ -191,3 +192,16 @@ def test_a_dry_run_rates_everything_and_writes_nothing():
     assert (issued.total_minor, issued.lines) == (dry.total_minor, dry.lines)  # the same rating
     # After the invoice is issued, a dry run shows it as it stands.
     assert run(store, gateway, dry_run=True) == issued
+
+
+def test_the_preview_rates_as_the_invoice_run_issues():
+    """billing_jobs.period_invoice.rate_period (the API's preview) on the same reads gives the
+    lines the run stores, late-usage corrections included."""
+    october = CorrectedPeriod(OCT, NOV, with_usage(plan_segments([SubscriptionSpan(STARTER, at(1, month=9))], OCT, NOV),
+                                                   [UsageHour("api", at(3, month=10), D(500))]))
+    late = PendingCorrection(7, "ML-ACME-202610", "api", at(3, month=10), D(100), event_count=100)
+    store = FakeInvoiceRunStore(ACME, {"api": "SUM"}, HOURS, corrections=[late], periods={"ML-ACME-202610": october})
+    preview = rate_period(SPANS, store.read_period(ACME.tenant_id, NOV, DEC), NOV, DEC)
+    run(store, RecordingGateway())
+    assert preview == store.get(ACME.tenant_id, "ML-ACME-202611").draft
+    assert rate_period([], store.read_period(ACME.tenant_id, NOV, DEC), NOV, DEC) is None

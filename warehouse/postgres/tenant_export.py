@@ -1,0 +1,64 @@
+"""Everything a tenant takes with it before its deletion, as JSON-ready dicts.
+
+Meters, subscriptions (with their plan), API keys (names and prefixes: the keys themselves
+are never stored), invoices with lines and payments, and the hourly and daily usage
+windows. Read in one REPEATABLE READ snapshot so the parts agree with each other.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select, text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from .tables import api_key, invoice, invoice_line, meter, payment, plan, subscription
+from .tenant_scope import tenant_schema, tenant_scope
+
+__all__ = ["collect_tenant_export"]
+
+
+def _json(value: Any) -> Any:
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    if isinstance(value, (Decimal, uuid.UUID)):
+        return str(value)
+    return value
+
+
+def _rows(result) -> list[dict[str, Any]]:
+    # str(): column names come as quoted_name, a str subclass orjson refuses as a key.
+    return [{str(key): _json(value) for key, value in row.items()} for row in result.mappings()]
+
+
+async def collect_tenant_export(conn: AsyncConnection, tenant_id: uuid.UUID) -> dict[str, Any]:
+    await conn.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ"))
+    meters = _rows(await conn.execute(
+        select(meter.c.slug, meter.c.event_type, meter.c.aggregation, meter.c.value_path, meter.c.group_by,
+               meter.c.allow_negative, meter.c.created_at).where(meter.c.tenant_id == tenant_id).order_by(meter.c.slug)))
+    subscriptions = _rows(await conn.execute(
+        select(subscription.c.id, plan.c.slug.label("plan_slug"), subscription.c.status, subscription.c.started_at,
+               subscription.c.canceled_at).join(plan, plan.c.id == subscription.c.plan_id)
+        .where(subscription.c.tenant_id == tenant_id).order_by(subscription.c.started_at)))
+    keys = _rows(await conn.execute(
+        select(api_key.c.name, api_key.c.prefix, api_key.c.created_at, api_key.c.revoked_at)
+        .where(api_key.c.tenant_id == tenant_id).order_by(api_key.c.created_at)))
+    scoped = await tenant_scope(conn, tenant_id)
+    invoices = _rows(await scoped.execute(select(invoice).order_by(invoice.c.period_start, invoice.c.number)))
+    lines = _rows(await scoped.execute(select(invoice_line).order_by(invoice_line.c.invoice_number,
+                                                                     invoice_line.c.position)))
+    payments = _rows(await scoped.execute(select(payment).order_by(payment.c.created_at)))
+    for entry in invoices:
+        entry["lines"] = [line for line in lines if line["invoice_number"] == entry["number"]]
+        entry["payments"] = [paid for paid in payments if paid["invoice_number"] == entry["number"]]
+    schema = await tenant_schema(conn, tenant_id)
+    windows = {}
+    for window, table in (("hour", "usage_hourly"), ("day", "usage_daily")):
+        windows[window] = _rows(await conn.execute(text(
+            f'SELECT meter_slug, window_start, group_key, quantity, event_count FROM "{schema}".{table} '
+            "ORDER BY meter_slug, window_start, group_key")))
+    return {"meters": meters, "subscriptions": subscriptions, "api_keys": keys, "invoices": invoices,
+            "usage_windows": windows}
