@@ -231,3 +231,21 @@ async def test_http_invoice_runs_are_finances(stack, operator_api):
         response = await operator_api.post("/v1/operator/invoice-runs", json={"period": "2026-10"}, headers=headers)
         assert response.status_code == status, response.text
         assert (await operator_api.get("/v1/operator/invoice-runs", headers=headers)).status_code == status
+
+
+async def test_http_close_now_records_the_signed_in_operator(stack, operator_api, unique_slug):
+    """An open month, closed now over HTTP (a dry run: nothing is issued): the summary names
+    the operator who called, whatever the body says."""
+    now = datetime.now(timezone.utc)
+    month = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    tenant, _ = await subscribed_in(stack, unique_slug, month.date())
+    me = (await operator_api.get("/v1/operator/me")).json()
+    response = await operator_api.post("/v1/operator/invoice-runs", json={
+        "period": f"{month:%Y-%m}", "tenants": [str(tenant.id)], "dry_run": True,
+        "close_now": {"reason": "customer leaves today"}})
+    assert response.status_code == 202, response.text
+    run = await finished(operator_api, response.json()["id"])
+    assert run["state_type"] == "COMPLETED" and run["close_now"]["operator"] == f"operator {me['id']}"
+    assert f"Period closed early by **operator {me['id']}**: customer leaves today" in run["summary_markdown"]
+    [outcome] = run["outcomes"]
+    assert (outcome["status"], outcome["total"]) == ("dry run", "25.43")
