@@ -150,6 +150,9 @@ ROUTES: dict[tuple[str, str], Permission | Access] = {
     ("POST", "/v1/operator/tenants/{tenant_id}/resume"): A.OPERATOR,
     ("POST", "/v1/operator/tenants/{tenant_id}/subscriptions"): A.OPERATOR,
     ("GET", "/v1/operator/retained-invoices"): A.OPERATOR,
+    ("POST", "/v1/operator/invoice-runs"): A.OPERATOR,
+    ("GET", "/v1/operator/invoice-runs"): A.OPERATOR,
+    ("GET", "/v1/operator/invoice-runs/{run_id}"): A.OPERATOR,
 }
 
 

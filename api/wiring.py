@@ -15,6 +15,7 @@ from meterline.settings import ApiSettings, JwtSettings
 
 if TYPE_CHECKING:  # annotations only
     from billing_jobs.outbound_targets import TargetPolicy
+    from flows.invoice_runs import PrefectInvoiceRuns
     from warehouse.clickhouse.fine_usage import FineUsageReader
 
     from .metrics import OperationsSource
@@ -44,6 +45,8 @@ class ApiWiring:
     open_watermark_source: Callable[[Any], WatermarkSource]
     # The payment provider a registration creates the tenant's customer with (one for the app).
     customer_registry: CustomerRegistry
+    # Invoice runs as flow runs of the Prefect deployment, opened on first use (it imports Prefect).
+    open_invoice_runs: Callable[[], PrefectInvoiceRuns]
     # How far back usage can still arrive and be deduplicated: the younger of ingest's
     # event age limit and the stream's dedup horizon. A migrated subscription starts within it.
     usage_horizon: timedelta = timedelta(days=35)

@@ -116,6 +116,7 @@ def api_wiring(settings: Settings):
         open_fine_usage_reader=functools.partial(build_fine_usage_reader, clickhouse),
         open_watermark_source=functools.partial(WatermarkSource, settings.kafka, settings.stream.consumer_group),
         customer_registry=stripe_gateway(settings),
+        open_invoice_runs=_once(lambda: _invoice_runs(settings)),
         usage_horizon=usage_horizon(settings),
         open_operations_source=functools.partial(operations_source, settings),
     )
@@ -143,6 +144,12 @@ def operations_source(settings: Settings, engine: AsyncEngine):
     return OperationsSource(prefect.run_counts, prefect.latest_artifact, invoices, close=prefect.aclose)
 
 
+def _invoice_runs(settings: Settings):
+    from flows.invoice_runs import PrefectInvoiceRuns
+
+    return PrefectInvoiceRuns(settings.prefect_api_url)
+
+
 def api_app(settings: Settings):
     from api.app import create_app
 
@@ -162,7 +169,7 @@ def serve_flows(settings: Settings) -> None:
     os.environ.setdefault("PREFECT_LOGGING_CONFIG_PATH", str(Path(__file__).parents[1] / "flows" / "logging.yml"))
     from flows.serve import run
 
-    run(settings.notify)
+    run(settings.billing, settings.notify)
 
 
 _T = TypeVar("_T")

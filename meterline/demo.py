@@ -1,14 +1,16 @@
 """`meterline demo`: the whole pipeline on the embedded defaults, as a user sees it.
 
-Starts the stack, registers demo tenants with meters, a plan and subscriptions through
-the admin API, pushes usage through the ingest endpoint over HTTP, waits until it is
-counted, runs the invoice flow and prints each invoice next to the amount expected from
-what was pushed. Exits non-zero if any invoice differs.
+Starts the stack (with every Prefect deployment served), registers demo tenants with
+meters and a plan through the admin API, migrates them in with subscriptions that started
+in the month that has just closed (the operators' backdated subscriptions), pushes that
+month's usage through the ingest endpoint over HTTP, waits until it is counted, then
+starts an invoice run for the closed month through the operators' API: a flow run of the
+generate-invoices deployment, visible in the Prefect UI with its artifacts. Prints each
+invoice next to the amount expected from what was pushed, and exits non-zero if any differs.
 """
 
 from __future__ import annotations
 
-import os
 import random
 import secrets
 import sys
@@ -40,6 +42,7 @@ BATCH = 500
 @dataclass
 class DemoTenant:
     slug: str
+    tenant_id: str
     api_key: str
     token: str
     calls: int = 0
@@ -76,6 +79,28 @@ def _start_stack(settings: Settings) -> None:
         console.print(f"  {name:<11} ready")
 
 
+@dataclass(frozen=True)
+class DemoPeriod:
+    """The month that has just closed, and when the demo's subscriptions started in it."""
+
+    start: datetime
+    end: datetime
+    subscribed_at: datetime
+
+    @property
+    def label(self) -> str:
+        return f"{self.start:%Y-%m}"
+
+    @classmethod
+    def last_closed(cls, now: datetime, usage_horizon: timedelta) -> DemoPeriod:
+        end = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+        start = (end - timedelta(days=1)).replace(day=1)
+        # Late in the month, its start is beyond the usage horizon (ingest's event age limit):
+        # the subscriptions then start a day inside it, still in the closed month.
+        earliest = (now - usage_horizon + timedelta(days=1)).replace(minute=0, second=0, microsecond=0)
+        return cls(start, end, max(start + timedelta(hours=9), earliest))
+
+
 def _demo_operator(api: httpx.Client, settings: Settings, run: str) -> dict[str, str]:
     """A finance operator of this run, made with the bootstrap token (its only use): plans need one."""
     login = {"email": f"finance-{run}@demo.meterline.test", "password": "demo-" + secrets.token_urlsafe(24)}
@@ -86,9 +111,9 @@ def _demo_operator(api: httpx.Client, settings: Settings, run: str) -> dict[str,
     return {"Authorization": f"Bearer {token['access_token']}"}
 
 
-def _register(api: httpx.Client, settings: Settings, plan_slug: str, run: str) -> list[DemoTenant]:
+def _register(api: httpx.Client, operator: dict[str, str], plan_slug: str, run: str,
+              period: DemoPeriod) -> list[DemoTenant]:
     console.rule("[bold]Registering tenants")
-    operator = _demo_operator(api, settings, run)
     _check(api.post("/v1/plans", headers=operator, json={
         "slug": plan_slug, "name": "Demo Pro", "currency": "USD", "flat_fee": str(FLAT_FEE),
         "charges": [
@@ -103,23 +128,26 @@ def _register(api: httpx.Client, settings: Settings, plan_slug: str, run: str) -
             "slug": slug, "name": name.title(), "owner_email": f"owner@{slug}.example",
             "owner_password": secrets.token_urlsafe(12),
         }), f"registering {slug}")
-        tenant = DemoTenant(slug, body["api_key"]["key"], body["access_token"]["access_token"])
+        tenant = DemoTenant(slug, body["tenant"]["id"], body["api_key"]["key"], body["access_token"]["access_token"])
         auth = {"Authorization": f"Bearer {tenant.token}"}
         _check(api.post("/v1/meters", headers=auth, json={
             "slug": "api-calls", "event_type": "api.call", "aggregation": "COUNT"}), "creating a meter")
         _check(api.post("/v1/meters", headers=auth, json={
             "slug": "llm-tokens", "event_type": "llm.completion", "aggregation": "SUM", "value_path": "tokens"}),
             "creating a meter")
-        subscription = _check(api.post("/v1/subscriptions", headers=auth, json={"plan_slug": plan_slug}), "subscribing")
+        # Migrated in: a subscription that started in the closed month (operators only).
+        subscription = _check(api.post(f"/v1/operator/tenants/{tenant.tenant_id}/subscriptions", headers=operator,
+                                       json={"plan_slug": plan_slug, "started_at": period.subscribed_at.isoformat()}),
+                              "subscribing from last month")
         tenant.subscribed_at = datetime.fromisoformat(subscription["started_at"])
-        console.print(f"  {slug}: meters api-calls, llm-tokens; plan {plan_slug}")
+        console.print(f"  {slug}: meters api-calls, llm-tokens; plan {plan_slug} since {tenant.subscribed_at:%Y-%m-%d %H:%M}")
         tenants.append(tenant)
     return tenants
 
 
-def _event(tenant: DemoTenant, rng: random.Random, now: datetime) -> dict:
-    # Usage counts from the subscription's start: spread events between it and now.
-    at = tenant.subscribed_at + (now - tenant.subscribed_at) * rng.random()
+def _event(tenant: DemoTenant, rng: random.Random, until: datetime) -> dict:
+    # Usage counts from the subscription's start: spread events between it and the period's end.
+    at = tenant.subscribed_at + (until - tenant.subscribed_at) * rng.random()
     event_id = uuid.uuid4().hex
     if rng.random() < 0.7:
         tenant.calls += 1
@@ -132,17 +160,17 @@ def _event(tenant: DemoTenant, rng: random.Random, now: datetime) -> dict:
             "time": at.isoformat(), "specversion": "1.0", **event}
 
 
-def _push(ingest: httpx.Client, tenants: list[DemoTenant], events: int) -> None:
-    console.rule("[bold]Pushing usage through POST /v1/events")
+def _push(ingest: httpx.Client, tenants: list[DemoTenant], events: int, period: DemoPeriod) -> None:
+    console.rule(f"[bold]Pushing {period.label}'s usage through POST /v1/events")
     rng = random.Random(7)
-    now = datetime.now(timezone.utc)
+    until = period.end - timedelta(microseconds=1)
     started = time.monotonic()
     with Progress(console=console) as progress:
         bar = progress.add_task("events", total=events)
         sent = 0
         while sent < events:
             tenant = tenants[(sent // BATCH) % len(tenants)]
-            batch = [_event(tenant, rng, now) for _ in range(min(BATCH, events - sent))]
+            batch = [_event(tenant, rng, until) for _ in range(min(BATCH, events - sent))]
             if sent == 0:
                 batch.append(dict(batch[0]))  # a client retry: the duplicate id is counted once
             for attempt in range(5):
@@ -158,11 +186,9 @@ def _push(ingest: httpx.Client, tenants: list[DemoTenant], events: int) -> None:
     console.print(f"  {events:,} events accepted in {elapsed:.1f}s ({events / elapsed:,.0f} events/s over HTTP)")
 
 
-def _wait_for_usage(api: httpx.Client, tenants: list[DemoTenant], timeout_s: float = 120) -> None:
+def _wait_for_usage(api: httpx.Client, tenants: list[DemoTenant], period: DemoPeriod, timeout_s: float = 120) -> None:
     console.rule("[bold]Usage arriving (ClickHouse, through the admin API)")
-    now = datetime.now(timezone.utc)
-    params = {"from": now.replace(day=1, hour=0, minute=0, second=0, microsecond=0).isoformat(),
-              "to": (now + timedelta(hours=1)).isoformat()}
+    params = {"from": period.start.isoformat(), "to": period.end.isoformat()}
     deadline = time.monotonic() + timeout_s
     pending = {t.slug for t in tenants}
     while pending and time.monotonic() < deadline:
@@ -181,48 +207,68 @@ def _wait_for_usage(api: httpx.Client, tenants: list[DemoTenant], timeout_s: flo
         raise SystemExit(f"usage did not arrive for {sorted(pending)} within {timeout_s:.0f}s")
 
 
-def _invoice(settings: Settings, tenants: list[DemoTenant]) -> bool:
-    console.rule("[bold]Running the invoice flow (Prefect)")
-    from infra.prefect_server import prefect_env
+def _run_invoices(api: httpx.Client, operator: dict, tenants: list[DemoTenant], period: DemoPeriod,
+                  timeout_s: float = 180) -> dict:
+    """An invoice run for the closed month, started as finance would over the operators'
+    API: a flow run of the generate-invoices deployment, followed until it has reported."""
+    run = _check(api.post("/v1/operator/invoice-runs", headers=operator, json={
+        "period": period.label, "tenants": [t.tenant_id for t in tenants]}), "starting the invoice run")
+    console.print(f"  flow run {run['name']} of generate-invoices/monthly: {run['ui_url']}")
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        run = _check(api.get(f"/v1/operator/invoice-runs/{run['id']}", headers=operator), "following the run")
+        if run["state_type"] in ("COMPLETED", "FAILED", "CRASHED", "CANCELLED") and run["outcomes"] is not None:
+            console.print(f"  {run['state']}")
+            return run
+        time.sleep(1)
+    raise SystemExit(f"the invoice run {run['ui_url']} did not finish within {timeout_s:.0f}s (state {run['state']})")
 
-    os.environ.update({k: v for k, v in prefect_env(settings).items() if k not in os.environ})
-    from flows.invoicing import generate_invoices
 
-    from flows.invoicing import parse_period
-
-    period = datetime.now(timezone.utc).strftime("%Y-%m")
-    summary_period = parse_period(period, datetime.now(timezone.utc).date())
-    summaries = {s.tenant_slug: s for s in generate_invoices(period=period)}
+def _invoice(api: httpx.Client, operator: dict[str, str], tenants: list[DemoTenant],
+             period: DemoPeriod) -> tuple[bool, dict]:
+    console.rule(f"[bold]Invoicing {period.label}, closed on {period.end:%Y-%m-%d}, through the Prefect deployment")
+    run = _run_invoices(api, operator, tenants, period)
+    outcomes = {row["tenant_id"]: row for row in run["outcomes"]}
     all_match = True
     for tenant in tenants:
-        summary = summaries[tenant.slug]
-        table = Table(title=f"{summary.number}  ({tenant.slug}, {summary.status})", show_lines=False)
+        outcome = outcomes.get(tenant.tenant_id)
+        if outcome is None or outcome["status"] == "failed":
+            console.print(f"  [red]{tenant.slug} not invoiced: {outcome and outcome['failure_reason']}")
+            all_match = False
+            continue
+        invoice = _check(api.get(f"/v1/invoices/{outcome['invoice_number']}",
+                                 headers={"Authorization": f"Bearer {tenant.token}"}), "reading the invoice")
+        table = Table(title=f"{invoice['number']}  ({tenant.slug}, {invoice['status']})", show_lines=False)
         table.add_column("line")
         table.add_column("amount", justify="right")
-        for description, amount_minor in summary.lines:
-            table.add_row(description, f"{Decimal(amount_minor) / 100:,.2f}")
-        table.add_row("[bold]total", f"[bold]{Decimal(summary.total_minor) / 100:,.2f} {summary.currency}")
+        for line in invoice["lines"]:
+            table.add_row(line["description"], f"{Decimal(line['amount_minor']) / 100:,.2f}")
+        table.add_row("[bold]total", f"[bold]{Decimal(invoice['total_minor']) / 100:,.2f} {invoice['currency']}")
         console.print(table)
-        period_start = datetime.combine(summary_period[0], datetime.min.time(), tzinfo=timezone.utc)
-        period_end = datetime.combine(summary_period[1], datetime.min.time(), tzinfo=timezone.utc)
-        expected = tenant.expected_total_minor(period_start, period_end)
-        match = summary.total_minor == expected
+        expected = tenant.expected_total_minor(period.start, period.end)
+        match = invoice["total_minor"] == expected
         all_match &= match
         console.print(f"  expected from pushed usage: {Decimal(expected) / 100:,.2f} USD "
                       + ("[green]matches[/]" if match else "[red]DIFFERS[/]"))
-    return all_match
+    return all_match, run
 
 
 def run_demo(settings: Settings, events: int = 20_000) -> int:
+    from meterline.bootstrap import usage_horizon
+
     _start_stack(settings)
     run = secrets.token_hex(2)
+    period = DemoPeriod.last_closed(datetime.now(timezone.utc), usage_horizon(settings))
     with httpx.Client(base_url=f"http://{settings.api.host}:{settings.api.port}", timeout=30) as api, \
             httpx.Client(base_url=f"http://{settings.ingest.host}:{settings.ingest.port}", timeout=30) as ingest:
-        tenants = _register(api, settings, f"demo-pro-{run}", run)
-        _push(ingest, tenants, events)
-        _wait_for_usage(api, tenants)
-    ok = _invoice(settings, tenants)
+        operator = _demo_operator(api, settings, run)  # finance: plans, migrations, invoice runs
+        tenants = _register(api, operator, f"demo-pro-{run}", run, period)
+        _push(ingest, tenants, events, period)
+        _wait_for_usage(api, tenants, period)
+        ok, invoice_run = _invoice(api, operator, tenants, period)
     console.rule("[bold]Where to look")
+    console.print(f"  Invoice run      {invoice_run['ui_url']}  (table and summary: its Artifacts tab)")
+    console.print(f"  Run it yourself  {invoice_run['deployment_url']}  (Run > Custom run: period, tenants, dry_run)")
     console.print(f"  Admin API docs   http://{settings.api.host}:{settings.api.port}/docs")
     console.print(f"  Ingest API docs  http://{settings.ingest.host}:{settings.ingest.port}/docs")
     console.print(f"  Prefect UI       http://127.0.0.1:{settings.prefect.port}")

@@ -32,9 +32,9 @@ class BillingSettings(BaseModel):
     past_due_days: int = 15
     suspend_days: int = 22  # past due + a 7-day grace period
     invoice_retention_years: int = Field(default=10, ge=1)  # after a purge (docs/operators.md)
-    # Tenants processed at once by a billing flow (threads; Stripe calls are I/O-bound).
-    # Keep below the sync engine's pool (5 + 10 overflow) so tasks never wait on it.
+    # Tenants a billing flow runs at once (threads), below the sync engine's pool (5 + 10 overflow).
     flow_concurrency: int = 12
+    schedules_active: bool = True  # the served deployments' schedules run (off in tests: tests/conftest.py)
 
 
 class SmtpSettings(BaseModel):

@@ -25,6 +25,9 @@ _TEST_DEFAULTS = {
     "METERLINE_CLICKHOUSE__PORT": "28123",
     "METERLINE_TEST_PROMETHEUS_PORT": "29090",  # tests/integration/test_prometheus_scrape.py
     "METERLINE_KAFKA__EVENTS_TOPIC": "meterline.events",
+    # The served deployments (fixture flows_service) run only when a test starts them: a
+    # scheduled limit check or dunning run would act on every other test's tenants.
+    "METERLINE_BILLING__SCHEDULES_ACTIVE": "false",
     # The webhook receivers of tests/support/receivers.py listen on 127.0.0.1; the
     # refusal of such targets is tested with the setting off (test_webhook_targets.py).
     "METERLINE_NOTIFY__ALLOW_PRIVATE_TARGETS": "true",
@@ -145,3 +148,9 @@ async def pg(stack: Settings):
     engine = pg_engine(stack)
     yield engine
     await engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def flows_service(stack: Settings) -> Iterator[Settings]:
+    """`meterline serve flows`: every deployment served, as `stack up` does (schedules paused)."""
+    yield from _service(stack, "flows")

@@ -125,8 +125,10 @@ def test_events_over_http_are_counted_once_and_invoiced_exactly(services, unique
     for name, body in (("a", a), ("b", b)):
         assert asyncio.run(pg_totals(uuid.UUID(body["tenant"]["id"]))) == sent[name]
 
-    # The invoices:
-    generate_invoices(period=now.strftime("%Y-%m"))
+    # The invoices, as of the month's close: the period guard bills closed months only, and
+    # these subscriptions and events are of the month under way.
+    month_closes = (now.replace(day=1, hour=0, minute=0, second=0, microsecond=0) + timedelta(days=32)).replace(day=1)
+    generate_invoices(period=now.strftime("%Y-%m"), now=month_closes)
     for name, auth in (("a", auth_a), ("b", auth_b)):
         invoices = api.get("/v1/invoices", headers=auth).json()
         assert len(invoices) == 1
@@ -137,7 +139,7 @@ def test_events_over_http_are_counted_once_and_invoiced_exactly(services, unique
         expected = _cents(fee) + _cents(sent[name]["calls"] * CALL_PRICE) + _cents(sent[name]["tokens"] * TOKEN_PRICE)
         assert invoices[0]["total_minor"] == expected
         assert invoices[0]["status"] == "paid"
-    generate_invoices(period=now.strftime("%Y-%m"))  # a rerun creates nothing new
+    generate_invoices(period=now.strftime("%Y-%m"), now=month_closes)  # a rerun creates nothing new
     assert len(api.get("/v1/invoices", headers=auth_a).json()) == 1
 
     # Isolation: A's JWT sees none of B's invoices, usage or meters.

@@ -315,7 +315,7 @@ async def test_revenue_and_usage_match_the_issued_invoices_and_the_seeded_usage(
     tenants = list(scenario.ids.values())
     for name, months in [("a", (1, 2, 3)), ("b", (1, 2, 3)), ("c", (2, 3)), ("d", (3,))]:
         for month in months:
-            generate_invoices(period=label(month), tenant_id=scenario.ids[name])
+            generate_invoices(period=label(month), tenants=[scenario.ids[name]])
     clock.now = at(6, 15)
 
     # The expected figures, from the invoices as each tenant's own invoices API lists them.

@@ -88,5 +88,5 @@ async def test_cancel_in_the_future_keeps_the_subscription_live_until_then(stack
         await conn.execute(subscription.delete().where(subscription.c.id == again.id))  # keep November clean
     await engine.dispose()
     # Billed for all of October (no fee, no usage here: a zero invoice), not for November.
-    assert unique_slug in {s.tenant_slug for s in generate_invoices(period="2026-10", tenant_id=str(tenant.id))}
-    assert generate_invoices(period="2026-11", tenant_id=str(tenant.id)) == []
+    assert unique_slug in {s.tenant_slug for s in generate_invoices(period="2026-10", tenants=[str(tenant.id)])}
+    assert generate_invoices(period="2026-11", tenants=[str(tenant.id)]) == []

@@ -95,7 +95,8 @@ async def test_late_usage_billed_on_the_next_invoices(stack, unique_slug):
 
     # 50 more for October after November was issued: December bills them (1250 -> 11.25, was 11.00).
     await late(stack, tenant, october.number, at(10, 5, 10), 50)
-    december = invoice_of(generate_invoices(period="2026-12"), unique_slug)
+    # December, as of its close (the period guard bills closed months only).
+    december = invoice_of(generate_invoices(period="2026-12", now=datetime(2027, 1, 1, tzinfo=timezone.utc)), unique_slug)
     assert december.total_minor == 1000 + 0 + 25
     stored = PgInvoiceStore(pg_sync_engine(stack)).get(str(tenant.id), december.number)
     [line] = [line for line in stored.draft.lines if line.kind == "correction"]

@@ -188,7 +188,7 @@ async def test_one_failing_tenant_in_a_batch_leaves_the_others_invoiced(stack, u
     }
     # The failing tenant first: the one after it in the batch is still invoiced.
     outcomes = invoice_tenants([(str(bad.id), spans[str(bad.id)]), (str(good.id), spans[str(good.id)])],
-                               date(2026, 10, 1), date(2026, 11, 1))
+                               date(2026, 10, 1), date(2026, 11, 1), now=at(1, month=11))
     assert [o.tenant_id for o in outcomes] == [str(bad.id), str(good.id)]
     assert isinstance(outcomes[0].error, UnbillableMeterError) and outcomes[0].summary is None
     assert "users" in str(outcomes[0].error)

@@ -83,7 +83,7 @@ async def test_segments_bill_max_and_latest_by_their_rule(stack, unique_slug):
         await upsert_usage(conn, tenant.id, ROWS)
     await engine.dispose()
 
-    [invoice] = generate_invoices(period="2026-02", tenant_id=str(tenant.id))
+    [invoice] = generate_invoices(period="2026-02", tenants=[str(tenant.id)])
     assert [amount for _, amount in invoice.lines] == [
         1400,  # plan A: 28.00 for 14 of 28 days
         7000,  # peak: max(40, 55, 70) = 70 GB at 1.00 (a sum would be 165)

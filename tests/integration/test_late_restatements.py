@@ -50,6 +50,12 @@ def period(month: datetime) -> str:
     return f"{month:%Y-%m}"
 
 
+def after(month: datetime) -> datetime:
+    """The flow's clock for invoicing `month`: the instant it closes. INVOICED may be the
+    month under way and NEXT the one after it; the period guard bills only closed months."""
+    return (month + timedelta(days=32)).replace(day=1)
+
+
 async def produce(settings, tenant_id: uuid.UUID, events: list[dict]) -> None:
     """One record per event, all on one partition (one key), so they are applied in order."""
     producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all", enable_idempotence=True)
@@ -146,7 +152,7 @@ async def test_late_max_and_latest_events_restate_the_invoiced_period_once(strea
                                         seats("s1", hour(4), 5), seats("s2", hour(20), 7)])
     await wait_for(lambda: invoiced_totals(settings, tenant.id) == {"peak": D(30), "seats": D(7)})
     # 1.00 fee + peak 30 x 0.50 + seats 7 x 2.00 = 30.00.
-    first = invoice_of(generate_invoices(period=period(INVOICED)), unique_slug)
+    first = invoice_of(generate_invoices(period=period(INVOICED), now=after(INVOICED)), unique_slug)
     assert (first.total_minor, first.status) == (3000, "paid")
 
     # After it was issued: a peak of 50 (sent twice), a peak of 20 that raises nothing, and a seat
@@ -165,12 +171,12 @@ async def test_late_max_and_latest_events_restate_the_invoiced_period_once(strea
 
     # The next invoice: its fee, no usage of its own, and peak restated: (50 - 30) x 0.50 = 10.00.
     # Seats did not change: no line, applied at 0.
-    second = invoice_of(generate_invoices(period=period(NEXT)), unique_slug)
+    second = invoice_of(generate_invoices(period=period(NEXT), now=after(NEXT)), unique_slug)
     assert second.total_minor == 100 + 1000
     assert correction_lines(settings, tenant.id, second.number) == [("peak", 1000)]
     assert sorted(restatements(settings, tenant.id)) == [("peak", 2, second.number, 1000),
                                                                   ("seats", 1, second.number, 0)]
-    assert invoice_of(generate_invoices(period=period(NEXT)), unique_slug).total_minor == 1100  # a rerun
+    assert invoice_of(generate_invoices(period=period(NEXT), now=after(NEXT)), unique_slug).total_minor == 1100  # a rerun
 
     # The 50 replayed after it was billed is a duplicate: nothing new. A later seat count of 9
     # restates seats: 9 x 2.00 - 14.00 billed = 4.00. A fresh peak of 50 restates peak at 0:
@@ -182,13 +188,13 @@ async def test_late_max_and_latest_events_restate_the_invoiced_period_once(strea
     assert sorted(restatements(settings, tenant.id)[2:]) == [("peak", 1, None, None),
                                                                       ("seats", 1, None, None)]
     assert invoiced_totals(settings, tenant.id) == {"peak": D(50), "seats": D(9)}
-    third = invoice_of(generate_invoices(period=period(AFTER_NEXT)), unique_slug)
+    third = invoice_of(generate_invoices(period=period(AFTER_NEXT), now=after(AFTER_NEXT)), unique_slug)
     assert third.total_minor == 100 + 400
     assert correction_lines(settings, tenant.id, third.number) == [("seats", 400)]
     assert sorted(restatements(settings, tenant.id)[2:]) == [("peak", 1, third.number, 0),
                                                                       ("seats", 1, third.number, 400)]
     # The first invoice is unchanged.
-    assert invoice_of(generate_invoices(period=period(INVOICED)), unique_slug).total_minor == 3000
+    assert invoice_of(generate_invoices(period=period(INVOICED), now=after(INVOICED)), unique_slug).total_minor == 3000
 
 
 async def test_a_max_meter_created_after_the_period_was_invoiced_restates_it(stream_worker, unique_slug):
@@ -199,7 +205,7 @@ async def test_a_max_meter_created_after_the_period_was_invoiced_restates_it(str
     await subscribe(settings, tenant, unique_slug)
     await produce(settings, tenant.id, [storage("p1", hour(3), 10), storage("p2", hour(10), 30)])
     await wait_for(lambda: events_taken(settings, tenant.schema_name) == 2)
-    first = invoice_of(generate_invoices(period=period(INVOICED)), unique_slug)
+    first = invoice_of(generate_invoices(period=period(INVOICED), now=after(INVOICED)), unique_slug)
     assert first.total_minor == 100  # the fee: no meter, no usage
 
     engine = pg_engine(settings)
@@ -209,7 +215,7 @@ async def test_a_max_meter_created_after_the_period_was_invoiced_restates_it(str
     await wait_for(lambda: restatements(settings, tenant.id) == [("peak", 2, None, None)])
     assert invoiced_totals(settings, tenant.id) == {"peak": D(30)}
 
-    second = invoice_of(generate_invoices(period=period(NEXT)), unique_slug)
+    second = invoice_of(generate_invoices(period=period(NEXT), now=after(NEXT)), unique_slug)
     assert correction_lines(settings, tenant.id, second.number) == [("peak", 1500)]  # 30 x 0.50 - 0 billed
     assert second.total_minor == 100 + 1500
 
@@ -220,12 +226,12 @@ async def test_a_latest_value_replaced_by_a_lower_one_is_credited(stream_worker,
     await subscribe(settings, tenant, unique_slug, fee="10.00")
     await produce(settings, tenant.id, [seats("s1", hour(10), 7)])
     await wait_for(lambda: invoiced_totals(settings, tenant.id) == {"seats": D(7)})
-    first = invoice_of(generate_invoices(period=period(INVOICED)), unique_slug)
+    first = invoice_of(generate_invoices(period=period(INVOICED), now=after(INVOICED)), unique_slug)
     assert first.total_minor == 1000 + 1400
 
     await produce(settings, tenant.id, [seats("s2", hour(12), 5)])  # later than s1: the period ends at 5
     await wait_for(lambda: restatements(settings, tenant.id) == [("seats", 1, None, None)])
-    second = invoice_of(generate_invoices(period=period(NEXT)), unique_slug)
+    second = invoice_of(generate_invoices(period=period(NEXT), now=after(NEXT)), unique_slug)
     assert correction_lines(settings, tenant.id, second.number) == [("seats", -400)]  # 5 x 2.00 - 14.00
     assert (second.total_minor, second.status) == (1000 - 400, "paid")
     assert restatements(settings, tenant.id) == [("seats", 1, second.number, -400)]

@@ -28,8 +28,8 @@ from billing_jobs.usage_totals import meter_totals
 from flows.invoicing import generate_invoices
 from meterline.bootstrap import pg_engine, pg_sync_engine
 from tests.integration.test_late_restatements import (
-    AFTER_NEXT, DAY as INVOICED_DAY, INVOICED, NEXT, correction_lines, invoice_of, invoiced_totals, period, produce,
-    restatements, wait_for,
+    AFTER_NEXT, DAY as INVOICED_DAY, INVOICED, NEXT, after, correction_lines, invoice_of, invoiced_totals, period,
+    produce, restatements, wait_for,
 )
 from tests.support.tenants import create_tenant
 from warehouse.postgres.billing_limits import PgLimitStore
@@ -195,7 +195,7 @@ async def test_late_min_and_avg_events_restate_the_invoiced_period(stream_worker
                                         gauge("m1", "load", 4, 10), gauge("m2", "load", 20, 30)])
     await wait_for(lambda: invoiced_totals(settings, tenant.id) == {"low": min(low), "mean": _mean(mean)})
     billed = {"low": _minor(min(low), "0.50"), "mean": _minor(_mean(mean), "2.00")}
-    first = invoice_of(generate_invoices(period=period(INVOICED)), unique_slug)
+    first = invoice_of(generate_invoices(period=period(INVOICED), now=after(INVOICED)), unique_slug)
     assert (first.total_minor, first.status) == (100 + sum(billed.values()), "paid")
 
     # After it was issued: a lower level (sent twice), a higher one that lowers nothing, and a
@@ -209,7 +209,7 @@ async def test_late_min_and_avg_events_restate_the_invoiced_period(stream_worker
     assert invoiced_totals(settings, tenant.id) == {"low": min(low), "mean": _mean(mean)}
     restated = {"low": _minor(min(low), "0.50") - billed["low"], "mean": _minor(_mean(mean), "2.00") - billed["mean"]}
     assert restated == {"low": -300, "mean": 2000}  # the independent numbers, spelled out
-    second = invoice_of(generate_invoices(period=period(NEXT)), unique_slug)
+    second = invoice_of(generate_invoices(period=period(NEXT), now=after(NEXT)), unique_slug)
     assert correction_lines(settings, tenant.id, second.number) == [("low", -300), ("mean", 2000)]
     assert second.total_minor == 100 - 300 + 2000
     assert sorted(restatements(settings, tenant.id)) == [("low", 2, second.number, -300),
@@ -221,10 +221,10 @@ async def test_late_min_and_avg_events_restate_the_invoiced_period(stream_worker
     mean += [D(30)]
     await wait_for(lambda: len(restatements(settings, tenant.id)) == 4)
     assert invoiced_totals(settings, tenant.id) == {"low": D(4), "mean": _mean(mean)}
-    third = invoice_of(generate_invoices(period=period(AFTER_NEXT)), unique_slug)
+    third = invoice_of(generate_invoices(period=period(AFTER_NEXT), now=after(AFTER_NEXT)), unique_slug)
     assert correction_lines(settings, tenant.id, third.number) == []
     assert third.total_minor == 100
     assert sorted(restatements(settings, tenant.id)[2:]) == [("low", 1, third.number, 0),
                                                                       ("mean", 1, third.number, 0)]
     # The first invoice is unchanged.
-    assert invoice_of(generate_invoices(period=period(INVOICED)), unique_slug).total_minor == first.total_minor
+    assert invoice_of(generate_invoices(period=period(INVOICED), now=after(INVOICED)), unique_slug).total_minor == first.total_minor

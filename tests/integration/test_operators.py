@@ -181,6 +181,9 @@ ROUTE_PERMISSIONS = {
     ("GET", "/v1/operator/retained-invoices"): "invoices.retained",
     ("POST", "/v1/plans"): "plans.write",
     ("POST", "/v1/operator/tenants/{tenant_id}/subscriptions"): "billing.run",
+    ("POST", "/v1/operator/invoice-runs"): "billing.run",
+    ("GET", "/v1/operator/invoice-runs"): "billing.run",
+    ("GET", "/v1/operator/invoice-runs/{run_id}"): "billing.run",
 }
 # Open to any operator (their own account, logging in) or to the bootstrap token only.
 NOT_IN_THE_TABLE = {("GET", "/v1/operator/me"), ("POST", "/v1/operator/auth/login"),
@@ -197,12 +200,17 @@ def _request(method: str, path: str, tenant_id: str) -> dict:
     if path.endswith("/subscriptions"):  # past the permission check: 404, the plan is unknown
         return {"method": method, "url": path, "json": {"plan_slug": "no-such-plan",
                                                        "started_at": "2026-01-01T00:00:00Z"}}
+    if path == "/v1/operator/invoice-runs" and method == "POST":  # past the permission check: 422, a future period
+        return {"method": method, "url": path, "json": {"period": "2099-01"}}
+    if path.endswith("{run_id}"):  # past the permission check: 404, not a run
+        return {"method": method, "url": path.replace("{run_id}", str(uuid.uuid4()))}
     if path.endswith("/suspend"):
         return {"method": method, "url": path, "json": {"reason": "role table test"}}
     return {"method": method, "url": path}
 
 
-async def test_every_operator_route_answers_each_role_as_the_role_table_says(app, client, roles):
+async def test_every_operator_route_answers_each_role_as_the_role_table_says(app, client, roles, flows_service):
+    """flows_service: the invoice runs' routes read the served invoice deployment from Prefect."""
     operator_routes = {(method.upper(), path) for path, operations in app.openapi()["paths"].items()
                        for method in operations
                        if path.startswith("/v1/operator") or (path, method) == ("/v1/plans", "post")}
@@ -212,7 +220,7 @@ async def test_every_operator_route_answers_each_role_as_the_role_table_says(app
         for role in OPERATOR_ROLES:
             response = await client.request(**_request(method, path, tenant_id), headers=roles[role])
             if permission in ROLE_PERMISSIONS[role]:
-                assert response.status_code in (200, 201, 404, 409), (role, method, path, response.text)
+                assert response.status_code in (200, 201, 404, 409, 422), (role, method, path, response.text)
             else:
                 assert_error(response, 403, "forbidden")
 

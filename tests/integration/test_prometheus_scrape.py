@@ -119,7 +119,7 @@ async def _run_flows(settings, tenant) -> None:
     flow runs, a last success, an invoice total and a reconciliation for /metrics to report."""
     plan = Plan.model_validate({"slug": f"plan-{tenant.slug}", "name": "Monitoring", "currency": "USD",
                                 "flat_fee": "10.00", "charges": []})
-    start, _ = parse_period(None, datetime.now(timezone.utc).date())
+    start, _ = parse_period(None, datetime.now(timezone.utc).date())  # last month: closed, billed by default
     engine = pg_engine(settings)
     try:
         async with engine.begin() as conn:
@@ -129,7 +129,7 @@ async def _run_flows(settings, tenant) -> None:
                                       started_at=datetime.combine(start, datetime.min.time(), timezone.utc))
     finally:
         await engine.dispose()
-    (summary,) = generate_invoices(tenant_id=str(tenant.id))
+    (summary,) = generate_invoices(tenants=[str(tenant.id)])
     assert summary.total_minor == 1000
     assert (await reconcile_usage(tenants=[str(tenant.id)]))["differences"] == 0
 

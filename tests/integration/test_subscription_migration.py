@@ -181,9 +181,10 @@ async def test_operator_migrates_a_customer_whose_closed_month_is_then_billed(st
 
     store = PgInvoiceRunStore(pg_sync_engine(settings))
     period = (previous_month.date(), this_month.date())
-    spans = billable_tenants(store, *period, tenant_id=tenant_id)[tenant_id]
+    spans = billable_tenants(store, *period, tenants=[tenant_id])[tenant_id]
+    # The previous month has closed: the period guard lets it be invoiced now.
     summary = invoice_tenant(store=store, payments=stripe_gateway(settings), tenant_id=tenant_id, spans=spans,
-                             period_start=period[0], period_end=period[1])
+                             period_start=period[0], period_end=period[1], now=datetime.now(timezone.utc))
 
     # 30.00 prorated by the seconds from the start to the month's end; usage of the billed events only.
     whole, part = (this_month - previous_month).total_seconds(), (this_month - started_at).total_seconds()

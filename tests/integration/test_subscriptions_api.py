@@ -119,7 +119,7 @@ def error_of(response: httpx.Response, status: int, code: str | None = None) -> 
 
 
 def invoices(period: str, tenant_id: str):
-    return generate_invoices(period=period, tenant_id=tenant_id)
+    return generate_invoices(period=period, tenants=[tenant_id])
 
 
 async def test_change_plan_mid_period_bills_both_plans(client, engine, stack, clock):

@@ -9,7 +9,8 @@ from decimal import Decimal
 import pytest
 
 from billing_jobs.corrections import CorrectedPeriod, PendingCorrection
-from billing_jobs.invoice_run import billable_tenants, invoice_tenant
+from billing_jobs.invoice_run import DRY_RUN_STATUS, billable_tenants, invoice_tenant
+from billing_jobs.period_guard import CloseNow, PeriodNotClosedError
 from billing_jobs.period_invoice import rate_period
 from billing_jobs.plans import Plan, UnitCharge
 from billing_jobs.ports import BillingTenant, InvoiceRunStore, StripeGateway, TenantPeriod
@@ -81,8 +82,12 @@ SPANS = [SubscriptionSpan(STARTER, at(20, month=9), at(11)), SubscriptionSpan(PR
 HOURS = [UsageHour("api", at(5), D(1000)), UsageHour("api", at(20), D(2000))]
 
 
-def run(store, gateway, spans=SPANS):
-    return invoice_tenant(store=store, payments=gateway, tenant_id="t-1", spans=spans,
+# The run's clock: November has closed.
+AFTER_NOVEMBER = at(6, month=12)
+
+
+def run(store, gateway, spans=SPANS, **options):
+    return invoice_tenant(store=store, payments=gateway, tenant_id="t-1", spans=spans, now=AFTER_NOVEMBER, **options,
                           period_start=NOV, period_end=DEC)
 
 
@@ -147,17 +152,46 @@ def test_late_usage_of_an_earlier_invoice_becomes_a_line_and_is_marked_applied()
     assert [applied.id for applied in store.applied["ML-ACME-202611"]] == [7]
 
 
-@pytest.mark.parametrize(("tenant_id", "expected"), [
+@pytest.mark.parametrize(("tenants", "expected"), [
     (None, ["t-1", "t-2"]),
-    ("t-2", ["t-2"]),
-    ("t-9", []),  # not subscribed in the period: nothing to invoice
-], ids=["every-tenant", "one-tenant", "unknown-tenant"])
-def test_billable_tenants(tenant_id, expected):
+    (["t-2"], ["t-2"]),
+    (["t-2", "t-1", "t-2"], ["t-2", "t-1"]),
+    (["t-9"], []),  # not subscribed in the period: nothing to invoice
+], ids=["every-tenant", "one-tenant", "some-tenants", "unknown-tenant"])
+def test_billable_tenants(tenants, expected):
     spans = {"t-1": SPANS, "t-2": [SubscriptionSpan(PRO, at(1))]}
     store = FakeInvoiceRunStore(ACME, {}, [], spans=spans)
-    tenants = billable_tenants(store, NOV, DEC, tenant_id)
+    tenants = billable_tenants(store, NOV, DEC, tenants)
     assert list(tenants) == expected
     assert all(tenants[tid] == spans[tid] for tid in expected)
+
+
+def test_an_open_period_is_refused_before_anything_is_read_or_written():
+    store, gateway = FakeInvoiceRunStore(ACME, {"api": "SUM"}, HOURS), RecordingGateway()
+    with pytest.raises(PeriodNotClosedError, match="period 2026-11 is open until 2026-12-01"):
+        invoice_tenant(store=store, payments=gateway, tenant_id="t-1", spans=SPANS, period_start=NOV,
+                       period_end=DEC, now=at(20))
+    assert gateway.customer_calls == [] and store.rows == {}
+
+
+def test_an_operators_close_now_invoices_the_open_period():
+    store, gateway = FakeInvoiceRunStore(ACME, {"api": "SUM"}, HOURS), RecordingGateway()
+    summary = invoice_tenant(store=store, payments=gateway, tenant_id="t-1", spans=SPANS, period_start=NOV,
+                             period_end=DEC, now=at(30),
+                             close_now=CloseNow(operator="ann@finance", reason="migrating to annual billing"))
+    assert summary.status == "paid"
+
+
+def test_a_dry_run_rates_everything_and_writes_nothing():
+    store, gateway = FakeInvoiceRunStore(ACME, {"api": "SUM"}, HOURS), RecordingGateway()
+    dry = run(store, gateway, dry_run=True)
+    assert (dry.number, dry.status, dry.total_minor) == ("ML-ACME-202611", DRY_RUN_STATUS, 333 + 1000 + 2000 + 1000)
+    assert gateway.customer_calls == [] and gateway.invoices == {} and store.rows == {}
+    assert not store.customer_creation_started
+    issued = run(store, gateway)
+    assert (issued.total_minor, issued.lines) == (dry.total_minor, dry.lines)  # the same rating
+    # After the invoice is issued, a dry run shows it as it stands.
+    assert run(store, gateway, dry_run=True) == issued
 
 
 def test_the_preview_rates_as_the_invoice_run_issues():
