@@ -70,9 +70,9 @@ async def subscribe_and_use(stack: Settings, tenant_id: uuid.UUID, slug: str) ->
 def invoice(stack: Settings, tenant_id: uuid.UUID, month: int):
     store = PgInvoiceRunStore(pg_sync_engine(stack))
     start, end = date(2025, month, 1), date(2025, month + 1, 1)
-    spans = billable_tenants(store, start, end, str(tenant_id))[str(tenant_id)]
+    spans = billable_tenants(store, start, end, tenants=[str(tenant_id)])[str(tenant_id)]
     return invoice_tenant(store=store, payments=stripe_gateway(stack), tenant_id=str(tenant_id), spans=spans,
-                          period_start=start, period_end=end)
+                          period_start=start, period_end=end, now=datetime.now(timezone.utc))
 
 
 async def late(stack: Settings, tenant_id: uuid.UUID, number: str, window: datetime, quantity: int) -> None:

@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import text
 
 from tests.support.admin_api import assert_error, audit_actions, bearer, outbox, register
+from tests.support.operators import operator_headers
 from tests.support.tenants import signed_in_user
 from warehouse.postgres.database import ConstraintViolation, Database
 
@@ -236,7 +237,7 @@ async def test_the_audit_log_records_each_change_with_its_actor_and_pages(admin_
 async def test_subscription_changes_are_audited(admin_api, stack):
     owner = await register(admin_api)
     headers = bearer(owner)
-    operator = {"Authorization": f"Bearer {stack.api.operator_token.get_secret_value()}"}
+    operator = await operator_headers(admin_api, stack, "finance")
     plan = {"slug": "p" + uuid.uuid4().hex[:10], "name": "Flat", "currency": "USD", "flat_fee": "10.00", "charges": []}
     assert (await admin_api.post("/v1/plans", headers=operator, json=plan)).status_code == 201
     subscribed = await admin_api.post("/v1/subscriptions", headers=headers, json={"plan_slug": plan["slug"]})

@@ -177,7 +177,7 @@ async def test_operator_migrates_a_customer_whose_closed_month_is_then_billed(st
     preview = await client.get("/v1/invoices/preview", headers=viewer)
     clock.now = None
     assert preview.status_code == 200, preview.text
-    refused(await client.get(f"/v1/invoices/{preview.json()['number']}", headers=viewer), 403)  # issued ones: member+
+    refused(await client.get(f"/v1/invoices/{preview.json()['number']}", headers=viewer), 404)  # not issued yet
 
     store = PgInvoiceRunStore(pg_sync_engine(settings))
     period = (previous_month.date(), this_month.date())
