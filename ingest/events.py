@@ -188,10 +188,11 @@ async def _ingest(ctx: IngestContext, authorization: str | None, declared: str |
             produce_started = time.perf_counter()
             try:
                 partition_of = await ctx.producer.partitioner(settings.produce_timeout_s)
-                groups = group_by_partition(str(owner.tenant_id), validated.subjects, validated.payloads,
-                                            partition_of)
+                tenant = str(owner.tenant_id)
+                groups = group_by_partition(tenant, validated.subjects, validated.payloads, partition_of,
+                                            settings.tenant_key_shards.get(tenant, 1))
                 release_once.handed_over = True
-                acknowledged = ctx.coalescer.submit(str(owner.tenant_id), validated.received_at, groups,
+                acknowledged = ctx.coalescer.submit(tenant, validated.received_at, groups,
                                                     on_settled=release_once)
                 del validated.payloads[:], groups
                 await acknowledged

@@ -19,6 +19,7 @@ from .metrics import StreamMetrics
 from .resources import WorkerResources
 from .sinks.failures import UnwritableData
 from .sinks.postgres import BatchOutcome, SourceRecord, UsageSink, give_up_record, refuse_record, split_record
+from .transactions import bounded_runs
 
 __all__ = ["register_agent"]
 
@@ -49,11 +50,21 @@ def register_agent(app, resources: WorkerResources, events_topic, dead_letter_to
             records = [SourceRecord(e.message.topic, e.message.partition, e.message.offset,
                                     datetime.fromtimestamp(e.message.timestamp, timezone.utc), e.value)
                        for e in batch]
-            for outcome in await _write_until_done(resources, records):
-                _count(resources.metrics, outcome)
-                # After the commit: the tenant table has them already; the topic is a feed.
-                for dead in outcome.dead_letters:
-                    await dead_letter_topic.send(value=orjson.dumps(dead))
+            del batch
+            # One transaction per bounded run (stream/transactions.py): memory and the time
+            # before anything is visible stay bounded on any backlog.
+            runs = bounded_runs(records, config.max_transaction_events, config.max_transaction_bytes)
+            while True:
+                with _no_cyclic_gc():
+                    run = next(runs, None)
+                if run is None:
+                    break
+                for outcome in await _write_until_done(resources, run):
+                    _count(resources.metrics, outcome)
+                    # After the commit: the tenant table has them already; the topic is a feed.
+                    for dead in outcome.dead_letters:
+                        await dead_letter_topic.send(value=orjson.dumps(dead))
+                del run
 
 
 class _SinkWriter:
