@@ -34,9 +34,10 @@ pytestmark = pytest.mark.integration
 METERS = [("calls", "api.call", "COUNT", None), ("tokens", "llm.tokens", "SUM", "usage.tokens")]
 
 
-def _mixed_stream(tenants, rng: random.Random, records: int, events_per_record: int = 15):
-    """(key, pack) records: the first half keyed tenant:subject, the rest by tenant; copies
-    (15%) repeat an earlier event of the tenant, often under the other keying."""
+def _mixed_stream(tenants, rng: random.Random, records: int, old_keys: int, events_per_record: int = 15):
+    """(key, pack) records: the first `old_keys` keyed tenant:subject (before the upgrade),
+    the rest by tenant; copies (15%) repeat an earlier event of the tenant, often under the
+    other keying."""
     known = {t.id: {} for t in tenants}
     out = []
     for n in range(records):
@@ -56,7 +57,7 @@ def _mixed_stream(tenants, rng: random.Random, records: int, events_per_record: 
             events.append({"id": event_id, "type": kind, "time": at.isoformat(),
                            "data": {"usage": {"tokens": float(value)}}})
         subject = f"s{rng.randint(0, 50)}"
-        key = f"{tenant.id}:{subject}" if n < records // 2 else f"{tenant.id}"
+        key = f"{tenant.id}:{subject}" if n < old_keys else f"{tenant.id}"
         out.append((key.encode(), _pack(tenant.id, subject, events)))
     return out
 
@@ -89,13 +90,13 @@ async def _assert_exact(settings, worker, tenants, sent) -> None:
 
 
 async def test_three_workers_joining_and_leaving_mid_stream_count_every_event_once(stack, unique_slug):
-    first = own_settings(stack, "scale3", own_port(stack, 121), session_timeout_s=SESSION_S,
+    first = own_settings(stack, "scale3", own_port(stack, 141), session_timeout_s=SESSION_S,
                          heartbeat_interval_s=HEARTBEAT_S)
     others = [first.model_copy(update={"run_dir": first.run_dir.parent / f"stream-scale3-{n}",
-                                       "stream": first.stream.model_copy(update={"web_port": own_port(stack, 121 + n)})})
+                                       "stream": first.stream.model_copy(update={"web_port": own_port(stack, 141 + n)})})
               for n in (1, 2)]
     tenants = [await create_tenant(first, f"{unique_slug}{n}", METERS) for n in range(6)]
-    records = _mixed_stream(tenants, random.Random(16), 4000)
+    records = _mixed_stream(tenants, random.Random(16), 4000, old_keys=250)
     one, two, three = own_worker(first), *(own_worker(s) for s in others)
 
     await _produce(first, records[:100])
@@ -145,11 +146,11 @@ async def _events_per_transaction(settings, tenants) -> list[int]:
 @pytest.mark.parametrize("bound", ["events", "bytes"])
 async def test_catch_up_transactions_stay_within_the_setting(stack, unique_slug, bound):
     tenants = [await create_tenant(stack, f"{unique_slug}{n}", METERS) for n in range(2)]
-    records = _mixed_stream(tenants, random.Random(5), 240, events_per_record=10)
+    records = _mixed_stream(tenants, random.Random(5), 240, old_keys=120, events_per_record=10)
     # Events bound: 45 events (4 records of 10 at most). Bytes bound: 3 records' bytes.
     limits = {"max_transaction_events": 45} if bound == "events" else \
         {"max_transaction_bytes": 3 * max(len(v) for _, v in records)}
-    settings = own_settings(stack, f"catchup-{bound}", own_port(stack, 124 if bound == "events" else 125), **limits)
+    settings = own_settings(stack, f"catchup-{bound}", own_port(stack, 144 if bound == "events" else 145), **limits)
     worker = own_worker(settings)
     for name, value in limits.items():
         worker.process.env[f"METERLINE_STREAM__{name.upper()}"] = str(value)
