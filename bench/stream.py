@@ -451,7 +451,8 @@ class Bench:
                    "peak_rss_mb": [round(x) for x in peak], "load_average": round(os.getloadavg()[0], 2)}
         print(f"[{label}] {eps:,.0f} events/s ({counted:,} events in {elapsed:.1f} s); CPU µs/event "
               + ", ".join(f"{k} {v}" for k, v in cpu_us.items())
-              + f"; lock waits in {locks.samples_with_waits}/{locks.samples} samples {dict(locks.by_kind)}; "
+              + f"; lock waits in {locks.samples_with_waits}/{locks.samples} samples {dict(locks.by_kind)} "
+              f"{dict(locks.by_table)} from {locks.seconds[:1]} to {locks.seconds[-1:]} s; "
               f"peak RSS {figures['peak_rss_mb']} MB; load {figures['load_average']}", flush=True)
         if keep:
             return figures, workers

@@ -15,7 +15,7 @@ import httpx
 # workers (their transactions), or a worker and its own timers. Only the bench's workers
 # use the bench's database while it runs.
 _WAITING = """
-SELECT a.pid, l.locktype, l.mode, a.wait_event, pg_blocking_pids(a.pid)
+SELECT a.pid, l.locktype, l.mode, left(a.query, 300), pg_blocking_pids(a.pid)
 FROM pg_stat_activity AS a JOIN pg_locks AS l ON l.pid = a.pid AND NOT l.granted
 WHERE a.datname = current_database() AND a.pid <> pg_backend_pid()
 """
@@ -27,17 +27,22 @@ class LockWaits:
     samples_with_waits: int = 0
     waiting_backends: int = 0  # summed over samples
     by_kind: Counter = field(default_factory=Counter)
+    by_table: Counter = field(default_factory=Counter)  # what the waiting statement writes
+    seconds: list = field(default_factory=list)  # when (since sampling began) waits were seen
 
     def as_dict(self) -> dict:
         return {"samples": self.samples, "samples_with_waits": self.samples_with_waits,
                 "waiting_backend_samples": self.waiting_backends,
-                "by_kind": dict(self.by_kind.most_common(5))}
+                "by_kind": dict(self.by_kind.most_common(5)), "by_table": dict(self.by_table.most_common(6)),
+                "first_s": self.seconds[0] if self.seconds else None,
+                "last_s": self.seconds[-1] if self.seconds else None}
 
 
 async def sample_lock_waits(dsn: str, stop: asyncio.Event, every_s: float = 0.05) -> LockWaits:
     import psycopg
 
     waits = LockWaits()
+    started = time.perf_counter()
     async with await psycopg.AsyncConnection.connect(dsn, autocommit=True) as conn:
         while not stop.is_set():
             rows = await (await conn.execute(_WAITING)).fetchall()
@@ -46,11 +51,23 @@ async def sample_lock_waits(dsn: str, stop: asyncio.Event, every_s: float = 0.05
                 waits.samples_with_waits += 1
                 waits.waiting_backends += len(rows)
                 waits.by_kind.update(f"{locktype}/{mode}" for _, locktype, mode, *_ in rows)
+                waits.by_table.update(_table(query) for _, _, _, query, _ in rows)
+                waits.seconds.append(round(time.perf_counter() - started, 1))
             try:
                 await asyncio.wait_for(stop.wait(), every_s)
             except TimeoutError:
                 pass
     return waits
+
+
+_TABLES = ("stream_position", "processed_event", "usage_minute", "usage_", "meter", "duplicate", "dead_letter")
+
+
+def _table(query: str | None) -> str:
+    for name in _TABLES:
+        if name in (query or ""):
+            return name
+    return (query or "?")[:40]
 
 
 def rss_mb(pids) -> list[float]:

@@ -179,7 +179,7 @@ class IngestSettings(BaseModel):
 
 class StreamSettings(BaseModel):
     consumer_group: str = "meterline-stream"
-    batch_size: int = 2_000
+    batch_size: int = 500  # records per take; a take is cut into transactions (below)
     batch_window_s: float = 0.2
     # faust's web server: health, metrics, stream status and usage queries. Loopback by
     # default; 0.0.0.0 in a container, where probes and Prometheus come from outside.
@@ -202,8 +202,8 @@ class StreamSettings(BaseModel):
     session_timeout_s: float = 10.0
     heartbeat_interval_s: float = 3.0
     # Bounds of a transaction: memory and invisibility on any backlog (stream/transactions.py)
-    max_transaction_events: int = Field(default=50_000, gt=0)
-    max_transaction_bytes: int = Field(default=16 * 1024 * 1024, gt=0)
+    max_transaction_events: int = Field(default=20_000, gt=0)
+    max_transaction_bytes: int = Field(default=8 * 1024 * 1024, gt=0)
 
 
 class ApiSettings(BaseModel):
