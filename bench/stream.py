@@ -1,23 +1,35 @@
-"""Benchmark of the stream worker (issue 4 "Speed"); not a test.
+"""Benchmark of the stream worker (issues 4 and 16); not a test.
 
-    /tmp/setup/venv/bin/python bench/stream.py [--events 500000] [--tenants 100] [--meters 10]
+    .venv/bin/python bench/stream.py [--events 500000] [--tenants 100] [--meters 10] [--rounds 3]
+                                     [--old-code DIR] [--times scattered|recorded]
+    .venv/bin/python bench/stream.py --catch-up 5000000 [--workers 1] [--keying tenant|subject]
 
-Starts Kafka and PostgreSQL under .run/bench (as bench/ingest.py does; idempotent), a
-stream worker of its own (run dir .run/bench-stream, so its own chDB; web port 36066;
-a fresh topic and consumer group per run), then:
+Starts Kafka, PostgreSQL and the embedded-ClickHouse host under .run/bench (idempotent),
+then, by default:
 
-1. preloads the topic with --events events across --tenants tenants and --meters meters
-   (2% duplicates, 2% late by up to three days), packed as the ingest service packs them;
+1. preloads a fresh topic (6 partitions) with --events events across --tenants tenants and
+   --meters meters (2% duplicates, 2% late by up to three days), packed and keyed as the
+   ingest service does (by tenant);
 2. reads the whole topic with a raw aiokafka consumer (decoding each pack): the ceiling;
-3. starts the worker and times it through both sinks (ready -> every position committed);
-4. offers a steady --rate events/s and measures, for probe events, the delay from
-   Kafka's acks=all acknowledgement (what ingest waits for before its 202) to the event
-   being counted by a usage query through the worker;
-5. times a month's usage query for one tenant and meter, as the admin API asks it
-   (day-aligned, so the rollups answer), and the same query from raw events.
+3. runs the floor pipeline over it (bench/stream_floor.py): decode, (tenant, id) into one
+   unique index by COPY + ON CONFLICT DO NOTHING per batch, raw rows bulk-inserted into
+   ClickHouse; events/s and CPU µs per event of this process, PostgreSQL, the chDB host, Kafka;
+4. --rounds rounds of 2 then 1 stream workers (with --old-code DIR, first 1 and 2 workers
+   of that checkout, e.g. `git archive main`, over the same events keyed tenant:subject
+   as it keyed them), each from empty tenant tables on a fresh consumer group: events/s
+   (ready -> every position committed), CPU µs per event per process, lock waits sampled
+   from pg_locks / pg_stat_activity every 50 ms, each worker's peak RSS;
+5. through the last run's worker (1 worker): visibility at a steady --rate events/s (Kafka
+   acks=all -> counted by a usage query) and a month's usage query.
+
+--catch-up N instead preloads N events with times in topic order (a backlog of live
+traffic) and times --workers workers over it, sampling every 2 s the consumer-lag metric
+(kafka_consumergroup_group_lag summed over partitions), PostgreSQL's positions and each
+worker's RSS.
 
 Ports: METERLINE_KAFKA__PORT, METERLINE_KAFKA__CONTROLLER_PORT, METERLINE_CLICKHOUSE__PORT
-(the embedded-ClickHouse host) and METERLINE_BENCH_STREAM_WEB_PORT override the defaults below.
+(the embedded-ClickHouse host) and METERLINE_BENCH_STREAM_WEB_PORT (workers take it and the
+next ones) override the defaults below. METERLINE_STREAM__* variables reach the workers.
 
 The last line is one JSON object.
 """

@@ -105,7 +105,10 @@ async def test_three_workers_joining_and_leaving_mid_stream_count_every_event_on
     producing = asyncio.create_task(_keep_producing(first, records[100:], produced, stop, chunk=6, pause_s=0.3))
     try:
         await _wait_applies(one)
-        await asyncio.gather(asyncio.to_thread(two.start), asyncio.to_thread(three.start))  # two join at once
+        # Two join, one right after the other (not started at once: a readiness probe's
+        # ephemeral source port can take the other's web port, which is in that range).
+        await asyncio.to_thread(two.start)
+        await asyncio.to_thread(three.start)
         await asyncio.gather(_wait_applies(two), _wait_applies(three))
         await asyncio.to_thread(one.stop)  # a clean leave (SIGTERM)
         three.kill()  # and a death at the same time: its partitions move after the session
