@@ -1,23 +1,35 @@
-"""Benchmark of the stream worker (issue 4 "Speed"); not a test.
+"""Benchmark of the stream worker (issues 4 and 16); not a test.
 
-    /tmp/setup/venv/bin/python bench/stream.py [--events 500000] [--tenants 100] [--meters 10]
+    .venv/bin/python bench/stream.py [--events 500000] [--tenants 100] [--meters 10] [--rounds 3]
+                                     [--old-code DIR] [--times scattered|recorded]
+    .venv/bin/python bench/stream.py --catch-up 5000000 [--workers 1] [--keying tenant|subject]
 
-Starts Kafka and PostgreSQL under .run/bench (as bench/ingest.py does; idempotent), a
-stream worker of its own (run dir .run/bench-stream, so its own chDB; web port 36066;
-a fresh topic and consumer group per run), then:
+Starts Kafka, PostgreSQL and the embedded-ClickHouse host under .run/bench (idempotent),
+then, by default:
 
-1. preloads the topic with --events events across --tenants tenants and --meters meters
-   (2% duplicates, 2% late by up to three days), packed as the ingest service packs them;
+1. preloads a fresh topic (6 partitions) with --events events across --tenants tenants and
+   --meters meters (2% duplicates, 2% late by up to three days), packed and keyed as the
+   ingest service does (by tenant);
 2. reads the whole topic with a raw aiokafka consumer (decoding each pack): the ceiling;
-3. starts the worker and times it through both sinks (ready -> every position committed);
-4. offers a steady --rate events/s and measures, for probe events, the delay from
-   Kafka's acks=all acknowledgement (what ingest waits for before its 202) to the event
-   being counted by a usage query through the worker;
-5. times a month's usage query for one tenant and meter, as the admin API asks it
-   (day-aligned, so the rollups answer), and the same query from raw events.
+3. runs the floor pipeline over it (bench/stream_floor.py): decode, (tenant, id) into one
+   unique index by COPY + ON CONFLICT DO NOTHING per batch, raw rows bulk-inserted into
+   ClickHouse; events/s and CPU µs per event of this process, PostgreSQL, the chDB host, Kafka;
+4. --rounds rounds of 2 then 1 stream workers (with --old-code DIR, first 1 and 2 workers
+   of that checkout, e.g. `git archive main`, over the same events keyed tenant:subject
+   as it keyed them), each from empty tenant tables on a fresh consumer group: events/s
+   (ready -> every position committed), CPU µs per event per process, lock waits sampled
+   from pg_locks / pg_stat_activity every 50 ms, each worker's peak RSS;
+5. through the last run's worker (1 worker): visibility at a steady --rate events/s (Kafka
+   acks=all -> counted by a usage query) and a month's usage query.
+
+--catch-up N instead preloads N events with times in topic order (a backlog of live
+traffic) and times --workers workers over it, sampling every 2 s the consumer-lag metric
+(kafka_consumergroup_group_lag summed over partitions), PostgreSQL's positions and each
+worker's RSS.
 
 Ports: METERLINE_KAFKA__PORT, METERLINE_KAFKA__CONTROLLER_PORT, METERLINE_CLICKHOUSE__PORT
-(the embedded-ClickHouse host) and METERLINE_BENCH_STREAM_WEB_PORT override the defaults below.
+(the embedded-ClickHouse host) and METERLINE_BENCH_STREAM_WEB_PORT (workers take it and the
+next ones) override the defaults below. METERLINE_STREAM__* variables reach the workers.
 
 The last line is one JSON object.
 """
@@ -89,15 +101,20 @@ SPAN_S = 3000  # the preload's events cover the last 50 minutes
 
 
 def _records(tenant_ids: list[uuid.UUID], meters: int, total: int, now: datetime,
-             times: str = "scattered") -> tuple[list, int]:
-    """Packs of PACK events for one (tenant, subject); returns (records, distinct events).
+             times: str = "scattered", keying: str = "tenant", tally: dict | None = None):
+    """Packs of PACK events for one (tenant, subject), as (key, value), generated lazily (a
+    5,000,000-event backlog is ~750 MB of records); `tally["distinct"]` counts distinct events.
 
     times="recorded": as a backlog of live traffic is, event times follow the topic's
     order over SPAN_S (a few seconds of jitter), except the 2% late ones. "scattered":
     every event at a random moment of SPAN_S, whatever its place in the topic (the worst
-    case for window rows: every run of the topic touches every minute of every meter)."""
+    case for window rows: every run of the topic touches every minute of every meter).
+    keying="tenant": keyed as ingest keys records (issue 16); "subject": tenant:subject,
+    as before it."""
     rng = random.Random(4)
-    records, distinct, n = [], 0, 0
+    tally = {} if tally is None else tally
+    tally["distinct"] = 0
+    n = 0
     recent: dict[uuid.UUID, list[dict]] = {t: [] for t in tenant_ids}  # duplicates copy a tenant's own events
     while n < total:
         tenant_id = rng.choice(tenant_ids)
@@ -115,27 +132,34 @@ def _records(tenant_ids: list[uuid.UUID], meters: int, total: int, now: datetime
             m = rng.randrange(meters)
             event = {"id": uuid.uuid4().hex, "source": "bench", "type": f"type.{m}", "subject": subject,
                      "time": at.isoformat(), "data": {"tokens": rng.randint(1, 99)}}
-            distinct += 1
+            tally["distinct"] += 1
             if len(own) < 1_000:
                 own.append(event)
             else:
                 own[rng.randrange(1_000)] = event
             events.append(event)
-        records.append((f"{tenant_id}:{subject}".encode(),
-                        orjson.dumps({"tenant_id": str(tenant_id), "received_at": now.isoformat(), "events": events})))
-    return records, distinct
+        key = f"{tenant_id}:{subject}" if keying == "subject" else f"{tenant_id}"
+        yield (key.encode(), orjson.dumps({"tenant_id": str(tenant_id), "received_at": now.isoformat(),
+                                           "events": events}))
 
 
-async def _produce(bootstrap: str, topic: str, records: list[tuple[bytes, bytes]]) -> None:
+async def _produce(bootstrap: str, topic: str, records) -> int:
+    """Every (key, value) of the iterable to the topic; returns how many records."""
     from aiokafka import AIOKafkaProducer
 
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True,
                                 compression_type="lz4", linger_ms=5, max_batch_size=1024 * 1024,
                                 max_request_size=8 * 1024 * 1024)
     await producer.start()
+    count, chunk = 0, []
     try:
-        for i in range(0, len(records), 500):
-            await asyncio.gather(*[await producer.send(topic, value=v, key=k) for k, v in records[i:i + 500]])
+        for record in records:
+            chunk.append(record)
+            if len(chunk) == 500:
+                await asyncio.gather(*[await producer.send(topic, value=v, key=k) for k, v in chunk])
+                count, chunk = count + len(chunk), []
+        await asyncio.gather(*[await producer.send(topic, value=v, key=k) for k, v in chunk])
+        return count + len(chunk)
     finally:
         await producer.stop()
 
@@ -172,7 +196,13 @@ class CpuMeter:
         self._processes = {name: psutil.Process(pid) for name, pid in pids.items() if pid}
 
     def _seconds(self, process) -> float:
-        total = 0.0
+        # Children that exited and were reaped (a PostgreSQL backend whose client closed)
+        # count in the parent's children_* times; live ones are counted themselves.
+        try:
+            reaped = process.cpu_times()
+            total = reaped.children_user + reaped.children_system
+        except Exception:  # noqa: BLE001
+            total = 0.0
         for p in [process, *process.children(recursive=True)]:
             try:
                 times = p.cpu_times()
@@ -185,6 +215,14 @@ class CpuMeter:
         return {name: self._seconds(p) for name, p in self._processes.items()}
 
 
+class OwnCpu:
+    """This process's own CPU seconds (not its children: the services it started)."""
+
+    def snapshot(self) -> dict[str, float]:
+        times = os.times()
+        return {"floor": times.user + times.system}
+
+
 def _pid_file(path: Path) -> int | None:
     try:
         return int(path.read_text().split()[0])
@@ -192,7 +230,8 @@ def _pid_file(path: Path) -> int | None:
         return None
 
 
-async def stream_eps(settings, group: str, topic: str, events: int, records: int) -> tuple[float, float, int]:
+async def stream_eps(settings, group: str, topic: str, events: int, records: int,
+                     poll_s: float = 0.05) -> tuple[float, float, int]:
     """From every worker's readiness to every record's position committed, read from
     PostgreSQL's positions (the truth for any number of workers). Records are PACK events
     each, so the events applied in between are the records still to apply then x PACK.
@@ -211,7 +250,7 @@ async def stream_eps(settings, group: str, topic: str, events: int, records: int
         counted = min(events, (records - already) * PACK)
         started = time.perf_counter()
         while await applied() < records:
-            await asyncio.sleep(0.05)
+            await asyncio.sleep(poll_s)
         elapsed = time.perf_counter() - started
     finally:
         await engine.dispose()
@@ -293,6 +332,294 @@ async def usage_query_ms(http: httpx.AsyncClient, tenant_id: uuid.UUID, n: int, 
     return timings
 
 
+# What the stream writes per tenant: emptied between runs, so each run starts as the first.
+STREAM_TABLES = ("processed_event", "usage_minute", "usage_hourly", "usage_daily", "duplicate_tally",
+                 "duplicate_conflict", "dead_letter", "usage_correction")
+
+
+def _libpq(url: str) -> str:
+    return url.replace("postgresql+psycopg://", "postgresql://")
+
+
+async def _reset_counts(dsn: str, tenant_ids: list[uuid.UUID]) -> None:
+    import psycopg
+
+    async with await psycopg.AsyncConnection.connect(dsn, autocommit=True) as conn:
+        schemas = [r[0] for r in await (await conn.execute(
+            "SELECT schema_name FROM public.tenant WHERE id = ANY(%s)", [tenant_ids])).fetchall()]
+        await conn.execute("TRUNCATE " + ", ".join(f'"{s}".{t}' for s in schemas for t in STREAM_TABLES))
+
+
+def _mean(values):
+    return round(statistics.fmean(values), 1) if values else None
+
+
+class Bench:
+    """One bench run's infrastructure, tenants and topics, and how to run workers over them."""
+
+    def __init__(self, args) -> None:
+        for name, value in BENCH_ENV.items():
+            os.environ.setdefault(name, value)
+        from infra import infra_up
+        from meterline.bootstrap import migrate
+        from meterline.settings import Settings
+
+        self.args = args
+        self.settings = settings = Settings()
+        # ClickHouse too: chDB is owned by the embedded host, which the worker writes through.
+        infra_up(settings, only={"kafka", "postgres", "clickhouse"})
+        migrate(settings)
+        self.run = uuid.uuid4().hex[:6]
+        self.dsn = _libpq(settings.postgres_url)
+        run_dir = Path(settings.run_dir)
+        self.services = {"clickhouse_host": _pid_file(run_dir / "clickhouse-host" / "clickhouse-host.pid"),
+                         "postgres": _pid_file(run_dir / "postgres" / "data" / "postmaster.pid"),
+                         "kafka": _pid_file(run_dir / "kafka" / "kafka.pid")}
+        self.groups = 0
+
+    async def create_topic(self, topic: str) -> None:
+        from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
+        admin = AIOKafkaAdminClient(bootstrap_servers=self.settings.kafka_bootstrap)
+        await admin.start()
+        try:
+            await admin.create_topics([NewTopic(topic, PARTITIONS, 1), NewTopic(topic + ".dead", 1, 1)])
+        finally:
+            await admin.close()
+
+    def preload(self, topic: str, tenant_ids, events: int, times: str, keying: str) -> tuple[int, int]:
+        """(records, distinct events) in a new topic."""
+        asyncio.run(self.create_topic(topic))
+        tally: dict = {}
+        started = time.perf_counter()
+        records = asyncio.run(_produce(self.settings.kafka_bootstrap, topic, _records(
+            tenant_ids, self.args.meters, events, datetime.now(timezone.utc), times, keying, tally)))
+        print(f"preloaded {events:,} events ({tally['distinct']:,} distinct) in {records:,} records keyed by "
+              f"{keying} into {topic} in {time.perf_counter() - started:.1f} s", flush=True)
+        return records, tally["distinct"]
+
+    def workers(self, count: int, topic: str, group: str, old_code: str | None = None) -> list:
+        from infra.processes import ManagedProcess
+
+        def worker(i: int) -> ManagedProcess:
+            run_dir = WORKER_RUN_DIR if i == 0 else WORKER_RUN_DIR.with_name(f"bench-stream-{i}")
+            port = WEB_PORT + i
+            env = {"METERLINE_RUN_DIR": str(run_dir), "METERLINE_POSTGRES__URL": self.settings.postgres_url,
+                   # Its own run dir, but the bench's ClickHouse host, which refuses a client without its secret.
+                   "METERLINE_CLICKHOUSE__HOST_SECRET_FILE": str(self.settings.clickhouse_host_secret_file),
+                   "METERLINE_STREAM__WEB_PORT": str(port), "METERLINE_STREAM__CONSUMER_GROUP": group,
+                   "METERLINE_KAFKA__EVENTS_TOPIC": topic, "METERLINE_KAFKA__DEAD_LETTER_TOPIC": topic + ".dead",
+                   "METERLINE_KAFKA__EVENTS_PARTITIONS": str(PARTITIONS)}
+            if old_code:  # another checkout's code in the worker (the A/B against main)
+                env["PYTHONPATH"] = old_code
+            return ManagedProcess(
+                name="stream", command=[str(Path(sys.executable).with_name("meterline")), "serve", "stream"],
+                state_dir=run_dir / "services", port=port, start_timeout_s=120,
+                ready=lambda: httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200, env=env)
+
+        # Started together, so the group's first rebalance happens at the start, not mid-run.
+        started = [worker(i) for i in range(count)]
+        with ThreadPoolExecutor(max_workers=count) as starting:
+            list(starting.map(lambda w: w.start(), started))
+        return started
+
+    def count_run(self, label: str, count: int, topic: str, tenant_ids, events: int, records: int,
+                  old_code: str | None = None, keep: bool = False):
+        """`count` workers over the whole topic, from empty tenant tables: events/s, CPU µs
+        per event per process, lock waits and peak RSS. Returns (figures, workers if kept)."""
+        from bench.stream_probes import sample_lock_waits, sample_rss
+
+        asyncio.run(_reset_counts(self.dsn, tenant_ids))
+        self.groups += 1
+        group = f"bench-{self.run}-{self.groups}"
+        workers = self.workers(count, topic, group, old_code)
+        pids = [w.pid() for w in workers]
+        names = ["worker"] if count == 1 else [f"worker{i}" for i in range(count)]
+        cpu = CpuMeter({**dict(zip(names, pids, strict=True)), **self.services})
+
+        async def measure():
+            stop = asyncio.Event()
+            locks = asyncio.create_task(sample_lock_waits(self.dsn, stop))
+            rss = asyncio.create_task(sample_rss(pids, stop))
+            before = cpu.snapshot()
+            try:
+                eps, elapsed, counted = await stream_eps(self.settings, group, topic, events, records)
+            finally:
+                stop.set()
+            spent = {name: seconds - before[name] for name, seconds in cpu.snapshot().items()}
+            return eps, elapsed, counted, spent, await locks, await rss
+
+        try:
+            eps, elapsed, counted, spent, locks, peak = asyncio.run(measure())
+        except BaseException:
+            for w in workers:
+                w.stop()
+            raise
+        cpu_us = {name: round(seconds / counted * 1e6, 1) for name, seconds in spent.items()}
+        cpu_us["workers"] = round(sum(v for k, v in cpu_us.items() if k.startswith("worker")), 1)
+        cpu_us["all"] = round(sum(v for k, v in cpu_us.items() if k not in ("workers",)), 1)
+        figures = {"label": label, "workers": count, "eps": round(eps), "seconds": round(elapsed, 1),
+                   "cpu_us_per_event": cpu_us, "lock_waits": locks.as_dict(),
+                   "peak_rss_mb": [round(x) for x in peak], "load_average": round(os.getloadavg()[0], 2)}
+        print(f"[{label}] {eps:,.0f} events/s ({counted:,} events in {elapsed:.1f} s); CPU µs/event "
+              + ", ".join(f"{k} {v}" for k, v in cpu_us.items())
+              + f"; lock waits in {locks.samples_with_waits}/{locks.samples} samples {dict(locks.by_kind)} "
+              f"{dict(locks.by_table)} from {locks.seconds[:1]} to {locks.seconds[-1:]} s; "
+              f"peak RSS {figures['peak_rss_mb']} MB; load {figures['load_average']}", flush=True)
+        if keep:
+            return figures, workers
+        for w in workers:
+            w.stop()
+        return figures, None
+
+    def floor_run(self, topic: str, events: int) -> dict:
+        from bench.stream_floor import floor_pipeline
+        from warehouse.clickhouse.client import open_clickhouse
+
+        clickhouse = open_clickhouse(self.settings.clickhouse)
+        cpu = CpuMeter(self.services)
+        own = OwnCpu()
+        before = {**own.snapshot(), **cpu.snapshot()}
+        eps, seen = asyncio.run(floor_pipeline(self.settings.kafka_bootstrap, topic, events, self.dsn, clickhouse,
+                                               self.settings.clickhouse.database, self.run))
+        after = {**own.snapshot(), **cpu.snapshot()}
+        cpu_us = {name: round((after[name] - before[name]) / seen * 1e6, 1) for name in before}
+        cpu_us["all"] = round(sum(cpu_us.values()), 1)
+        print(f"[floor] {eps:,.0f} events/s ({seen:,} events); CPU µs/event "
+              + ", ".join(f"{k} {v}" for k, v in cpu_us.items()), flush=True)
+        return {"eps": round(eps), "cpu_us_per_event": cpu_us, "load_average": round(os.getloadavg()[0], 2)}
+
+
+def _summary(runs: list[dict], label: str) -> dict:
+    mine = [r for r in runs if r["label"] == label]
+    keys = set().union(*(r["cpu_us_per_event"] for r in mine)) if mine else set()
+    return {"eps": [r["eps"] for r in mine], "eps_mean": _mean([r["eps"] for r in mine]),
+            "cpu_us_per_event": {k: _mean([r["cpu_us_per_event"].get(k, 0) for r in mine]) for k in sorted(keys)},
+            "lock_wait_samples": sum(r["lock_waits"]["samples_with_waits"] for r in mine),
+            "peak_rss_mb": max((max(r["peak_rss_mb"]) for r in mine), default=None)}
+
+
+def interleaved(bench: Bench, args) -> dict:
+    """The floor, then rounds of every design (1 and 2 workers of this code; with --old-code,
+    1 and 2 workers of that checkout over records keyed as it keys them), interleaved."""
+    print(f"seeding {args.tenants} tenants x {args.meters} meters ...", flush=True)
+    tenant_ids = asyncio.run(_seed_tenants(bench.settings, bench.run, args.tenants, args.meters))
+    topic = f"bench.stream.{bench.run}"
+    records, _ = bench.preload(topic, tenant_ids, args.events, args.times, "tenant")
+    raw = asyncio.run(raw_consumer_eps(bench.settings.kafka_bootstrap, topic, args.events))
+    print(f"raw aiokafka consumer (decoding packs): {raw:,.0f} events/s", flush=True)
+    designs = [("new-2w", 2, topic, None), ("new-1w", 1, topic, None)]
+    if args.old_code:
+        old_topic, old_records = topic + ".old", bench.preload(topic + ".old", tenant_ids, args.events, args.times,
+                                                                "subject")[0]
+        designs = [("old-1w", 1, old_topic, args.old_code), ("old-2w", 2, old_topic, args.old_code), *designs]
+    floor = bench.floor_run(topic, args.events)
+    runs, kept = [], None
+    for round_ in range(args.rounds):
+        for label, count, design_topic, code in designs:
+            last = round_ == args.rounds - 1 and label == designs[-1][0]
+            n = old_records if code else records
+            figures, kept = bench.count_run(label, count, design_topic, tenant_ids, args.events, n, code, keep=last)
+            runs.append({**figures, "round": round_})
+    try:
+        result = asyncio.run(_kept_worker_figures(bench, args, topic, tenant_ids))
+    finally:
+        for w in kept or []:
+            w.stop()
+    summaries = {label: _summary(runs, label) for label, *_ in designs}
+    one, two = summaries["new-1w"], summaries["new-2w"]
+    pairs = [b["eps"] / a["eps"] for a, b in zip([r for r in runs if r["label"] == "new-1w"],
+                                                  [r for r in runs if r["label"] == "new-2w"], strict=True)]
+    return {"events": args.events, "times": args.times, "rounds": args.rounds, "raw_consumer_eps": round(raw),
+            "floor_eps": floor["eps"], "stream_eps": one["eps_mean"],
+            "ratio": round(one["eps_mean"] / floor["eps"], 3),
+            "workers_2_vs_1": round(two["eps_mean"] / one["eps_mean"], 3),
+            "workers_2_vs_1_per_round": [round(x, 3) for x in pairs],
+            "lock_waits": {label: s["lock_wait_samples"] for label, s in summaries.items()},
+            "peak_rss_mb": max(s["peak_rss_mb"] for s in summaries.values()),
+            **result,
+            "cpu_us_per_event": {"floor": floor["cpu_us_per_event"],
+                                 **{label: s["cpu_us_per_event"] for label, s in summaries.items()}},
+            "designs": {label: {k: v for k, v in s.items() if k != "cpu_us_per_event"} for label, s in summaries.items()},
+            "load_average": [round(x, 2) for x in os.getloadavg()]}
+
+
+async def _kept_worker_figures(bench: Bench, args, topic: str, tenant_ids) -> dict:
+    """Visibility and the month query through the last run's worker (kept running)."""
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{WEB_PORT}", timeout=60) as http:
+        delays = await visibility(bench.settings, topic, http, tenant_ids[0], args.rate, args.visibility_seconds,
+                                  tenant_ids[1:], aligned=True)
+        print(f"visible after Kafka ack at {args.rate:,} events/s, hour-aligned query (committed windows): "
+              f"p50 {statistics.median(delays):.3f} s, p99 {_p(delays, 0.99):.3f} s ({len(delays)} probes)",
+              flush=True)
+        timings = await usage_query_ms(http, tenant_ids[1], 200)
+        print(f"month usage query through the worker, from PostgreSQL's committed hour windows: "
+              f"p50 {statistics.median(timings):.1f} ms, p99 {_p(timings, 0.99):.1f} ms", flush=True)
+        ch_timings = await usage_query_ms(http, tenant_ids[1], 100, source="clickhouse")
+        print(f"the same query from the ClickHouse hour rollups: p50 {statistics.median(ch_timings):.1f} ms, "
+              f"p99 {_p(ch_timings, 0.99):.1f} ms", flush=True)
+    return {"visible_p50_s": round(statistics.median(delays), 3), "visible_p99_s": round(_p(delays, 0.99), 3),
+            "usage_query_p50_ms": round(statistics.median(timings), 1),
+            "usage_query_p99_ms": round(_p(timings, 0.99), 1),
+            "clickhouse_rollup_query_p99_ms": round(_p(ch_timings, 0.99), 1)}
+
+
+def catch_up(bench: Bench, args) -> dict:
+    """One catch-up over a backlog of --catch-up events (times as recorded): events/s, each
+    worker's RSS and the consumer-lag metric sampled every 2 s."""
+    from bench.stream_probes import sample_catch_up, sample_rss
+    from meterline.bootstrap import pg_engine
+    from warehouse.postgres.usage import list_positions
+
+    tenant_ids = asyncio.run(_seed_tenants(bench.settings, bench.run, args.tenants, args.meters))
+    topic = f"bench.stream.{bench.run}.catchup"
+    records, _ = bench.preload(topic, tenant_ids, args.catch_up, "recorded", args.keying)
+    bench.groups += 1
+    group = f"bench-{bench.run}-catchup"
+    workers = bench.workers(args.workers, topic, group, args.old_code)
+    pids = [w.pid() for w in workers]
+    cpu = CpuMeter({**{f"worker{i}": p for i, p in enumerate(pids)}, **bench.services})
+
+    async def measure():
+        engine = pg_engine(bench.settings)
+
+        async def applied() -> int:
+            async with engine.connect() as conn:
+                return sum(r.next_offset for r in await list_positions(conn, group) if r.topic == topic)
+
+        stop = asyncio.Event()
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{WEB_PORT}", timeout=10) as http:
+            sampler = asyncio.create_task(sample_catch_up(http, pids, applied, stop))
+            peak = asyncio.create_task(sample_rss(pids, stop))
+            before = cpu.snapshot()
+            try:
+                eps, elapsed, counted = await stream_eps(bench.settings, group, topic, args.catch_up, records, 0.5)
+            finally:
+                stop.set()
+                await engine.dispose()
+            spent = {name: seconds - before[name] for name, seconds in cpu.snapshot().items()}
+            return eps, elapsed, counted, spent, await sampler, await peak
+
+    try:
+        eps, elapsed, counted, spent, samples, peak = asyncio.run(measure())
+    finally:
+        for w in workers:
+            w.stop()
+    cpu_us = {name: round(seconds / counted * 1e6, 1) for name, seconds in spent.items()}
+    cpu_us["all"] = round(sum(cpu_us.values()), 1)
+    for s in samples:
+        print(f"  t={s['t_s']:>6} s  lag {s['lag_records']}  applied {s['applied_records']:,} records  "
+              f"RSS {s['rss_mb']} MB", flush=True)
+    print(f"[catch-up] {eps:,.0f} events/s ({counted:,} events in {elapsed:.1f} s), peak RSS "
+          f"{[round(x) for x in peak]} MB; CPU µs/event " + ", ".join(f"{k} {v}" for k, v in cpu_us.items()),
+          flush=True)
+    return {"catch_up_events": args.catch_up, "workers": args.workers, "keying": args.keying,
+            "stream_eps": round(eps), "seconds": round(elapsed, 1), "peak_rss_mb": round(max(peak)),
+            "cpu_us_per_event": cpu_us, "lag_samples": [[s["t_s"], s["lag_records"]] for s in samples],
+            "rss_samples": [[s["t_s"], s["rss_mb"]] for s in samples],
+            "load_average": [round(x, 2) for x in os.getloadavg()]}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--events", type=int, default=500_000)
@@ -300,118 +627,18 @@ def main() -> None:
     parser.add_argument("--meters", type=int, default=10)
     parser.add_argument("--rate", type=int, default=5_000)
     parser.add_argument("--visibility-seconds", type=float, default=20.0)
-    parser.add_argument("--workers", type=int, default=1, help="stream workers in one consumer group")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of 2 and 1 workers, interleaved")
     parser.add_argument("--times", choices=("recorded", "scattered"), default="scattered",
                         help="event times in topic order (a backlog of live traffic) or scattered at random")
+    parser.add_argument("--old-code", help="a checkout of the old design (e.g. `git archive main`): its workers "
+                                           "run in the rounds too, over records keyed tenant:subject")
+    parser.add_argument("--catch-up", type=int, help="instead: one catch-up over a backlog of this many events")
+    parser.add_argument("--workers", type=int, default=1, help="workers of the catch-up")
+    parser.add_argument("--keying", choices=("tenant", "subject"), default="tenant", help="record keys of the catch-up")
     args = parser.parse_args()
 
-    for name, value in BENCH_ENV.items():
-        os.environ.setdefault(name, value)
-    from infra import infra_up
-    from infra.processes import ManagedProcess
-    from meterline.bootstrap import migrate
-    from meterline.settings import Settings
-
-    settings = Settings()
-    # ClickHouse too: chDB is owned by the embedded host, which the worker writes through.
-    infra_up(settings, only={"kafka", "postgres", "clickhouse"})
-    migrate(settings)
-    run = uuid.uuid4().hex[:6]
-    topic = f"bench.stream.{run}"
-
-    async def create_topic() -> None:
-        from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-
-        admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
-        await admin.start()
-        try:
-            await admin.create_topics([NewTopic(topic, PARTITIONS, 1), NewTopic(topic + ".dead", 1, 1)])
-        finally:
-            await admin.close()
-
-    asyncio.run(create_topic())
-    print(f"seeding {args.tenants} tenants x {args.meters} meters ...", flush=True)
-    tenant_ids = asyncio.run(_seed_tenants(settings, run, args.tenants, args.meters))
-    now = datetime.now(timezone.utc)
-    records, distinct = _records(tenant_ids, args.meters, args.events, now, args.times)
-    started = time.perf_counter()
-    asyncio.run(_produce(settings.kafka_bootstrap, topic, records))
-    print(f"preloaded {args.events:,} events ({distinct:,} distinct) in {len(records):,} records "
-          f"in {time.perf_counter() - started:.1f} s", flush=True)
-
-    raw = asyncio.run(raw_consumer_eps(settings.kafka_bootstrap, topic, args.events))
-    print(f"raw aiokafka consumer (decoding packs): {raw:,.0f} events/s", flush=True)
-
-    def worker_process(i: int) -> ManagedProcess:
-        run_dir, port = (WORKER_RUN_DIR if i == 0 else WORKER_RUN_DIR.with_name(f"bench-stream-{i}")), WEB_PORT + i
-        return ManagedProcess(
-            name="stream", command=[str(Path(sys.executable).with_name("meterline")), "serve", "stream"],
-            state_dir=run_dir / "services", port=port, start_timeout_s=120,
-            ready=lambda: httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200,
-            # Its own run dir, but the bench's ClickHouse host, which refuses a client without its secret.
-            env={"METERLINE_RUN_DIR": str(run_dir), "METERLINE_POSTGRES__URL": settings.postgres_url,
-                 "METERLINE_CLICKHOUSE__HOST_SECRET_FILE": str(settings.clickhouse_host_secret_file),
-                 "METERLINE_STREAM__WEB_PORT": str(port), "METERLINE_STREAM__CONSUMER_GROUP": f"bench-{run}",
-                 "METERLINE_KAFKA__EVENTS_TOPIC": topic, "METERLINE_KAFKA__DEAD_LETTER_TOPIC": topic + ".dead",
-                 "METERLINE_KAFKA__EVENTS_PARTITIONS": str(PARTITIONS)},
-        )
-
-    # Several workers in one consumer group share the partitions; started together, so
-    # the group's first rebalance happens at the start, not in the middle of the run.
-    workers = [worker_process(i) for i in range(args.workers)]
-    with ThreadPoolExecutor(max_workers=len(workers)) as starting:
-        list(starting.map(lambda w: w.start(), workers))
-    run_dir = Path(settings.run_dir)
-    worker_pids = ({"worker": workers[0].pid()} if len(workers) == 1
-                   else {f"worker{i}": w.pid() for i, w in enumerate(workers)})
-    cpu = CpuMeter({**worker_pids, "clickhouse_host": _pid_file(run_dir / "clickhouse-host" / "clickhouse-host.pid"),
-                    "postgres": _pid_file(run_dir / "postgres" / "data" / "postmaster.pid"),
-                    "kafka": _pid_file(run_dir / "kafka" / "kafka.pid")})
-    try:
-        async def measure() -> dict:
-            async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{WEB_PORT}", timeout=60) as http:
-                before = cpu.snapshot()
-                eps, elapsed, counted = await stream_eps(settings, f"bench-{run}", topic, args.events, len(records))
-                spent = {name: seconds - before[name] for name, seconds in cpu.snapshot().items()}
-                print(f"stream end to end into PostgreSQL + chDB, {args.workers} worker(s): {eps:,.0f} events/s "
-                      f"({counted:,} events in {elapsed:.1f} s)", flush=True)
-                cpu_us = {name: round(seconds / counted * 1e6, 1) for name, seconds in spent.items()}
-                print("CPU per event during it (microseconds): "
-                      + ", ".join(f"{name} {us}" for name, us in cpu_us.items())
-                      + f"; all {sum(cpu_us.values()):.1f}", flush=True)
-                delays = await visibility(settings, topic, http, tenant_ids[0], args.rate, args.visibility_seconds,
-                                          tenant_ids[1:], aligned=True)
-                print(f"visible after Kafka ack at {args.rate:,} events/s, hour-aligned query (committed windows): "
-                      f"p50 {statistics.median(delays):.3f} s, p99 {_p(delays, 0.99):.3f} s ({len(delays)} probes)",
-                      flush=True)
-                raw_delays = await visibility(settings, topic, http, tenant_ids[0], args.rate, args.visibility_seconds,
-                                              tenant_ids[1:], aligned=False)
-                print(f"visible after Kafka ack at {args.rate:,} events/s, unaligned query (raw events): "
-                      f"p50 {statistics.median(raw_delays):.3f} s, p99 {_p(raw_delays, 0.99):.3f} s "
-                      f"({len(raw_delays)} probes)", flush=True)
-                timings = await usage_query_ms(http, tenant_ids[1], 200)
-                print(f"month usage query through the worker, from PostgreSQL's committed hour windows: "
-                      f"p50 {statistics.median(timings):.1f} ms, p99 {_p(timings, 0.99):.1f} ms", flush=True)
-                ch_timings = await usage_query_ms(http, tenant_ids[1], 200, source="clickhouse")
-                print(f"the same query from the ClickHouse hour rollups: p50 {statistics.median(ch_timings):.1f} ms, "
-                      f"p99 {_p(ch_timings, 0.99):.1f} ms", flush=True)
-                raw_timings = await usage_query_ms(http, tenant_ids[1], 50, raw=True)
-                print(f"the same query from raw events: p50 {statistics.median(raw_timings):.1f} ms, "
-                      f"p99 {_p(raw_timings, 0.99):.1f} ms", flush=True)
-                return {"events": args.events, "workers": args.workers, "times": args.times, "raw_consumer_eps": round(raw), "stream_eps": round(eps),
-                        "ratio": round(eps / raw, 3), "visible_p50_s": round(statistics.median(delays), 3),
-                        "visible_p99_s": round(_p(delays, 0.99), 3),
-                        "visible_raw_query_p50_s": round(statistics.median(raw_delays), 3),
-                        "visible_raw_query_p99_s": round(_p(raw_delays, 0.99), 3),
-                        "usage_query_p99_ms": round(_p(timings, 0.99), 1),
-                        "usage_query_p50_ms": round(statistics.median(timings), 1),
-                        "clickhouse_rollup_query_p99_ms": round(_p(ch_timings, 0.99), 1),
-                        "cpu_us_per_event": cpu_us, "load_average": [round(x, 2) for x in os.getloadavg()]}
-
-        summary = asyncio.run(measure())
-    finally:
-        for worker in workers:
-            worker.stop()
+    bench = Bench(args)
+    summary = catch_up(bench, args) if args.catch_up else interleaved(bench, args)
     print(json.dumps(summary))
 
 

@@ -10,7 +10,7 @@ Design (issue 3):
   still leave some of the request's records in the topic: the client's retry repeats
   the same ids and the stream drops the repeats.
 - Records are packs of one tenant's events that share a partition: each event goes where
-  Kafka's default partitioner puts ``tenant_id:subject`` (see ``ingest.packing``), and
+  Kafka's default partitioner puts the tenant's key (see ``ingest.packing``), and
   concurrent requests of a tenant share packs (``ingest.coalescing``).
 - ``POST /v1/events`` is served outside FastAPI: natively on granian's RSGI interface
   (``ingest.rsgi``, what ``run`` serves) or as a bare ASGI endpoint (``ingest.events``,

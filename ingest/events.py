@@ -170,8 +170,7 @@ class _Outcome:
 async def _ingest(ctx: IngestContext, authorization: str | None, declared: str | None, content_type: str | None,
                   read_body: BodyReader, outcome: _Outcome, trace: Trace) -> None:
     owner = await ctx.keys.owner(bearer_key(authorization))
-    settings = ctx.settings
-    max_body = settings.max_body_bytes
+    settings, max_body = ctx.settings, ctx.settings.max_body_bytes
     if declared is not None and declared.isdigit() and int(declared) > max_body:
         raise body_too_large(max_body)
     reserved = int(declared) if declared is not None and declared.isdigit() else max_body
@@ -204,12 +203,13 @@ async def _ingest(ctx: IngestContext, authorization: str | None, declared: str |
             produce_started = time.perf_counter()
             try:
                 partition_of = await ctx.producer.partitioner(settings.produce_timeout_s)
-                groups = group_by_partition(str(owner.tenant_id), validated.subjects, validated.payloads,
-                                            partition_of)
+                tenant = str(owner.tenant_id)
+                groups = group_by_partition(tenant, validated.subjects, validated.payloads, partition_of,
+                                            settings.tenant_key_shards.get(tenant, 1))
                 release_once.handed_over = True
-                acknowledged = ctx.coalescer.submit(str(owner.tenant_id), validated.received_at, groups,
+                acknowledged = ctx.coalescer.submit(tenant, validated.received_at, groups,
                                                     on_settled=release_once, trace=trace)
-                log_accepted = _trail_line(str(owner.tenant_id), validated.payloads, trace)
+                log_accepted = _trail_line(tenant, validated.payloads, trace)
                 del validated.payloads[:], groups
                 await acknowledged
                 log_accepted()

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import ipaddress
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -106,10 +106,11 @@ class IngestSettings(BaseModel):
     # Log every event's id at ingest and when the stream writes it, as if every request's
     # traceparent were sampled (meterline/tracing.py): for debugging, not for 30,000 events/s.
     trace_all_events: bool = False
-    # Producer: events are packed per (tenant, partition), across concurrent requests, into
-    # records of at most this (ingest/coalescing.py).
+    # Producer: a tenant's events packed per partition across requests (ingest/coalescing.py)
     max_pack_events: int = 500
     max_pack_bytes: int = 512 * 1024
+    # {"<tenant uuid>": record keys}, for a tenant too big for one worker (ingest/packing.py)
+    tenant_key_shards: dict[str, Annotated[int, Field(ge=0)]] = {}
     # No linger: aiokafka keeps one produce request in flight per broker (idempotence), so
     # records arriving meanwhile already wait and share the next request; a fixed linger
     # only added its 5 ms to every single event when the producer was idle (bench/README.md).
@@ -120,7 +121,7 @@ class IngestSettings(BaseModel):
 
 class StreamSettings(BaseModel):
     consumer_group: str = "meterline-stream"
-    batch_size: int = 2_000
+    batch_size: int = 500  # records per take; a take is cut into transactions (below)
     batch_window_s: float = 0.2
     # faust's web server: health, metrics, stream status and usage queries. Loopback by
     # default; 0.0.0.0 in a container, where probes and Prometheus come from outside.
@@ -142,6 +143,9 @@ class StreamSettings(BaseModel):
     # session: this bounds how long a restart or a surviving worker waits for them.
     session_timeout_s: float = 10.0
     heartbeat_interval_s: float = 3.0
+    # Bounds of a transaction: memory and invisibility on any backlog (stream/transactions.py)
+    max_transaction_events: int = Field(default=20_000, gt=0)
+    max_transaction_bytes: int = Field(default=8 * 1024 * 1024, gt=0)
 
 
 class ApiSettings(BaseModel):

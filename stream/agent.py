@@ -5,6 +5,7 @@ An outage (SinkUnavailable) retries the whole batch with backoff; events a store
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import gc
 import logging
@@ -22,6 +23,7 @@ from .metrics import StreamMetrics
 from .resources import WorkerResources
 from .sinks.failures import UnwritableData
 from .sinks.postgres import BatchOutcome, SourceRecord, UsageSink, give_up_record, refuse_record, split_record
+from .transactions import bounded_runs
 
 __all__ = ["register_agent"]
 
@@ -57,12 +59,26 @@ def register_agent(app, resources: WorkerResources, events_topic, dead_letter_to
                                     datetime.fromtimestamp(e.message.timestamp, timezone.utc), e.value,
                                     traces=decode_runs(_trace_header(e.message.headers)))
                        for e in batch]
-            for outcome in await _write_until_done(resources, records):
-                _count(resources.metrics, outcome)
-                _log_batch(outcome)
-                # After the commit: the tenant table has them already; the topic is a feed.
-                for dead in outcome.dead_letters:
-                    await dead_letter_topic.send(value=orjson.dumps(dead))
+            del batch
+            # One transaction per bounded run (stream/transactions.py): memory and the time
+            # before anything is visible stay bounded on any backlog.
+            runs = bounded_runs(records, config.max_transaction_events, config.max_transaction_bytes)
+            with _no_cyclic_gc():
+                run = next(runs, None)
+                while run is not None:
+                    # The next run is decoded in a thread while this one is written: decoding
+                    # is this process's CPU, writing mostly waits for PostgreSQL and ClickHouse.
+                    following = asyncio.ensure_future(asyncio.to_thread(next, runs, None))
+                    try:
+                        outcomes = await _write_until_done(resources, run)
+                    finally:
+                        run = await following
+                    for outcome in outcomes:
+                        _count(resources.metrics, outcome)
+                        _log_batch(outcome)
+                        # After the commit: the tenant table has them already; the topic is a feed.
+                        for dead in outcome.dead_letters:
+                            await dead_letter_topic.send(value=orjson.dumps(dead))
 
 
 class _SinkWriter:

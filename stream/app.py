@@ -41,6 +41,9 @@ def _faust_app(stream: StreamSettings, kafka: KafkaSettings, data_dir: Path) -> 
         broker_session_timeout=stream.session_timeout_s,
         broker_heartbeat_interval=stream.heartbeat_interval_s,
         broker_rebalance_timeout=max(20.0, 2 * stream.session_timeout_s),
+        # Records waiting for the agent: faust's default (4,096) of 500-event packs is
+        # ~300 MB of a catch-up's memory; a take's worth keeps the fetcher one take ahead.
+        stream_buffer_maxsize=stream.batch_size,
         datadir=str(data_dir),
     )
 

@@ -18,6 +18,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.partitioner import DefaultPartitioner
 from asgi_lifespan import LifespanManager
 
+from ingest.packing import shard_key
 from meterline.bootstrap import ingest_app
 from meterline.bootstrap import pg_engine
 from meterline.settings import Settings
@@ -134,10 +135,11 @@ def all_events(packs) -> list[dict]:
     return [e for *_, p in packs for e in p["events"]]
 
 
-def default_partition(tenant_id: uuid.UUID, subject: str, partitions: int) -> int:
-    """Where Kafka's default partitioner puts the key ``tenant:subject``."""
+def default_partition(tenant_id: uuid.UUID, subject: str, partitions: int, shards: int = 1) -> int:
+    """Where Kafka's default partitioner puts the record key of a tenant's subject (the
+    tenant's id, or one of its `shards` keys; ingest.packing)."""
     every = list(range(partitions))
-    return DefaultPartitioner()(f"{tenant_id}:{subject}".encode(), every, every)
+    return DefaultPartitioner()(shard_key(str(tenant_id), subject, shards), every, every)
 
 
 # --- accepted shapes ------------------------------------------------------------------
@@ -163,12 +165,13 @@ async def test_accepts_each_body_shape(shape, client, settings, tenant):
 
     packs = await read_packs(settings, start, tenant_id, len(events))
     assert sorted(e["id"] for e in all_events(packs)) == sorted(e["id"] for e in events)
+    # Keyed by tenant (issue 16): one record, on the partition Kafka's default partitioner
+    # gives the tenant's id.
+    assert len(packs) == 1
     for partition, key_bytes, pack in packs:
-        # Events share a record only when their subjects share a partition, the one Kafka's
-        # default partitioner gives tenant:subject; the key is one of those subjects.
         subjects = {e["subject"] for e in pack["events"]}
         assert {default_partition(tenant_id, s, len(start)) for s in subjects} == {partition}
-        assert key_bytes in {f"{tenant_id}:{s}".encode() for s in subjects}
+        assert key_bytes == str(tenant_id).encode()
         assert set(pack) == {"tenant_id", "received_at", "events"}
         assert pack["received_at"].endswith("Z")
     assert all(set(e) == {"id", "source", "type", "subject", "time", "data"} for e in all_events(packs))
@@ -205,10 +208,32 @@ async def test_duplicates_within_a_request_are_sent_once(client, settings, tenan
     assert response.json() == {"accepted": 3, "duplicates_in_request": 2}
     packs = await read_packs(settings, start, tenant_id, 3)
     assert sorted(e["id"] for e in all_events(packs)) == ["ev-1", "ev-2", "ev-3"]
-    # One record per partition: one if both subjects hash to the same partition, else two.
-    partitions = len(start)
-    together = default_partition(tenant_id, "customer-1", partitions) == default_partition(tenant_id, "other", partitions)
-    assert sorted(len(p["events"]) for *_, p in packs) == ([3] if together else [1, 2])
+    # One record: the tenant's key, whatever the subjects.
+    assert sorted(len(p["events"]) for *_, p in packs) == [3]
+
+
+async def test_a_sharded_tenant_spreads_its_subjects_over_its_keys(stack, tenant):
+    tenant_id, key, _ = tenant
+    settings = _with_ingest(stack, tenant_key_shards={str(tenant_id): 3})
+    manager, client = await serve(settings)
+    try:
+        start = await end_offsets(settings)
+        events = [event(i, subject=f"s{i % 12}") for i in range(48)]
+        response = await client.post("/v1/events", headers=auth(key), json=events)
+        assert response.status_code == 202, response.text
+        packs = await read_packs(settings, start, tenant_id, 48)
+        assert sorted(e["id"] for e in all_events(packs)) == sorted(e["id"] for e in events)
+        keys = {shard_key(str(tenant_id), f"s{i}", 3) for i in range(12)}
+        assert len(keys) > 1  # 12 subjects over 3 keys
+        for partition, _, pack in packs:
+            # Each subject on its own key's partition, in request order.
+            for subject in {e["subject"] for e in pack["events"]}:
+                assert default_partition(tenant_id, subject, len(start), shards=3) == partition
+                ids = [e["id"] for e in pack["events"] if e["subject"] == subject]
+                assert ids == sorted(ids, key=lambda i: int(i.split("-")[1]))
+    finally:
+        await client.aclose()
+        await manager.__aexit__(None, None, None)
 
 
 async def test_large_subject_groups_split_into_packs(stack, tenant):
@@ -237,7 +262,7 @@ async def test_concurrent_requests_share_records_and_each_event_arrives_once(cli
     assert all(r.json() == {"accepted": 1, "duplicates_in_request": 0} for r in responses)
     packs = await read_packs(settings, start, tenant_id, 30)
     assert sorted(e["id"] for e in all_events(packs)) == sorted(f"ev-{i}" for i in range(30))
-    hot = default_partition(tenant_id, "hot", len(start))
+    hot = default_partition(tenant_id, "hot", len(start))  # the tenant's partition
     assert {partition for partition, *_ in packs} == {hot}
     # Requests in flight together were packed together: fewer records than requests.
     assert len(packs) < 30, [len(p["events"]) for *_, p in packs]
