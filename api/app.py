@@ -38,6 +38,7 @@ from .subscriptions.router import router as subscriptions_router
 from .tenants.router import router as tenants_router
 from .usage.query_router import router as usage_query_router
 from .usage.router import router as usage_router
+from .web_app import WebApp
 from .webhooks import router as webhooks_router
 from .wiring import ApiWiring
 
@@ -54,10 +55,16 @@ _DOCS_URL, _OPENAPI_URL = "/docs", "/openapi.json"
 
 
 class _AdminApi(FastAPI):
+    web: WebApp | None = None
+
     def build_middleware_stack(self):  # type: ignore[no-untyped-def]
         # Outside Starlette's ServerErrorMiddleware, which answers unexpected errors itself
-        # and so would bypass any middleware added the usual way.
-        return SecurityHeaders(super().build_middleware_stack())
+        # and so would bypass any middleware added the usual way. The web app sits inside
+        # the security headers (its own CSP is kept) and in front of the API's routing.
+        inner = super().build_middleware_stack()
+        if self.web is not None:
+            inner = self.web.in_front_of(inner)
+        return SecurityHeaders(inner)
 
 
 def _middleware(api: ApiSettings) -> list[Middleware]:
@@ -105,6 +112,7 @@ def create_app(wiring: ApiWiring) -> FastAPI:
         openapi_url=_OPENAPI_URL if api.docs_enabled else None,
     )
     app.state.wiring = wiring
+    app.web = wiring.web
     install_error_handlers(app)
     install_rate_limit_handler(app)
     if api.docs_enabled:

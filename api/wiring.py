@@ -17,6 +17,7 @@ if TYPE_CHECKING:  # annotations only
     from warehouse.clickhouse.fine_usage import FineUsageReader
 
     from .usage.watermark import WatermarkSource
+    from .web_app import WebApp
     from .tenants.service import CustomerRegistry
     from .usage.service import UsageReader
 
@@ -42,3 +43,5 @@ class ApiWiring:
     open_watermark_source: Callable[[Any], WatermarkSource]
     # The payment provider a registration creates the tenant's customer with (one for the app).
     customer_registry: CustomerRegistry
+    # The built web app served at `/` (api/web_app.py); None: the API alone.
+    web: WebApp | None = None

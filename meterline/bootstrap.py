@@ -114,7 +114,20 @@ def api_wiring(settings: Settings):
         open_fine_usage_reader=functools.partial(build_fine_usage_reader, clickhouse),
         open_watermark_source=functools.partial(WatermarkSource, settings.kafka, settings.stream.consumer_group),
         customer_registry=stripe_gateway(settings),
+        web=web_app(settings),
     )
+
+
+def web_app(settings: Settings):
+    """The built web app the API serves at `/`, and the addresses it shows; None when disabled."""
+    from api.web_app import WebApp
+
+    web = settings.web
+    if not web.enabled:
+        return None
+    ingest = web.public_ingest_url or f"http://{settings.ingest.host}:{settings.ingest.port}"
+    prefect = web.public_prefect_url or settings.prefect.effective_api_url.removesuffix("/api")
+    return WebApp(web.dist_dir, {"ingest_url": ingest, "prefect_url": prefect})
 
 
 def api_app(settings: Settings):

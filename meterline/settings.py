@@ -233,6 +233,17 @@ class ApiSettings(BaseModel):
     docs_enabled: bool = True
 
 
+class WebSettings(BaseModel):
+    """The web app (web/, built by `make install`) that the admin API serves at `/`."""
+
+    enabled: bool = True
+    dist_dir: Path = PROJECT_ROOT / "web" / "dist"
+    # The addresses the app shows: ingest in the developers' example, Prefect's UI to operators.
+    # Empty: the embedded services' own (ingest's host and port, Prefect's UI on loopback).
+    public_ingest_url: str = ""
+    public_prefect_url: str = ""
+
+
 class JwtSettings(BaseModel):
     secret: SecretStr = SecretStr(_DEV_JWT_SECRET)
     algorithm: str = "HS256"
@@ -255,6 +266,7 @@ class Settings(BaseSettings):
     ingest: IngestSettings = IngestSettings()
     stream: StreamSettings = StreamSettings()
     api: ApiSettings = ApiSettings()
+    web: WebSettings = WebSettings()
     jwt: JwtSettings = JwtSettings()
     billing: BillingSettings = BillingSettings()
     smtp: SmtpSettings = SmtpSettings()
