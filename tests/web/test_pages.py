@@ -44,7 +44,7 @@ def test_dashboard_shows_this_periods_usage_against_the_plan_limits(page, app_ur
     assert "of 500 (soft)" in page.locator(".limit-bar", has_text="api-calls").text_content()
     assert page.locator(".limit-bar", has_text="api-calls").get_by_role("meter").get_attribute("aria-valuenow") == "82"
     assert "of 1,000,000 (hard)" in page.locator(".limit-bar", has_text="llm-tokens").text_content()
-    page.get_by_role("status").filter(has_text="complete up to").wait_for()
+    page.get_by_role("status").filter(has_text="counted up to").wait_for()
     page.get_by_text("No alerts").wait_for()
     shot(page, screenshot_dir(app_stack), "dashboard")
 
@@ -100,9 +100,9 @@ def test_developers_sees_each_events_fate_and_finds_one_by_id(page, app_url, api
     wait_for_totals(api, tenant_with_usage, _month_params())
     # An event no meter counts: its fate is "unmetered".
     unmetered = ingest.post("/v1/events", headers={"Authorization": f"Bearer {tenant_with_usage.api_key}"}, json={
-        "specversion": "1.0", "id": "web-unmetered-1", "source": "web-test", "type": "nobody.counts.this",
+        "specversion": "1.0", "id": "web-unmetered-1", "source": "web-test", "type": "nobody.counts.this", "subject": "customer-9",
         "time": datetime.now(timezone.utc).isoformat(), "data": {}})
-    assert unmetered.status_code == 202
+    assert unmetered.status_code == 202, unmetered.text
     sign_in(page, app_url, tenant_with_usage)
     page.get_by_role("link", name="Developers").click()
     page.get_by_test_id("events").wait_for()

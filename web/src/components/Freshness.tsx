@@ -15,7 +15,7 @@ export function Freshness({ watermark, timeZone, locale, now = new Date() }: {
     <span className={`freshness ${stale ? "freshness-stale" : "freshness-live"}`} role="status"
           title={`Every event accepted before ${formatInstant(watermark, timeZone, locale, true)} is counted`}>
       <span className="dot" aria-hidden="true" />
-      {stale ? "Behind: " : "Up to date: "}complete up to {formatAge(watermark, now, locale)}
+      {stale ? "Behind: counted up to " : "Live: counted up to "}{formatAge(watermark, now, locale)}
     </span>
   );
 }

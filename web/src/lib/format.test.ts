@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { formatMinor, formatMoney, formatQuantity, minorDigits, minorToDecimal } from "./format";
+import { formatMinor, formatMoney, formatUnitPrice, formatQuantity, minorDigits, minorToDecimal } from "./format";
 
 describe("formatQuantity keeps every digit", () => {
   it.each([
@@ -37,6 +37,8 @@ describe("money", () => {
     // As a float, 90071992547409.93 is 90071992547409.9375: the exact string must not round through one.
     expect(formatMoney("90071992547409.93", "USD", "en-US")).toBe("$90,071,992,547,409.93");
     expect(formatMinor(-1999, "USD", "en-US")).toBe("-$19.99");
+    expect(formatUnitPrice("0.00001", "USD", "en-US")).toBe("$0.00001");
+    expect(formatUnitPrice("2", "EUR", "de-DE")).toBe("2,00\u00a0€");
     expect(formatMoney("0.10", "USD", "en-US")).toBe("$0.10");
   });
 });

@@ -52,6 +52,14 @@ export function formatMoney(amount: string, currency: string, locale: string): s
   return format.format(amount as unknown as number);
 }
 
+/** A price per unit: at least the currency's digits, and every further digit it has ($0.002). */
+export function formatUnitPrice(amount: string, currency: string, locale: string): string {
+  const format = new Intl.NumberFormat(locale, {
+    style: "currency", currency, minimumFractionDigits: minorDigits(currency), maximumFractionDigits: 20,
+  });
+  return format.format(amount as unknown as number);
+}
+
 export function formatMinor(minor: number, currency: string, locale: string): string {
   return formatMoney(minorToDecimal(minor, currency), currency, locale);
 }

@@ -56,7 +56,7 @@ export function Register() {
           if (!slugEdited) setSlug(slugOf(e.target.value));
         }} /></label>
         <label>Short name (in addresses)
-          <input required value={slug} pattern="[a-z0-9][a-z0-9-]*" aria-invalid={!!problem("slug")}
+          <input required value={slug} pattern="[a-z0-9][a-z0-9\-]*" aria-invalid={!!problem("slug")}
                  onChange={(e) => { setSlug(e.target.value); setSlugEdited(true); }} />
           {problem("slug") && <span className="field-error">{problem("slug")}</span>}
         </label>

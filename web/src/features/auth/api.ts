@@ -15,7 +15,9 @@ export async function signInOperator(token: string): Promise<void> {
 }
 
 async function fetchAsOperator(token: string): Promise<void> {
-  const response = await fetch("/v1/operator/analytics/subscriptions?months=1", {
+  const now = new Date();
+  const month = `${now.getUTCFullYear()}-${String(now.getUTCMonth() + 1).padStart(2, "0")}`;
+  const response = await fetch(`/v1/operator/analytics/subscriptions?from=${month}&months=1`, {
     headers: { Authorization: `Bearer ${token}` },
   });
   if (!response.ok) throw new Error(response.status === 401 ? "That is not the operator token." : `The API answered ${response.status}.`);

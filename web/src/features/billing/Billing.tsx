@@ -3,7 +3,7 @@ import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { Card, PageHeader } from "../../components/Card";
 import { Empty, ErrorState, QueryView } from "../../components/States";
 import { api, type Schemas } from "../../lib/api";
-import { formatDate, formatMinor, formatMoney, formatQuantity } from "../../lib/format";
+import { formatDate, formatMinor, formatMoney, formatQuantity, formatUnitPrice } from "../../lib/format";
 import { atLeast } from "../../lib/session";
 import { useSubscription } from "../../lib/tenant";
 import { useLocale, useSession } from "../../lib/useSession";
@@ -37,7 +37,7 @@ function Invoice({ invoice, locale }: { invoice: Invoice; locale: string }) {
                   <tr key={line.position}>
                     <td>{line.description}{line.tier && <span className="muted"> ({line.tier})</span>}</td>
                     <td className="num">{formatQuantity(line.quantity, locale)}</td>
-                    <td className="num">{line.unit_price ? formatMoney(line.unit_price, invoice.currency, locale) : "–"}</td>
+                    <td className="num">{line.unit_price ? formatUnitPrice(line.unit_price, invoice.currency, locale) : "–"}</td>
                     <td className="num" data-testid="line-amount">{formatMinor(line.amount_minor, invoice.currency, locale)}</td>
                   </tr>
                 ))}
@@ -100,7 +100,7 @@ export default function Billing() {
                 <ul className="list">
                   {(current.plan.charges ?? []).map((charge) => (
                     <li key={charge.meter_slug}><strong>{charge.meter_slug}</strong>: {charge.model}
-                      {"unit_price" in charge && <> at {formatMoney(charge.unit_price, current.plan.currency, locale)} per unit</>}
+                      {"unit_price" in charge && <> at {formatUnitPrice(charge.unit_price, current.plan.currency, locale)} per unit</>}
                       {Number(charge.included_usage) > 0 && <>, {formatQuantity(charge.included_usage, locale)} included</>}
                     </li>
                   ))}

@@ -2,16 +2,27 @@ import { Bar, BarChart, CartesianGrid, Legend, ResponsiveContainer, Tooltip, XAx
 import { formatWindowStart, type WindowSize } from "../../lib/format";
 import { PALETTE } from "../../components/palette";
 import type { UsageRow } from "./api";
-import { pivot } from "./series";
+import { byMeter, pivot } from "./series";
 
-export function UsageChart({ rows, window, timeZone, locale }: {
-  rows: UsageRow[]; window: WindowSize; timeZone: string; locale: string;
-}) {
+interface ChartProps { rows: UsageRow[]; window: WindowSize; timeZone: string; locale: string }
+
+/** One chart per meter: a count of calls and a sum of tokens do not share a scale. */
+export function UsageCharts(props: ChartProps) {
+  const meters = byMeter(props.rows);
+  return (
+    <div className={meters.length > 1 ? "two" : undefined}>
+      {meters.map(([meter, rows]) => <UsageChart key={meter} {...props} rows={rows} meter={meter} />)}
+    </div>
+  );
+}
+
+function UsageChart({ rows, window, timeZone, locale, meter }: ChartProps & { meter: string }) {
   const { points, series, hidden } = pivot(rows);
   const compact = new Intl.NumberFormat(locale, { notation: "compact" });
   return (
-    <figure className="chart" aria-label="Usage per window (the table below has the exact numbers)">
-      <ResponsiveContainer width="100%" height={280}>
+    <figure className="chart" aria-label={`${meter} per window (the table below has the exact numbers)`}>
+      <figcaption className="chart-title">{meter}</figcaption>
+      <ResponsiveContainer width="100%" height={260}>
         <BarChart data={points} margin={{ top: 8, right: 8, bottom: 8, left: 8 }}>
           <CartesianGrid strokeDasharray="3 3" vertical={false} />
           <XAxis dataKey="window" tickFormatter={(v: string) => formatWindowStart(v, window, timeZone, locale)} minTickGap={24} />

@@ -11,7 +11,7 @@ import { useLocale, useSession } from "../../lib/useSession";
 import { apiQuery, downloadCsv, useUsage } from "./api";
 import { Controls } from "./Controls";
 import { readState, writeState, type UsageQueryState } from "./queryState";
-import { UsageChart } from "./UsageChart";
+import { UsageCharts } from "./UsageChart";
 
 export default function UsageExplorer() {
   const [params, setParams] = useSearchParams();
@@ -64,7 +64,7 @@ export default function UsageExplorer() {
               <Empty title="No usage in this range">Events pushed to ingest appear here within seconds.</Empty>
             ) : (
               <>
-                <UsageChart rows={usage.data.rows} window={state.window} timeZone={state.tz} locale={locale} />
+                <UsageCharts rows={usage.data.rows} window={state.window} timeZone={state.tz} locale={locale} />
                 {usage.data.truncated && <p className="notice">Showing the first {usage.data.rows.length} rows; the CSV export has them all.</p>}
                 <div className="table-wrap">
                   <table data-testid="usage-table">

@@ -32,7 +32,8 @@ export async function readUsage(query: Query, signal?: AbortSignal): Promise<Usa
 }
 
 export function useUsage(query: Query) {
-  return useQuery({ queryKey: ["usage", query], queryFn: ({ signal }) => readUsage(query, signal) });
+  // Refreshed every 10 s: usage arrives within seconds of ingest, and the view should show it.
+  return useQuery({ queryKey: ["usage", query], queryFn: ({ signal }) => readUsage(query, signal), refetchInterval: 10_000 });
 }
 
 /** The same query's rows as the API's CSV, saved by the browser. */

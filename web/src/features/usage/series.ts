@@ -5,9 +5,18 @@ import type { UsageRow } from "./api";
 
 export const MAX_SERIES = 8;
 
+/** The series a row belongs to within its meter's chart: its group and subject ("all" without either). */
 export function seriesKey(row: UsageRow): string {
   const group = Object.entries(row.group).map(([k, v]) => `${k}=${v ?? "∅"}`);
-  return [row.meter, ...group, ...(row.subject !== null ? [`subject=${row.subject}`] : [])].join(" · ");
+  const parts = [...group, ...(row.subject !== null ? [`subject=${row.subject}`] : [])];
+  return parts.length ? parts.join(" · ") : row.meter;
+}
+
+/** Rows per meter, in order of first appearance: each meter gets its own chart and scale. */
+export function byMeter(rows: UsageRow[]): [string, UsageRow[]][] {
+  const meters = new Map<string, UsageRow[]>();
+  for (const row of rows) meters.set(row.meter, [...(meters.get(row.meter) ?? []), row]);
+  return [...meters.entries()];
 }
 
 export interface Pivot { points: Record<string, number | string>[]; series: string[]; hidden: number }
