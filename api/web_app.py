@@ -29,7 +29,8 @@ App = Callable[[Scope, Callable[[], Awaitable[Any]], Callable[[Any], Awaitable[N
 APP_CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
            "font-src 'self'; object-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
 _API_PREFIXES = ("/v1/", "/webhooks/")
-_API_PATHS = frozenset({"/v1", "/webhooks", "/docs", "/openapi.json", "/healthz", "/metrics"})
+# /redoc: a docs address FastAPI would use; the API answers it (404), not the app.
+_API_PATHS = frozenset({"/v1", "/webhooks", "/docs", "/redoc", "/openapi.json", "/healthz", "/metrics"})
 _NOT_BUILT = ("<!doctype html><title>Meterline</title><h1>The web app is not built</h1>"
               "<p>Run <code>make install</code> (it runs <code>npm ci &amp;&amp; npm run build</code> in "
               "<code>web/</code>), then reload. The API is at <a href=\"/docs\">/docs</a>.</p>")

@@ -44,6 +44,9 @@ class DemoTenant:
     token: str
     calls: int = 0
     tokens: int = 0
+    # The owner's sign-in, printed at the end for the web app.
+    email: str = ""
+    password: str = ""
     subscribed_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
 
     def expected_total_minor(self, period_start: datetime, period_end: datetime) -> int:
@@ -89,11 +92,13 @@ def _register(api: httpx.Client, settings: Settings, plan_slug: str, run: str) -
     tenants = []
     for name in ("acme", "globex", "initech"):
         slug = f"{name}-{run}"
+        password = secrets.token_urlsafe(12)
         body = _check(api.post("/v1/tenants", json={
             "slug": slug, "name": name.title(), "owner_email": f"owner@{slug}.example",
-            "owner_password": secrets.token_urlsafe(12),
+            "owner_password": password,
         }), f"registering {slug}")
-        tenant = DemoTenant(slug, body["api_key"]["key"], body["access_token"]["access_token"])
+        tenant = DemoTenant(slug, body["api_key"]["key"], body["access_token"]["access_token"],
+                            email=f"owner@{slug}.example", password=password)
         auth = {"Authorization": f"Bearer {tenant.token}"}
         _check(api.post("/v1/meters", headers=auth, json={
             "slug": "api-calls", "event_type": "api.call", "aggregation": "COUNT"}), "creating a meter")
@@ -203,6 +208,18 @@ def _invoice(settings: Settings, tenants: list[DemoTenant]) -> bool:
     return all_match
 
 
+def _print_web_app(settings: Settings, tenant: DemoTenant) -> None:
+    app = f"http://{settings.api.host}:{settings.api.port}/"
+    if not (settings.web.dist_dir / "index.html").is_file():
+        console.print(f"  Web app          {app} [yellow](not built: run make install)[/]")
+        return
+    console.print(f"  Web app          [bold]{app}[/]")
+    console.print(f"    sign in as     {tenant.email}  password {tenant.password}  (owner of {tenant.slug})")
+    # The operator token is shown only where it is the local one (never a production secret).
+    token = settings.api.operator_token.get_secret_value() if settings.environment != "production" else "<yours>"
+    console.print(f"    or, Operator tab, with the operator token {token}")
+
+
 def run_demo(settings: Settings, events: int = 20_000) -> int:
     _start_stack(settings)
     run = secrets.token_hex(2)
@@ -213,6 +230,7 @@ def run_demo(settings: Settings, events: int = 20_000) -> int:
         _wait_for_usage(api, tenants)
     ok = _invoice(settings, tenants)
     console.rule("[bold]Where to look")
+    _print_web_app(settings, tenants[0])
     console.print(f"  Admin API docs   http://{settings.api.host}:{settings.api.port}/docs")
     console.print(f"  Ingest API docs  http://{settings.ingest.host}:{settings.ingest.port}/docs")
     console.print(f"  Prefect UI       http://127.0.0.1:{settings.prefect.port}")

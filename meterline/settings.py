@@ -16,6 +16,8 @@ from typing import Literal
 from pydantic import BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from .web_settings import WebSettings
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 _DEV_JWT_SECRET = "dev-only-jwt-secret-change-me-0123456789abcdef"
@@ -231,17 +233,6 @@ class ApiSettings(BaseModel):
     cors_origins: list[str] = []
     # /docs and /openapi.json; off where the API's shape is nobody else's business.
     docs_enabled: bool = True
-
-
-class WebSettings(BaseModel):
-    """The web app (web/, built by `make install`) that the admin API serves at `/`."""
-
-    enabled: bool = True
-    dist_dir: Path = PROJECT_ROOT / "web" / "dist"
-    # The addresses the app shows: ingest in the developers' example, Prefect's UI to operators.
-    # Empty: the embedded services' own (ingest's host and port, Prefect's UI on loopback).
-    public_ingest_url: str = ""
-    public_prefect_url: str = ""
 
 
 class JwtSettings(BaseModel):
