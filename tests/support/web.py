@@ -58,6 +58,7 @@ class AppTenant:
     password: str
     token: str
     api_key: str
+    tenant_id: str = ""
     sent: dict[str, Decimal] = field(default_factory=dict)
 
     @property
@@ -88,7 +89,8 @@ def register_tenant(api: httpx.Client, plan_slug: str | None, *, meters: bool = 
     email = f"owner@{slug}.example"
     body = _ok(api.post("/v1/tenants", json={"slug": slug, "name": f"Web {slug}", "owner_email": email,
                                               "owner_password": password}))
-    tenant = AppTenant(slug, email, password, body["access_token"]["access_token"], body["api_key"]["key"])
+    tenant = AppTenant(slug, email, password, body["access_token"]["access_token"], body["api_key"]["key"],
+                       body["tenant"]["id"])
     if meters:
         _ok(api.post("/v1/meters", headers=tenant.auth, json={
             "slug": "api-calls", "event_type": "api.call", "aggregation": "COUNT", "group_by": ["region"]}))

@@ -21,7 +21,8 @@ function Invoice({ invoice, locale }: { invoice: Invoice; locale: string }) {
             {open ? "▾" : "▸"} {invoice.number}
           </button>
         </td>
-        <td>{formatDate(invoice.period_start, "UTC", locale)} – {formatDate(invoice.period_end, "UTC", locale)}</td>
+        {/* The period's end is exclusive (the next month's first instant): show its last day. */}
+        <td>{formatDate(invoice.period_start, "UTC", locale)} – {formatDate(new Date(new Date(invoice.period_end).getTime() - 1).toISOString(), "UTC", locale)}</td>
         <td>{invoice.plan_slug}</td>
         <td><span className={`badge badge-${invoice.status}`}>{invoice.status}</span></td>
         <td className="num" data-testid={`invoice-total-${invoice.number}`}>{formatMinor(invoice.total_minor, invoice.currency, locale)}</td>
