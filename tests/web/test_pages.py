@@ -188,7 +188,9 @@ def test_phone_width(browser, app_url, tenant_with_usage, app_stack):
     page = context.new_page()
     try:
         sign_in(page, app_url, tenant_with_usage)
-        assert page.evaluate("document.documentElement.scrollWidth") <= 390  # nothing wider than the phone
+        wide = page.evaluate("""() => [...document.querySelectorAll('body *')]
+            .filter(e => e.getBoundingClientRect().right > 391).map(e => e.tagName + '.' + e.className).slice(0, 5)""")
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390, wide  # nothing wider than the phone
         page.get_by_role("button", name="Menu").click()
         page.get_by_role("navigation").get_by_role("link", name="Usage").click()
         page.get_by_test_id("usage-table").or_(page.get_by_text("No usage in this range")).wait_for()
