@@ -142,7 +142,8 @@ def main() -> None:
 
     with httpx.Client(base_url=f"http://127.0.0.1:{settings.api.port}", timeout=60) as api:
         now = datetime.now(timezone.utc)
-        wait_for_totals(api, tenants[-1], {"from": (now - timedelta(days=31)).isoformat(), "window": "day"}, 600)
+        start = (now - timedelta(days=31)).replace(second=0, microsecond=0)
+        wait_for_totals(api, tenants[-1], {"from": start.isoformat(), "window": "day"}, 600)
     times = _time_pages(settings, tenants[len(tenants) // 2], args.loads)
     figures = {"tenants": args.tenants, "events_per_tenant": args.events, "loads": args.loads,
                "initial_js_gzip_kb": round(initial_js_gzip_bytes(dist) / 1024, 1)}

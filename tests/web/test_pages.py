@@ -95,6 +95,9 @@ def test_billing_shows_the_subscription_and_its_plan(page, app_url, api, tenant_
     assert "1,000 included" in card.text_content()
     if not invoices:
         page.get_by_text("No invoices yet").wait_for()
+    corrections = api.get("/v1/stream/corrections", headers=tenant_with_usage.auth).json()
+    if not corrections:
+        page.get_by_text("No late usage").wait_for()
     shot(page, screenshot_dir(app_stack), "billing")
 
 

@@ -78,6 +78,34 @@ function CancelControls() {
   );
 }
 
+/** Late usage for periods already invoiced: billed on the next invoice as corrections. */
+function Corrections({ locale }: { locale: string }) {
+  const corrections = useQuery({
+    queryKey: ["corrections"], queryFn: () => api<Schemas["CorrectionPublic"][]>("/v1/stream/corrections"),
+  });
+  return (
+    <Card title="Late usage corrections" className="span-3">
+      <QueryView query={corrections} what="corrections">
+        {(list) => list.length === 0 ? <Empty title="No late usage">Events that arrive after their period was invoiced are listed here and billed on the next invoice.</Empty> : (
+          <div className="table-wrap">
+            <table data-testid="corrections">
+              <thead><tr><th scope="col">Invoice</th><th scope="col">Meter</th><th scope="col">Window (UTC)</th>
+                <th scope="col">Kind</th><th scope="col" className="num">Quantity</th><th scope="col" className="num">Events</th></tr></thead>
+              <tbody>{list.map((c) => (
+                <tr key={c.invoice_number + c.meter_slug + c.window_start}>
+                  <td>{c.invoice_number}</td><td>{c.meter_slug}</td><td>{formatDate(c.window_start, "UTC", locale)}</td>
+                  <td>{c.kind === "delta" ? "late units" : "restated"}</td>
+                  <td className="num">{formatQuantity(c.quantity, locale)}</td><td className="num">{c.event_count}</td>
+                </tr>
+              ))}</tbody>
+            </table>
+          </div>
+        )}
+      </QueryView>
+    </Card>
+  );
+}
+
 export default function Billing() {
   const session = useSession();
   const locale = useLocale();
@@ -124,6 +152,7 @@ export default function Billing() {
             )}
           </QueryView>
         </Card>
+        <Corrections locale={locale} />
       </div>
     </>
   );
