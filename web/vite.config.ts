@@ -10,16 +10,9 @@ export default defineConfig({
   build: {
     target: "es2022",
     sourcemap: false,
-    // Charts are the heaviest dependency: their own chunk, loaded by the pages that draw.
-    rollupOptions: {
-      output: {
-        manualChunks(id: string) {
-          if (id.includes("node_modules/recharts") || id.includes("node_modules/d3-") ||
-              id.includes("node_modules/victory-vendor")) return "charts";
-          return undefined;
-        },
-      },
-    },
+    // No manual chunks: each page is a lazy import (src/app/App.tsx), so recharts lands in a
+    // chunk only the charting pages load. (A manual "charts" chunk pulled React in with it,
+    // and with React the whole of recharts into the first load.)
   },
   server: { proxy: { "/v1": api, "/app-config.json": api } },
   test: { environment: "node", include: ["src/**/*.test.ts"] },
