@@ -55,8 +55,8 @@ def test_register_create_key_push_and_see_usage(page, app_url, ingest, api, app_
     accepted = ingest.post("/v1/events", json=_events(25), headers={"Authorization": f"Bearer {key}"})
     assert accepted.status_code == 202, accepted.text
     page.get_by_role("link", name="Usage").click()
-    page.get_by_label("Range").select_option("24h")
-    page.get_by_label("Window").select_option("minute")
+    page.get_by_label("Range", exact=True).select_option("24h")
+    page.get_by_label("Window", exact=True).select_option("minute")
     _total_is(page, "searches", "25")
     assert page.locator(".chart svg .recharts-bar-rectangle").count() >= 1
 

@@ -70,8 +70,8 @@ def test_usage_explorer_table_chart_and_csv_equal_the_api(page, app_url, api, te
     assert page.locator(".chart svg .recharts-bar-rectangle").count() > 0  # the chart drew the same rows
     # The URL holds the query: a reload shows the same controls.
     page.reload()
-    assert page.get_by_label("Window").input_value() == "hour"
-    assert page.get_by_label("Time zone").input_value() == "Asia/Kolkata"
+    assert page.get_by_label("Window", exact=True).input_value() == "hour"
+    assert page.get_by_label("Time zone", exact=True).input_value() == "Asia/Kolkata"
     assert page.get_by_label("region").is_checked() and page.get_by_label("By subject").is_checked()
     # CSV export: the API's own CSV of the same query.
     with page.expect_download() as downloaded:

@@ -1,8 +1,14 @@
-import { useState } from "react";
+import { useState, type ReactNode } from "react";
 import type { WindowSize } from "../../lib/format";
 import type { Meter } from "../../lib/tenant";
 import { dateIn, isTimeZone, RANGE_PRESETS, type RangePreset } from "../../lib/timeRange";
 import type { UsageQueryState } from "./queryState";
+
+/** A label naming its control by id: the control's accessible name is the label alone
+ * (a wrapping label would also take in a select's option texts). */
+function Field({ id, label, children }: { id: string; label: string; children: ReactNode }) {
+  return <div className="field"><label htmlFor={id}>{label}</label>{children}</div>;
+}
 
 const COMMON_ZONES = ["UTC", "America/New_York", "America/Los_Angeles", "Europe/London", "Europe/Berlin",
   "Asia/Kolkata", "Asia/Tokyo", "Australia/Sydney"];
@@ -18,40 +24,40 @@ export function Controls({ state, meters, onChange }: {
 
   return (
     <form className="controls" aria-label="Usage query" onSubmit={(e) => e.preventDefault()}>
-      <label>Meter
-        <select value={state.meter} onChange={(e) => set({ meter: e.target.value, groupBy: [] })}>
+      <Field id="q-meter" label="Meter">
+        <select id="q-meter" value={state.meter} onChange={(e) => set({ meter: e.target.value, groupBy: [] })}>
           <option value="">All meters</option>
           {meters.map((m) => <option key={m.slug} value={m.slug}>{m.slug}</option>)}
         </select>
-      </label>
-      <label>Range
-        <select value={state.range} onChange={(e) => {
+      </Field>
+      <Field id="q-range" label="Range">
+        <select id="q-range" value={state.range} onChange={(e) => {
           const range = e.target.value as RangePreset;
           const today = dateIn(new Date(), state.tz);
           set(range === "custom" ? { range, fromDate: state.fromDate ?? today, toDate: state.toDate ?? today } : { range });
         }}>
           {RANGE_PRESETS.map((p) => <option key={p.value} value={p.value}>{p.label}</option>)}
         </select>
-      </label>
+      </Field>
       {state.range === "custom" && (
         <>
           <label>From<input type="date" value={state.fromDate ?? ""} onChange={(e) => set({ fromDate: e.target.value })} /></label>
           <label>To (included)<input type="date" value={state.toDate ?? ""} onChange={(e) => set({ toDate: e.target.value })} /></label>
         </>
       )}
-      <label>Window
-        <select value={state.window} onChange={(e) => set({ window: e.target.value as WindowSize })}>
+      <Field id="q-window" label="Window">
+        <select id="q-window" value={state.window} onChange={(e) => set({ window: e.target.value as WindowSize })}>
           <option value="minute">Minute</option><option value="hour">Hour</option>
           <option value="day">Day</option><option value="month">Month</option>
         </select>
-      </label>
-      <label>Time zone
-        <input list="zones" value={zone} aria-invalid={!isTimeZone(zone)}
+      </Field>
+      <Field id="q-tz" label="Time zone">
+        <input id="q-tz" list="zones" value={zone} aria-invalid={!isTimeZone(zone)}
                onChange={(e) => setZone(e.target.value)}
                onBlur={() => isTimeZone(zone) ? set({ tz: zone }) : setZone(state.tz)}
                onKeyDown={(e) => { if (e.key === "Enter" && isTimeZone(zone)) set({ tz: zone }); }} />
         <datalist id="zones">{zones.map((z) => <option key={z} value={z} />)}</datalist>
-      </label>
+      </Field>
       {groupable.length > 0 && (
         <fieldset className="inline-fieldset">
           <legend>Group by</legend>
