@@ -25,8 +25,8 @@ __all__ = ["WebApp", "WebFront", "APP_CSP", "is_api_path"]
 Scope = MutableMapping[str, Any]
 App = Callable[[Scope, Callable[[], Awaitable[Any]], Callable[[Any], Awaitable[None]]], Awaitable[None]]
 
-# The app's own scripts, styles and API calls, from this origin only; no inline script.
-APP_CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+# Nothing by default; the app's own scripts, styles, images and API calls from this origin; no inline script.
+APP_CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
            "font-src 'self'; object-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
 _API_PREFIXES = ("/v1/", "/webhooks/")
 # /redoc: a docs address FastAPI would use; the API answers it (404), not the app.
