@@ -72,7 +72,8 @@ def test_usage_explorer_table_chart_and_csv_equal_the_api(page, app_url, api, te
     page.reload()
     assert page.get_by_label("Window", exact=True).input_value() == "hour"
     assert page.get_by_label("Time zone", exact=True).input_value() == "Asia/Kolkata"
-    assert page.get_by_label("region").is_checked() and page.get_by_label("By subject").is_checked()
+    assert page.get_by_role("checkbox", name="region").is_checked()
+    assert page.get_by_role("checkbox", name="By subject").is_checked()
     # CSV export: the API's own CSV of the same query.
     with page.expect_download() as downloaded:
         page.get_by_role("button", name="Export CSV").click()
