@@ -70,4 +70,5 @@ def test_the_app_through_the_gateway_shows_the_apis_numbers(page, gateway, api, 
     page.get_by_role("link", name="Developers").click()
     # Behind the gateway, ingest is this origin's /v1/events.
     assert page.get_by_test_id("ingest-endpoint").text_content() == f"{gateway.url}/v1/events"
+    page.get_by_test_id("events").wait_for()
     shot(page, screenshot_dir(app_stack), "developers-through-gateway")
