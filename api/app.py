@@ -51,6 +51,7 @@ from .usage.query_router import router as usage_query_router
 from .usage.router import router as usage_router
 from .users.router import invitation_router
 from .users.router import router as users_router
+from .web_app import WebApp
 from .webhooks import router as webhooks_router
 from .wiring import ApiWiring
 
@@ -70,11 +71,17 @@ _DOCS_URL, _OPENAPI_URL = "/docs", "/openapi.json"
 
 
 class _AdminApi(FastAPI):
+    web: WebApp | None = None
+
     def build_middleware_stack(self):  # type: ignore[no-untyped-def]
         # Outside Starlette's ServerErrorMiddleware, which answers unexpected errors itself
-        # and so would bypass any middleware added the usual way; the request metrics
-        # outermost, so they count those answers too.
-        return RequestMetrics(RequestTrace(SecurityHeaders(super().build_middleware_stack())), self.state.http_metrics)
+        # and so would bypass any middleware added the usual way. The web app sits inside
+        # the security headers (its own CSP is kept) and in front of the API's routing; the
+        # request metrics outermost, so they count every answer.
+        inner = super().build_middleware_stack()
+        if self.web is not None:
+            inner = self.web.in_front_of(inner)
+        return RequestMetrics(RequestTrace(SecurityHeaders(inner)), self.state.http_metrics)
 
 
 def _middleware(api: ApiSettings) -> list[Middleware]:
@@ -127,11 +134,21 @@ def create_app(wiring: ApiWiring) -> FastAPI:
     )
     app.state.wiring = wiring
     app.state.metrics_registry, app.state.http_metrics = metrics_registry()
+    app.web = wiring.web
     install_error_handlers(app)
     install_rate_limit_handler(app)
     if api.docs_enabled:
         install_docs(app, _DOCS_URL, _OPENAPI_URL)
 
+    _install_health_and_metrics(app)
+    for router in _ROUTERS:
+        # Logging in (api/sessions) also answers an unreadable body and wrong credentials.
+        extra = error_responses(400, (401, "Wrong email or password")) if router is sessions_router else {}
+        app.include_router(router, responses={**_ANY_ROUTE, **extra})
+    return app
+
+
+def _install_health_and_metrics(app: FastAPI) -> None:
     @app.get("/healthz", tags=["health"], responses=error_responses(413, 429))
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
@@ -143,12 +160,6 @@ def create_app(wiring: ApiWiring) -> FastAPI:
         if getattr(app.state, "operations", None) is not None:
             await app.state.operations.refresh()
         return Response(generate_latest(app.state.metrics_registry), media_type=CONTENT_TYPE_LATEST)
-
-    for router in _ROUTERS:
-        # Logging in (api/sessions) also answers an unreadable body and wrong credentials.
-        extra = error_responses(400, (401, "Wrong email or password")) if router is sessions_router else {}
-        app.include_router(router, responses={**_ANY_ROUTE, **extra})
-    return app
 
 
 def run(api: ApiSettings, app: FastAPI) -> None:

@@ -20,6 +20,7 @@ if TYPE_CHECKING:  # annotations only
 
     from .metrics import OperationsSource
     from .usage.watermark import WatermarkSource
+    from .web_app import WebApp
     from .tenants.service import CustomerRegistry
     from .usage.service import UsageReader
 
@@ -53,3 +54,5 @@ class ApiWiring:
     # /metrics' reader of flow runs, invoices and reconciliation, given the app's PostgreSQL
     # engine (api/metrics/operations.py); None: /metrics reports the API's requests only.
     open_operations_source: Callable[[Any], OperationsSource] | None = None
+    # The built web app served at `/` (api/web_app.py); None: the API alone.
+    web: WebApp | None = None

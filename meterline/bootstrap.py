@@ -119,6 +119,7 @@ def api_wiring(settings: Settings):
         open_invoice_runs=_once(lambda: _invoice_runs(settings)),
         usage_horizon=usage_horizon(settings),
         open_operations_source=functools.partial(operations_source, settings),
+        web=web_app(settings),
     )
 
 
@@ -148,6 +149,19 @@ def _invoice_runs(settings: Settings):
     from flows.invoice_runs import PrefectInvoiceRuns
 
     return PrefectInvoiceRuns(settings.prefect_api_url)
+
+
+
+def web_app(settings: Settings):
+    """The built web app the API serves at `/`, and the addresses it shows; None when disabled."""
+    from api.web_app import WebApp
+
+    web = settings.web
+    if not web.enabled:
+        return None
+    ingest = web.public_ingest_url or f"http://{settings.ingest.host}:{settings.ingest.port}"
+    prefect = web.public_prefect_url or settings.prefect.effective_api_url.removesuffix("/api")
+    return WebApp(web.dist_dir, {"ingest_url": ingest, "prefect_url": prefect})
 
 
 def api_app(settings: Settings):

@@ -47,6 +47,9 @@ class DemoTenant:
     token: str
     calls: int = 0
     tokens: int = 0
+    # The owner's sign-in, printed at the end for the web app.
+    email: str = ""
+    password: str = ""
     subscribed_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
 
     def expected_total_minor(self, period_start: datetime, period_end: datetime) -> int:
@@ -124,11 +127,13 @@ def _register(api: httpx.Client, operator: dict[str, str], plan_slug: str, run: 
     tenants = []
     for name in ("acme", "globex", "initech"):
         slug = f"{name}-{run}"
+        password = secrets.token_urlsafe(12)
         body = _check(api.post("/v1/tenants", json={
             "slug": slug, "name": name.title(), "owner_email": f"owner@{slug}.example",
-            "owner_password": secrets.token_urlsafe(12),
+            "owner_password": password,
         }), f"registering {slug}")
-        tenant = DemoTenant(slug, body["tenant"]["id"], body["api_key"]["key"], body["access_token"]["access_token"])
+        tenant = DemoTenant(slug, body["tenant"]["id"], body["api_key"]["key"], body["access_token"]["access_token"],
+                            email=f"owner@{slug}.example", password=password)
         auth = {"Authorization": f"Bearer {tenant.token}"}
         _check(api.post("/v1/meters", headers=auth, json={
             "slug": "api-calls", "event_type": "api.call", "aggregation": "COUNT"}), "creating a meter")
@@ -253,6 +258,18 @@ def _invoice(api: httpx.Client, operator: dict[str, str], tenants: list[DemoTena
     return all_match, run
 
 
+def _print_web_app(settings: Settings, tenant: DemoTenant) -> None:
+    app = f"http://{settings.api.host}:{settings.api.port}/"
+    if not (settings.web.dist_dir / "index.html").is_file():
+        console.print(f"  Web app          {app} [yellow](not built: run make install)[/]")
+        return
+    console.print(f"  Web app          [bold]{app}[/]")
+    console.print(f"    sign in as     {tenant.email}  password {tenant.password}  (owner of {tenant.slug})")
+    # The operator token is shown only where it is the local one (never a production secret).
+    token = settings.api.operator_token.get_secret_value() if settings.environment != "production" else "<yours>"
+    console.print(f"    or, Operator tab, with the operator token {token}")
+
+
 def run_demo(settings: Settings, events: int = 20_000) -> int:
     from meterline.bootstrap import usage_horizon
 
@@ -269,6 +286,7 @@ def run_demo(settings: Settings, events: int = 20_000) -> int:
     console.rule("[bold]Where to look")
     console.print(f"  Invoice run      {invoice_run['ui_url']}  (table and summary: its Artifacts tab)")
     console.print(f"  Run it yourself  {invoice_run['deployment_url']}  (Run > Custom run: period, tenants, dry_run)")
+    _print_web_app(settings, tenants[0])
     console.print(f"  Admin API docs   http://{settings.api.host}:{settings.api.port}/docs")
     console.print(f"  Ingest API docs  http://{settings.ingest.host}:{settings.ingest.port}/docs")
     console.print(f"  Prefect UI       http://127.0.0.1:{settings.prefect.port}")

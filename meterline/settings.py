@@ -18,6 +18,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # The stores' sections live beside this module; importing them from here keeps one address.
 from .store_settings import ClickHouseSettings, KafkaSettings, PostgresSettings, StripeSettings
+from .web_settings import WebSettings
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -208,6 +209,7 @@ class Settings(BaseSettings):
     ingest: IngestSettings = IngestSettings()
     stream: StreamSettings = StreamSettings()
     api: ApiSettings = ApiSettings()
+    web: WebSettings = WebSettings()
     jwt: JwtSettings = JwtSettings()
     billing: BillingSettings = BillingSettings()
     smtp: SmtpSettings = SmtpSettings()

@@ -2,6 +2,7 @@
 
 - Prometheus and promtool: Debian's `prometheus` package (apt-get as root), else fail
   saying how to install it.
+- Chromium and nginx: Debian's `chromium` and `nginx` packages, the same way.
 - Helm v4: `go install helm.sh/helm/v4/cmd/helm@HELM_VERSION` into the test run
   directory's `tools/bin` (Go's module and build caches make a second build quick).
 
@@ -19,7 +20,7 @@ import pytest
 
 from meterline.settings import PROJECT_ROOT
 
-__all__ = ["HELM_VERSION", "tools_bin", "prometheus_binaries", "helm_binary", "go_install"]
+__all__ = ["HELM_VERSION", "tools_bin", "prometheus_binaries", "debian_binary", "helm_binary", "go_install"]
 
 HELM_VERSION = "v4.3.2"
 
@@ -50,6 +51,20 @@ def prometheus_binaries() -> tuple[str, str]:
             pytest.fail("Prometheus is not installed and `apt-get install -y prometheus` failed "
                         f"({failure}). Install Debian's `prometheus` package (it brings promtool).", pytrace=False)
     return shutil.which("prometheus"), shutil.which("promtool")
+
+
+def debian_binary(command: str, package: str) -> str:
+    """The path of `command`, installing Debian's `package` when it is missing."""
+    found = shutil.which(command) or next((p for p in (f"/usr/bin/{command}", f"/usr/sbin/{command}")
+                                           if Path(p).exists()), None)
+    if found is None:
+        failure = _apt_install(package)
+        found = shutil.which(command) or next((p for p in (f"/usr/bin/{command}", f"/usr/sbin/{command}")
+                                               if Path(p).exists()), None)
+        if failure or found is None:
+            pytest.fail(f"{command} is not installed and `apt-get install -y {package}` failed ({failure}). "
+                        f"Install Debian's `{package}` package.", pytrace=False)
+    return found
 
 
 def go_install(module: str, binary_name: str, bin_dir: Path | None = None) -> Path:

@@ -1,0 +1,168 @@
+// The operator console: the platform's revenue and its pipeline, across every tenant.
+import { useState } from "react";
+import { Card, PageHeader } from "../../components/Card";
+import { Empty, QueryView } from "../../components/States";
+import { chartValue, formatCount, formatMoney, formatPercent } from "../../lib/format";
+import { useLocale } from "../../lib/useSession";
+import { firstMonth, useReport } from "./api";
+import { MonthBars, MonthLines } from "./charts";
+
+const MOVEMENTS = ["new", "expansion", "contraction", "churn", "reactivation"] as const;
+
+export default function Operator() {
+  const locale = useLocale();
+  const [months, setMonths] = useState(6);
+  const from = firstMonth(new Date(), months);
+  const mrr = useReport("mrr", from, months);
+  const subscriptions = useReport("subscriptions", from, months);
+  const churn = useReport("churn", from, months);
+  const arpu = useReport("arpu", from, months);
+  const revenue = useReport("revenue", from, months);
+  const topRevenue = useReport("topRevenue", from, months);
+  const topUsage = useReport("topUsage", from, months);
+  const usage = useReport("usage", from, months);
+  const compact = (v: number) => new Intl.NumberFormat(locale, { notation: "compact" }).format(v);
+
+  return (
+    <>
+      <PageHeader title="Operator console">
+        <label className="inline">Months
+          <select value={months} onChange={(e) => setMonths(Number(e.target.value))}>
+            {[3, 6, 12, 24].map((n) => <option key={n} value={n}>{n}</option>)}
+          </select>
+        </label>
+      </PageHeader>
+      <div className="grid">
+        <Card title="MRR and its movements" className="span-3">
+          <QueryView query={mrr} what="MRR">
+            {(report) => report.rows.length === 0 ? <Empty title="No revenue yet" /> : (
+              <>
+                <div className="two">
+                  <MonthLines label="MRR" data={report.rows.map((r) => ({ month: r.month, [`MRR ${r.currency}`]: chartValue(r.mrr) }))}
+                              series={[...new Set(report.rows.map((r) => `MRR ${r.currency}`))]} format={compact} />
+                  <MonthBars label="MRR movements" format={compact} series={[...MOVEMENTS]}
+                             data={report.rows.map((r) => ({ month: r.month, ...Object.fromEntries(MOVEMENTS.map((m) =>
+                               [m, m === "churn" || m === "contraction" ? -chartValue(r[m]) : chartValue(r[m])])) }))} />
+                </div>
+                <div className="table-wrap">
+                  <table data-testid="mrr-table">
+                    <thead><tr><th scope="col">Month</th><th scope="col" className="num">MRR</th>
+                      {MOVEMENTS.map((m) => <th key={m} scope="col" className="num">{m}</th>)}
+                      <th scope="col" className="num">Paying tenants</th></tr></thead>
+                    <tbody>{report.rows.map((r) => (
+                      <tr key={r.month + r.currency}>
+                        <td>{r.month}</td><td className="num" data-testid={`mrr-${r.month}-${r.currency}`}>{formatMoney(r.mrr, r.currency, locale)}</td>
+                        {MOVEMENTS.map((m) => <td key={m} className="num">{formatMoney(r[m], r.currency, locale)}</td>)}
+                        <td className="num">{formatCount(r.paying_tenants, locale)}</td>
+                      </tr>
+                    ))}</tbody>
+                  </table>
+                </div>
+              </>
+            )}
+          </QueryView>
+        </Card>
+        <Card title="Active subscriptions">
+          <QueryView query={subscriptions} what="subscriptions">
+            {(report) => (
+              <>
+                <MonthLines label="Active subscriptions" format={compact} series={["active"]}
+                            data={report.rows.map((r) => ({ month: r.month, active: r.active_at_end }))} />
+                <table className="compact" data-testid="subscriptions-table"><tbody>{report.rows.map((r) => (
+                  <tr key={r.month}><td>{r.month}</td><td className="num">{formatCount(r.active_at_end, locale)} active</td>
+                    <td className="num">+{formatCount(r.started, locale)} / −{formatCount(r.canceled, locale)}</td></tr>
+                ))}</tbody></table>
+              </>
+            )}
+          </QueryView>
+        </Card>
+        <Card title="Churn">
+          <QueryView query={churn} what="churn">
+            {(report) => (
+              <>
+                <MonthLines label="Churn rate" series={["churn"]} format={(v) => formatPercent(String(v), locale)}
+                            data={report.rows.map((r) => ({ month: r.month, churn: r.rate === null ? null : chartValue(r.rate) }))} />
+                <table className="compact" data-testid="churn-table"><tbody>{report.rows.map((r) => (
+                  <tr key={r.month}><td>{r.month}</td><td className="num">{formatPercent(r.rate, locale)}</td>
+                    <td className="num">{formatCount(r.cancellations, locale)} of {formatCount(r.active_at_start, locale)}</td></tr>
+                ))}</tbody></table>
+              </>
+            )}
+          </QueryView>
+        </Card>
+        <Card title="ARPU">
+          <QueryView query={arpu} what="ARPU">
+            {(report) => (
+              <>
+                <MonthLines label="ARPU" format={compact} series={[...new Set(report.rows.map((r) => r.currency))]}
+                            data={report.rows.map((r) => ({ month: r.month, [r.currency]: r.arpu === null ? null : chartValue(r.arpu) }))} />
+                <table className="compact" data-testid="arpu-table"><tbody>{report.rows.map((r) => (
+                  <tr key={r.month + r.currency}><td>{r.month}</td>
+                    <td className="num">{r.arpu === null ? "–" : formatMoney(r.arpu, r.currency, locale)}</td></tr>
+                ))}</tbody></table>
+              </>
+            )}
+          </QueryView>
+        </Card>
+        <Card title="Revenue by plan" className="span-2">
+          <QueryView query={revenue} what="revenue">
+            {(report) => report.rows.length === 0 ? <Empty title="No invoiced revenue in these months" /> : (
+              <>
+                <MonthBars label="Revenue by plan" format={compact}
+                           series={[...new Set(report.rows.map((r) => r.key ?? "other"))]}
+                           data={Object.values(report.rows.reduce<Record<string, Record<string, string | number>>>((acc, r) => {
+                             acc[r.month] ??= { month: r.month };
+                             acc[r.month][r.key ?? "other"] = chartValue(r.amount);
+                             return acc;
+                           }, {}))} />
+                <table className="compact" data-testid="revenue-table"><tbody>{report.rows.map((r) => (
+                  <tr key={r.month + r.key + r.currency}><td>{r.month}</td><td>{r.key ?? "other"}</td>
+                    <td className="num">{formatMoney(r.amount, r.currency, locale)}</td></tr>
+                ))}</tbody></table>
+              </>
+            )}
+          </QueryView>
+        </Card>
+        <Card title="Top tenants by revenue">
+          <QueryView query={topRevenue} what="top tenants">
+            {(report) => report.rows.length === 0 ? <Empty title="No revenue yet" /> : (
+              <ol className="ranked" data-testid="top-revenue">{report.rows.map((r) => (
+                <li key={r.tenant_id + r.currency}><span>{r.tenant_slug}</span><span className="num">{formatMoney(r.amount, r.currency, locale)}</span></li>
+              ))}</ol>
+            )}
+          </QueryView>
+        </Card>
+        <Card title="Top tenants by usage">
+          <QueryView query={topUsage} what="top tenants">
+            {(report) => report.rows.length === 0 ? <Empty title="No usage yet" /> : (
+              <ol className="ranked" data-testid="top-usage">{report.rows.map((r) => (
+                <li key={r.tenant_id}><span>{r.tenant_slug}</span><span className="num">{formatCount(r.events, locale)} events</span></li>
+              ))}</ol>
+            )}
+          </QueryView>
+        </Card>
+        <Card title="Pipeline health" className="span-2">
+          <QueryView query={usage} what="pipeline volume">
+            {(report) => {
+              const perMonth = Object.values(report.rows.reduce<Record<string, { month: string; events: number }>>((acc, r) => {
+                acc[r.month] ??= { month: r.month, events: 0 };
+                acc[r.month].events += r.events;
+                return acc;
+              }, {}));
+              return (
+                <>
+                  <MonthBars label="Events counted per month" format={compact} series={["events"]} stacked={false} data={perMonth} />
+                  <table className="compact" data-testid="pipeline-table"><tbody>{perMonth.map((r) => (
+                    <tr key={r.month}><td>{r.month}</td><td className="num">{formatCount(r.events, locale)} events counted</td></tr>
+                  ))}</tbody></table>
+                  <p className="muted small">Consumer lag per partition, dead letters and flow runs are on
+                    <code> meterline status</code> and the Prometheus metrics; the API does not serve them to the console yet.</p>
+                </>
+              );
+            }}
+          </QueryView>
+        </Card>
+      </div>
+    </>
+  );
+}

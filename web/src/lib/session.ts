@@ -1,0 +1,75 @@
+// Who is signed in. Access tokens are bearer tokens (the API sets no cookies), kept in this
+// tab's sessionStorage: gone when the tab closes, never sent anywhere but the API.
+// A tenant user's role and tenant come from the token's own claims; the operator signs in
+// with the platform operator token and sees only the operator console.
+
+export type Role = "owner" | "admin" | "manager" | "member" | "viewer";
+export const ROLES: Role[] = ["owner", "admin", "manager", "member", "viewer"];
+
+export type Session =
+  | { kind: "user"; token: string; expiresAt: string; role: Role; tenantId: string; userId: string; email: string }
+  | { kind: "operator"; token: string };
+
+export type EndReason = "signed-out" | "expired" | "refused";
+
+const KEY = "meterline.session";
+type Listener = () => void;
+const listeners = new Set<Listener>();
+let current: Session | null = read();
+let lastEnd: EndReason | null = null;
+
+function read(): Session | null {
+  try {
+    const raw = globalThis.sessionStorage?.getItem(KEY);
+    return raw ? (JSON.parse(raw) as Session) : null;
+  } catch {
+    return null;
+  }
+}
+
+function emit() {
+  listeners.forEach((listener) => listener());
+}
+
+export function getSession(): Session | null {
+  return current;
+}
+
+export function endReason(): EndReason | null {
+  return lastEnd;
+}
+
+export function subscribe(listener: Listener): () => void {
+  listeners.add(listener);
+  return () => listeners.delete(listener);
+}
+
+export function setSession(session: Session | null, reason: EndReason = "signed-out"): void {
+  current = session;
+  lastEnd = session ? null : reason;
+  if (session) globalThis.sessionStorage?.setItem(KEY, JSON.stringify(session));
+  else globalThis.sessionStorage?.removeItem(KEY);
+  emit();
+}
+
+interface Claims { sub: string; tenant_id: string; role: Role; exp: number }
+
+/** The claims of a JWT, unverified: the API verifies; the app only needs to know what to offer. */
+export function tokenClaims(token: string): Claims {
+  const payload = token.split(".")[1] ?? "";
+  const base64 = payload.replace(/-/g, "+").replace(/_/g, "/").padEnd(Math.ceil(payload.length / 4) * 4, "=");
+  return JSON.parse(atob(base64)) as Claims;
+}
+
+export function userSession(accessToken: string, expiresAt: string, email: string): Session {
+  const claims = tokenClaims(accessToken);
+  return { kind: "user", token: accessToken, expiresAt, role: claims.role, tenantId: claims.tenant_id,
+           userId: claims.sub, email };
+}
+
+const RANK: Record<Role, number> = { owner: 5, admin: 4, manager: 3, member: 2, viewer: 1 };
+
+/** Whether `session` may do what needs `minimum` (owner > admin > manager > member > viewer). */
+export function atLeast(session: Session | null, minimum: Role): boolean {
+  return session?.kind === "user" && RANK[session.role] >= RANK[minimum];
+}
