@@ -24,8 +24,8 @@ router = APIRouter(prefix="/v1/operator/invoice-runs", tags=["invoice runs"], re
 
 
 @router.post("", response_model=InvoiceRunPublic, status_code=status.HTTP_202_ACCEPTED,
-             responses=error_responses((422, "A body field out of its schema, or the period has not closed "
-                                             "(code period_not_closed)")))
+             responses=error_responses(400, (422, "A body field out of its schema, or the period has not closed "
+                                                  "(code period_not_closed)")))
 async def start(body: InvoiceRunCreate, operator: BillingOperator, runs: InvoiceRunsDep, now: Now) -> InvoiceRunPublic:
     """Start a run of generate-invoices (a Prefect flow run): accepted, then followed with GET.
     An open period needs close_now with the reason (the calling operator is recorded as who
