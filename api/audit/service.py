@@ -8,20 +8,14 @@ from datetime import datetime
 from warehouse.postgres.audit import AuditRecord, list_audit
 from warehouse.postgres.database import Database
 
-from ..domain_errors import FieldProblem, InvalidInput
-from ..usage.cursor import InvalidCursor, decode_cursor, encode_cursor
+from ..cursor_query import cursor_key
+from ..usage.cursor import encode_cursor
 
 __all__ = ["audit_page"]
 
 
 def _position(cursor: str) -> tuple[datetime, int]:
-    try:
-        key = decode_cursor(cursor)
-        if len(key) != 2 or not isinstance(key[0], datetime) or not isinstance(key[1], int):
-            raise InvalidCursor("not a cursor of this list")
-    except InvalidCursor as exc:
-        raise InvalidInput(str(exc), problems=[FieldProblem("cursor", "not a cursor of this list", "query")]) from exc
-    return key[0], key[1]
+    return cursor_key(cursor, datetime, int)  # type: ignore[return-value]
 
 
 async def audit_page(database: Database, tenant_id: uuid.UUID, limit: int,

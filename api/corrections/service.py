@@ -6,9 +6,9 @@ from warehouse.postgres.billing_history import CorrectionHistoryRecord, list_cor
 from warehouse.postgres.database import Database
 from warehouse.postgres.tenants import TenantRecord
 
-from ..domain_errors import FieldProblem, InvalidInput
 from ..fields import MAX_ROW_ID
-from ..usage.cursor import InvalidCursor, decode_cursor, encode_cursor
+from ..cursor_query import bad_cursor, cursor_key
+from ..usage.cursor import encode_cursor
 
 __all__ = ["corrections_page"]
 
@@ -16,16 +16,10 @@ _APPLIED = {"all": None, "pending": False, "applied": True}
 
 
 def _before_id(cursor: str | None) -> int | None:
-    if cursor is None:
-        return None
-    try:
-        key = decode_cursor(cursor)
-        if len(key) != 1 or not isinstance(key[0], int) or not 1 <= key[0] <= MAX_ROW_ID:
-            raise InvalidCursor("not a cursor of this list")
-        return key[0]
-    except InvalidCursor as exc:
-        raise InvalidInput("not a cursor of this list", code="validation_error",
-                           problems=[FieldProblem("cursor", "not a cursor of this list", "query")]) from exc
+    key = cursor_key(cursor, int)
+    if key is not None and not 1 <= key[0] <= MAX_ROW_ID:
+        raise bad_cursor()
+    return key[0] if key else None
 
 
 async def corrections_page(database: Database, tenant: TenantRecord, state: str, limit: int,

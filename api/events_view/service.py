@@ -19,8 +19,9 @@ from warehouse.postgres.tenants import get_tenant
 from warehouse.postgres.usage.dead_letters import DeadLetterRecord
 from warehouse.postgres.usage.event_fates import dead_letters_of, duplicates_since
 
-from ..domain_errors import DomainError, FieldProblem, InvalidInput, NotFound, Unavailable
-from ..usage.cursor import InvalidCursor, decode_cursor, encode_cursor
+from ..domain_errors import DomainError, NotFound, Unavailable
+from ..cursor_query import cursor_key
+from ..usage.cursor import encode_cursor
 from .fate import event_fate
 from .schemas import EventDeadLetterPublic, EventViewPublic, RecentEventsPublic
 
@@ -69,16 +70,7 @@ async def _stored(call):
 
 
 def _before(cursor: str | None) -> tuple[datetime, str] | None:
-    if cursor is None:
-        return None
-    try:
-        key = decode_cursor(cursor)
-        if len(key) != 2 or not isinstance(key[0], datetime) or not isinstance(key[1], str):
-            raise InvalidCursor("not a cursor of this list")
-    except InvalidCursor as exc:
-        raise InvalidInput(str(exc), code="validation_error",
-                           problems=[FieldProblem("cursor", "not a cursor of this list", "query")]) from exc
-    return key[0], key[1]
+    return cursor_key(cursor, datetime, str)  # type: ignore[return-value]
 
 
 async def recent_events(database: Database, reader: FineUsageReader, tenant_id: uuid.UUID, limit: int,

@@ -28,7 +28,8 @@ from warehouse.postgres.meters import get_meter
 from warehouse.postgres.tenants import TenantRecord
 
 from ..domain_errors import Conflict, DomainError, FieldProblem, InvalidInput, NotFound, Unavailable
-from ..usage.cursor import InvalidCursor, decode_cursor, encode_cursor, page
+from ..cursor_query import bad_cursor, cursor_key
+from ..usage.cursor import InvalidCursor, encode_cursor, page
 
 __all__ = ["LineWindows", "line_windows", "line_events"]
 
@@ -42,10 +43,6 @@ class LineWindows:
     total_events: int
     next_cursor: str | None
 
-
-def _bad_cursor() -> InvalidInput:
-    return InvalidInput("not a cursor of this list", code="validation_error",
-                        problems=[FieldProblem("cursor", "not a cursor of this list", "query")])
 
 
 async def _source(database: Database, tenant: TenantRecord, number: str,
@@ -83,20 +80,12 @@ async def line_windows(database: Database, tenant: TenantRecord, number: str, po
     try:
         chosen, next_cursor = page(windows, lambda w: (w.window_start, w.group_key), cursor, limit, arity=2)
     except InvalidCursor as exc:
-        raise _bad_cursor() from exc
+        raise bad_cursor() from exc
     return LineWindows(source, number, chosen, total, sum(w.usage.event_count for w in windows), next_cursor)
 
 
 def _after(cursor: str | None) -> tuple[datetime, str] | None:
-    if cursor is None:
-        return None
-    try:
-        key = decode_cursor(cursor)
-        if len(key) != 2 or not isinstance(key[0], datetime) or not isinstance(key[1], str):
-            raise InvalidCursor("not a cursor of this list")
-    except InvalidCursor as exc:
-        raise _bad_cursor() from exc
-    return key[0], key[1]
+    return cursor_key(cursor, datetime, str)
 
 
 async def line_events(database: Database, reader: FineUsageReader, tenant: TenantRecord, number: str,

@@ -9,23 +9,21 @@ from warehouse.postgres.billing_history import PaymentRecord, get_payment, list_
 from warehouse.postgres.database import Database
 from warehouse.postgres.tenants import TenantRecord
 
-from ..domain_errors import FieldProblem, InvalidInput, NotFound
-from ..usage.cursor import InvalidCursor, decode_cursor, encode_cursor
+from ..domain_errors import NotFound
+from ..cursor_query import bad_cursor, cursor_key
+from ..usage.cursor import encode_cursor
 
 __all__ = ["payments_page", "one_payment"]
 
 
 def _after(cursor: str | None) -> tuple[datetime, uuid.UUID] | None:
-    if cursor is None:
+    key = cursor_key(cursor, datetime, str)
+    if key is None:
         return None
     try:
-        key = decode_cursor(cursor)
-        if len(key) != 2 or not isinstance(key[0], datetime) or not isinstance(key[1], str):
-            raise InvalidCursor("not a cursor of this list")
         return key[0], uuid.UUID(key[1])
-    except (InvalidCursor, ValueError) as exc:
-        raise InvalidInput("not a cursor of this list", code="validation_error",
-                           problems=[FieldProblem("cursor", "not a cursor of this list", "query")]) from exc
+    except ValueError as exc:
+        raise bad_cursor() from exc
 
 
 async def payments_page(database: Database, tenant: TenantRecord, limit: int,
