@@ -1,4 +1,5 @@
-// The operator console: the platform's revenue and its pipeline, across every tenant.
+// The operator console: the platform's revenue and usage across every tenant (tenants, invoice
+// runs and the pipeline have their own sections, offered by role).
 import { useState } from "react";
 import { Card, PageHeader } from "../../components/Card";
 import { Empty, QueryView } from "../../components/States";
@@ -20,7 +21,6 @@ export default function Operator() {
   const revenue = useReport("revenue", from, months);
   const topRevenue = useReport("topRevenue", from, months);
   const topUsage = useReport("topUsage", from, months);
-  const usage = useReport("usage", from, months);
   const compact = (v: number) => new Intl.NumberFormat(locale, { notation: "compact" }).format(v);
 
   return (
@@ -139,27 +139,6 @@ export default function Operator() {
                 <li key={r.tenant_id}><span>{r.tenant_slug}</span><span className="num">{formatCount(r.events, locale)} events</span></li>
               ))}</ol>
             )}
-          </QueryView>
-        </Card>
-        <Card title="Pipeline health" className="span-2">
-          <QueryView query={usage} what="pipeline volume">
-            {(report) => {
-              const perMonth = Object.values(report.rows.reduce<Record<string, { month: string; events: number }>>((acc, r) => {
-                acc[r.month] ??= { month: r.month, events: 0 };
-                acc[r.month].events += r.events;
-                return acc;
-              }, {}));
-              return (
-                <>
-                  <MonthBars label="Events counted per month" format={compact} series={["events"]} stacked={false} data={perMonth} />
-                  <table className="compact" data-testid="pipeline-table"><tbody>{perMonth.map((r) => (
-                    <tr key={r.month}><td>{r.month}</td><td className="num">{formatCount(r.events, locale)} events counted</td></tr>
-                  ))}</tbody></table>
-                  <p className="muted small">Consumer lag per partition, dead letters and flow runs are on
-                    <code> meterline status</code> and the Prometheus metrics; the API does not serve them to the console yet.</p>
-                </>
-              );
-            }}
           </QueryView>
         </Card>
       </div>
