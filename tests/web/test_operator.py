@@ -1,0 +1,153 @@
+"""The operator console in Debian's chromium: operators (finance, sre) made with the bootstrap
+token sign in with email and password, are offered only their role's sections, and the
+numbers on screen equal the operator API's for the same query."""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime, timezone
+from decimal import Decimal
+from urllib.parse import parse_qsl, urlsplit
+
+import pytest
+
+from meterline.bootstrap import usage_horizon
+from meterline.demo import DemoPeriod
+from tests.support.operators import bootstrap_headers, new_operator_body
+from tests.support.web import register_tenant, screenshot_dir
+
+from .pages import shot, shown_decimal, sign_in_operator
+
+pytestmark = [pytest.mark.integration, pytest.mark.e2e]
+
+
+def _operator(api, settings, role: str) -> dict:
+    body = new_operator_body(role)
+    created = api.post("/v1/operator/accounts", json=body, headers=bootstrap_headers(settings))
+    assert created.status_code == 201, created.text
+    login = api.post("/v1/operator/auth/login", json={"email": body["email"], "password": body["password"]})
+    assert login.status_code == 200, login.text
+    return {**body, "auth": {"Authorization": f"Bearer {login.json()['access_token']}"}}
+
+
+@pytest.fixture(scope="module")
+def finance(api, app_stack) -> dict:
+    return _operator(api, app_stack, "finance")
+
+
+@pytest.fixture(scope="module")
+def sre(api, app_stack) -> dict:
+    return _operator(api, app_stack, "sre")
+
+
+def _nav(page) -> list[str]:
+    return page.get_by_role("navigation").get_by_role("link").all_text_contents()
+
+
+def test_finance_console_charts_and_tables_equal_the_analytics_api(page, app_url, api, app_stack, finance,
+                                                                   tenant_with_usage):
+    sign_in_operator(page, app_url, finance["email"], finance["password"])
+    assert _nav(page) == ["Operator console", "Tenants", "Invoice runs"]  # finance: no pipeline section
+    assert page.get_by_test_id("who").text_content() == f"{finance['email']} · finance operator"
+    with page.expect_response(lambda r: "/v1/operator/analytics/mrr" in r.url) as answered:
+        page.get_by_label("Months").select_option("3")
+    params = parse_qsl(urlsplit(answered.value.url).query)
+    mrr = api.get("/v1/operator/analytics/mrr", params=params, headers=finance["auth"]).json()
+    page.get_by_test_id("mrr-table").wait_for()
+    assert mrr["rows"], "the subscribed tenants make MRR"
+    for row in mrr["rows"]:
+        shown = page.get_by_test_id(f"mrr-{row['month']}-{row['currency']}").text_content()
+        assert shown.startswith("$") and shown_decimal(shown[1:]) == Decimal(row["mrr"]).quantize(Decimal("0.01"))
+    top = api.get("/v1/operator/analytics/usage/top", params=params + [("limit", "10")], headers=finance["auth"]).json()
+    ranked = page.get_by_test_id("top-usage").locator("li")
+    ranked.first.wait_for()
+    assert ranked.locator("span:first-child").all_text_contents() == [t["tenant_slug"] for t in top["rows"]]
+    assert [int(s.removesuffix(" events").replace(",", "")) for s in ranked.locator("span.num").all_text_contents()] \
+        == [t["events"] for t in top["rows"]]
+    assert page.locator(".chart svg").count() >= 5
+    shot(page, screenshot_dir(app_stack), "operator-console-finance")
+
+
+def test_sre_is_offered_the_pipeline_and_not_invoice_runs(page, app_url, api, app_stack, sre, tenant_with_usage):
+    sign_in_operator(page, app_url, sre["email"], sre["password"])
+    assert _nav(page) == ["Operator console", "Tenants", "Pipeline"]
+    page.goto(app_url + "/operator/invoice-runs")
+    page.get_by_role("heading", name="Operator console").wait_for()  # sent back: not finance's page
+    refused = api.post("/v1/operator/invoice-runs", json={"period": "2026-01", "dry_run": True}, headers=sre["auth"])
+    assert refused.status_code == 403  # and the API refuses it anyway
+    page.get_by_role("navigation").get_by_role("link", name="Pipeline").click()
+    table = page.get_by_test_id("pipeline-table")
+    table.wait_for()
+    now = datetime.now(timezone.utc)
+    first = f"{now.year - (now.month <= 5)}-{(now.month - 6) % 12 + 1:02d}"
+    usage = api.get("/v1/operator/analytics/usage", params={"from": first, "months": 6}, headers=sre["auth"]).json()
+    per_month: dict[str, int] = {}
+    for row in usage["rows"]:
+        per_month[row["month"]] = per_month.get(row["month"], 0) + row["events"]
+    shown = {r.locator("td").first.text_content(): int(r.locator("td.num").text_content().split()[0].replace(",", ""))
+             for r in table.locator("tr").all()}
+    assert shown == per_month and per_month
+    shot(page, screenshot_dir(app_stack), "operator-pipeline-sre")
+
+
+def test_tenants_list_equals_the_api_and_suspend_resume_work(page, app_url, api, app_stack, finance, plan):
+    tenant = register_tenant(api, plan, meters=False)
+    sign_in_operator(page, app_url, finance["email"], finance["password"])
+    page.get_by_role("navigation").get_by_role("link", name="Tenants").click()
+    page.get_by_test_id("tenants-table").wait_for()
+    listed = api.get("/v1/operator/tenants", params={"limit": 50}, headers=finance["auth"]).json()["tenants"]
+    for row in listed:
+        shown = page.get_by_test_id(f"tenant-{row['slug']}")
+        assert shown.get_by_test_id("status").locator(".badge").text_content() == row["status"]
+        assert shown.get_by_test_id("plan").text_content().startswith(row["plan_slug"] or "–")
+    row = page.get_by_test_id(f"tenant-{tenant.slug}")
+    if not row.count():  # beyond the first page: the list pages by slug
+        while not row.count():
+            page.get_by_role("button", name="Load more tenants").click()
+            page.wait_for_timeout(300)
+    row.get_by_role("button", name=f"Suspend {tenant.slug}").click()
+    row.get_by_label(f"Why suspend {tenant.slug}?").fill("web test: abusive traffic")
+    row.get_by_role("button", name=f"Suspend {tenant.slug}").click()
+    row.get_by_role("button", name=f"Resume {tenant.slug}").wait_for()
+    assert "web test: abusive traffic" in row.get_by_test_id("status").text_content()
+    standing = api.get("/v1/tenant", headers=tenant.auth).json()
+    assert (standing["status"], standing["status_reason"]) == ("suspended", "web test: abusive traffic")
+    shot(page, screenshot_dir(app_stack), "operator-tenants")
+    row.get_by_role("button", name=f"Resume {tenant.slug}").click()
+    row.get_by_role("button", name=f"Suspend {tenant.slug}").wait_for()
+    assert api.get("/v1/tenant", headers=tenant.auth).json()["status"] == "active"
+
+
+def test_dry_run_outcomes_equal_the_api_and_an_open_month_is_explained(page, app_url, api, app_stack, flows_service,
+                                                                        finance, plan):
+    period = DemoPeriod.last_closed(datetime.now(timezone.utc), usage_horizon(app_stack))
+    tenant = register_tenant(api, None, meters=False)
+    migrated = api.post(f"/v1/operator/tenants/{tenant.tenant_id}/subscriptions", headers=finance["auth"],
+                        json={"plan_slug": plan, "started_at": period.subscribed_at.isoformat()})
+    assert migrated.status_code < 300, migrated.text
+    sign_in_operator(page, app_url, finance["email"], finance["password"])
+    page.get_by_role("navigation").get_by_role("link", name="Invoice runs").click()
+    page.get_by_role("heading", name="Invoice runs").wait_for()
+    # The open month is refused with its reason in words.
+    page.get_by_label("Period").fill(datetime.now(timezone.utc).strftime("%Y-%m"))
+    page.get_by_role("button", name="Start dry run").click()
+    assert "has not closed yet" in page.get_by_test_id("run-refused").text_content()
+    page.get_by_label("Period").fill(period.label)
+    with page.expect_response(lambda r: r.url.endswith("/v1/operator/invoice-runs") and r.request.method == "POST") \
+            as started:
+        page.get_by_role("button", name="Start dry run").click()
+    run_id = started.value.json()["id"]
+    deadline = time.monotonic() + 120
+    while (run := api.get(f"/v1/operator/invoice-runs/{run_id}", headers=finance["auth"]).json())["outcomes"] is None:
+        assert time.monotonic() < deadline, f"the dry run did not report: {run['state']}"
+        time.sleep(1)
+    item = page.get_by_test_id(f"run-{run_id}")
+    item.get_by_test_id("run-outcomes").wait_for(timeout=30_000)
+    assert run["dry_run"] and any(o["tenant"] == tenant.slug for o in run["outcomes"])
+    for outcome in run["outcomes"]:
+        shown = item.get_by_test_id(f"outcome-{outcome['tenant']}")
+        assert outcome["status"] in shown.text_content()
+        total = shown.get_by_test_id("total").text_content()
+        assert total.startswith("$") and shown_decimal(total[1:]) == Decimal(outcome["total"])
+    assert item.get_by_role("link", name="Open in Prefect").get_attribute("href") == run["ui_url"]
+    shot(page, screenshot_dir(app_stack), "operator-invoice-runs")
