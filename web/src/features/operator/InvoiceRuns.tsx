@@ -42,7 +42,7 @@ export default function InvoiceRuns() {
           <form className="form" onSubmit={submit}>
             <label>Period (a closed month, UTC)
               <input type="month" required value={period} onChange={(e) => setPeriod(e.target.value)} /></label>
-            <label className="inline"><input type="checkbox" checked={dryRun} onChange={(e) => setDryRun(e.target.checked)} />
+            <label className="check"><input type="checkbox" checked={dryRun} onChange={(e) => setDryRun(e.target.checked)} />
               Dry run: rate and show every invoice, store nothing, charge nobody</label>
             <button type="submit" className={dryRun ? "" : "danger"} disabled={start.isPending}>
               {start.isPending ? "Starting…" : dryRun ? "Start dry run" : "Start invoice run"}</button>

@@ -23,15 +23,15 @@ export function MonthLines({ data, series, label, format }: {
   );
 }
 
-export function MonthBars({ data, series, label, format, stacked = true }: {
-  data: Point[]; series: string[]; label: string; format: (v: number) => string; stacked?: boolean;
+export function MonthBars({ data, series, label, format, stacked = true, x = "month" }: {
+  data: Point[]; series: string[]; label: string; format: (v: number) => string; stacked?: boolean; x?: string;
 }) {
   return (
     <figure className="chart" aria-label={`${label} (the table has the exact numbers)`}>
       <ResponsiveContainer width="100%" height={220}>
         <BarChart data={data} margin={{ top: 8, right: 8, bottom: 8, left: 8 }} stackOffset="sign">
           <CartesianGrid strokeDasharray="3 3" vertical={false} />
-          <XAxis dataKey="month" />
+          <XAxis dataKey={x} />
           <YAxis tickFormatter={format} width={72} />
           <Tooltip formatter={(v) => format(Number(v))} />
           <Legend />
