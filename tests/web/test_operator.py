@@ -75,18 +75,36 @@ def test_sre_is_offered_the_pipeline_and_not_invoice_runs(page, app_url, api, ap
     page.get_by_role("heading", name="Operator console").wait_for()  # sent back: not finance's page
     refused = api.post("/v1/operator/invoice-runs", json={"period": "2026-01", "dry_run": True}, headers=sre["auth"])
     assert refused.status_code == 403  # and the API refuses it anyway
+    answers: dict[str, dict] = {}
+    page.on("response", lambda r: answers.__setitem__((body := r.json())["as_of"], body)
+            if r.url.endswith("/v1/operator/analytics/pipeline") and r.ok else None)
     page.get_by_role("navigation").get_by_role("link", name="Pipeline").click()
-    table = page.get_by_test_id("pipeline-table")
-    table.wait_for()
+    page.get_by_test_id("lag-table").wait_for()
+    page.get_by_test_id("pipeline-table").wait_for()
+    # Read in one go (the page refreshes every 5 s), then compare with the answer it shows.
+    shown = page.evaluate("""() => ({
+        asOf: document.querySelector('[data-testid=as-of]').dataset.asOf,
+        events: document.querySelector('[data-testid=ingest-events]').textContent,
+        deadHour: document.querySelector('[data-testid=dead-letters-hour]').textContent,
+        lag: [...document.querySelectorAll('[data-testid=lag-table] tbody tr')].map(r =>
+            [...r.querySelectorAll('td')].map(c => c.textContent)),
+        months: [...document.querySelectorAll('[data-testid=pipeline-table] tr')].map(r =>
+            [...r.querySelectorAll('td')].map(c => c.textContent)) })""")
+    health = answers[shown["asOf"]]
+    assert int(shown["events"].replace(",", "")) == sum(m["events"] for m in health["ingest_per_minute"])
+    assert int(shown["deadHour"].replace(",", "")) == health["dead_letters_last_hour"]
+    assert [[int(c.replace(",", "")) for c in row[:4]] for row in shown["lag"]] == [
+        [p["partition"], p["end_offset"], p["committed_offset"], p["lag_records"]] for p in health["lag"]]
+    own = api.get("/v1/operator/analytics/pipeline", headers=sre["auth"]).json()
+    assert len(own["lag"]) == app_stack.kafka.events_partitions and own["unavailable"] == {}
     now = datetime.now(timezone.utc)
     first = f"{now.year - (now.month <= 5)}-{(now.month - 6) % 12 + 1:02d}"
     usage = api.get("/v1/operator/analytics/usage", params={"from": first, "months": 6}, headers=sre["auth"]).json()
     per_month: dict[str, int] = {}
     for row in usage["rows"]:
         per_month[row["month"]] = per_month.get(row["month"], 0) + row["events"]
-    shown = {r.locator("td").first.text_content(): int(r.locator("td.num").text_content().split()[0].replace(",", ""))
-             for r in table.locator("tr").all()}
-    assert shown == per_month and per_month
+    assert {month: int(text.split()[0].replace(",", "")) for month, text in shown["months"]} == per_month
+    assert per_month
     shot(page, screenshot_dir(app_stack), "operator-pipeline-sre")
 
 

@@ -9,19 +9,10 @@ import { formatCount, formatInstant } from "../../lib/format";
 import { useLocale } from "../../lib/useSession";
 import { firstMonth, useReport } from "./api";
 import { MonthBars } from "./charts";
+import { minuteSeries } from "./minutes";
 
-type Health = Schemas["PipelineHealthPublic"];
+export type Health = Schemas["PipelineHealthPublic"];
 const REFRESH_MS = 5_000;
-
-/** Every minute of the window, those without events as 0: a quiet minute is a figure too. */
-export function minuteSeries(health: Health): { minute: string; events: number }[] {
-  const counts = new Map((health.ingest_per_minute ?? []).map((m) => [new Date(m.minute).getTime(), m.events]));
-  const end = Math.floor(new Date(health.as_of).getTime() / 60_000) * 60_000;
-  return Array.from({ length: health.window_minutes }, (_, i) => {
-    const at = end - (health.window_minutes - 1 - i) * 60_000;
-    return { minute: new Date(at).toISOString().slice(11, 16), events: counts.get(at) ?? 0 };
-  });
-}
 
 function Unavailable({ health, section }: { health: Health; section: string }) {
   const why = health.unavailable[section];
@@ -44,7 +35,7 @@ export default function Pipeline() {
   return (
     <>
       <PageHeader title="Pipeline health">
-        {health.data && <span className="muted small">as of {formatInstant(health.data.as_of, "UTC", locale, true)} UTC</span>}
+        {health.data && <span className="muted small" data-testid="as-of" data-as-of={health.data.as_of}>as of {formatInstant(health.data.as_of, "UTC", locale, true)} UTC</span>}
       </PageHeader>
       <QueryView query={health} what="pipeline health">
         {(h) => {
