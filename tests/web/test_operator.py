@@ -5,7 +5,7 @@ numbers on screen equal the operator API's for the same query."""
 from __future__ import annotations
 
 import time
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from urllib.parse import parse_qsl, urlsplit
 
@@ -14,9 +14,9 @@ import pytest
 from meterline.bootstrap import usage_horizon
 from meterline.demo import DemoPeriod
 from tests.support.operators import bootstrap_headers, new_operator_body
-from tests.support.web import register_tenant, screenshot_dir
+from tests.support.web import push_events, register_tenant, screenshot_dir, wait_for_totals
 
-from .pages import shot, shown_decimal, sign_in_operator
+from .pages import shot, shown_decimal, sign_in, sign_in_operator
 
 pytestmark = [pytest.mark.integration, pytest.mark.e2e]
 
@@ -169,3 +169,51 @@ def test_dry_run_outcomes_equal_the_api_and_an_open_month_is_explained(page, app
         assert total.startswith("$") and shown_decimal(total[1:]) == Decimal(outcome["total"])
     assert item.get_by_role("link", name="Open in Prefect").get_attribute("href") == run["ui_url"]
     shot(page, screenshot_dir(app_stack), "operator-invoice-runs")
+
+
+def test_journey_finance_dry_runs_then_invoices_a_closed_month_and_the_owner_sees_the_invoice(
+        page, browser, app_url, api, ingest, app_stack, flows_service, finance, plan):
+    """As people would: usage in the month that has closed, finance's dry run shows the invoice
+    to be, the real run issues it, and the tenant's owner finds it with its usage line."""
+    period = DemoPeriod.last_closed(datetime.now(timezone.utc), usage_horizon(app_stack))
+    tenant = register_tenant(api, None)
+    migrated = api.post(f"/v1/operator/tenants/{tenant.tenant_id}/subscriptions", headers=finance["auth"],
+                        json={"plan_slug": plan, "started_at": period.subscribed_at.isoformat()})
+    assert migrated.status_code < 300, migrated.text
+    push_events(ingest, tenant, calls=321, tokens=[], at=period.subscribed_at + timedelta(hours=1))
+    params = {"from": period.start.isoformat(), "to": period.end.isoformat(), "window": "month"}
+    wait_for_totals(api, tenant, params)
+    sign_in_operator(page, app_url, finance["email"], finance["password"])
+    page.get_by_role("navigation").get_by_role("link", name="Invoice runs").click()
+    page.get_by_label("Period").fill(period.label)
+    outcomes = {}
+    for button, dry_run in (("Start dry run", True), ("Start invoice run", False)):
+        page.get_by_label("Dry run", exact=False).set_checked(dry_run)
+        with page.expect_response(lambda r: r.url.endswith("/v1/operator/invoice-runs")
+                                  and r.request.method == "POST") as started:
+            page.get_by_role("button", name=button).click()
+        run_id = started.value.json()["id"]
+        shown = page.get_by_test_id(f"run-{run_id}").get_by_test_id(f"outcome-{tenant.slug}")
+        shown.wait_for(timeout=120_000)  # the page polls the run until it reports
+        outcomes[dry_run] = {"status": shown.locator("td").nth(2).text_content(),
+                             "total": shown.get_by_test_id("total").text_content()}
+    assert outcomes[True]["status"] == "dry run" and outcomes[False]["status"] != "dry run"
+    assert outcomes[True]["total"] == outcomes[False]["total"]  # the dry run showed what the real run issued
+    shot(page, screenshot_dir(app_stack), "operator-journey-invoice-runs")
+    invoices = [i for i in api.get("/v1/invoices", headers=tenant.auth).json()
+                if i["period_start"][:7] == period.label]
+    assert len(invoices) == 1, invoices
+    invoice = invoices[0]
+    owner = browser.new_context(locale="en-US", timezone_id="UTC", viewport={"width": 1280, "height": 900}).new_page()
+    try:
+        sign_in(owner, app_url, tenant)
+        owner.get_by_role("link", name="Billing").click()
+        assert shown_decimal(owner.get_by_test_id(f"invoice-total-{invoice['number']}").text_content()[1:]) \
+            == shown_decimal(outcomes[False]["total"][1:])
+        owner.get_by_role("button", name=invoice["number"]).click()
+        calls = [line for line in invoice["lines"] if line.get("meter_slug") == "api-calls"]
+        assert calls and Decimal(calls[0]["quantity"]) == 321
+        owner.get_by_role("cell", name="321", exact=True).wait_for()
+        shot(owner, screenshot_dir(app_stack), "operator-journey-owner-invoice")
+    finally:
+        owner.context.close()

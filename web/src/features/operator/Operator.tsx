@@ -80,7 +80,7 @@ export default function Operator() {
           <QueryView query={churn} what="churn">
             {(report) => (
               <>
-                <MonthLines label="Churn rate" series={["churn"]} format={(v) => formatPercent(String(v), locale)}
+                <MonthLines label="Churn rate" series={["churn"]} floor={0.1} format={(v) => formatPercent(String(v), locale)}
                             data={report.rows.map((r) => ({ month: r.month, churn: r.rate === null ? null : chartValue(r.rate) }))} />
                 <table className="compact" data-testid="churn-table"><tbody>{report.rows.map((r) => (
                   <tr key={r.month}><td>{r.month}</td><td className="num">{formatPercent(r.rate, locale)}</td>
@@ -132,7 +132,7 @@ export default function Operator() {
             )}
           </QueryView>
         </Card>
-        <Card title="Top tenants by usage">
+        <Card title="Top tenants by usage" className="span-3">
           <QueryView query={topUsage} what="top tenants">
             {(report) => report.rows.length === 0 ? <Empty title="No usage yet" /> : (
               <ol className="ranked" data-testid="top-usage">{report.rows.map((r) => (
