@@ -217,3 +217,22 @@ def test_journey_finance_dry_runs_then_invoices_a_closed_month_and_the_owner_see
         shot(owner, screenshot_dir(app_stack), "operator-journey-owner-invoice")
     finally:
         owner.context.close()
+
+
+def test_the_console_fits_a_phone(browser, app_url, app_stack, finance, sre, tenant_with_usage):
+    for operator, sections in ((finance, ["Operator console", "Tenants", "Invoice runs"]),
+                               (sre, ["Pipeline"])):
+        context = browser.new_context(locale="en-US", timezone_id="UTC", viewport={"width": 390, "height": 844})
+        page = context.new_page()
+        try:
+            sign_in_operator(page, app_url, operator["email"], operator["password"])
+            for section in sections:
+                page.get_by_role("button", name="Menu").click()
+                page.get_by_role("navigation").get_by_role("link", name=section).click()
+                page.locator(".card table, .card .state-empty").first.wait_for()
+                wide = page.evaluate("""() => [...document.querySelectorAll('body *')]
+                    .filter(e => e.getBoundingClientRect().right > 391).map(e => e.tagName + '.' + e.className).slice(0, 5)""")
+                assert page.evaluate("document.documentElement.scrollWidth") <= 390, (section, wide)
+            shot(page, screenshot_dir(app_stack), f"operator-{sections[-1].lower().replace(' ', '-')}-phone")
+        finally:
+            context.close()

@@ -58,8 +58,8 @@ export default function InvoiceRuns() {
           <a href={runs.data[0].deployment_url} target="_blank" rel="noreferrer">Deployment in Prefect</a>}>
           <QueryView query={runs} what="invoice runs">
             {(list) => list.length === 0 ? <Empty title="No invoice runs yet">Start one for a closed month.</Empty> : (
-              <ul className="runs" data-testid="invoice-runs">{list.map((run) => (
-                <RunItem key={run.id} run={run} locale={locale} />
+              <ul className="runs" data-testid="invoice-runs">{list.map((run, index) => (
+                <RunItem key={run.id} run={run} locale={locale} open={index === 0} />
               ))}</ul>
             )}
           </QueryView>
@@ -69,7 +69,13 @@ export default function InvoiceRuns() {
   );
 }
 
-function RunItem({ run, locale }: { run: InvoiceRun; locale: string }) {
+/** Outcomes per status, e.g. "3 paid · 1 failed": an older run's line, its table folded away. */
+function counts(outcomes: { status: string }[]): string {
+  const by = outcomes.reduce<Record<string, number>>((acc, o) => ({ ...acc, [o.status]: (acc[o.status] ?? 0) + 1 }), {});
+  return Object.entries(by).map(([status, n]) => `${n} ${status}`).join(" · ");
+}
+
+function RunItem({ run, locale, open }: { run: InvoiceRun; locale: string; open: boolean }) {
   return (
     <li className="run" data-testid={`run-${run.id}`}>
       <div className="run-head">
@@ -82,6 +88,8 @@ function RunItem({ run, locale }: { run: InvoiceRun; locale: string }) {
       {run.outcomes === null || run.outcomes === undefined
         ? <p className="muted small">{isFinal(run) ? "This run reported no outcomes." : "Running: outcomes appear when it reports."}</p>
         : run.outcomes.length === 0 ? <p className="muted small">No tenant was subscribed in this period.</p> : (
+          <details open={open}>
+          <summary className="small">{run.outcomes.length} tenants: {counts(run.outcomes)}</summary>
           <div className="table-wrap">
             <table className="compact" data-testid="run-outcomes">
               <thead><tr><th scope="col">Tenant</th><th scope="col">Invoice</th><th scope="col">Status</th>
@@ -95,6 +103,7 @@ function RunItem({ run, locale }: { run: InvoiceRun; locale: string }) {
               ))}</tbody>
             </table>
           </div>
+          </details>
         )}
     </li>
   );
