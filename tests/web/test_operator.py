@@ -242,3 +242,17 @@ def test_the_console_fits_a_phone(browser, app_url, app_stack, finance, sre, ten
             shot(page, screenshot_dir(app_stack), f"operator-{sections[-1].lower().replace(' ', '-')}-phone")
         finally:
             context.close()
+
+
+def test_operator_sign_in_refusals_are_explained(page, app_url, finance, tenant_with_usage):
+    for email, password in ((finance["email"], "not-the-password"),
+                            (tenant_with_usage.email, tenant_with_usage.password)):  # a team member, not an operator
+        page.goto(app_url + "/sign-in")
+        page.get_by_role("tab", name="Operator").click()
+        page.get_by_label("Email").fill(email)
+        page.get_by_label("Password").fill(password)
+        page.get_by_role("button", name="Sign in").click()
+        assert page.get_by_role("alert").text_content() == "Wrong email or password."
+        assert page.evaluate("sessionStorage.getItem('meterline.session')") is None
+    page.goto(app_url + "/operator")  # no session: sent to sign in, the console not shown
+    page.get_by_role("heading", name="Sign in to Meterline").wait_for()
