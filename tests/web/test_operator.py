@@ -256,3 +256,18 @@ def test_operator_sign_in_refusals_are_explained(page, app_url, finance, tenant_
         assert page.evaluate("sessionStorage.getItem('meterline.session')") is None
     page.goto(app_url + "/operator")  # no session: sent to sign in, the console not shown
     page.get_by_role("heading", name="Sign in to Meterline").wait_for()
+
+
+@pytest.mark.parametrize(("role", "path"), [("finance", "/operator"), ("finance", "/operator/tenants"),
+                                            ("finance", "/operator/invoice-runs"), ("sre", "/operator/pipeline")])
+def test_every_console_control_is_named(page, app_url, finance, sre, tenant_with_usage, role, path):
+    from .test_accessibility import UNNAMED
+
+    operator = {"finance": finance, "sre": sre}[role]
+    sign_in_operator(page, app_url, operator["email"], operator["password"])
+    page.goto(app_url + path)
+    page.locator("h1").wait_for()
+    page.locator(".state-loading").first.wait_for(state="detached", timeout=30_000)
+    if path == "/operator/tenants":  # the suspend form's field too
+        page.locator("button.danger").first.click()
+    assert page.evaluate(UNNAMED) == []
