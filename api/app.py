@@ -22,6 +22,7 @@ from starlette.middleware import Middleware
 
 from meterline.settings import ApiSettings
 
+from .analytics.pipeline import router as pipeline_router
 from .analytics.router import router as analytics_router
 from .invoice_runs.router import router as invoice_runs_router
 from .api_keys.router import router as api_keys_router
@@ -62,7 +63,7 @@ _ROUTERS = (tenants_router, sessions_router, api_keys_router, meters_router, pla
             webhooks_router, notifications_router, analytics_router, tenant_lifecycle_router,
             operator_accounts_router, operator_tenants_router, operator_subscriptions_router,
             payments_router, corrections_router, users_router, invitation_router, audit_router,
-            invoice_runs_router)
+            invoice_runs_router, pipeline_router)
 # What any route may answer, whatever it does: its body over the limit, a parameter or
 # body field invalid, or the caller over a rate limit (login, registration, request
 # quotas: api/rate_limits.py). Each router declares the rest.

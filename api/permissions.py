@@ -141,7 +141,8 @@ ROUTES: dict[tuple[str, str], Permission | Access] = {
     ("GET", "/v1/notifications/target"): P.ALERT_TARGETS,  # it shows the webhook signing secret
     ("PUT", "/v1/notifications/target"): P.ALERT_TARGETS,
     **{("GET", f"/v1/operator/analytics/{report}"): A.OPERATOR
-       for report in ("mrr", "arpu", "subscriptions", "churn", "revenue", "revenue/top", "usage", "usage/top")},
+       for report in ("mrr", "arpu", "subscriptions", "churn", "revenue", "revenue/top", "usage", "usage/top",
+                      "pipeline")},
     ("POST", "/v1/operator/accounts"): A.OPERATOR,  # the bootstrap token only
     ("POST", "/v1/operator/auth/login"): A.PUBLIC,
     ("GET", "/v1/operator/me"): A.OPERATOR,

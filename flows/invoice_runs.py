@@ -18,15 +18,15 @@ from uuid import UUID
 import httpx
 from prefect.client.orchestration import PrefectClient
 from prefect.client.schemas.filters import (
-    ArtifactFilter, ArtifactFilterFlowRunId, ArtifactFilterType, DeploymentFilter, DeploymentFilterId, FlowRunFilter,
-    FlowRunFilterExpectedStartTime, FlowRunFilterId,
+    ArtifactFilter, ArtifactFilterFlowRunId, ArtifactFilterType, DeploymentFilter, DeploymentFilterId, FlowFilter,
+    FlowFilterId, FlowRunFilter, FlowRunFilterExpectedStartTime, FlowRunFilterId,
 )
 from prefect.client.schemas.sorting import FlowRunSort
 from prefect.exceptions import ObjectNotFound
 
 from .deployments import INVOICES_DEPLOYMENT
 
-__all__ = ["InvoiceRun", "InvoiceRunsUnavailable", "PrefectInvoiceRuns"]
+__all__ = ["InvoiceRun", "InvoiceRunsUnavailable", "PrefectInvoiceRuns", "RecentFlowRun"]
 
 
 class InvoiceRunsUnavailable(RuntimeError):
@@ -45,6 +45,17 @@ class InvoiceRun:
     deployment_url: str
     outcomes: list[dict[str, str]] | None  # the table artifact's rows; None until published
     summary: str | None  # the markdown summary
+
+
+@dataclass(frozen=True)
+class RecentFlowRun:
+    """A flow run of any of Meterline's flows, for the operators' pipeline view."""
+    flow: str
+    name: str
+    state: str
+    state_type: str
+    started_at: datetime | None  # None: not started yet
+    ui_url: str
 
 
 class PrefectInvoiceRuns:
@@ -95,6 +106,20 @@ class PrefectInvoiceRuns:
                 return None
             [artifacts] = await self._artifacts(client, runs)
             return self._run(runs[0], artifacts)
+
+    async def recent(self, limit: int) -> list[RecentFlowRun]:
+        """The latest runs of every flow that came due (scheduled ones still ahead left out), newest first."""
+        async with self._client() as client:
+            due = FlowRunFilter(expected_start_time=FlowRunFilterExpectedStartTime(
+                before_=datetime.now(timezone.utc) + timedelta(minutes=1)))
+            runs = await client.read_flow_runs(flow_run_filter=due, sort=FlowRunSort.EXPECTED_START_TIME_DESC,
+                                               limit=limit)
+            flows = {flow.id: flow.name for flow in await client.read_flows(
+                flow_filter=FlowFilter(id=FlowFilterId(any_=list({run.flow_id for run in runs}))))} if runs else {}
+        return [RecentFlowRun(flows.get(run.flow_id, str(run.flow_id)), run.name,
+                              run.state.name if run.state else "Unknown",
+                              run.state.type.value if run.state else "UNKNOWN", run.start_time,
+                              self.flow_run_url(run.id)) for run in runs]
 
     async def _artifacts(self, client: PrefectClient, runs: list) -> list[dict[str, Any]]:
         """Per run, {"table": rows, "markdown": summary} from its artifacts."""

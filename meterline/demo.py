@@ -104,14 +104,15 @@ class DemoPeriod:
         return cls(start, end, max(start + timedelta(hours=9), earliest))
 
 
-def _demo_operator(api: httpx.Client, settings: Settings, run: str) -> dict[str, str]:
-    """A finance operator of this run, made with the bootstrap token (its only use): plans need one."""
+def _demo_operator(api: httpx.Client, settings: Settings, run: str) -> tuple[dict[str, str], dict[str, str]]:
+    """A finance operator of this run, made with the bootstrap token (its only use): plans need one.
+    Its Authorization header, and its email and password (printed for the web app's sign-in)."""
     login = {"email": f"finance-{run}@demo.meterline.test", "password": "demo-" + secrets.token_urlsafe(24)}
     _check(api.post("/v1/operator/accounts", json={**login, "role": "finance"},
                     headers={"Authorization": f"Bearer {settings.api.operator_token.get_secret_value()}"}),
            "creating the demo's finance operator")
     token = _check(api.post("/v1/operator/auth/login", json=login), "signing the operator in")
-    return {"Authorization": f"Bearer {token['access_token']}"}
+    return {"Authorization": f"Bearer {token['access_token']}"}, login
 
 
 def _register(api: httpx.Client, operator: dict[str, str], plan_slug: str, run: str,
@@ -258,16 +259,15 @@ def _invoice(api: httpx.Client, operator: dict[str, str], tenants: list[DemoTena
     return all_match, run
 
 
-def _print_web_app(settings: Settings, tenant: DemoTenant) -> None:
+def _print_web_app(settings: Settings, tenant: DemoTenant, operator_login: dict[str, str]) -> None:
     app = f"http://{settings.api.host}:{settings.api.port}/"
     if not (settings.web.dist_dir / "index.html").is_file():
         console.print(f"  Web app          {app} [yellow](not built: run make install)[/]")
         return
     console.print(f"  Web app          [bold]{app}[/]")
     console.print(f"    sign in as     {tenant.email}  password {tenant.password}  (owner of {tenant.slug})")
-    # The operator token is shown only where it is the local one (never a production secret).
-    token = settings.api.operator_token.get_secret_value() if settings.environment != "production" else "<yours>"
-    console.print(f"    or, Operator tab, with the operator token {token}")
+    # The demo's own finance operator, made for this run: the bootstrap token opens no page.
+    console.print(f"    or, Operator tab, {operator_login['email']}  password {operator_login['password']}  (finance)")
 
 
 def run_demo(settings: Settings, events: int = 20_000) -> int:
@@ -278,7 +278,7 @@ def run_demo(settings: Settings, events: int = 20_000) -> int:
     period = DemoPeriod.last_closed(datetime.now(timezone.utc), usage_horizon(settings))
     with httpx.Client(base_url=f"http://{settings.api.host}:{settings.api.port}", timeout=30) as api, \
             httpx.Client(base_url=f"http://{settings.ingest.host}:{settings.ingest.port}", timeout=30) as ingest:
-        operator = _demo_operator(api, settings, run)  # finance: plans, migrations, invoice runs
+        operator, operator_login = _demo_operator(api, settings, run)  # finance: plans, invoice runs
         tenants = _register(api, operator, f"demo-pro-{run}", run, period)
         _push(ingest, tenants, events, period)
         _wait_for_usage(api, tenants, period)
@@ -286,7 +286,7 @@ def run_demo(settings: Settings, events: int = 20_000) -> int:
     console.rule("[bold]Where to look")
     console.print(f"  Invoice run      {invoice_run['ui_url']}  (table and summary: its Artifacts tab)")
     console.print(f"  Run it yourself  {invoice_run['deployment_url']}  (Run > Custom run: period, tenants, dry_run)")
-    _print_web_app(settings, tenants[0])
+    _print_web_app(settings, tenants[0], operator_login)
     console.print(f"  Admin API docs   http://{settings.api.host}:{settings.api.port}/docs")
     console.print(f"  Ingest API docs  http://{settings.ingest.host}:{settings.ingest.port}/docs")
     console.print(f"  Prefect UI       http://127.0.0.1:{settings.prefect.port}")

@@ -175,6 +175,7 @@ ROUTE_PERMISSIONS = {
     ("GET", "/v1/operator/analytics/revenue/top"): "analytics.revenue",
     ("GET", "/v1/operator/analytics/usage"): "analytics.usage",
     ("GET", "/v1/operator/analytics/usage/top"): "analytics.usage",
+    ("GET", "/v1/operator/analytics/pipeline"): "pipeline.read",
     ("GET", "/v1/operator/tenants"): "tenants.read",
     ("POST", "/v1/operator/tenants/{tenant_id}/suspend"): "tenants.suspend",
     ("POST", "/v1/operator/tenants/{tenant_id}/resume"): "tenants.suspend",

@@ -24,6 +24,7 @@ import httpx
 import pytest
 
 from meterline.settings import PROJECT_ROOT, Settings
+from tests.support.operators import operator_headers_sync
 
 __all__ = ["CHROMIUM_FLAGS", "build_web_app", "screenshot_dir", "AppTenant", "register_tenant", "push_events",
            "wait_for_totals", "operator_plan"]
@@ -72,7 +73,8 @@ def _ok(response: httpx.Response) -> dict:
 
 
 def operator_plan(api: httpx.Client, settings: Settings, slug: str, *, limits: bool = True) -> str:
-    operator = {"Authorization": f"Bearer {settings.api.operator_token.get_secret_value()}"}
+    # Plans are finance's (docs/operators.md): a finance operator made by the bootstrap token.
+    operator = operator_headers_sync(str(api.base_url), settings, "finance")
     _ok(api.post("/v1/plans", headers=operator, json={
         "slug": slug, "name": f"Web {slug[-4:]}", "currency": "USD", "flat_fee": "49.00",
         "charges": [{"model": "unit", "meter_slug": "api-calls", "unit_price": "0.002"},

@@ -19,12 +19,13 @@ def sign_in(page, base_url: str, tenant: AppTenant) -> None:
     page.get_by_role("heading", name="Dashboard").wait_for()
 
 
-def sign_in_operator(page, base_url: str, token: str) -> None:
+def sign_in_operator(page, base_url: str, email: str, password: str, heading: str = "Operator console") -> None:
     page.goto(base_url + "/sign-in")
     page.get_by_role("tab", name="Operator").click()
-    page.get_by_label("Operator token").fill(token)
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
-    page.get_by_role("heading", name="Operator console").wait_for()
+    page.get_by_role("heading", name=heading).wait_for()
 
 
 def shot(page, directory: Path, name: str) -> Path:

@@ -11,7 +11,7 @@ import pytest
 
 from tests.support.web import screenshot_dir, wait_for_totals
 
-from .pages import en_us_quantity, shot, shown_decimal, sign_in, sign_in_operator
+from .pages import en_us_quantity, shot, shown_decimal, sign_in
 
 pytestmark = [pytest.mark.integration, pytest.mark.e2e]
 
@@ -153,30 +153,6 @@ def test_settings_creates_a_key_shown_once_and_revokes_it(page, app_url, api, in
     page.get_by_role("button", name="Save", exact=True).click()
     page.get_by_text("Saved").wait_for()
     assert api.get("/v1/notifications/target", headers=tenant_with_usage.auth).json()["email"] == "alerts@example.com"
-
-
-def test_operator_console_charts_and_tables_equal_the_analytics_api(page, app_url, api, app_stack, tenant_with_usage):
-    token = app_stack.api.operator_token.get_secret_value()
-    sign_in_operator(page, app_url, token)
-    # Only the console is offered to the operator.
-    assert page.get_by_role("navigation").get_by_role("link").all_text_contents() == ["Operator console"]
-    with page.expect_response(lambda r: "/v1/operator/analytics/mrr" in r.url) as answered:
-        page.get_by_label("Months").select_option("3")
-    params = parse_qsl(urlsplit(answered.value.url).query)
-    operator = {"Authorization": f"Bearer {token}"}
-    mrr = api.get("/v1/operator/analytics/mrr", params=params, headers=operator).json()
-    table = page.get_by_test_id("mrr-table")
-    table.wait_for()
-    for row in mrr["rows"]:
-        shown = page.get_by_test_id(f"mrr-{row['month']}-{row['currency']}").text_content()
-        assert shown.startswith("$") and shown_decimal(shown[1:]) == Decimal(row["mrr"]).quantize(Decimal("0.01"))
-    top = api.get("/v1/operator/analytics/usage/top", params=params + [("limit", "10")], headers=operator).json()
-    ranked = page.get_by_test_id("top-usage").locator("li")
-    assert ranked.locator("span:first-child").all_text_contents() == [t["tenant_slug"] for t in top["rows"]]
-    assert [int(s.removesuffix(" events").replace(",", "")) for s in ranked.locator("span.num").all_text_contents()] \
-        == [t["events"] for t in top["rows"]]
-    assert page.locator(".chart svg").count() >= 5
-    shot(page, screenshot_dir(app_stack), "operator-console")
 
 
 def test_roles_are_offered_only_what_they_may_do(page, app_url, tenant_with_usage):

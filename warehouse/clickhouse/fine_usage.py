@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
 import orjson
@@ -202,6 +202,21 @@ class FineUsageReader:
         """Every stored copy of one of the tenant's events (one, unless a crash left two times)."""
         async with self._lock:
             return await asyncio.to_thread(self._events_sync, tenant_id, None, 10, event_id)
+
+
+    def _received_sync(self, since: datetime, age_limit: timedelta) -> list[tuple[datetime, int]]:
+        # received_at is not in the sort key: the bound on `time` (no accepted event is older
+        # than ingest's age limit) lets ClickHouse skip every older monthly partition.
+        rows = self._client.query(
+            f"SELECT toStartOfMinute(received_at) AS m, count() FROM {self._database}.events "
+            "WHERE received_at >= {since:DateTime64(3)} AND time >= {oldest:DateTime64(3)} GROUP BY m ORDER BY m",
+            parameters={"since": since, "oldest": since - age_limit}).result_rows
+        return [(_utc(minute), int(count)) for minute, count in rows]
+
+    async def received_per_minute(self, since: datetime, age_limit: timedelta) -> list[tuple[datetime, int]]:
+        """Events of every tenant stored so far, per minute of their acceptance by ingest, from `since`."""
+        async with self._lock:
+            return await asyncio.to_thread(self._received_sync, since, age_limit)
 
 
 def build_fine_usage_reader(clickhouse: ClickHouseSettings) -> FineUsageReader:

@@ -17,8 +17,11 @@ const Billing = lazy(() => import("../features/billing/Billing"));
 const Developers = lazy(() => import("../features/developers/Developers"));
 const Settings = lazy(() => import("../features/settings/Settings"));
 const Operator = lazy(() => import("../features/operator/Operator"));
+const OperatorTenants = lazy(() => import("../features/operator/Tenants"));
+const InvoiceRuns = lazy(() => import("../features/operator/InvoiceRuns"));
+const Pipeline = lazy(() => import("../features/operator/Pipeline"));
 
-const PAGES = [Dashboard, UsageExplorer, Billing, Developers, Settings, Operator];
+const PAGES = [Dashboard, UsageExplorer, Billing, Developers, Settings, Operator, OperatorTenants, InvoiceRuns, Pipeline];
 
 const queries = new QueryClient({
   defaultOptions: {

@@ -26,14 +26,15 @@ export function Layout() {
                 onClick={() => setOpen(!open)}>Menu</button>
         <nav id="main-nav" className={open ? "nav open" : "nav"} aria-label="Main">
           {NAV.filter((item) => allowed(item, session)).map((item) => (
-            <NavLink key={item.to} to={item.to} end={item.to === "/"} onClick={() => setOpen(false)}>
+            <NavLink key={item.to} to={item.to} end={item.to === "/" || item.to === "/operator"} onClick={() => setOpen(false)}>
               {item.label}
             </NavLink>
           ))}
         </nav>
         <div className="who">
           <span className="muted" data-testid="who">
-            {session?.kind === "user" ? `${session.email} · ${session.role}` : "Operator"}
+            {session?.kind === "user" ? `${session.email} · ${session.role}`
+              : session ? `${session.email} · ${session.role} operator` : ""}
           </span>
           <button type="button" className="secondary small" onClick={signOut}>Sign out</button>
         </div>

@@ -1,14 +1,20 @@
 // Who is signed in. Access tokens are bearer tokens (the API sets no cookies), kept in this
 // tab's sessionStorage: gone when the tab closes, never sent anywhere but the API.
-// A tenant user's role and tenant come from the token's own claims; the operator signs in
-// with the platform operator token and sees only the operator console.
+// A tenant user's role and tenant come from the token's own claims; an operator (finance or
+// sre) signs in with an operator account and sees only the console sections its role may use.
 
 export type Role = "owner" | "admin" | "manager" | "member" | "viewer";
 export const ROLES: Role[] = ["owner", "admin", "manager", "member", "viewer"];
 
 export type Session =
   | { kind: "user"; token: string; expiresAt: string; role: Role; tenantId: string; userId: string; email: string }
-  | { kind: "operator"; token: string };
+  | { kind: "operator"; token: string; expiresAt: string; email: string; role: OperatorRole;
+      permissions: OperatorPermission[] };
+
+export type OperatorRole = "finance" | "sre";
+/** api/operator_roles.py's permissions, as GET /v1/operator/me lists them for the caller's role. */
+export type OperatorPermission = "tenants.read" | "tenants.suspend" | "plans.write" | "analytics.revenue" |
+  "analytics.usage" | "invoices.retained" | "pipeline.read" | "billing.run";
 
 export type EndReason = "signed-out" | "expired" | "refused";
 
@@ -72,4 +78,9 @@ const RANK: Record<Role, number> = { owner: 5, admin: 4, manager: 3, member: 2, 
 /** Whether `session` may do what needs `minimum` (owner > admin > manager > member > viewer). */
 export function atLeast(session: Session | null, minimum: Role): boolean {
   return session?.kind === "user" && RANK[session.role] >= RANK[minimum];
+}
+
+/** Whether an operator session's role may do `permission` (the API checks the stored role anyway). */
+export function operatorMay(session: Session | null, permission: OperatorPermission): boolean {
+  return session?.kind === "operator" && (session.permissions ?? []).includes(permission);
 }

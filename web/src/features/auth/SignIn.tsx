@@ -25,7 +25,6 @@ export function SignIn() {
   const [mode, setMode] = useState<"user" | "operator">("user");
   const [email, setEmail] = useState("");
   const [password, setPassword] = useState("");
-  const [token, setToken] = useState("");
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   const ended = endReason();
@@ -40,8 +39,8 @@ export function SignIn() {
         await signIn(email, password);
         navigate(next ?? "/", { replace: true });
       } else {
-        await signInOperator(token);
-        navigate("/operator", { replace: true });
+        await signInOperator(email, password);
+        navigate(next?.startsWith("/operator") ? next : "/operator", { replace: true });
       }
     } catch (failure) {
       setError(explain(failure));
@@ -58,17 +57,12 @@ export function SignIn() {
         <button type="button" role="tab" aria-selected={mode === "operator"} onClick={() => setMode("operator")}>Operator</button>
       </div>
       <form onSubmit={submit} className="form">
-        {mode === "user" ? (
-          <>
-            <label>Email<input type="email" autoComplete="username" required value={email}
-                               onChange={(e) => setEmail(e.target.value)} /></label>
-            <label>Password<input type="password" autoComplete="current-password" required value={password}
-                                  onChange={(e) => setPassword(e.target.value)} /></label>
-          </>
-        ) : (
-          <label>Operator token<input type="password" autoComplete="off" required value={token}
-                                      onChange={(e) => setToken(e.target.value)} /></label>
-        )}
+        <label>Email<input type="email" autoComplete="username" required value={email}
+                           onChange={(e) => setEmail(e.target.value)} /></label>
+        <label>Password<input type="password" autoComplete="current-password" required value={password}
+                              onChange={(e) => setPassword(e.target.value)} /></label>
+        {mode === "operator" && <p className="muted small">Operator accounts (finance, SRE) are made by the platform's
+          bootstrap token or <code>meterline operator create</code>; a team member's account does not sign in here.</p>}
         <FormError message={error} />
         <button type="submit" disabled={busy}>{busy ? "Signing in…" : "Sign in"}</button>
       </form>

@@ -1,5 +1,5 @@
 import { api, type Schemas } from "../../lib/api";
-import { setSession, userSession } from "../../lib/session";
+import { setSession, userSession, type OperatorPermission } from "../../lib/session";
 
 export async function signIn(email: string, password: string): Promise<void> {
   const token = await api<Schemas["AccessTokenPublic"]>("/v1/auth/login", {
@@ -8,19 +8,16 @@ export async function signIn(email: string, password: string): Promise<void> {
   setSession(userSession(token.access_token, token.expires_at, email));
 }
 
-/** Checks the operator token against an operator-only read before keeping it. */
-export async function signInOperator(token: string): Promise<void> {
-  await fetchAsOperator(token);
-  setSession({ kind: "operator", token });
-}
-
-async function fetchAsOperator(token: string): Promise<void> {
-  const now = new Date();
-  const month = `${now.getUTCFullYear()}-${String(now.getUTCMonth() + 1).padStart(2, "0")}`;
-  const response = await fetch(`/v1/operator/analytics/subscriptions?from=${month}&months=1`, {
-    headers: { Authorization: `Bearer ${token}` },
+/** An operator account's sign-in: its token, then GET /v1/operator/me for what its role may do. */
+export async function signInOperator(email: string, password: string): Promise<void> {
+  const token = await api<Schemas["OperatorTokenPublic"]>("/v1/operator/auth/login", {
+    method: "POST", body: { email, password }, anonymous: true,
   });
-  if (!response.ok) throw new Error(response.status === 401 ? "That is not the operator token." : `The API answered ${response.status}.`);
+  const response = await fetch("/v1/operator/me", { headers: { Authorization: `Bearer ${token.access_token}` } });
+  if (!response.ok) throw new Error(`The API answered ${response.status} for this operator account.`);
+  const me = (await response.json()) as Schemas["OperatorPublic"];
+  setSession({ kind: "operator", token: token.access_token, expiresAt: token.expires_at, email: me.email,
+               role: me.role, permissions: me.permissions as OperatorPermission[] });
 }
 
 export type Registration = Schemas["TenantRegistrationPublic"];

@@ -1,4 +1,5 @@
-// The operator console: the platform's revenue and its pipeline, across every tenant.
+// The operator console: the platform's revenue and usage across every tenant (tenants, invoice
+// runs and the pipeline have their own sections, offered by role).
 import { useState } from "react";
 import { Card, PageHeader } from "../../components/Card";
 import { Empty, QueryView } from "../../components/States";
@@ -20,7 +21,6 @@ export default function Operator() {
   const revenue = useReport("revenue", from, months);
   const topRevenue = useReport("topRevenue", from, months);
   const topUsage = useReport("topUsage", from, months);
-  const usage = useReport("usage", from, months);
   const compact = (v: number) => new Intl.NumberFormat(locale, { notation: "compact" }).format(v);
 
   return (
@@ -80,7 +80,7 @@ export default function Operator() {
           <QueryView query={churn} what="churn">
             {(report) => (
               <>
-                <MonthLines label="Churn rate" series={["churn"]} format={(v) => formatPercent(String(v), locale)}
+                <MonthLines label="Churn rate" series={["churn"]} floor={0.1} format={(v) => formatPercent(String(v), locale)}
                             data={report.rows.map((r) => ({ month: r.month, churn: r.rate === null ? null : chartValue(r.rate) }))} />
                 <table className="compact" data-testid="churn-table"><tbody>{report.rows.map((r) => (
                   <tr key={r.month}><td>{r.month}</td><td className="num">{formatPercent(r.rate, locale)}</td>
@@ -132,34 +132,13 @@ export default function Operator() {
             )}
           </QueryView>
         </Card>
-        <Card title="Top tenants by usage">
+        <Card title="Top tenants by usage" className="span-3">
           <QueryView query={topUsage} what="top tenants">
             {(report) => report.rows.length === 0 ? <Empty title="No usage yet" /> : (
               <ol className="ranked" data-testid="top-usage">{report.rows.map((r) => (
                 <li key={r.tenant_id}><span>{r.tenant_slug}</span><span className="num">{formatCount(r.events, locale)} events</span></li>
               ))}</ol>
             )}
-          </QueryView>
-        </Card>
-        <Card title="Pipeline health" className="span-2">
-          <QueryView query={usage} what="pipeline volume">
-            {(report) => {
-              const perMonth = Object.values(report.rows.reduce<Record<string, { month: string; events: number }>>((acc, r) => {
-                acc[r.month] ??= { month: r.month, events: 0 };
-                acc[r.month].events += r.events;
-                return acc;
-              }, {}));
-              return (
-                <>
-                  <MonthBars label="Events counted per month" format={compact} series={["events"]} stacked={false} data={perMonth} />
-                  <table className="compact" data-testid="pipeline-table"><tbody>{perMonth.map((r) => (
-                    <tr key={r.month}><td>{r.month}</td><td className="num">{formatCount(r.events, locale)} events counted</td></tr>
-                  ))}</tbody></table>
-                  <p className="muted small">Consumer lag per partition, dead letters and flow runs are on
-                    <code> meterline status</code> and the Prometheus metrics; the API does not serve them to the console yet.</p>
-                </>
-              );
-            }}
           </QueryView>
         </Card>
       </div>

@@ -26,3 +26,44 @@ export function useReport<K extends keyof Reports>(name: K, from: string, months
     queryFn: () => api<Reports[K]>(`/v1/operator/analytics/${path}`, { query: { from, months, ...extra } }),
   });
 }
+
+export type TenantStanding = Schemas["TenantStandingPublic"];
+export type TenantPage = Schemas["TenantPagePublic"];
+export type InvoiceRun = Schemas["InvoiceRunPublic"];
+
+/** One page of GET /v1/operator/tenants (cursor pagination: `cursor` from the previous page). */
+export function tenantsPage(cursor: string | null): Promise<TenantPage> {
+  return api<TenantPage>("/v1/operator/tenants", { query: { limit: PAGE_SIZE, cursor } });
+}
+
+export const PAGE_SIZE = 50;
+
+export function suspendTenant(id: string, reason: string): Promise<TenantStanding> {
+  return api<TenantStanding>(`/v1/operator/tenants/${id}/suspend`, { method: "POST", body: { reason } });
+}
+
+export function resumeTenant(id: string): Promise<TenantStanding> {
+  return api<TenantStanding>(`/v1/operator/tenants/${id}/resume`, { method: "POST" });
+}
+
+export function startInvoiceRun(body: Schemas["InvoiceRunCreate"]): Promise<InvoiceRun> {
+  return api<InvoiceRun>("/v1/operator/invoice-runs", { method: "POST", body });
+}
+
+/** Prefect's final state types: a run in any other state is still going, and is polled. */
+const FINAL = new Set(["COMPLETED", "FAILED", "CANCELLED", "CRASHED"]);
+export const isFinal = (run: InvoiceRun) => FINAL.has(run.state_type.toUpperCase());
+
+export function useInvoiceRuns() {
+  return useQuery({
+    queryKey: ["operator", "invoice-runs"],
+    queryFn: () => api<InvoiceRun[]>("/v1/operator/invoice-runs", { query: { limit: 20 } }),
+    refetchInterval: (query) => (query.state.data ?? []).some((run) => !isFinal(run)) ? 2_000 : false,
+  });
+}
+
+/** "YYYY-MM" of the month before `now`'s (UTC): the latest closed period. */
+export function lastClosedMonth(now: Date): string {
+  const start = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() - 1, 1));
+  return `${start.getUTCFullYear()}-${String(start.getUTCMonth() + 1).padStart(2, "0")}`;
+}
