@@ -72,7 +72,10 @@ def _ok(response: httpx.Response) -> dict:
 
 
 def operator_plan(api: httpx.Client, settings: Settings, slug: str, *, limits: bool = True) -> str:
-    operator = {"Authorization": f"Bearer {settings.api.operator_token.get_secret_value()}"}
+    from tests.support.operators import operator_headers_sync
+
+    # Plans are a finance operator's to create (the bootstrap token only makes operator accounts).
+    operator = operator_headers_sync(str(api.base_url), settings, "finance")
     _ok(api.post("/v1/plans", headers=operator, json={
         "slug": slug, "name": f"Web {slug[-4:]}", "currency": "USD", "flat_fee": "49.00",
         "charges": [{"model": "unit", "meter_slug": "api-calls", "unit_price": "0.002"},
