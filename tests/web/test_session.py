@@ -49,7 +49,7 @@ def test_an_access_token_about_to_expire_is_refreshed_before_it_does(page, app_u
     assert api.get("/v1/users/me", headers={"Authorization": f"Bearer {second['token']}"}).status_code == 200
     # Still signed in, the pages work with the new token.
     page.get_by_role("link", name="Usage").click()
-    page.get_by_role("heading", name="Usage").wait_for()
+    page.get_by_role("heading", name="Usage explorer").wait_for()
     assert page.get_by_role("heading", name="Sign in to Meterline").count() == 0
 
 

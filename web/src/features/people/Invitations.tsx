@@ -42,8 +42,9 @@ export function Invitations({ locale }: { locale: string }) {
     queryKey: ["invitation-emails"],
     queryFn: () => api<Outbox>("/v1/notifications/outbox", { query: { channel: "email", limit: 500 } }),
   });
-  const refresh = () => Promise.all([queries.invalidateQueries({ queryKey: ["invitations"] }),
-    queries.invalidateQueries({ queryKey: ["invitation-emails"] })]);
+  // The audit log records each invitation and withdrawal.
+  const refresh = () => Promise.all(["invitations", "invitation-emails", "audit"].map((key) =>
+    queries.invalidateQueries({ queryKey: [key] })));
   const invite = useMutation({
     mutationFn: () => api<Invitation>("/v1/users/invitations", { method: "POST", body: { email: email.trim(), role } }),
     onSuccess: () => { setEmail(""); return refresh(); },

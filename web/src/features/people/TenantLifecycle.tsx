@@ -42,7 +42,9 @@ export function TenantLifecycle({ locale }: { locale: string }) {
     setConfirming(false);
     setTyped("");
     if (next) queries.setQueryData(["tenant-standing"], next);
-    return queries.invalidateQueries({ queryKey: ["tenant-standing"] });
+    // The audit log records exports and deletion requests.
+    return Promise.all([queries.invalidateQueries({ queryKey: ["tenant-standing"] }),
+      queries.invalidateQueries({ queryKey: ["audit"] })]);
   };
   const takeExport = useMutation({ mutationFn: (slug: string) => downloadExport(slug), onSuccess: () => done() });
   const requestDeletion = useMutation({

@@ -1,5 +1,6 @@
 // A suspended or deleting tenant is said so on every page, with the reason the API gives.
-import { useSession } from "../../lib/useSession";
+import { formatInstant } from "../../lib/format";
+import { useLocale, useSession } from "../../lib/useSession";
 import { useStanding } from "./TenantLifecycle";
 
 const MEANING = {
@@ -9,6 +10,7 @@ const MEANING = {
 
 export function TenantStanding() {
   const session = useSession();
+  const locale = useLocale();
   const standing = useStanding(session?.kind === "user");
   if (session?.kind !== "user") return null;
   const status = standing.data?.status ?? session.tenantStatus;
@@ -16,7 +18,10 @@ export function TenantStanding() {
   if (status === "active") return null;
   return (
     <div className={`standing standing-${status}`} role="status" data-testid="tenant-standing">
-      <strong>{MEANING[status]}</strong>{reason && <> Reason: {reason}.</>}
+      <strong>{MEANING[status]}</strong>
+      {status === "deleting" && standing.data?.purge_after
+        ? <> Purged after {formatInstant(standing.data.purge_after, "UTC", locale)} UTC.</>
+        : reason && <> Reason: {reason}.</>}
       {status === "deleting" && session.role === "owner" && <> The deletion can be cancelled in Settings.</>}
     </div>
   );

@@ -4,7 +4,7 @@ import { useState } from "react";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { Card } from "../../components/Card";
 import { ErrorState, QueryView } from "../../components/States";
-import { api, type Schemas } from "../../lib/api";
+import { api, refreshSession, type Schemas } from "../../lib/api";
 import { formatInstant } from "../../lib/format";
 import { atLeast, ROLES, type Role } from "../../lib/session";
 import { browserTimeZone } from "../../lib/timeRange";
@@ -41,7 +41,8 @@ export function Users({ locale }: { locale: string }) {
   const myRole: Role = me?.role ?? "viewer";
   const users = useQuery({ queryKey: ["users"], queryFn: () => api<Schemas["UserPagePublic"]>("/v1/users", { query: { limit: 500 } }) });
   const [pending, setPending] = useState<Pending | null>(null);
-  const refresh = () => queries.invalidateQueries({ queryKey: ["users"] });
+  const refresh = () => Promise.all([queries.invalidateQueries({ queryKey: ["users"] }),
+    queries.invalidateQueries({ queryKey: ["audit"] })]);
   const changeRole = useMutation({
     mutationFn: ({ user, role }: { user: User; role: Role }) => api<User>(`/v1/users/${user.id}/role`, { method: "PUT", body: { role } }),
     onSuccess: refresh,
@@ -53,8 +54,11 @@ export function Users({ locale }: { locale: string }) {
     onSuccess: async (_, { kind }) => {
       setPending(null);
       await refresh();
-      // Now an admin: the current token still says owner until the next one is issued.
-      if (kind === "transfer") queries.invalidateQueries();
+      // Now an admin: the current token still says owner; the next one carries the new role.
+      if (kind === "transfer") {
+        await refreshSession();
+        await queries.invalidateQueries();
+      }
     },
   });
 
@@ -93,14 +97,14 @@ export function Users({ locale }: { locale: string }) {
                       </select>
                     ) : <span className={`badge badge-role-${role}`} data-testid="role">{role}</span>}</td>
                     <td>{formatInstant(user.created_at, zone, locale)}</td>
-                    <td className="row-actions">
+                    <td><div className="row-actions">
                       {myRole === "owner" && !mine && (
                         <button type="button" className="secondary small" aria-label={`Make ${user.email} the owner`}
                                 onClick={() => setPending({ kind: "transfer", user })}>Make owner</button>)}
                       {canManage && (
                         <button type="button" className="secondary small danger-text" aria-label={`Remove ${user.email}`}
                                 onClick={() => setPending({ kind: "remove", user })}>Remove</button>)}
-                    </td>
+                    </div></td>
                   </tr>
                 );
               })}</tbody>
