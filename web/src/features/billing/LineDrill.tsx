@@ -68,7 +68,7 @@ export function LineWindows({ number, line, locale }: { number: string; line: Li
               <strong>{first.meter_slug}</strong>, {formatInstant(first.segment_start, "UTC", locale)} to {formatInstant(first.segment_end, "UTC", locale)} UTC:{" "}
               <span data-testid={`windows-total-${line.position}`}>{formatQuantity(first.total_quantity, locale)}</span> from{" "}
               <span data-testid={`windows-events-${line.position}`}>{formatCount(first.total_events, locale)}</span> events
-              in {formatCount(windows.length, locale)}{data.pages.at(-1)?.next_cursor ? "+" : ""} hourly windows
+              in {formatCount(windows.length, locale)}{data.pages.at(-1)?.next_cursor ? "+" : ""} hourly window{windows.length === 1 ? "" : "s"}
             </p>
             <table className="inner" data-testid={`line-windows-${line.position}`}>
               <thead><tr><th scope="col">Hour (UTC)</th><th scope="col">Group</th><th scope="col" className="num">Quantity</th>
