@@ -77,6 +77,11 @@ def test_users_invitations_role_table_and_audit_equal_the_api(page, app_url, api
     assert page.get_by_test_id("audit-action").all_text_contents() == [e["action"] for e in audit]
     assert "user.invited" in [e["action"] for e in audit]
     shot(page, screenshot_dir(app_stack), "settings-people")
+    # At phone width the page does not scroll sideways: wide tables scroll inside their card.
+    page.set_viewport_size({"width": 390, "height": 844})
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    shot(page, screenshot_dir(app_stack), "settings-people-phone")
+    page.set_viewport_size({"width": 1280, "height": 900})
     # Withdrawn: gone from the page and the API.
     page.get_by_role("button", name=f"Withdraw the invitation of {email}").click()
     page.get_by_text("No pending invitations").wait_for()
