@@ -184,10 +184,10 @@ def test_owner_exports_then_asks_for_deletion_and_cancels_it(page, app_url, api,
     assert dialog.get_by_role("button", name="Delete the tenant").is_disabled()
     dialog.get_by_label(f"Type {owner.slug} to confirm").fill(owner.slug)
     dialog.get_by_role("button", name="Delete the tenant").click()
+    shown = card.get_by_test_id("purge-after")
+    shown.wait_for()  # the page has the API's answer: the API has the request
     standing = api.get("/v1/tenant", headers=owner.auth).json()
     assert standing["status"] == "deleting"
-    shown = card.get_by_test_id("purge-after")
-    shown.wait_for()
     assert _en_us_instant(standing["purge_after"]) in shown.text_content()
     assert f"a grace period of {app_stack.api.tenant_deletion_grace_days} days" in shown.text_content()
     page.get_by_test_id("tenant-standing").filter(has_text="This tenant is being deleted").wait_for()
