@@ -105,11 +105,18 @@ def test_invited_viewer_accepts_in_the_browser_and_sees_only_what_a_viewer_may(p
     viewer.get_by_role("button", name="Join").click()
     viewer.get_by_role("heading", name="Dashboard").wait_for()
     assert viewer.get_by_test_id("who").text_content() == f"{email} · viewer"
-    # Only what a viewer may: reading. No billing, no settings, no write action offered.
+    # Only what a viewer may: reading. No settings, no write action offered.
     links = viewer.get_by_role("navigation", name="Main").get_by_role("link").all_text_contents()
-    assert links == ["Dashboard", "Usage", "Developers"]
+    assert links == ["Dashboard", "Usage", "Billing", "Developers"]
     viewer.get_by_test_id("preview-total").wait_for()  # the running invoice is theirs to read
-    assert viewer.get_by_role("link", name="Invoices and plan →").count() == 0
+    viewer.get_by_role("link", name="Billing").click()
+    viewer.get_by_role("heading", name="Subscription").wait_for()
+    viewer.get_by_text("No invoices yet").wait_for()
+    viewer.get_by_text("No payments yet").wait_for()
+    for write in ("Cancel at period end", "Cancel now"):
+        assert viewer.get_by_role("button", name=write).count() == 0
+    assert viewer.get_by_label("New plan").count() == 0
+    shot(viewer, screenshot_dir(app_stack), "viewer-billing")
     viewer.goto(app_url + "/settings")  # typed in by hand: sent back to the dashboard
     viewer.get_by_role("heading", name="Dashboard").wait_for()
     viewer.get_by_role("link", name="Developers").click()

@@ -74,7 +74,7 @@ export default function Dashboard() {
               </dl>
             )}
           </QueryView>
-          {atLeast(session, "member") && <Link to="/billing">Invoices and plan →</Link>}
+          <Link to="/billing">Invoices and plan →</Link>
         </Card>
         <InvoicePreview locale={locale} className="span-3" />
         {atLeast(session, "member") && (
