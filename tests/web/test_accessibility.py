@@ -26,6 +26,12 @@ def test_every_control_is_named(page, app_url, tenant_with_usage, path):
     assert page.evaluate(UNNAMED) == []
 
 
+def test_the_accept_invitation_page_names_its_controls(page, app_url):
+    page.goto(app_url + "/accept-invitation")  # no token in the link: it is asked for
+    page.get_by_label("Invitation token (from the email)").wait_for()
+    assert page.evaluate(UNNAMED) == []
+
+
 def test_the_keyboard_reaches_the_navigation(page, app_url, tenant_with_usage):
     sign_in(page, app_url, tenant_with_usage)
     page.keyboard.press("Tab")

@@ -30,10 +30,12 @@ def test_sign_in_refuses_a_wrong_password_then_signs_in_and_out(page, app_url, t
 
 def test_an_expired_session_is_explained(page, app_url, tenant_with_usage):
     sign_in(page, app_url, tenant_with_usage)
-    # The API stops accepting the token (as at expiry, with no refresh to be had): the app says so.
+    # The API stops accepting the token and refuses the refresh token (as at expiry, the refresh
+    # token's too): the app says so.
     page.evaluate("""() => {
         const session = JSON.parse(sessionStorage.getItem('meterline.session'));
         session.token = session.token.slice(0, -4) + 'AAAA';
+        session.refreshToken = 'not-a-refresh-token';
         sessionStorage.setItem('meterline.session', JSON.stringify(session));
     }""")
     page.goto(app_url + "/usage")

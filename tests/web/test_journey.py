@@ -58,7 +58,8 @@ def test_register_create_key_push_and_see_usage(page, app_url, ingest, api, app_
     page.get_by_label("Range", exact=True).select_option("24h")
     page.get_by_label("Window", exact=True).select_option("minute")
     _total_is(page, "searches", "25")
-    assert page.locator(".chart svg .recharts-bar-rectangle").count() >= 1
+    # The chart draws a moment after the table (recharts measures its box first).
+    page.locator(".chart svg .recharts-bar-rectangle").first.wait_for()
 
     # More events: the open page updates by itself, chart and table alike.
     accepted = ingest.post("/v1/events", json=_events(17), headers={"Authorization": f"Bearer {key}"})

@@ -3,6 +3,7 @@ import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
 import { BrowserRouter, Navigate, Route, Routes } from "react-router-dom";
 import { Loading } from "../components/States";
 import { ApiError } from "../lib/api";
+import { AcceptInvitation } from "../features/auth/AcceptInvitation";
 import { Register } from "../features/auth/Register";
 import { SessionKeeper } from "../features/auth/SessionKeeper";
 import { SignIn } from "../features/auth/SignIn";
@@ -42,6 +43,7 @@ export function App() {
         <Routes>
           <Route path="/sign-in" element={<SignIn />} />
           <Route path="/register" element={<Register />} />
+          <Route path="/accept-invitation" element={<AcceptInvitation />} />
           <Route element={<Layout />}>
             {NAV.map((item, index) => {
               const Page = PAGES[index];

@@ -1,9 +1,10 @@
 import { useState } from "react";
 import { NavLink, Outlet, useNavigate } from "react-router-dom";
 import { useQueryClient } from "@tanstack/react-query";
-import { setSession } from "../lib/session";
+import { signOut as endSession } from "../lib/api";
 import { useSession } from "../lib/useSession";
 import { allowed, NAV } from "./nav";
+import { TenantStanding } from "../features/people/TenantStanding";
 
 export function Layout() {
   const session = useSession();
@@ -11,8 +12,8 @@ export function Layout() {
   const queries = useQueryClient();
   const [open, setOpen] = useState(false);
 
-  function signOut() {
-    setSession(null, "signed-out");
+  async function signOut() {
+    await endSession();
     queries.clear();
     navigate("/sign-in", { replace: true });
   }
@@ -40,6 +41,7 @@ export function Layout() {
         </div>
       </header>
       <main id="main" className="content" tabIndex={-1}>
+        <TenantStanding />
         <Outlet />
       </main>
     </div>

@@ -5,7 +5,7 @@ export interface NavItem { to: string; label: string; minimum?: Role; operator?:
 export const NAV: NavItem[] = [
   { to: "/", label: "Dashboard" },
   { to: "/usage", label: "Usage" },
-  { to: "/billing", label: "Billing", minimum: "member" },
+  { to: "/billing", label: "Billing" }, // viewers read invoices, payments and corrections; writes need an admin
   { to: "/developers", label: "Developers" },
   { to: "/settings", label: "Settings", minimum: "admin" },
   // The operator console's sections, each offered to the operator roles that hold its permission.

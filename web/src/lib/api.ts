@@ -2,7 +2,7 @@
 // session, the API's error shape turned into an ApiError (status, code, field problems),
 // and a silent token refresh before giving up on a 401.
 import type { components } from "./api-schema";
-import { getSession, setSession, type Session } from "./session";
+import { getSession, refreshedSession, setSession, type Session } from "./session";
 
 export type Schemas = components["schemas"];
 
@@ -62,21 +62,22 @@ async function send(path: string, options: RequestOptions, session: Session | nu
   });
 }
 
-// One refresh at a time, shared by every request that met a 401 meanwhile.
+// One refresh at a time, shared by every request that met a 401 meanwhile: a refresh token
+// works once, and presenting it twice would end the session (the API's reuse detection).
 let refreshing: Promise<boolean> | null = null;
-let refreshUnavailable = false;
 
-/** A new access token for the signed-in user, if the API offers refresh (POST /v1/auth/refresh). */
+/** Trades the session's refresh token for a new pair (POST /v1/auth/refresh); false when refused. */
 export function refreshSession(): Promise<boolean> {
   const session = getSession();
-  if (session?.kind !== "user" || refreshUnavailable) return Promise.resolve(false);
+  if (session?.kind !== "user" || !session.refreshToken) return Promise.resolve(false);
   refreshing ??= (async () => {
     try {
-      const response = await send("/v1/auth/refresh", { method: "POST", body: {} }, session);
-      if (response.status === 404 || response.status === 405) refreshUnavailable = true;
+      const response = await send("/v1/auth/refresh", {
+        method: "POST", body: { refresh_token: session.refreshToken }, anonymous: true }, null);
       if (!response.ok) return false;
-      const token = (await response.json()) as Schemas["AccessTokenPublic"];
-      setSession({ ...session, token: token.access_token, expiresAt: token.expires_at });
+      const tokens = (await response.json()) as Schemas["AccessTokenPublic"];
+      // Signed out (or in as someone else) while it was under way: keep what is there now.
+      if (getSession() === session) setSession(refreshedSession(session, tokens));
       return true;
     } catch {
       return false;
@@ -85,6 +86,19 @@ export function refreshSession(): Promise<boolean> {
     }
   })();
   return refreshing;
+}
+
+/** Ends the session at the API (its access and refresh tokens stop working), then here. */
+export async function signOut(): Promise<void> {
+  const session = getSession();
+  if (session?.kind === "user") {
+    try {
+      await send("/v1/auth/logout", { method: "POST" }, session);
+    } catch {
+      // unreachable API: the tokens expire by themselves; the tab forgets them now either way
+    }
+  }
+  setSession(null, "signed-out");
 }
 
 /** The raw response of a successful request (CSV exports); ApiError otherwise. */

@@ -6,10 +6,21 @@
 export type Role = "owner" | "admin" | "manager" | "member" | "viewer";
 export const ROLES: Role[] = ["owner", "admin", "manager", "member", "viewer"];
 
-export type Session =
-  | { kind: "user"; token: string; expiresAt: string; role: Role; tenantId: string; userId: string; email: string }
-  | { kind: "operator"; token: string; expiresAt: string; email: string; role: OperatorRole;
-      permissions: OperatorPermission[] };
+export type TenantStatus = "active" | "suspended" | "deleting";
+
+export interface UserSession {
+  kind: "user"; token: string; expiresAt: string; role: Role; tenantId: string; userId: string; email: string;
+  /** Single use: traded at POST /v1/auth/refresh for the next pair (null when the API gave none). */
+  refreshToken: string | null;
+  tenantStatus: TenantStatus; tenantStatusReason: string | null;
+}
+
+export interface OperatorSession {
+  kind: "operator"; token: string; expiresAt: string; email: string; role: OperatorRole;
+  permissions: OperatorPermission[];
+}
+
+export type Session = UserSession | OperatorSession;
 
 export type OperatorRole = "finance" | "sre";
 /** api/operator_roles.py's permissions, as GET /v1/operator/me lists them for the caller's role. */
@@ -67,10 +78,23 @@ export function tokenClaims(token: string): Claims {
   return JSON.parse(atob(base64)) as Claims;
 }
 
-export function userSession(accessToken: string, expiresAt: string, email: string): Session {
-  const claims = tokenClaims(accessToken);
-  return { kind: "user", token: accessToken, expiresAt, role: claims.role, tenantId: claims.tenant_id,
-           userId: claims.sub, email };
+/** The API's answer to a login, a registration, an accepted invitation or a refresh. */
+export interface IssuedTokens {
+  access_token: string; expires_at: string; refresh_token?: string | null;
+  tenant_status?: TenantStatus; tenant_status_reason?: string | null;
+}
+
+export function userSession(tokens: IssuedTokens, email: string): UserSession {
+  const claims = tokenClaims(tokens.access_token);
+  return { kind: "user", token: tokens.access_token, expiresAt: tokens.expires_at, role: claims.role,
+           tenantId: claims.tenant_id, userId: claims.sub, email, refreshToken: tokens.refresh_token ?? null,
+           tenantStatus: tokens.tenant_status ?? "active", tenantStatusReason: tokens.tenant_status_reason ?? null };
+}
+
+/** The session after a refresh: the new pair, and the role the new token carries (a downgrade shows). */
+export function refreshedSession(session: UserSession, tokens: IssuedTokens): UserSession {
+  const next = userSession(tokens, session.email);
+  return { ...next, tenantStatus: session.tenantStatus, tenantStatusReason: session.tenantStatusReason };
 }
 
 const RANK: Record<Role, number> = { owner: 5, admin: 4, manager: 3, member: 2, viewer: 1 };

@@ -5,7 +5,7 @@ export async function signIn(email: string, password: string): Promise<void> {
   const token = await api<Schemas["AccessTokenPublic"]>("/v1/auth/login", {
     method: "POST", body: { email, password }, anonymous: true,
   });
-  setSession(userSession(token.access_token, token.expires_at, email));
+  setSession(userSession(token, email));
 }
 
 /** An operator account's sign-in: its token, then GET /v1/operator/me for what its role may do. */
@@ -24,6 +24,6 @@ export type Registration = Schemas["TenantRegistrationPublic"];
 
 export async function register(body: Schemas["TenantCreate"]): Promise<Registration> {
   const done = await api<Registration>("/v1/tenants", { method: "POST", body, anonymous: true });
-  setSession(userSession(done.access_token.access_token, done.access_token.expires_at, body.owner_email));
+  setSession(userSession(done.access_token, body.owner_email));
   return done;
 }

@@ -4,6 +4,10 @@ import { Card, PageHeader } from "../../components/Card";
 import { Empty, ErrorState, QueryView } from "../../components/States";
 import { api, type Schemas } from "../../lib/api";
 import { formatDate, formatMinor, formatMoney, formatQuantity, formatUnitPrice } from "../../lib/format";
+import { Corrections, Payments } from "./BillingHistory";
+import { ChangePlan } from "./ChangePlan";
+import { InvoiceLines } from "./InvoiceLines";
+import { InvoicePreview } from "./InvoicePreview";
 import { atLeast } from "../../lib/session";
 import { useSubscription } from "../../lib/tenant";
 import { useLocale, useSession } from "../../lib/useSession";
@@ -30,20 +34,7 @@ function Invoice({ invoice, locale }: { invoice: Invoice; locale: string }) {
       {open && (
         <tr id={id} className="expanded">
           <td colSpan={5}>
-            <table className="inner">
-              <thead><tr><th scope="col">Line</th><th scope="col" className="num">Quantity</th>
-                <th scope="col" className="num">Unit price</th><th scope="col" className="num">Amount</th></tr></thead>
-              <tbody>
-                {invoice.lines.map((line) => (
-                  <tr key={line.position}>
-                    <td>{line.description}{line.tier && <span className="muted"> ({line.tier})</span>}</td>
-                    <td className="num">{formatQuantity(line.quantity, locale)}</td>
-                    <td className="num">{line.unit_price ? formatUnitPrice(line.unit_price, invoice.currency, locale) : "–"}</td>
-                    <td className="num" data-testid="line-amount">{formatMinor(line.amount_minor, invoice.currency, locale)}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
+            <InvoiceLines number={invoice.number} lines={invoice.lines} currency={invoice.currency} locale={locale} drill />
           </td>
         </tr>
       )}
@@ -78,34 +69,6 @@ function CancelControls() {
   );
 }
 
-/** Late usage for periods already invoiced: billed on the next invoice as corrections. */
-function Corrections({ locale }: { locale: string }) {
-  const corrections = useQuery({
-    queryKey: ["corrections"], queryFn: () => api<Schemas["CorrectionPublic"][]>("/v1/stream/corrections"),
-  });
-  return (
-    <Card title="Late usage corrections" className="span-3">
-      <QueryView query={corrections} what="corrections">
-        {(list) => list.length === 0 ? <Empty title="No late usage">Events that arrive after their period was invoiced are listed here and billed on the next invoice.</Empty> : (
-          <div className="table-wrap">
-            <table data-testid="corrections">
-              <thead><tr><th scope="col">Invoice</th><th scope="col">Meter</th><th scope="col">Window (UTC)</th>
-                <th scope="col">Kind</th><th scope="col" className="num">Quantity</th><th scope="col" className="num">Events</th></tr></thead>
-              <tbody>{list.map((c) => (
-                <tr key={c.invoice_number + c.meter_slug + c.window_start}>
-                  <td>{c.invoice_number}</td><td>{c.meter_slug}</td><td>{formatDate(c.window_start, "UTC", locale)}</td>
-                  <td>{c.kind === "delta" ? "late units" : "restated"}</td>
-                  <td className="num">{formatQuantity(c.quantity, locale)}</td><td className="num">{c.event_count}</td>
-                </tr>
-              ))}</tbody>
-            </table>
-          </div>
-        )}
-      </QueryView>
-    </Card>
-  );
-}
-
 export default function Billing() {
   const session = useSession();
   const locale = useLocale();
@@ -135,6 +98,7 @@ export default function Billing() {
                   ))}
                 </ul>
                 {atLeast(session, "admin") && current.status !== "canceled" && !current.cancel_at_period_end && <CancelControls />}
+                {atLeast(session, "admin") && current.status !== "canceled" && <ChangePlan current={current} locale={locale} />}
               </>
             )}
           </QueryView>
@@ -152,7 +116,9 @@ export default function Billing() {
             )}
           </QueryView>
         </Card>
-        <Corrections locale={locale} />
+        <InvoicePreview locale={locale} className="span-3" />
+        <Payments locale={locale} />
+        <Corrections locale={locale} currency={subscription.data?.plan.currency ?? "USD"} />
       </div>
     </>
   );

@@ -4,6 +4,7 @@ import { useQuery } from "@tanstack/react-query";
 import { Link } from "react-router-dom";
 import { Card, PageHeader } from "../../components/Card";
 import { Freshness } from "../../components/Freshness";
+import { InvoicePreview } from "../billing/InvoicePreview";
 import { LimitBar } from "../../components/LimitBar";
 import { Empty, ErrorState, Loading, QueryView } from "../../components/States";
 import { api, type Schemas } from "../../lib/api";
@@ -73,8 +74,9 @@ export default function Dashboard() {
               </dl>
             )}
           </QueryView>
-          {atLeast(session, "member") && <Link to="/billing">Invoices and plan →</Link>}
+          <Link to="/billing">Invoices and plan →</Link>
         </Card>
+        <InvoicePreview locale={locale} className="span-3" />
         {atLeast(session, "member") && (
           <Card title="Recent alerts" className="span-3">
             <QueryView query={alerts} what="alerts">
