@@ -16,7 +16,7 @@ from meterline.demo import DemoPeriod
 from tests.support.operators import bootstrap_headers, new_operator_body
 from tests.support.web import push_events, register_tenant, screenshot_dir, wait_for_totals
 
-from .pages import shot, shown_decimal, sign_in, sign_in_operator
+from .pages import en_us_quantity, shot, shown_decimal, sign_in, sign_in_operator
 
 pytestmark = [pytest.mark.integration, pytest.mark.e2e]
 
@@ -174,13 +174,14 @@ def test_dry_run_outcomes_equal_the_api_and_an_open_month_is_explained(page, app
 def test_journey_finance_dry_runs_then_invoices_a_closed_month_and_the_owner_sees_the_invoice(
         page, browser, app_url, api, ingest, app_stack, flows_service, finance, plan):
     """As people would: usage in the month that has closed, finance's dry run shows the invoice
-    to be, the real run issues it, and the tenant's owner finds it with its usage line."""
+    to be, the real run issues it, and the tenant's owner finds it and opens its usage line down to
+    the events it was rated from."""
     period = DemoPeriod.last_closed(datetime.now(timezone.utc), usage_horizon(app_stack))
     tenant = register_tenant(api, None)
     migrated = api.post(f"/v1/operator/tenants/{tenant.tenant_id}/subscriptions", headers=finance["auth"],
                         json={"plan_slug": plan, "started_at": period.subscribed_at.isoformat()})
     assert migrated.status_code < 300, migrated.text
-    push_events(ingest, tenant, calls=321, tokens=[], at=period.subscribed_at + timedelta(hours=1))
+    pushed = push_events(ingest, tenant, calls=321, tokens=[], at=period.subscribed_at + timedelta(hours=1))
     params = {"from": period.start.isoformat(), "to": period.end.isoformat(), "window": "month"}
     wait_for_totals(api, tenant, params)
     sign_in_operator(page, app_url, finance["email"], finance["password"])
@@ -215,8 +216,55 @@ def test_journey_finance_dry_runs_then_invoices_a_closed_month_and_the_owner_see
         assert calls and Decimal(calls[0]["quantity"]) == 321
         owner.get_by_role("cell", name="321", exact=True).wait_for()
         shot(owner, screenshot_dir(app_stack), "operator-journey-owner-invoice")
+        _open_the_line_down_to_its_events(owner, api, tenant, invoice["number"], calls[0], pushed)
+        shot(owner, screenshot_dir(app_stack), "operator-journey-owner-line-events")
     finally:
         owner.context.close()
+
+
+def _all_line_events(api, tenant, number: str, position: int) -> list[dict]:
+    """Every event of the line as the API pages them (the page asks 100 at a time too)."""
+    events, cursor = [], None
+    while True:
+        params = {"limit": 100, **({"cursor": cursor} if cursor else {})}
+        answer = api.get(f"/v1/invoices/{number}/lines/{position}/events", params=params, headers=tenant.auth)
+        assert answer.status_code == 200, answer.text
+        events += answer.json()["events"]
+        if not (cursor := answer.json()["next_cursor"]):
+            return events
+
+
+def _open_the_line_down_to_its_events(owner, api, tenant, number: str, line: dict, pushed: list[str]) -> None:
+    """The usage line opened to its hourly windows, then to its events, each equal to the API's."""
+    position = line["position"]
+    owner.get_by_role("button", name=line["description"]).click()
+    drill = owner.get_by_test_id(f"line-drill-{position}")
+    owner.get_by_test_id(f"line-windows-{position}").wait_for()
+    windows = api.get(f"/v1/invoices/{number}/lines/{position}/windows", headers=tenant.auth).json()
+    assert (Decimal(windows["total_quantity"]), windows["total_events"]) == (Decimal(line["quantity"]), len(pushed))
+    assert shown_decimal(owner.get_by_test_id(f"windows-total-{position}").text_content()) == Decimal(windows["total_quantity"])
+    assert shown_decimal(owner.get_by_test_id(f"windows-events-{position}").text_content()) == windows["total_events"]
+    assert [shown_decimal(q) for q in drill.get_by_test_id("window-quantity").all_text_contents()] \
+        == [Decimal(w["quantity"]) for w in windows["windows"]]
+    assert [shown_decimal(n) for n in drill.get_by_test_id("window-events").all_text_contents()] \
+        == [w["event_count"] for w in windows["windows"]]
+    assert sum(w["event_count"] for w in windows["windows"]) == len(pushed)
+    drill.get_by_role("button", name="Show the events").click()
+    shown_events = owner.get_by_test_id(f"line-events-{position}")
+    shown_events.wait_for()
+    rows = shown_events.locator("tbody tr")
+    more = drill.get_by_role("button", name="More events")
+    while more.count():  # a page of 100 at a time, as a person would page through them
+        before = rows.count()
+        more.click()
+        owner.wait_for_function("([n, before]) => document.querySelectorAll(`[data-testid=line-events-${n}] tbody tr`)"
+                                ".length > before", arg=[position, before])
+    events = _all_line_events(api, tenant, number, position)
+    assert sorted(e["id"] for e in events) == sorted(pushed)  # every event pushed, and only those
+    assert shown_events.locator("tbody tr td:first-child code").all_text_contents() == [e["id"] for e in events]
+    assert drill.get_by_test_id("event-value").all_text_contents() == \
+        ["1 (counted)" if e["value"] is None else en_us_quantity(e["value"]) for e in events]
+    assert shown_decimal(owner.get_by_test_id(f"line-events-shown-{position}").text_content().split()[0]) == len(pushed)
 
 
 # What each section shows once its data is in.

@@ -1,4 +1,4 @@
-import { useMemo, useState } from "react";
+import { useEffect, useMemo, useState } from "react";
 import { useSearchParams } from "react-router-dom";
 import { Card, PageHeader } from "../../components/Card";
 import { Freshness } from "../../components/Freshness";
@@ -21,6 +21,14 @@ export default function UsageExplorer() {
   const state = useMemo(() => readState(params, browserTimeZone()), [params]);
   // "Last 7 days" is resolved once per query change, so the table and chart share one answer.
   const [asOf, setAsOf] = useState(() => new Date());
+  // Ranges that end now move on with the clock, or an open page would stop counting at the
+  // minute it was set up (its `to` frozen). The key only changes when that minute does.
+  const endsNow = state.range !== "last-month" && state.range !== "custom";
+  useEffect(() => {
+    if (!endsNow) return undefined;
+    const timer = setInterval(() => setAsOf(new Date()), 10_000);
+    return () => clearInterval(timer);
+  }, [endsNow]);
   const query = useMemo(() => apiQuery(state, asOf), [state, asOf]);
   const usage = useUsage(query);
   const [exportError, setExportError] = useState<unknown>(null);

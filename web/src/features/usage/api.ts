@@ -31,9 +31,24 @@ export async function readUsage(query: Query, signal?: AbortSignal): Promise<Usa
   return { ...first, rows, truncated: cursor !== null };
 }
 
+/** Whether `next` is `previous` with its clock-relative range moved on (nothing the person chose changed). */
+export function sameButMovedOn(previous: Query | undefined, next: Query): boolean {
+  if (!previous) return false;
+  const { from: _f, to: _t, ...before } = previous;
+  const { from: _nf, to: _nt, ...after } = next;
+  const span = (q: Query) => Date.parse(String(q.to)) - Date.parse(String(q.from));
+  // Moved on: the same start with a later end ("this month"), or the same length ("last 24 hours").
+  const moved = previous.from === next.from || span(previous) === span(next);
+  return moved && JSON.stringify(before) === JSON.stringify(after);
+}
+
 export function useUsage(query: Query) {
   // Refreshed every 10 s: usage arrives within seconds of ingest, and the view should show it.
-  return useQuery({ queryKey: ["usage", query], queryFn: ({ signal }) => readUsage(query, signal), refetchInterval: 10_000 });
+  // While a range that moved on with the clock is read, the last answer stays on screen; a
+  // query the person changed shows its loading state instead of another query's numbers.
+  return useQuery({ queryKey: ["usage", query], queryFn: ({ signal }) => readUsage(query, signal), refetchInterval: 10_000,
+                    placeholderData: (previous, previousQuery) =>
+                      sameButMovedOn(previousQuery?.queryKey[1] as Query | undefined, query) ? previous : undefined });
 }
 
 /** The same query's rows as the API's CSV, saved by the browser. */
