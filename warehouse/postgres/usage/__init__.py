@@ -2,14 +2,17 @@
 windows (windows), the stream's positions (positions), dead letters (dead_letters) and
 late-usage corrections (corrections). Tables are declared in ..tables."""
 
-from .corrections import CorrectionRecord, InvoicedPeriod, add_corrections, invoiced_periods, pending_corrections
+from .corrections import (
+    CorrectionRecord, InvoicedPeriod, add_corrections, invoiced_periods, invoiced_periods_by_tenant, pending_corrections,
+)
 from .dead_letters import DeadLetterRecord, add_dead_letters, count_dead_letters_since, list_dead_letters
 from .dedup import (
-    DuplicateConflict, add_duplicate_conflicts, add_duplicates, claim_new_events, committed_among, duplicate_counts,
+    DuplicateConflict, add_duplicate_conflicts, add_duplicate_conflicts_by_tenant, add_duplicates,
+    add_duplicates_by_tenant, claim_new_events, claim_new_events_by_tenant, committed_among, duplicate_counts,
     list_duplicate_conflicts, prune_processed_events,
 )
 from .positions import PartitionPosition, list_positions, load_positions, save_positions
-from .windows import WindowRow, add_usage, upsert_usage, usage_hours, usage_windows
+from .windows import WindowRow, add_usage, upsert_usage, upsert_usage_by_tenant, usage_hours, usage_windows
 from ..tables import dead_letter, duplicate_tally, stream_position, usage_correction
 
 __all__ = [
@@ -20,4 +23,6 @@ __all__ = [
     "add_dead_letters", "add_duplicates", "prune_processed_events",
     "list_dead_letters", "count_dead_letters_since", "duplicate_counts", "pending_corrections",
     "DuplicateConflict", "add_duplicate_conflicts", "list_duplicate_conflicts",
+    "claim_new_events_by_tenant", "add_duplicates_by_tenant", "add_duplicate_conflicts_by_tenant",
+    "invoiced_periods_by_tenant", "upsert_usage_by_tenant",
 ]

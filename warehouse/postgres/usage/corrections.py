@@ -4,21 +4,21 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from billing_jobs.segments import period_bounds
 
 from ..tables import invoice, usage_correction
-from ..tenant_scope import tenant_scope
+from ..tenant_scope import tenant_schema, tenant_scope
 
-__all__ = ["CorrectionRecord", "InvoicedPeriod", "invoiced_periods", "add_corrections", "pending_corrections"]
+__all__ = ["CorrectionRecord", "InvoicedPeriod", "invoiced_periods", "invoiced_periods_by_tenant", "add_corrections", "pending_corrections"]
 
 
 @dataclass(frozen=True)
@@ -47,6 +47,23 @@ async def invoiced_periods(conn: AsyncConnection, tenant_id: uuid.UUID, since: d
         .where(invoice.c.status.notin_(("draft", "void")), invoice.c.period_end > since.date())
     )
     return [InvoicedPeriod(number, *period_bounds(start, end)) for number, start, end in rows]
+
+
+async def invoiced_periods_by_tenant(conn: AsyncConnection, since: Mapping[uuid.UUID, datetime]
+                                     ) -> dict[uuid.UUID, list[InvoicedPeriod]]:
+    """`invoiced_periods` for several tenants (each its own `since`) in one statement."""
+    reads, params = [], {}
+    tenants = list(since)
+    for n, tenant_id in enumerate(tenants):
+        schema_name = await tenant_schema(conn, tenant_id)
+        reads.append(f'SELECT {n}, number, period_start, period_end FROM "{schema_name}".invoice '
+                     f"WHERE status NOT IN ('draft', 'void') AND period_end > CAST(:s{n} AS date)")
+        params[f"s{n}"] = since[tenant_id].date()
+    periods: dict[uuid.UUID, list[InvoicedPeriod]] = {t: [] for t in tenants}
+    if reads:
+        for n, number, start, end in await conn.execute(text(" UNION ALL ".join(reads)), params):
+            periods[tenants[n]].append(InvoicedPeriod(number, *period_bounds(start, end)))
+    return periods
 
 
 async def add_corrections(conn: AsyncConnection, tenant_id: uuid.UUID,

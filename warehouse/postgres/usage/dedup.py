@@ -9,19 +9,19 @@ digest is a conflict (a client reusing an id), recorded in duplicate_conflict.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import orjson
 from sqlalchemy import func, select, text
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..tables import duplicate_conflict, duplicate_tally
 from ..tenant_scope import tenant_schema, tenant_scope
 
-__all__ = ["claim_new_events", "committed_among", "prune_processed_events", "add_duplicates", "duplicate_counts",
+__all__ = ["claim_new_events", "claim_new_events_by_tenant", "add_duplicates_by_tenant",
+           "add_duplicate_conflicts_by_tenant", "committed_among", "prune_processed_events", "add_duplicates", "duplicate_counts",
            "add_duplicate_conflicts", "list_duplicate_conflicts", "DuplicateConflict"]
 
 
@@ -37,20 +37,34 @@ class DuplicateConflict:
 async def claim_new_events(conn: AsyncConnection, tenant_id: uuid.UUID,
                            events: Sequence[tuple[str, datetime, int]]) -> set[str]:
     """Insert (id, time, content digest) into the dedup record; returns the ids that were not there yet."""
-    if not events:
-        return set()
-    # One JSON text parameter, not a VALUES row per event nor array parameters: orjson
-    # writes it in C, where psycopg dumped arrays element by element in Python (~12% of
-    # the worker), and the statement stays one short string.
-    schema_name = await tenant_schema(conn, tenant_id)
-    statement = text(
-        f'INSERT INTO "{schema_name}".processed_event (event_id, event_time, content_digest) '
-        "SELECT e->>0, CAST(e->>1 AS timestamptz), CAST(e->>2 AS bigint) "
-        "FROM json_array_elements(CAST(:events AS json)) AS e "
-        "ON CONFLICT (event_id) DO NOTHING RETURNING event_id"
-    )
-    result = await conn.execute(statement, {"events": orjson.dumps(events).decode()})
-    return set(result.scalars())
+    return (await claim_new_events_by_tenant(conn, {tenant_id: events})).get(tenant_id, set())
+
+
+async def claim_new_events_by_tenant(conn: AsyncConnection, claims: Mapping[uuid.UUID, Sequence[tuple[str, datetime, int]]]
+                                     ) -> dict[uuid.UUID, set[str]]:
+    """`claim_new_events` for several tenants in one statement (a data-modifying CTE per
+    tenant's schema, run in the mapping's order): one round trip per transaction, not one
+    per tenant (bench/README.md, "Issue 16: per-event cost")."""
+    tenants = [t for t, events in claims.items() if events]
+    claimed: dict[uuid.UUID, set[str]] = {t: set() for t in claims}
+    if not tenants:
+        return claimed
+    inserts, reads, params = [], [], {}
+    for n, tenant_id in enumerate(tenants):
+        schema_name = await tenant_schema(conn, tenant_id)
+        # One JSON text parameter per tenant, not a VALUES row per event nor array
+        # parameters: orjson writes it in C (psycopg dumped arrays element by element in
+        # Python, ~12% of the worker). json_to_recordset parses each element once, where
+        # `e->>0` re-parsed it per column.
+        inserts.append(f'c{n} AS (INSERT INTO "{schema_name}".processed_event (event_id, event_time, content_digest) '
+                       f"SELECT i, t, d FROM json_to_recordset(CAST(:e{n} AS json)) AS x(i text, t timestamptz, d bigint) "
+                       "ON CONFLICT (event_id) DO NOTHING RETURNING event_id)")
+        reads.append(f"SELECT {n}, event_id FROM c{n}")
+        params[f"e{n}"] = orjson.dumps([{"i": i, "t": t, "d": d} for i, t, d in claims[tenant_id]]).decode()
+    result = await conn.execute(text("WITH " + ", ".join(inserts) + " " + " UNION ALL ".join(reads)), params)
+    for n, event_id in result:
+        claimed[tenants[n]].add(event_id)
+    return claimed
 
 
 async def committed_among(conn: AsyncConnection, tenant_id: uuid.UUID, events: Sequence[tuple[str, datetime]],
@@ -76,14 +90,19 @@ async def committed_among(conn: AsyncConnection, tenant_id: uuid.UUID, events: S
 
 
 async def add_duplicates(conn: AsyncConnection, tenant_id: uuid.UUID, window_start: datetime, count: int) -> None:
-    if count <= 0:
-        return
-    statement = pg_insert(duplicate_tally).values(window_start=window_start, event_count=count)
-    statement = statement.on_conflict_do_update(
-        index_elements=["window_start"],
-        set_={"event_count": duplicate_tally.c.event_count + statement.excluded.event_count, "updated_at": func.now()},
-    )
-    await (await tenant_scope(conn, tenant_id)).execute(statement)
+    await add_duplicates_by_tenant(conn, window_start, {tenant_id: count})
+
+
+async def add_duplicates_by_tenant(conn: AsyncConnection, window_start: datetime, counts: Mapping[uuid.UUID, int]) -> None:
+    """Add each tenant's duplicates dropped to its tally of `window_start`, in one statement."""
+    writes = []
+    for n, tenant_id in enumerate(t for t, count in counts.items() if count > 0):
+        schema_name = await tenant_schema(conn, tenant_id)
+        writes.append(f'd{n} AS (INSERT INTO "{schema_name}".duplicate_tally AS t (window_start, event_count) '
+                      f"VALUES (:window, {int(counts[tenant_id])}) ON CONFLICT (window_start) DO UPDATE SET "
+                      "event_count = t.event_count + excluded.event_count, updated_at = now())")
+    if writes:
+        await conn.execute(text("WITH " + ", ".join(writes) + " SELECT 1"), {"window": window_start})
 
 
 async def add_duplicate_conflicts(conn: AsyncConnection, tenant_id: uuid.UUID,
@@ -91,16 +110,27 @@ async def add_duplicate_conflicts(conn: AsyncConnection, tenant_id: uuid.UUID,
     """Record the duplicates, (id, content digest), whose digest differs from the first
     copy's in the dedup record (ids claimed earlier in the same transaction included);
     returns how many were conflicts. Runs only for batches with duplicates."""
-    if not duplicates:
-        return 0
-    schema_name = await tenant_schema(conn, tenant_id)
-    result = await conn.execute(text(
-        f'INSERT INTO "{schema_name}".duplicate_conflict (event_id, first_digest, duplicate_digest) '
-        "SELECT p.event_id, p.content_digest, CAST(e->>1 AS bigint) "
-        "FROM json_array_elements(CAST(:duplicates AS json)) AS e "
-        f'JOIN "{schema_name}".processed_event AS p ON p.event_id = e->>0 '
-        "WHERE p.content_digest <> CAST(e->>1 AS bigint)"), {"duplicates": orjson.dumps(duplicates).decode()})
-    return result.rowcount
+    return (await add_duplicate_conflicts_by_tenant(conn, {tenant_id: duplicates})).get(tenant_id, 0)
+
+
+async def add_duplicate_conflicts_by_tenant(conn: AsyncConnection, duplicates: Mapping[uuid.UUID, Sequence[tuple[str, int]]]
+                                            ) -> dict[uuid.UUID, int]:
+    """`add_duplicate_conflicts` for several tenants in one statement; conflicts per tenant."""
+    tenants = [t for t, rows in duplicates.items() if rows]
+    if not tenants:
+        return {}
+    inserts, reads, params = [], [], {}
+    for n, tenant_id in enumerate(tenants):
+        schema_name = await tenant_schema(conn, tenant_id)
+        inserts.append(f'c{n} AS (INSERT INTO "{schema_name}".duplicate_conflict (event_id, first_digest, duplicate_digest) '
+                       "SELECT p.event_id, p.content_digest, CAST(e->>1 AS bigint) "
+                       f"FROM json_array_elements(CAST(:d{n} AS json)) AS e "
+                       f'JOIN "{schema_name}".processed_event AS p ON p.event_id = e->>0 '
+                       "WHERE p.content_digest <> CAST(e->>1 AS bigint) RETURNING 1)")
+        reads.append(f"SELECT {n}, count(*) FROM c{n}")
+        params[f"d{n}"] = orjson.dumps(duplicates[tenant_id]).decode()
+    result = await conn.execute(text("WITH " + ", ".join(inserts) + " " + " UNION ALL ".join(reads)), params)
+    return {tenants[n]: int(count) for n, count in result}
 
 
 async def list_duplicate_conflicts(conn: AsyncConnection, tenant_id: uuid.UUID, start: datetime, end: datetime,

@@ -4,7 +4,7 @@ usage_hourly, usage_daily), each row per meter and group, in the dedup record's 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import NamedTuple
@@ -19,7 +19,7 @@ from metering.aggregations import registered
 from ..tables import usage_hourly
 from ..tenant_scope import tenant_schema, tenant_scope
 
-__all__ = ["WindowRow", "upsert_usage", "add_usage", "usage_hours", "usage_windows"]
+__all__ = ["WindowRow", "upsert_usage", "upsert_usage_by_tenant", "add_usage", "usage_hours", "usage_windows"]
 
 _WINDOW_TABLES = {"minute": "usage_minute", "hour": "usage_hourly", "day": "usage_daily"}
 
@@ -60,41 +60,61 @@ class WindowRow(NamedTuple):
     revision: int
 
 
-def _upsert_statement(schema_name: str) -> str:
-    writes = []
+def _tenant_upserts(n: int, schema_name: str) -> tuple[list[str], list[str]]:
+    """The CTEs merging tenant `n`'s rows (parameter `w<n>`) into its three window tables,
+    and the reads returning them, tagged with `n` and the resolution."""
+    # jsonb, not json: `e->>k` on a json element parses the element again for each column
+    # (9 per row, ~7 µs a row in PostgreSQL), on a jsonb one it is an indexed read.
+    writes = [f"i{n} AS (SELECT e->>0 AS res, e->>1 AS meter_slug, e->>2 AS group_key, "
+              "CAST(e->>3 AS timestamptz) AS window_start, e->>4 AS aggregation, CAST(e->>5 AS numeric) AS quantity, "
+              "CAST(e->>6 AS bigint) AS event_count, CAST(e->>7 AS timestamptz) AS latest_at, e->>8 AS latest_id "
+              f"FROM jsonb_array_elements(CAST(:w{n} AS jsonb)) AS e)"]
     for resolution, table in _WINDOW_TABLES.items():
-        writes.append(f"""w_{resolution} AS (
+        writes.append(f"""w{n}_{resolution} AS (
             INSERT INTO "{schema_name}".{table} AS t
                 (meter_slug, group_key, window_start, aggregation, quantity, event_count, latest_at, latest_id)
             SELECT meter_slug, group_key, window_start, aggregation, quantity, event_count, latest_at, latest_id
-            FROM input WHERE res = '{resolution}'{_MERGE})""")
-    reads = " UNION ALL ".join(f"SELECT '{r}'::text, * FROM w_{r}" for r in _WINDOW_TABLES)
-    return (
-        "WITH input AS (SELECT e->>0 AS res, e->>1 AS meter_slug, e->>2 AS group_key, "
-        "CAST(e->>3 AS timestamptz) AS window_start, e->>4 AS aggregation, CAST(e->>5 AS numeric) AS quantity, "
-        "CAST(e->>6 AS bigint) AS event_count, CAST(e->>7 AS timestamptz) AS latest_at, e->>8 AS latest_id "
-        "FROM json_array_elements(CAST(:rows AS json)) AS e), "
-        + ", ".join(writes) + " " + reads
-    )
+            FROM i{n} WHERE res = '{resolution}'{_MERGE})""")
+    return writes, [f"SELECT {n}, '{r}'::text, * FROM w{n}_{r}" for r in _WINDOW_TABLES]
+
+
+def _payload(rows: Sequence[tuple[str, str, str, datetime, str, UsageDelta]]) -> str:
+    # One JSON text parameter (see claim_new_events); quantities as exact decimal text.
+    return orjson.dumps([(resolution, slug, group, window, aggregation, str(d.quantity), d.event_count,
+                          d.latest_at, d.latest_id)
+                         for resolution, slug, group, window, aggregation, d in rows]).decode()
 
 
 async def upsert_usage(conn: AsyncConnection, tenant_id: uuid.UUID,
                        rows: Sequence[tuple[str, str, str, datetime, str, UsageDelta]]) -> list[WindowRow]:
     """rows: (resolution, meter slug, group key, window start, aggregation, delta), one per
     window. Merges each delta into its window and returns the windows as committed,
-    with their revisions: what the ClickHouse rollups copy (stream/sinks/postgres.py).
+    with their revisions: what the ClickHouse rollups copy (stream/sinks/postgres.py)."""
+    return [WindowRow(*row) for row in (await upsert_usage_by_tenant(conn, {tenant_id: rows})).get(tenant_id, [])]
 
-    One statement for the three window tables (data-modifying CTEs): one round trip per
-    tenant and batch, whatever the number of windows."""
-    if not rows:
-        return []
-    # One JSON text parameter (see claim_new_events); quantities as exact decimal text.
-    payload = orjson.dumps([(resolution, slug, group, window, aggregation, str(d.quantity), d.event_count,
-                             d.latest_at, d.latest_id) for resolution, slug, group, window, aggregation, d in rows])
-    statement = text(_upsert_statement(await tenant_schema(conn, tenant_id)))
-    result = await conn.execute(statement, {"rows": payload.decode()})
+
+async def upsert_usage_by_tenant(conn: AsyncConnection,
+                                 rows: Mapping[uuid.UUID, Sequence[tuple[str, str, str, datetime, str, UsageDelta]]]
+                                 ) -> dict[uuid.UUID, list[tuple]]:
+    """`upsert_usage` for several tenants in one statement (data-modifying CTEs, three per
+    tenant, run in the mapping's order): one round trip per transaction, whatever the
+    number of tenants and windows. Returns each tenant's windows as committed, as plain
+    WindowRow-ordered tuples: the stream gets about one per event back."""
+    tenants = [t for t, tenant_rows in rows.items() if tenant_rows]
+    committed: dict[uuid.UUID, list[tuple]] = {t: [] for t in tenants}
+    if not tenants:
+        return committed
+    writes, reads, params = [], [], {}
+    for n, tenant_id in enumerate(tenants):
+        tenant_writes, tenant_reads = _tenant_upserts(n, await tenant_schema(conn, tenant_id))
+        writes += tenant_writes
+        reads += tenant_reads
+        params[f"w{n}"] = _payload(rows[tenant_id])
+    result = await conn.execute(text("WITH " + ", ".join(writes) + " " + " UNION ALL ".join(reads)), params)
     # psycopg already gives numeric as Decimal and bigint as int.
-    return [WindowRow(*r) for r in result]
+    for n, *row in result.tuples():
+        committed[tenants[n]].append(tuple(row))
+    return committed
 
 
 async def add_usage(conn: AsyncConnection, tenant_id: uuid.UUID,
