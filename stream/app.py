@@ -18,6 +18,7 @@ from meterline.settings import KafkaSettings, StreamSettings
 
 from .agent import register_agent
 from .metrics import StreamMetrics
+from .rebalance import positioned_consumer
 from .resources import StreamClients, WorkerResources
 from .timers import register_timers
 from .web import register_pages
@@ -54,6 +55,11 @@ def build_app(stream: StreamSettings, kafka: KafkaSettings, clients: StreamClien
                              partitions=kafka.events_partitions)
     dead_letter_topic = app.topic(kafka.dead_letter_topic, value_serializer="raw")
     resources = WorkerResources(app, stream, kafka, clients, StreamMetrics())
+    # faust's consumer, reporting revocations and resuming assigned partitions at
+    # PostgreSQL's positions (stream/rebalance.py). The transport builds consumers from
+    # this class attribute; set before the consumer exists (it is built when the app starts).
+    app.transport.Consumer = positioned_consumer(app.transport.Consumer, resources.ownership, kafka.events_topic,
+                                                 resources.applied_positions)
     register_agent(app, resources, events_topic, dead_letter_topic)
     register_timers(app, resources)
     register_pages(app, resources)
