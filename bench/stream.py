@@ -508,11 +508,14 @@ def interleaved(bench: Bench, args) -> dict:
     records, _ = bench.preload(topic, tenant_ids, args.events, args.times, "tenant")
     raw = asyncio.run(raw_consumer_eps(bench.settings.kafka_bootstrap, topic, args.events))
     print(f"raw aiokafka consumer (decoding packs): {raw:,.0f} events/s", flush=True)
-    designs = [("new-2w", 2, topic, None), ("new-1w", 1, topic, None)]
+    counts = [int(c) for c in args.worker_counts.split(",")]
+    designs = [(f"new-{c}w", c, topic, None) for c in counts]
     if args.old_code:
-        old_topic, old_records = topic + ".old", bench.preload(topic + ".old", tenant_ids, args.events, args.times,
-                                                                "subject")[0]
-        designs = [("old-1w", 1, old_topic, args.old_code), ("old-2w", 2, old_topic, args.old_code), *designs]
+        old_topic, old_records = topic, records
+        if args.old_keying != "tenant":
+            old_topic, old_records = topic + ".old", bench.preload(topic + ".old", tenant_ids, args.events,
+                                                                    args.times, args.old_keying)[0]
+        designs = [*[(f"old-{c}w", c, old_topic, args.old_code) for c in reversed(counts)], *designs]
     floor = bench.floor_run(topic, args.events)
     runs, kept = [], None
     for round_ in range(args.rounds):
@@ -527,9 +530,10 @@ def interleaved(bench: Bench, args) -> dict:
         for w in kept or []:
             w.stop()
     summaries = {label: _summary(runs, label) for label, *_ in designs}
-    one, two = summaries["new-1w"], summaries["new-2w"]
+    two_label = "new-2w" if "new-2w" in summaries else "new-1w"
+    one, two = summaries["new-1w"], summaries.get("new-2w", summaries["new-1w"])
     pairs = [b["eps"] / a["eps"] for a, b in zip([r for r in runs if r["label"] == "new-1w"],
-                                                  [r for r in runs if r["label"] == "new-2w"], strict=True)]
+                                                  [r for r in runs if r["label"] == two_label], strict=True)]
     return {"events": args.events, "times": args.times, "rounds": args.rounds, "raw_consumer_eps": round(raw),
             "floor_eps": floor["eps"], "stream_eps": one["eps_mean"],
             "ratio": round(one["eps_mean"] / floor["eps"], 3),
@@ -632,6 +636,9 @@ def main() -> None:
                         help="event times in topic order (a backlog of live traffic) or scattered at random")
     parser.add_argument("--old-code", help="a checkout of the old design (e.g. `git archive main`): its workers "
                                            "run in the rounds too, over records keyed tenant:subject")
+    parser.add_argument("--old-keying", choices=("tenant", "subject"), default="subject",
+                        help="record keys the old code reads (tenant: the same topic as the new code)")
+    parser.add_argument("--worker-counts", default="2,1", help="worker counts of each design's rounds, e.g. 1")
     parser.add_argument("--catch-up", type=int, help="instead: one catch-up over a backlog of this many events")
     parser.add_argument("--workers", type=int, default=1, help="workers of the catch-up")
     parser.add_argument("--keying", choices=("tenant", "subject"), default="tenant", help="record keys of the catch-up")

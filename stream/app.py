@@ -43,8 +43,10 @@ def _faust_app(stream: StreamSettings, kafka: KafkaSettings, data_dir: Path) -> 
         broker_heartbeat_interval=stream.heartbeat_interval_s,
         broker_rebalance_timeout=max(20.0, 2 * stream.session_timeout_s),
         # Records waiting for the agent: faust's default (4,096) of 500-event packs is
-        # ~300 MB of a catch-up's memory; a take's worth keeps the fetcher one take ahead.
-        stream_buffer_maxsize=stream.batch_size,
+        # ~300 MB of a catch-up's memory. A quarter of a take: while a take is written
+        # (seconds), the fetcher refills this and aiokafka's prefetch; a whole take here was
+        # ~30 MB more per worker for no measured speed.
+        stream_buffer_maxsize=max(1, stream.batch_size // 4),
         datadir=str(data_dir),
     )
 
