@@ -9,7 +9,10 @@ import asyncio
 import contextlib
 import gc
 import logging
+import os
+import signal
 import time
+from collections.abc import Callable
 from datetime import datetime, timezone
 
 import orjson
@@ -55,30 +58,80 @@ def register_agent(app, resources: WorkerResources, events_topic, dead_letter_to
     @app.agent(events_topic)
     async def count_usage(stream):
         async for batch in stream.take_events(config.batch_size, within=config.batch_window_s):
+            # Each record's faust message, by (partition, offset): what a revocation drops.
+            messages = {(e.message.partition, e.message.offset): e.message for e in batch}
             records = [SourceRecord(e.message.topic, e.message.partition, e.message.offset,
                                     datetime.fromtimestamp(e.message.timestamp, timezone.utc), e.value,
                                     traces=decode_runs(_trace_header(e.message.headers)))
                        for e in batch]
             del batch
-            # One transaction per bounded run (stream/transactions.py): memory and the time
-            # before anything is visible stay bounded on any backlog.
-            runs = bounded_runs(records, config.max_transaction_events, config.max_transaction_bytes)
-            with _no_cyclic_gc():
-                run = next(runs, None)
-                while run is not None:
-                    # The next run is decoded in a thread while this one is written: decoding
-                    # is this process's CPU, writing mostly waits for PostgreSQL and ClickHouse.
-                    following = asyncio.ensure_future(asyncio.to_thread(next, runs, None))
-                    try:
-                        outcomes = await _write_until_done(resources, run)
-                    finally:
-                        run = await following
-                    for outcome in outcomes:
-                        _count(resources.metrics, outcome)
-                        _log_batch(outcome)
-                        # After the commit: the tenant table has them already; the topic is a feed.
-                        for dead in outcome.dead_letters:
-                            await dead_letter_topic.send(value=orjson.dumps(dead))
+            await _write_take(resources, records, messages, dead_letter_topic)
+            del records, messages
+
+
+async def _write_take(resources: WorkerResources, records: list[SourceRecord], messages: dict,
+                      dead_letter_topic) -> None:
+    """A take, run by run, until it is written or its partitions are revoked; then what
+    is left unwritten is dropped (stream/rebalance.py)."""
+    config, ownership = resources.stream, resources.ownership
+
+    def held(record: SourceRecord) -> bool:
+        return ownership.holds(messages[record.partition, record.offset].generation_id)
+
+    # One transaction per bounded run (stream/transactions.py): memory and the time
+    # before anything is visible stay bounded on any backlog. Records revoked before
+    # their run is cut are not even decoded.
+    runs = bounded_runs((r for r in records if held(r)), config.max_transaction_events,
+                        config.max_transaction_bytes)
+    unwritten = dict(messages)
+    # Cyclic collection stays off only while a run is written (_write_until_done), not
+    # for the whole take: between runs, what a run's transaction left in cycles is freed
+    # (with it off for a take of ~25 runs, a catch-up worker grew ~40 MB per take).
+    run = next(runs, None)
+    while run is not None:
+        # The next run is decoded in a thread while this one is written: decoding
+        # is this process's CPU, writing mostly waits for PostgreSQL and ClickHouse.
+        following = asyncio.ensure_future(asyncio.to_thread(next, runs, None))
+        try:
+            # Revoked while it was cut or waited: not written (the new owner reads it).
+            written, outcomes = await _write_until_done(resources, [r for r in run if held(r)], held)
+        finally:
+            run = await following
+        for record in written:
+            unwritten.pop((record.partition, record.offset), None)
+        generation = messages[written[0].partition, written[0].offset].generation_id if written else None
+        for outcome in outcomes:
+            _count(resources.metrics, outcome)
+            _log_batch(outcome, written, generation)
+            # After the commit: the tenant table has them already; the topic is a feed.
+            for dead in outcome.dead_letters:
+                await dead_letter_topic.send(value=orjson.dumps(dead))
+        del written, outcomes  # not held decoded while the next run is written
+    if unwritten:
+        _drop(resources, unwritten)
+
+
+def _drop(resources: WorkerResources, unwritten: dict) -> None:
+    """The take's records not written because their partitions were revoked: marked done
+    without an ack, as faust itself treats messages of an old generation, so their offsets
+    are never committed to Kafka (Kafka's committed offset stays at or below PostgreSQL's
+    position) and faust's rebalance need not wait for them. After the rebalance, their
+    partitions are read again from PostgreSQL's positions."""
+    held = [key for key, message in unwritten.items() if resources.ownership.holds(message.generation_id)]
+    if held:
+        # Cannot happen (only revoked records are left out, and a revocation is never
+        # undone); if it did, the next records' positions would skip these. A SIGKILL,
+        # which the stream survives exactly, acks and writes nothing more.
+        log.critical("records still held were left unwritten; killing the worker", extra={"records": held[:20]})
+        os.kill(os.getpid(), signal.SIGKILL)
+    by_partition: dict[int, list[int]] = {}
+    for (partition, offset), message in unwritten.items():
+        message.acked = True
+        by_partition.setdefault(partition, []).append(offset)
+    resources.metrics.records_dropped.inc(len(unwritten))
+    log.info("dropped the take's records of revoked partitions", extra={
+        "records": len(unwritten), "revoked_generation": resources.ownership.revoked_generation,
+        "from_offsets": {str(p): min(o) for p, o in sorted(by_partition.items())}})
 
 
 class _SinkWriter:
@@ -100,7 +153,12 @@ class _SinkWriter:
             raise
 
 
-async def _write_until_done(resources: WorkerResources, records: list[SourceRecord]) -> list[BatchOutcome]:
+async def _write_until_done(resources: WorkerResources, records: list[SourceRecord],
+                            held: Callable[[SourceRecord], bool]) -> tuple[list[SourceRecord], list[BatchOutcome]]:
+    """The records written and their outcomes: the run, less what was revoked between
+    two attempts (the new owner writes that)."""
+    if not records:
+        return [], []
     # faust acks a taken batch even if the agent's body raises, so a sink failure must
     # not escape: retry the same batch until the sinks are back, holding the
     # offsets meanwhile (PostgreSQL's positions are the truth; Kafka's follow). Parts
@@ -113,6 +171,9 @@ async def _write_until_done(resources: WorkerResources, records: list[SourceReco
                                        retry=retry_if_exception_type(Exception), reraise=True):
         with attempt:
             if attempt.retry_state.attempt_number > 1:
+                records = [r for r in records if held(r)]
+                if not records:
+                    return [], []
                 log.warning("sink retry %d", attempt.retry_state.attempt_number)
             started = time.perf_counter()
             try:
@@ -127,7 +188,7 @@ async def _write_until_done(resources: WorkerResources, records: list[SourceReco
                 log.exception("sink write failed; retrying the batch")
                 raise
             metrics.sink_latency.observe(time.perf_counter() - started)
-    return outcomes
+    return records, outcomes
 
 
 def _trace_header(headers) -> bytes | None:
@@ -138,11 +199,13 @@ def _trace_header(headers) -> bytes | None:
     return None
 
 
-def _log_batch(outcome: BatchOutcome) -> None:
-    """One line per batch written (its trace ids), and one per new event of a sampled trace
+def _log_batch(outcome: BatchOutcome, run: list[SourceRecord], generation: int | None) -> None:
+    """One line per batch written (its trace ids, the partitions of its run and the
+    consumer generation that delivered them), and one per new event of a sampled trace
     (meterline/tracing.py says why not one per event)."""
     traces = sorted(outcome.trace_ids)
     log.info("batch written to the sinks", extra={
+        "partitions": sorted({r.partition for r in run}), "generation": generation,
         "records": outcome.records, "events": outcome.received, "new": outcome.new,
         "duplicates": outcome.duplicates, "dead_letters": len(outcome.dead_letters),
         "trace_ids": traces[:_TRACE_IDS_LOGGED], "trace_id_count": len(traces)})

@@ -18,6 +18,7 @@ from meterline.settings import KafkaSettings, StreamSettings
 
 from .agent import register_agent
 from .metrics import StreamMetrics
+from .rebalance import positioned_consumer
 from .resources import StreamClients, WorkerResources
 from .timers import register_timers
 from .web import register_pages
@@ -42,8 +43,10 @@ def _faust_app(stream: StreamSettings, kafka: KafkaSettings, data_dir: Path) -> 
         broker_heartbeat_interval=stream.heartbeat_interval_s,
         broker_rebalance_timeout=max(20.0, 2 * stream.session_timeout_s),
         # Records waiting for the agent: faust's default (4,096) of 500-event packs is
-        # ~300 MB of a catch-up's memory; a take's worth keeps the fetcher one take ahead.
-        stream_buffer_maxsize=stream.batch_size,
+        # ~300 MB of a catch-up's memory. A quarter of a take: while a take is written
+        # (seconds), the fetcher refills this and aiokafka's prefetch; a whole take here was
+        # ~30 MB more per worker for no measured speed.
+        stream_buffer_maxsize=max(1, stream.batch_size // 4),
         datadir=str(data_dir),
     )
 
@@ -54,6 +57,11 @@ def build_app(stream: StreamSettings, kafka: KafkaSettings, clients: StreamClien
                              partitions=kafka.events_partitions)
     dead_letter_topic = app.topic(kafka.dead_letter_topic, value_serializer="raw")
     resources = WorkerResources(app, stream, kafka, clients, StreamMetrics())
+    # faust's consumer, reporting revocations and resuming assigned partitions at
+    # PostgreSQL's positions (stream/rebalance.py). The transport builds consumers from
+    # this class attribute; set before the consumer exists (it is built when the app starts).
+    app.transport.Consumer = positioned_consumer(app.transport.Consumer, resources.ownership, kafka.events_topic,
+                                                 resources.applied_positions)
     register_agent(app, resources, events_topic, dead_letter_topic)
     register_timers(app, resources)
     register_pages(app, resources)

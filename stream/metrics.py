@@ -15,6 +15,9 @@ class StreamMetrics:
         self.records_replayed = Counter("meterline_stream_records_replayed",
                                         "Records skipped because their position was already committed", registry=r)
         self.events = Counter("meterline_stream_events_processed", "Events applied (new, first copies)", registry=r)
+        self.records_dropped = Counter("meterline_stream_records_dropped",
+                                       "Taken records dropped unwritten because their partitions were revoked "
+                                       "(read again from PostgreSQL's positions after the rebalance)", registry=r)
         self.duplicates = Counter("meterline_stream_duplicates_dropped", "Duplicate events dropped", registry=r)
         self.duplicate_conflicts = Counter("meterline_stream_duplicate_conflicts",
                                            "Duplicates whose content differs from the first copy", registry=r)

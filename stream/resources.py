@@ -24,6 +24,7 @@ from .backfill import backfill_meters
 from metering.freshness import Freshness, freshness
 from .meters import MeterCache
 from .metrics import StreamMetrics
+from .rebalance import Ownership
 from .sinks.clickhouse import ClickHouseEventSink
 from .sinks.postgres import UsageSink
 
@@ -58,6 +59,8 @@ class WorkerResources:
         self.kafka = kafka
         self.metrics = metrics
         self._clients = clients
+        # Which taken records are still this worker's to write (stream/rebalance.py).
+        self.ownership = Ownership()
         self._clickhouse_lock = asyncio.Lock()
         # Held while a batch is written: a meter refresh off the batch path (timers.py)
         # must not record rollup_from between a batch's meter lookup and its raw insert.
@@ -89,6 +92,13 @@ class WorkerResources:
                            self.stream.consumer_group, horizon),
             reader=reader,
         )
+
+    async def applied_positions(self) -> dict[int, int]:
+        """The events topic's partitions -> next offset to apply, as PostgreSQL committed
+        them: where an assigned partition resumes (stream/rebalance.py)."""
+        async with (await self.sinks()).engine.connect() as conn:
+            rows = await list_positions(conn, self.stream.consumer_group)
+        return {r.partition: r.next_offset for r in rows if r.topic == self.kafka.events_topic}
 
     async def current_freshness(self) -> Freshness:
         if self._freshness is None:
