@@ -62,7 +62,7 @@ async def thresholds(principal: CurrentPrincipal, wiring: WiringDep, database: D
     return _thresholds_public(await service.alert_thresholds(database, principal.tenant_id, wiring.limit_thresholds))
 
 
-@router.put("/thresholds", response_model=AlertThresholdsPublic, responses=error_responses(422))
+@router.put("/thresholds", response_model=AlertThresholdsPublic, responses=error_responses(400, 422))
 async def update_thresholds(body: AlertThresholdsUpdate, caller: CurrentCaller, wiring: WiringDep,
                             database: DatabaseDep) -> AlertThresholdsPublic:
     """Takes effect at the next limit check. Alerts already sent this period are not sent again."""

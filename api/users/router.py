@@ -96,7 +96,7 @@ async def accept_invitation(body: InvitationAccept, jwt: JwtDep, limits: LimitsD
 
 
 @invitation_router.post("/preview", response_model=InvitationPreviewPublic,
-                        responses=error_responses((404, "Unknown invitation token"),
+                        responses=error_responses(400, (404, "Unknown invitation token"),
                                                   (410, "The invitation was accepted, withdrawn or has expired"),
                                                   429))
 async def preview_invitation(body: InvitationLookup, limits: LimitsDep, database: DatabaseDep,
