@@ -7,6 +7,7 @@
      ├── Forbidden         valid credentials, not enough rights (403)
      ├── NotFound          (404; also for another tenant's ids, so they leak nothing)
      ├── Conflict          the current state forbids it (409)
+     ├── Gone              it existed but is over: used, withdrawn or expired (410)
      ├── RateLimited       too many requests or failures; retry after `retry_after_s` (429)
      ├── ProviderRefused   a provider we depend on said no (502)
      └── Unavailable       a store or provider cannot be reached (503)
@@ -23,7 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 __all__ = ["FieldProblem", "DomainError", "InvalidInput", "MalformedRequest", "Unauthenticated", "Forbidden",
-           "NotFound", "Conflict", "RateLimited", "ProviderRefused", "Unavailable"]
+           "NotFound", "Conflict", "Gone", "RateLimited", "ProviderRefused", "Unavailable"]
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,10 @@ class NotFound(DomainError):
 
 
 class Conflict(DomainError):
+    pass
+
+
+class Gone(DomainError):
     pass
 
 

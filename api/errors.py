@@ -21,7 +21,7 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .domain_errors import (
-    Conflict, DomainError, Forbidden, InvalidInput, MalformedRequest, NotFound, ProviderRefused, Unauthenticated,
+    Conflict, DomainError, Forbidden, Gone, InvalidInput, MalformedRequest, NotFound, ProviderRefused, Unauthenticated,
     Unavailable,
 )
 
@@ -36,6 +36,7 @@ _CODES = {
     404: "not_found",
     405: "method_not_allowed",
     409: "conflict",
+    410: "gone",
     413: "payload_too_large",
     422: "validation_error",
     429: "too_many_requests",
@@ -50,6 +51,7 @@ _STATUSES: dict[type[DomainError], int] = {
     Forbidden: 403,
     NotFound: 404,
     Conflict: 409,
+    Gone: 410,
     InvalidInput: 422,
     ProviderRefused: 502,
     Unavailable: 503,
@@ -60,6 +62,7 @@ _DESCRIPTIONS = {
     403: "Valid credentials, not enough rights",
     404: "Not found (another tenant's ids are not found either)",
     409: "The current state forbids it",
+    410: "It existed but can no longer be used",
     413: "The request body is larger than the limit",
     422: "A body field or parameter is invalid; `details` names each one and why",
     429: "Too many requests; retry after the `Retry-After` seconds",

@@ -30,6 +30,7 @@ class Permission(StrEnum):
     METERS = "meters"
     LIMITS = "limits"
     ALERT_TARGETS = "alert_targets"
+    ALERT_THRESHOLDS = "alert_thresholds"
     USERS = "users"
     ALL_API_KEYS = "all_api_keys"
     SUBSCRIPTION = "subscription"
@@ -56,6 +57,7 @@ MINIMUM_ROLE: dict[Permission, Role] = {
     Permission.METERS: "manager",
     Permission.LIMITS: "manager",
     Permission.ALERT_TARGETS: "manager",
+    Permission.ALERT_THRESHOLDS: "admin",
     Permission.USERS: "admin",
     Permission.ALL_API_KEYS: "admin",
     Permission.SUBSCRIPTION: "admin",
@@ -73,6 +75,7 @@ MEANING: dict[Permission, str] = {
     Permission.METERS: "create meters",
     Permission.LIMITS: "manage usage limits",
     Permission.ALERT_TARGETS: "read and set where alerts and notifications go (email, signed webhook)",
+    Permission.ALERT_THRESHOLDS: "set at which percents of a plan limit alerts fire",
     Permission.USERS: "invite users, change roles and remove users, each only below one's own role",
     Permission.ALL_API_KEYS: "list and revoke every user's API keys",
     Permission.SUBSCRIPTION: "subscribe, change plan, cancel",
@@ -93,6 +96,7 @@ ROUTES: dict[tuple[str, str], Permission | Access] = {
     ("POST", "/v1/auth/login"): A.PUBLIC,
     ("POST", "/v1/auth/refresh"): A.PUBLIC,  # the refresh token is the credential
     ("POST", "/v1/invitations/accept"): A.PUBLIC,  # the invitation token is the credential
+    ("POST", "/v1/invitations/preview"): A.PUBLIC,  # likewise; counted per client address
     ("POST", "/v1/auth/logout"): P.OWN_ACCOUNT,
     ("POST", "/v1/auth/password"): P.OWN_ACCOUNT,
     ("GET", "/v1/users/me"): P.OWN_ACCOUNT,
@@ -140,6 +144,8 @@ ROUTES: dict[tuple[str, str], Permission | Access] = {
     ("GET", "/v1/notifications/outbox"): P.READ,
     ("GET", "/v1/notifications/target"): P.ALERT_TARGETS,  # it shows the webhook signing secret
     ("PUT", "/v1/notifications/target"): P.ALERT_TARGETS,
+    ("GET", "/v1/notifications/thresholds"): P.READ,
+    ("PUT", "/v1/notifications/thresholds"): P.ALERT_THRESHOLDS,
     **{("GET", f"/v1/operator/analytics/{report}"): A.OPERATOR
        for report in ("mrr", "arpu", "subscriptions", "churn", "revenue", "revenue/top", "usage", "usage/top",
                       "pipeline")},

@@ -51,6 +51,8 @@ class ApiWiring:
     # How far back usage can still arrive and be deduplicated: the younger of ingest's
     # event age limit and the stream's dedup horizon. A migrated subscription starts within it.
     usage_horizon: timedelta = timedelta(days=35)
+    # The platform's limit-alert thresholds (settings notify), shown to tenants that chose none.
+    limit_thresholds: tuple[int, ...] = (80, 100)
     # /metrics' reader of flow runs, invoices and reconciliation, given the app's PostgreSQL
     # engine (api/metrics/operations.py); None: /metrics reports the API's requests only.
     open_operations_source: Callable[[Any], OperationsSource] | None = None

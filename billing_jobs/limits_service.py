@@ -14,7 +14,7 @@ from datetime import date, datetime, timezone
 
 from .alert_messages import limit_alert_notifications
 from .invoicing import billing_period
-from .limits import DEFAULT_THRESHOLDS, LimitAlert, blocked_meters, due_alerts
+from .limits import DEFAULT_THRESHOLDS, LimitAlert, applied_thresholds, blocked_meters, due_alerts
 from .ports import LimitStore, LimitSubject
 from .segments import period_bounds
 
@@ -43,12 +43,17 @@ def usage_window(subject_started_at: datetime, now: datetime) -> tuple[date, dat
 
 def check_tenant_limits(*, store: LimitStore, subject: LimitSubject, now: datetime,
                         thresholds: Sequence[int] = DEFAULT_THRESHOLDS) -> LimitCheck:
+    """`thresholds` is the platform's default; a tenant that chose its own (subject.thresholds) gets those.
+
+    Alerts already recorded at a threshold the tenant has since dropped stay recorded; a
+    threshold added mid-period alerts at the next check if usage is already past it."""
     plan = subject.plan
     if not plan.limits:
         return LimitCheck(subject.tenant_id, [], [])
     period_start, period_end, since, until = usage_window(subject.started_at, now)
     usage = store.usage(subject.tenant_id, since, until)
-    alerts = due_alerts(plan, usage, store.recorded_alerts(subject.tenant_id, period_start), thresholds)
+    alerts = due_alerts(plan, usage, store.recorded_alerts(subject.tenant_id, period_start),
+                        applied_thresholds(subject.thresholds, thresholds))
     blocked = blocked_meters(plan, usage)
     if not alerts and not blocked:
         return LimitCheck(subject.tenant_id, [], [])

@@ -189,6 +189,8 @@ class LimitSubject:
     tenant_slug: str
     plan: Plan
     started_at: datetime  # usage before it was under another plan
+    # The tenant's own alert thresholds (percent of each limit); None: the platform's default.
+    thresholds: tuple[int, ...] | None = None
 
 
 class LimitStore(Protocol):

@@ -118,6 +118,7 @@ def api_wiring(settings: Settings):
         customer_registry=stripe_gateway(settings),
         open_invoice_runs=_once(lambda: _invoice_runs(settings)),
         usage_horizon=usage_horizon(settings),
+        limit_thresholds=tuple(settings.notify.limit_thresholds),
         open_operations_source=functools.partial(operations_source, settings),
         web=web_app(settings),
     )

@@ -183,6 +183,8 @@ class ApiSettings(BaseModel):
     tenant_deletion_grace_days: int = Field(default=7, ge=0)
     # An invitation's single-use token expires this long after it is sent (api/users).
     invitation_hours: int = Field(default=72, gt=0)
+    # Looking an invitation up by its token (anonymous), per client address per minute.
+    invitation_previews_per_address_per_minute: int = Field(default=30, gt=0)
 
 
 class JwtSettings(BaseModel):

@@ -10,12 +10,14 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 
-from ..deps import CurrentPrincipal, DatabaseDep, WiringDep
+from ..deps import CurrentCaller, CurrentPrincipal, DatabaseDep, WiringDep
 from ..errors import error_responses
 from ..fields import Instant
 from ..permissions import Permission, can
 from . import service
-from .schemas import NotificationTargetPublic, NotificationTargetUpdate, OutboxMessagePublic
+from .schemas import (
+    AlertThresholdsPublic, AlertThresholdsUpdate, NotificationTargetPublic, NotificationTargetUpdate, OutboxMessagePublic,
+)
 
 router = APIRouter(prefix="/v1/notifications", tags=["notifications"], responses=error_responses(401, 403))
 
@@ -47,3 +49,22 @@ async def update_target(body: NotificationTargetUpdate, principal: CurrentPrinci
                                                   str(body.webhook_url) if body.webhook_url else None,
                                                   body.rotate_secret, wiring.webhook_targets)
     return NotificationTargetPublic.of(saved)
+
+
+def _thresholds_public(thresholds: service.AlertThresholds) -> AlertThresholdsPublic:
+    return AlertThresholdsPublic(percents=list(thresholds.applied), custom=thresholds.custom,
+                                 default_percents=list(thresholds.default))
+
+
+@router.get("/thresholds", response_model=AlertThresholdsPublic)
+async def thresholds(principal: CurrentPrincipal, wiring: WiringDep, database: DatabaseDep) -> AlertThresholdsPublic:
+    """At which percents of each plan limit an alert fires (once per threshold per period)."""
+    return _thresholds_public(await service.alert_thresholds(database, principal.tenant_id, wiring.limit_thresholds))
+
+
+@router.put("/thresholds", response_model=AlertThresholdsPublic, responses=error_responses(400, 422))
+async def update_thresholds(body: AlertThresholdsUpdate, caller: CurrentCaller, wiring: WiringDep,
+                            database: DatabaseDep) -> AlertThresholdsPublic:
+    """Takes effect at the next limit check. Alerts already sent this period are not sent again."""
+    saved = await service.set_thresholds(database, caller, body.percents, wiring.limit_thresholds)
+    return _thresholds_public(saved)

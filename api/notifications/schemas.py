@@ -3,13 +3,17 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from pydantic import AnyHttpUrl, BaseModel, Field
+from typing import Annotated
 
+from pydantic import AnyHttpUrl, BaseModel, Field, Strict
+
+from billing_jobs.limits import MAX_THRESHOLD_PERCENT, MAX_THRESHOLDS, MIN_THRESHOLD_PERCENT
 from warehouse.postgres.billing_notify import NotificationTarget, OutboxRecord
 
 from ..fields import Email
 
-__all__ = ["NotificationTargetPublic", "NotificationTargetUpdate", "OutboxMessagePublic"]
+__all__ = ["NotificationTargetPublic", "NotificationTargetUpdate", "OutboxMessagePublic", "AlertThresholdsPublic",
+           "AlertThresholdsUpdate"]
 
 
 class OutboxMessagePublic(BaseModel):
@@ -49,3 +53,22 @@ class NotificationTargetPublic(BaseModel):
     @classmethod
     def of(cls, target: NotificationTarget) -> NotificationTargetPublic:
         return cls(email=target.email, webhook_url=target.webhook_url, webhook_secret=target.webhook_secret)
+
+
+class AlertThresholdsUpdate(BaseModel):
+    # Strict: 80.0, "80" or true are refused rather than read as 80 or 1. The length bound
+    # here only caps what is parsed; the rules (api.notifications.service) say what is allowed.
+    percents: list[Annotated[int, Strict()]] | None = Field(
+        max_length=100,
+        description=f"Percents of each plan limit at which an alert fires, once per period: whole numbers "
+                    f"{MIN_THRESHOLD_PERCENT}..{MAX_THRESHOLD_PERCENT}, at most {MAX_THRESHOLDS}, no repeats. "
+                    "null: back to the platform's default")
+
+
+class AlertThresholdsPublic(BaseModel):
+    percents: list[int] = Field(description="The thresholds the limit check uses for this tenant, ascending")
+    custom: bool = Field(description="true: the tenant chose them; false: the platform's default applies")
+    default_percents: list[int] = Field(description="The platform's default")
+    min_percent: int = MIN_THRESHOLD_PERCENT
+    max_percent: int = MAX_THRESHOLD_PERCENT
+    max_count: int = MAX_THRESHOLDS

@@ -12,12 +12,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
 
-from ..deps import CurrentCaller, DatabaseDep, JwtDep, LimitsDep
+from ..deps import ClientAddressDep, CurrentCaller, DatabaseDep, JwtDep, LimitsDep
 from ..errors import error_responses
 from ..sessions.schemas import AccessTokenPublic
-from . import invitations, service
+from . import invitation_preview, invitations, service
 from .schemas import (
-    InvitationAccept, InvitationCreate, InvitationPublic, OwnershipTransfer, RoleUpdate, UserPagePublic, UserPublic,
+    InvitationAccept, InvitationCreate, InvitationLookup, InvitationPreviewPublic, InvitationPublic, OwnershipTransfer,
+    RoleUpdate, UserPagePublic, UserPublic,
 )
 
 router = APIRouter(prefix="/v1/users", tags=["users"], responses=error_responses(401, 403))
@@ -92,3 +93,16 @@ async def accept_invitation(body: InvitationAccept, jwt: JwtDep, limits: LimitsD
     """Creates the invited user with this password and signs them in. The token works once."""
     tokens = await invitations.accept(database, jwt, limits, body.token, body.password)
     return AccessTokenPublic.of(tokens.access, tokens.refresh_token, tokens.refresh_expires_at)
+
+
+@invitation_router.post("/preview", response_model=InvitationPreviewPublic,
+                        responses=error_responses(400, (404, "Unknown invitation token"),
+                                                  (410, "The invitation was accepted, withdrawn or has expired"),
+                                                  429))
+async def preview_invitation(body: InvitationLookup, limits: LimitsDep, database: DatabaseDep,
+                             client_address: ClientAddressDep) -> InvitationPreviewPublic:
+    """What accepting this invitation would do: join which tenant, as which role, signing in with which
+    email. A POST, so the token stays out of URLs and access logs."""
+    found = await invitation_preview.preview_invitation(database, limits, body.token, client_address)
+    return InvitationPreviewPublic(tenant_name=found.tenant_name, role=found.role, email=found.email,
+                                   expires_at=found.expires_at)

@@ -12,7 +12,7 @@ from warehouse.postgres.users import MemberRecord
 from ..fields import Email
 
 __all__ = ["UserPublic", "UserPagePublic", "RoleUpdate", "InvitationCreate", "InvitationPublic",
-           "InvitationAccept", "OwnershipTransfer", "AssignableRole"]
+           "InvitationAccept", "InvitationLookup", "InvitationPreviewPublic", "OwnershipTransfer", "AssignableRole"]
 
 AssignableRole = Literal["admin", "manager", "member", "viewer"]
 
@@ -63,3 +63,14 @@ class InvitationPublic(BaseModel):
 class InvitationAccept(BaseModel):
     token: str = Field(min_length=1, max_length=256, description="The token of the invitation email")
     password: str = Field(min_length=1, max_length=1024, description="The new user's password")
+
+
+class InvitationLookup(BaseModel):
+    token: str = Field(min_length=1, max_length=256, description="The token of the invitation email")
+
+
+class InvitationPreviewPublic(BaseModel):
+    tenant_name: str = Field(description="The tenant the invitation joins")
+    role: str = Field(description="The role the invitee will have")
+    email: str = Field(description="The invited address: the new user's sign-in")
+    expires_at: datetime

@@ -105,9 +105,9 @@ def test_invited_viewer_accepts_in_the_browser_and_sees_only_what_a_viewer_may(p
     viewer.get_by_role("button", name="Join").click()
     viewer.get_by_role("heading", name="Dashboard").wait_for()
     assert viewer.get_by_test_id("who").text_content() == f"{email} · viewer"
-    # Only what a viewer may: reading. No settings, no write action offered.
+    # Only what a viewer may: reading. No write action offered.
     links = viewer.get_by_role("navigation", name="Main").get_by_role("link").all_text_contents()
-    assert links == ["Dashboard", "Usage", "Billing", "Developers"]
+    assert links == ["Dashboard", "Usage", "Billing", "Developers", "Settings"]
     viewer.get_by_test_id("preview-total").wait_for()  # the running invoice is theirs to read
     viewer.get_by_role("link", name="Billing").click()
     viewer.get_by_role("heading", name="Subscription").wait_for()
@@ -117,8 +117,13 @@ def test_invited_viewer_accepts_in_the_browser_and_sees_only_what_a_viewer_may(p
         assert viewer.get_by_role("button", name=write).count() == 0
     assert viewer.get_by_label("New plan").count() == 0
     shot(viewer, screenshot_dir(app_stack), "viewer-billing")
-    viewer.goto(app_url + "/settings")  # typed in by hand: sent back to the dashboard
-    viewer.get_by_role("heading", name="Dashboard").wait_for()
+    # Settings, read only: the users and the alert thresholds, nothing to create or change.
+    viewer.get_by_role("link", name="Settings").click()
+    viewer.get_by_test_id("users").wait_for()
+    viewer.get_by_test_id("thresholds-read-only").wait_for()
+    for write in ("Create key", "Create meter", "Send invitation", "Save thresholds"):
+        assert viewer.get_by_role("button", name=write).count() == 0
+    assert viewer.get_by_test_id("audit").count() == 0
     viewer.get_by_role("link", name="Developers").click()
     viewer.get_by_role("heading", name="Developers").wait_for()
     assert viewer.get_by_role("button", name="Create key").count() == 0
@@ -170,9 +175,10 @@ def test_an_used_invitation_link_is_explained(page, app_url, api, plan):
     token = next(m for m in outbox if m["body"].get("id") == invited.json()["id"])["body"]["token"]
     assert api.post("/v1/invitations/accept", json={"token": token, "password": secrets.token_urlsafe(18)}).status_code == 201
     page.goto(f"{app_url}/accept-invitation?token={token}")
-    page.get_by_label("Choose a password (long and hard to guess)").fill(secrets.token_urlsafe(18))
-    page.get_by_role("button", name="Join").click()
+    # Said before any password is asked for (the page looks the token up first).
     page.get_by_role("alert").filter(has_text="This invitation cannot be used").wait_for()
+    assert "This invitation was already accepted." in page.get_by_role("alert").text_content()
+    assert page.get_by_label("Choose a password (long and hard to guess)").count() == 0
 
 
 def test_owner_exports_then_asks_for_deletion_and_cancels_it(page, app_url, api, plan, app_stack):

@@ -25,6 +25,7 @@ from billing_jobs.ports import LimitSubject
 from billing_jobs.segments import period_bounds
 from billing_jobs.usage_totals import UsageHour, meter_totals
 
+from .alert_thresholds import billing_alert_threshold
 from .billing_dunning import billing_email
 from .billing_tables import billing_limit_alert, billing_limit_block, billing_notification_target, billing_outbox
 from .plans import live_subscription_clause
@@ -41,17 +42,21 @@ class PgLimitStore:
         self._engine = engine
 
     def subjects(self, now: datetime | None = None) -> list[LimitSubject]:
-        """Tenants with a subscription live at `now` (default: the database's clock), with its plan.
+        """Tenants with a subscription live at `now` (default: the database's clock), with its plan
+        and the tenant's own alert thresholds (None: the default).
 
         Live as the API and ingest see it (plans.live_subscription_clause): one
         cancelled at period end is still checked until then."""
         with self._engine.connect() as conn:
             rows = conn.execute(
-                select(tenant.c.id, tenant.c.slug, plan.c.definition, subscription.c.started_at)
+                select(tenant.c.id, tenant.c.slug, plan.c.definition, subscription.c.started_at,
+                       billing_alert_threshold.c.percents)
                 .join(subscription, subscription.c.tenant_id == tenant.c.id)
                 .join(plan, plan.c.id == subscription.c.plan_id)
+                .outerjoin(billing_alert_threshold, billing_alert_threshold.c.tenant_id == tenant.c.id)
                 .where(live_subscription_clause(func.now() if now is None else now)).order_by(tenant.c.slug))
-            return [LimitSubject(str(r.id), r.slug, Plan.model_validate(r.definition), r.started_at) for r in rows]
+            return [LimitSubject(str(r.id), r.slug, Plan.model_validate(r.definition), r.started_at,
+                                 tuple(sorted(r.percents)) if r.percents else None) for r in rows]
 
     def usage(self, tenant_id: str, start: datetime, end: datetime) -> dict[str, Decimal]:
         with self._engine.connect() as conn:

@@ -7,7 +7,8 @@ export const NAV: NavItem[] = [
   { to: "/usage", label: "Usage" },
   { to: "/billing", label: "Billing" }, // viewers read invoices, payments and corrections; writes need an admin
   { to: "/developers", label: "Developers" },
-  { to: "/settings", label: "Settings", minimum: "admin" },
+  // Every role reads some of it (meters, users, alert thresholds); each card gates its own writes.
+  { to: "/settings", label: "Settings" },
   // The operator console's sections, each offered to the operator roles that hold its permission.
   { to: "/operator", label: "Operator console", operator: "analytics.revenue" },
   { to: "/operator/tenants", label: "Tenants", operator: "tenants.read" },

@@ -83,8 +83,10 @@ export default function Developers() {
     queryKey: ["recent-events"], refetchInterval: 5_000,
     queryFn: () => api<Schemas["RecentEventsPublic"]>("/v1/events/recent", { query: { limit: 50 } }),
   });
+  // GET /v1/stream/dead-letters needs `read` (api/permissions.py): every role of the tenant.
+  const mayRead = atLeast(session, "viewer");
   const deadLetters = useQuery({
-    queryKey: ["dead-letters"], enabled: atLeast(session, "member"),
+    queryKey: ["dead-letters"], enabled: mayRead,
     queryFn: () => api<Schemas["DeadLetterPublic"][]>("/v1/stream/dead-letters", { query: { limit: 50 } }),
   });
   const endpoint = ingestEndpoint(config.data);
@@ -113,7 +115,7 @@ export default function Developers() {
             )}
           </QueryView>
         </Card>
-        {atLeast(session, "member") && (
+        {mayRead && (
           <Card title="Dead letters" className="span-3">
             <QueryView query={deadLetters} what="dead letters">
               {(letters) => letters.length === 0 ? <Empty title="No dead letters">Every event was counted or is unmetered.</Empty> : (

@@ -12,6 +12,7 @@ export const PERMISSIONS: Permission[] = [
   { name: "meters", minimum: "manager", meaning: "create meters" },
   { name: "limits", minimum: "manager", meaning: "manage usage limits" },
   { name: "alert_targets", minimum: "manager", meaning: "read and set where alerts and notifications go (email, signed webhook)" },
+  { name: "alert_thresholds", minimum: "admin", meaning: "set at which percents of a plan limit alerts fire" },
   { name: "users", minimum: "admin", meaning: "invite users, change roles and remove users, each only below one's own role" },
   { name: "all_api_keys", minimum: "admin", meaning: "list and revoke every user's API keys" },
   { name: "subscription", minimum: "admin", meaning: "subscribe, change plan, cancel" },

@@ -31,7 +31,7 @@ export function AlertTarget() {
   }
   return (
     <Card title="Alert targets" className="span-3">
-      <p className="muted">Limit alerts (at 80% and 100% of a plan limit) and billing notices go to these.</p>
+      <p className="muted">Limit alerts (at the thresholds below) and billing notices go to these.</p>
       <QueryView query={target} what="alert targets">
         {(current) => (
           <form className="form form-wide" onSubmit={submit}>

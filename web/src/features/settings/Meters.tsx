@@ -7,7 +7,7 @@ import { useMeters } from "../../lib/tenant";
 
 const AGGREGATIONS = ["COUNT", "SUM", "MAX", "MIN", "AVG", "UNIQUE_COUNT", "LATEST"];
 
-export function Meters() {
+export function Meters({ canCreate }: { canCreate: boolean }) {
   const queries = useQueryClient();
   const meters = useMeters();
   const [slug, setSlug] = useState("");
@@ -46,6 +46,7 @@ export function Meters() {
           </div>
         )}
       </QueryView>
+      {canCreate && (
       <form className="controls" onSubmit={submit} aria-label="New meter">
         <label>Meter<input required value={slug} onChange={(e) => setSlug(e.target.value)} placeholder="api-calls" /></label>
         <label>Event type<input required value={eventType} onChange={(e) => setEventType(e.target.value)} placeholder="api.call" /></label>
@@ -60,6 +61,7 @@ export function Meters() {
         <label>Group by (comma-separated)<input value={groupBy} onChange={(e) => setGroupBy(e.target.value)} placeholder="region, model" /></label>
         <button type="submit" disabled={create.isPending}>Create meter</button>
       </form>
+      )}
       {create.error && <ErrorState error={create.error} />}
     </Card>
   );

@@ -1,3 +1,5 @@
+// Settings, offered to every role: each card is shown to the roles that may read it, and its
+// write controls to those that may change it (api/permissions.py; the API refuses the rest).
 import { PageHeader } from "../../components/Card";
 import { atLeast } from "../../lib/session";
 import { useLocale, useSession } from "../../lib/useSession";
@@ -6,6 +8,7 @@ import { Invitations } from "../people/Invitations";
 import { TenantLifecycle } from "../people/TenantLifecycle";
 import { Users } from "../people/Users";
 import { AlertTarget } from "./AlertTarget";
+import { AlertThresholds } from "./AlertThresholds";
 import { ApiKeys } from "./ApiKeys";
 import { Meters } from "./Meters";
 
@@ -16,9 +19,10 @@ export default function Settings() {
     <>
       <PageHeader title="Settings" />
       <div className="grid">
-        <ApiKeys locale={locale} />
-        <Meters />
-        <AlertTarget />
+        {atLeast(session, "member") && <ApiKeys locale={locale} />}
+        <Meters canCreate={atLeast(session, "manager")} />
+        {atLeast(session, "manager") && <AlertTarget />}
+        <AlertThresholds canChange={atLeast(session, "admin")} />
         <Users locale={locale} />
         {atLeast(session, "admin") && <Invitations locale={locale} />}
         {atLeast(session, "admin") && <AuditLog locale={locale} />}
