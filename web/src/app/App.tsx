@@ -1,7 +1,5 @@
-import { lazy, Suspense } from "react";
 import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
 import { BrowserRouter, Navigate, Route, Routes } from "react-router-dom";
-import { Loading } from "../components/States";
 import { ApiError } from "../lib/api";
 import { AcceptInvitation } from "../features/auth/AcceptInvitation";
 import { Register } from "../features/auth/Register";
@@ -10,19 +8,24 @@ import { SignIn } from "../features/auth/SignIn";
 import { Guard } from "./guards";
 import { Layout } from "./Layout";
 import { NAV } from "./nav";
+import { pageChunk } from "./pageChunk";
 
-// Each page is its own chunk: the first load carries only the shell and the sign-in.
-const Dashboard = lazy(() => import("../features/dashboard/Dashboard"));
-const UsageExplorer = lazy(() => import("../features/usage/UsageExplorer"));
-const Billing = lazy(() => import("../features/billing/Billing"));
-const Developers = lazy(() => import("../features/developers/Developers"));
-const Settings = lazy(() => import("../features/settings/Settings"));
-const Operator = lazy(() => import("../features/operator/Operator"));
-const OperatorTenants = lazy(() => import("../features/operator/Tenants"));
-const InvoiceRuns = lazy(() => import("../features/operator/InvoiceRuns"));
-const Pipeline = lazy(() => import("../features/operator/Pipeline"));
+// In NAV's order; each page its own chunk (pageChunk.tsx).
+const PAGES = [
+  pageChunk(() => import("../features/dashboard/Dashboard")),
+  pageChunk(() => import("../features/usage/UsageExplorer")),
+  pageChunk(() => import("../features/billing/Billing")),
+  pageChunk(() => import("../features/developers/Developers")),
+  pageChunk(() => import("../features/settings/Settings")),
+  pageChunk(() => import("../features/operator/Operator")),
+  pageChunk(() => import("../features/operator/Tenants")),
+  pageChunk(() => import("../features/operator/InvoiceRuns")),
+  pageChunk(() => import("../features/operator/Pipeline")),
+];
 
-const PAGES = [Dashboard, UsageExplorer, Billing, Developers, Settings, Operator, OperatorTenants, InvoiceRuns, Pipeline];
+// The page asked for starts loading now, while React renders the shell; a failure shows on
+// the page itself when it renders.
+PAGES[NAV.findIndex((item) => item.to === globalThis.location?.pathname)]?.load().catch(() => undefined);
 
 const queries = new QueryClient({
   defaultOptions: {
@@ -46,12 +49,8 @@ export function App() {
           <Route path="/accept-invitation" element={<AcceptInvitation />} />
           <Route element={<Layout />}>
             {NAV.map((item, index) => {
-              const Page = PAGES[index];
-              return (
-                <Route key={item.to} path={item.to} element={
-                  <Guard item={item}><Suspense fallback={<Loading what="the page" />}><Page /></Suspense></Guard>
-                } />
-              );
+              const { Page } = PAGES[index];
+              return <Route key={item.to} path={item.to} element={<Guard item={item}><Page /></Guard>} />;
             })}
           </Route>
           <Route path="*" element={<Navigate to="/" replace />} />
