@@ -136,17 +136,18 @@ def _errors_shown(page) -> list[str]:
     return page.eval_on_selector_all(".state-error", "els => els.map(e => e.textContent.slice(0, 160))")
 
 
-def _time_pages(base: str, logins: dict, loads: int, waterfall: bool) -> dict[str, list[float]]:
+def _time_pages(base: str, logins: dict, loads: int, waterfall: bool, only: set[str]) -> dict[str, list[float]]:
     from playwright.sync_api import sync_playwright
 
     from tests.support.tools import debian_binary
     from tests.support.web import CHROMIUM_FLAGS
 
-    times: dict[str, list[float]] = {name: [] for name in [*PAGES, LINE_DRILL]}
+    pages = {name: page for name, page in PAGES.items() if not only or name in only}
+    times: dict[str, list[float]] = {name: [] for name in [*pages, LINE_DRILL] if name != LINE_DRILL or "billing" in pages}
     with sync_playwright() as playwright:
         chromium = debian_binary("chromium", "chromium")
         browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_FLAGS)
-        for name, (path, who, ready) in PAGES.items():
+        for name, (path, who, ready) in pages.items():
             context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-US", timezone_id="UTC")
             page = context.new_page()
             _sign_in(page, base, who, logins[who])
@@ -193,6 +194,7 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="leave the stack and its data running")
     parser.add_argument("--reuse", action="store_true", help="time again on the data a --keep run left")
     parser.add_argument("--waterfall", action="store_true", help="print each page's API requests")
+    parser.add_argument("--pages", default="", help="only these pages, comma-separated (default: all)")
     parser.add_argument("--api", help="time the app served by this admin API instead (e.g. an old build's, on the "
                                       "same data: with --reuse)")
     args = parser.parse_args()
@@ -215,7 +217,8 @@ def main() -> None:
         load_before = os.getloadavg()
         started_at = datetime.now(timezone.utc)
         times = _time_pages(args.api or f"http://127.0.0.1:{settings.api.port}",
-                            {"tenant": tenant, "finance": seeded.finance, "sre": seeded.sre}, args.loads, args.waterfall)
+                            {"tenant": tenant, "finance": seeded.finance, "sre": seeded.sre}, args.loads, args.waterfall,
+                            set(filter(None, args.pages.split(","))))
         load_after = os.getloadavg()
     finally:
         if not args.keep:

@@ -7,7 +7,9 @@ import { SessionKeeper } from "../features/auth/SessionKeeper";
 import { SignIn } from "../features/auth/SignIn";
 import { Guard } from "./guards";
 import { Layout } from "./Layout";
-import { NAV } from "./nav";
+import { allowed, NAV } from "./nav";
+import { prefetchConsole, prefetchPipeline } from "../features/operator/api";
+import { getSession } from "../lib/session";
 import { pageChunk } from "./pageChunk";
 
 // In NAV's order; each page its own chunk (pageChunk.tsx).
@@ -17,15 +19,11 @@ const PAGES = [
   pageChunk(() => import("../features/billing/Billing")),
   pageChunk(() => import("../features/developers/Developers")),
   pageChunk(() => import("../features/settings/Settings")),
-  pageChunk(() => import("../features/operator/Operator")),
+  pageChunk(() => import("../features/operator/Operator"), prefetchConsole),
   pageChunk(() => import("../features/operator/Tenants")),
   pageChunk(() => import("../features/operator/InvoiceRuns")),
-  pageChunk(() => import("../features/operator/Pipeline")),
+  pageChunk(() => import("../features/operator/Pipeline"), prefetchPipeline),
 ];
-
-// The page asked for starts loading now, while React renders the shell; a failure shows on
-// the page itself when it renders.
-PAGES[NAV.findIndex((item) => item.to === globalThis.location?.pathname)]?.load().catch(() => undefined);
 
 const queries = new QueryClient({
   defaultOptions: {
@@ -37,6 +35,15 @@ const queries = new QueryClient({
     },
   },
 });
+
+// The page asked for starts loading now, while React renders the shell (a failure shows on
+// the page itself when it renders), and its queries too when this session may see it: a
+// refused request would end the session.
+const asked = NAV.findIndex((item) => item.to === globalThis.location?.pathname);
+if (asked >= 0) {
+  PAGES[asked].load().catch(() => undefined);
+  if (allowed(NAV[asked], getSession())) PAGES[asked].prefetch?.(queries);
+}
 
 export function App() {
   return (

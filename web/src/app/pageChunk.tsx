@@ -3,7 +3,10 @@
 // 300 ms after its fallback appeared (its throttle of reveals), and a page's queries start
 // only once it renders, so every page load waited ~300 ms on an idle machine for nothing.
 // The chunk of the page asked for is fetched as the app starts (`load`), beside the shell's
-// own requests; any other is fetched on the first visit, then kept.
+// own requests, and so are the page's queries where it names them (`prefetch`: they then
+// need not wait for the page's code to arrive and run); any other is fetched on the first
+// visit, then kept.
+import type { QueryClient } from "@tanstack/react-query";
 import { createElement, useEffect, useState, type ComponentType } from "react";
 import { ErrorState, Loading } from "../components/States";
 
@@ -12,9 +15,10 @@ type PageModule = { default: ComponentType };
 export interface PageChunk {
   load: () => Promise<PageModule>;
   Page: ComponentType;
+  prefetch?: (client: QueryClient) => void;
 }
 
-export function pageChunk(importer: () => Promise<PageModule>): PageChunk {
+export function pageChunk(importer: () => Promise<PageModule>, prefetch?: (client: QueryClient) => void): PageChunk {
   let loaded: PageModule | undefined;
   let loading: Promise<PageModule> | undefined;
   const load = () => (loading ??= importer().then(
@@ -34,5 +38,5 @@ export function pageChunk(importer: () => Promise<PageModule>): PageChunk {
     if (module) return createElement(module.default);
     return failure ? <ErrorState error={failure} /> : <Loading what="the page" />;
   }
-  return { load, Page };
+  return { load, Page, prefetch };
 }
