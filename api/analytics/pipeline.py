@@ -23,8 +23,7 @@ from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
 
 from warehouse.postgres.database import Database
-from warehouse.postgres.tenant_scope import all_tenant_ids
-from warehouse.postgres.usage import count_dead_letters_since
+from warehouse.postgres.analytics import dead_letters_since
 
 from ..deps import DatabaseDep
 from ..errors import error_responses
@@ -84,11 +83,7 @@ class PipelineHealthPublic(BaseModel):
 
 async def _dead_letters(database: Database, now: datetime) -> tuple[int, int]:
     async with database.connect() as conn:
-        hour = day = 0
-        for tenant_id in await all_tenant_ids(conn):
-            hour += await count_dead_letters_since(conn, tenant_id, now - timedelta(hours=1))
-            day += await count_dead_letters_since(conn, tenant_id, now - timedelta(days=1))
-        return hour, day
+        return await dead_letters_since(conn, now - timedelta(hours=1), now - timedelta(days=1))
 
 
 async def _section(name: str, work: Awaitable[T], unavailable: dict[str, str]) -> T | None:

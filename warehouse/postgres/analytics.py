@@ -29,7 +29,7 @@ from metering.aggregations import registered
 from ..tenancy import schema_for
 from .tables import plan, subscription, tenant
 
-__all__ = ["subscription_spans", "revenue_lines", "monthly_usage"]
+__all__ = ["subscription_spans", "revenue_lines", "monthly_usage", "dead_letters_since"]
 
 # Quantities of these add up across windows; others (MAX, LATEST, UNIQUE_COUNT...) do not
 # sum into a month, so their months report events only.
@@ -75,6 +75,13 @@ def _union(schemas: Sequence[_TenantSchema], select_for: str) -> str:
     return " UNION ALL ".join(select_for.format(i=i, schema=s.schema_name) for i, s in enumerate(schemas))
 
 
+async def _serial(conn: AsyncConnection) -> None:
+    # Each branch reads one tenant's few rows: starting parallel workers for the union cost
+    # more than the reads (revenue over 100 tenants: ~75 ms with workers, ~20 ms without).
+    # SET LOCAL: for this transaction only.
+    await conn.execute(text("SET LOCAL max_parallel_workers_per_gather = 0"))
+
+
 _REVENUE = """
     SELECT {i} AS tenant_index, CAST(date_trunc('month', i.period_start) AS date) AS month, i.currency,
            i.plan_slug, l.meter_slug,
@@ -91,6 +98,7 @@ async def revenue_lines(conn: AsyncConnection, first: Month, last: Month,
     if not schemas:
         return []
     query = text(_union(schemas, _REVENUE)).bindparams(bindparam("issued", expanding=True))
+    await _serial(conn)
     rows = await conn.execute(query, {"issued": sorted(ISSUED_STATUSES), "first": first.first_day,
                                       "end": last.next().first_day})
     return [RevenueLine(str(schemas[r.tenant_index].id), schemas[r.tenant_index].slug, Month.of(r.month), r.currency,
@@ -102,21 +110,42 @@ _USAGE = """
            meter_slug, aggregation,
            sum(event_count) AS events,
            CASE WHEN aggregation IN :additive THEN sum(quantity) END AS quantity
-    FROM "{schema}".usage_hourly
+    FROM "{schema}".usage_daily
     WHERE window_start >= :start AND window_start < :end
     GROUP BY 2, 3, 4"""
 
 
 async def monthly_usage(conn: AsyncConnection, first: Month, last: Month,
                         tenant_ids: Collection[uuid.UUID] | None = None) -> list[TenantUsage]:
-    """Per tenant, UTC month and meter: events metered, and the quantity of additive meters
-    (from the hourly windows billing reads: UTC hours tile UTC months)."""
+    """Per tenant, UTC month and meter: events metered, and the quantity of additive meters.
+
+    From the daily windows: UTC days tile UTC months, and the stream writes a delta to the
+    minute, hour and day windows in one transaction, so the days hold what the hours billing
+    reads hold, in 1/24 of the rows (a month of 100 tenants: ~30 ms instead of ~120)."""
     schemas = await _tenant_schemas(conn, tenant_ids)
     if not schemas:
         return []
     # Ordered by tenant (schemas are by slug), month and meter.
     query = text(_union(schemas, _USAGE) + " ORDER BY 1, 2, 3").bindparams(bindparam("additive", expanding=True))
+    await _serial(conn)
     rows = await conn.execute(query, {"additive": list(_ADDITIVE), "start": first.start, "end": last.end})
     return [TenantUsage(str(schemas[r.tenant_index].id), schemas[r.tenant_index].slug, Month.of(r.month),
                         r.meter_slug, r.aggregation, int(r.events), None if r.quantity is None else Decimal(r.quantity))
             for r in rows]
+
+
+_DEAD_LETTERS = """
+    SELECT count(*) FILTER (WHERE created_at >= :hour) AS hour, count(*) AS day
+    FROM "{schema}".dead_letter WHERE created_at >= :day"""
+
+
+async def dead_letters_since(conn: AsyncConnection, hour: datetime, day: datetime) -> tuple[int, int]:
+    """Dead letters of every tenant created since `hour` and since `day` (day <= hour): one
+    statement over every schema, where a pair of queries per tenant took ~200 round trips."""
+    schemas = await _tenant_schemas(conn, None)
+    if not schemas:
+        return 0, 0
+    query = f"SELECT coalesce(sum(hour), 0) AS hour, coalesce(sum(day), 0) AS day FROM ({_union(schemas, _DEAD_LETTERS)}) d"
+    await _serial(conn)
+    row = (await conn.execute(text(query), {"hour": hour, "day": day})).one()
+    return int(row.hour), int(row.day)

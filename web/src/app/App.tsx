@@ -1,7 +1,5 @@
-import { lazy, Suspense } from "react";
 import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
 import { BrowserRouter, Navigate, Route, Routes } from "react-router-dom";
-import { Loading } from "../components/States";
 import { ApiError } from "../lib/api";
 import { AcceptInvitation } from "../features/auth/AcceptInvitation";
 import { Register } from "../features/auth/Register";
@@ -9,20 +7,23 @@ import { SessionKeeper } from "../features/auth/SessionKeeper";
 import { SignIn } from "../features/auth/SignIn";
 import { Guard } from "./guards";
 import { Layout } from "./Layout";
-import { NAV } from "./nav";
+import { allowed, NAV } from "./nav";
+import { prefetchConsole, prefetchPipeline } from "../features/operator/api";
+import { getSession } from "../lib/session";
+import { pageChunk } from "./pageChunk";
 
-// Each page is its own chunk: the first load carries only the shell and the sign-in.
-const Dashboard = lazy(() => import("../features/dashboard/Dashboard"));
-const UsageExplorer = lazy(() => import("../features/usage/UsageExplorer"));
-const Billing = lazy(() => import("../features/billing/Billing"));
-const Developers = lazy(() => import("../features/developers/Developers"));
-const Settings = lazy(() => import("../features/settings/Settings"));
-const Operator = lazy(() => import("../features/operator/Operator"));
-const OperatorTenants = lazy(() => import("../features/operator/Tenants"));
-const InvoiceRuns = lazy(() => import("../features/operator/InvoiceRuns"));
-const Pipeline = lazy(() => import("../features/operator/Pipeline"));
-
-const PAGES = [Dashboard, UsageExplorer, Billing, Developers, Settings, Operator, OperatorTenants, InvoiceRuns, Pipeline];
+// In NAV's order; each page its own chunk (pageChunk.tsx).
+const PAGES = [
+  pageChunk(() => import("../features/dashboard/Dashboard")),
+  pageChunk(() => import("../features/usage/UsageExplorer")),
+  pageChunk(() => import("../features/billing/Billing")),
+  pageChunk(() => import("../features/developers/Developers")),
+  pageChunk(() => import("../features/settings/Settings")),
+  pageChunk(() => import("../features/operator/Operator"), prefetchConsole),
+  pageChunk(() => import("../features/operator/Tenants")),
+  pageChunk(() => import("../features/operator/InvoiceRuns")),
+  pageChunk(() => import("../features/operator/Pipeline"), prefetchPipeline),
+];
 
 const queries = new QueryClient({
   defaultOptions: {
@@ -35,6 +36,15 @@ const queries = new QueryClient({
   },
 });
 
+// The page asked for starts loading now, while React renders the shell (a failure shows on
+// the page itself when it renders), and its queries too when this session may see it: a
+// refused request would end the session.
+const asked = NAV.findIndex((item) => item.to === globalThis.location?.pathname);
+if (asked >= 0) {
+  PAGES[asked].load().catch(() => undefined);
+  if (allowed(NAV[asked], getSession())) PAGES[asked].prefetch?.(queries);
+}
+
 export function App() {
   return (
     <QueryClientProvider client={queries}>
@@ -46,12 +56,8 @@ export function App() {
           <Route path="/accept-invitation" element={<AcceptInvitation />} />
           <Route element={<Layout />}>
             {NAV.map((item, index) => {
-              const Page = PAGES[index];
-              return (
-                <Route key={item.to} path={item.to} element={
-                  <Guard item={item}><Suspense fallback={<Loading what="the page" />}><Page /></Suspense></Guard>
-                } />
-              );
+              const { Page } = PAGES[index];
+              return <Route key={item.to} path={item.to} element={<Guard item={item}><Page /></Guard>} />;
             })}
           </Route>
           <Route path="*" element={<Navigate to="/" replace />} />

@@ -5,14 +5,14 @@ import { Card, PageHeader } from "../../components/Card";
 import { Empty, QueryView } from "../../components/States";
 import { chartValue, formatCount, formatMoney, formatPercent } from "../../lib/format";
 import { useLocale } from "../../lib/useSession";
-import { firstMonth, useReport } from "./api";
+import { DEFAULT_MONTHS, firstMonth, useReport } from "./api";
 import { MonthBars, MonthLines } from "./charts";
 
 const MOVEMENTS = ["new", "expansion", "contraction", "churn", "reactivation"] as const;
 
 export default function Operator() {
   const locale = useLocale();
-  const [months, setMonths] = useState(6);
+  const [months, setMonths] = useState(DEFAULT_MONTHS);
   const from = firstMonth(new Date(), months);
   const mrr = useReport("mrr", from, months);
   const subscriptions = useReport("subscriptions", from, months);

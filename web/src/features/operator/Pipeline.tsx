@@ -4,15 +4,13 @@
 import { useQuery } from "@tanstack/react-query";
 import { Card, PageHeader } from "../../components/Card";
 import { Empty, QueryView } from "../../components/States";
-import { api, type Schemas } from "../../lib/api";
 import { formatCount, formatInstant } from "../../lib/format";
 import { useLocale } from "../../lib/useSession";
-import { firstMonth, useReport } from "./api";
+import { DEFAULT_MONTHS, firstMonth, PIPELINE_REFRESH_MS, pipelineQuery, useReport, type Health } from "./api";
 import { MonthBars } from "./charts";
 import { minuteSeries } from "./minutes";
 
-export type Health = Schemas["PipelineHealthPublic"];
-const REFRESH_MS = 5_000;
+export type { Health };
 
 function Unavailable({ health, section }: { health: Health; section: string }) {
   const why = health.unavailable[section];
@@ -21,13 +19,9 @@ function Unavailable({ health, section }: { health: Health; section: string }) {
 
 export default function Pipeline() {
   const locale = useLocale();
-  const months = 6;
+  const months = DEFAULT_MONTHS;
   const usage = useReport("usage", firstMonth(new Date(), months), months);
-  const health = useQuery({
-    queryKey: ["operator", "pipeline"],
-    queryFn: () => api<Health>("/v1/operator/analytics/pipeline"),
-    refetchInterval: REFRESH_MS,
-  });
+  const health = useQuery({ ...pipelineQuery, refetchInterval: PIPELINE_REFRESH_MS });
   const compact = (v: number) => new Intl.NumberFormat(locale, { notation: "compact" }).format(v);
   const rate = (events: number, minutes: number) =>
     new Intl.NumberFormat(locale, { maximumFractionDigits: 1 }).format(events / (minutes * 60));

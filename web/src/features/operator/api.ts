@@ -1,4 +1,4 @@
-import { useQuery } from "@tanstack/react-query";
+import { queryOptions, useQuery, type QueryClient } from "@tanstack/react-query";
 import { api, type Schemas } from "../../lib/api";
 
 export type Reports = {
@@ -19,12 +19,39 @@ export function firstMonth(now: Date, count: number): string {
   return `${start.getUTCFullYear()}-${String(start.getUTCMonth() + 1).padStart(2, "0")}`;
 }
 
-export function useReport<K extends keyof Reports>(name: K, from: string, months: number) {
+export function reportQuery<K extends keyof Reports>(name: K, from: string, months: number) {
   const [path, extra] = PATHS[name];
-  return useQuery({
+  return queryOptions({
     queryKey: ["operator", name, from, months],
     queryFn: () => api<Reports[K]>(`/v1/operator/analytics/${path}`, { query: { from, months, ...extra } }),
   });
+}
+
+export function useReport<K extends keyof Reports>(name: K, from: string, months: number) {
+  return useQuery(reportQuery(name, from, months));
+}
+
+/** The months the console and the pipeline show first. */
+export const DEFAULT_MONTHS = 6;
+export const CONSOLE_REPORTS = ["mrr", "subscriptions", "churn", "arpu", "revenue", "topRevenue", "topUsage"] as const;
+
+export type Health = Schemas["PipelineHealthPublic"];
+export const PIPELINE_REFRESH_MS = 5_000;
+export const pipelineQuery = queryOptions({
+  queryKey: ["operator", "pipeline"],
+  queryFn: () => api<Health>("/v1/operator/analytics/pipeline"),
+});
+
+// Started as the app starts on these pages (App.tsx), beside the page's own chunk and the
+// charts library it needs: the requests no longer wait for that code to arrive and run.
+export function prefetchConsole(client: QueryClient): void {
+  const from = firstMonth(new Date(), DEFAULT_MONTHS);
+  CONSOLE_REPORTS.forEach((name) => void client.prefetchQuery(reportQuery(name, from, DEFAULT_MONTHS)));
+}
+
+export function prefetchPipeline(client: QueryClient): void {
+  void client.prefetchQuery(reportQuery("usage", firstMonth(new Date(), DEFAULT_MONTHS), DEFAULT_MONTHS));
+  void client.prefetchQuery(pipelineQuery);
 }
 
 export type TenantStanding = Schemas["TenantStandingPublic"];
