@@ -537,10 +537,13 @@ def interleaved(bench: Bench, args) -> dict:
     return {"events": args.events, "times": args.times, "rounds": args.rounds, "raw_consumer_eps": round(raw),
             "floor_eps": floor["eps"], "stream_eps": one["eps_mean"],
             "ratio": round(one["eps_mean"] / floor["eps"], 3),
+            # The stream as this machine would run it: a worker per core.
+            "stream_2w_eps": two["eps_mean"], "ratio_2w": round(two["eps_mean"] / floor["eps"], 3),
             "workers_2_vs_1": round(two["eps_mean"] / one["eps_mean"], 3),
             "workers_2_vs_1_per_round": [round(x, 3) for x in pairs],
             "lock_waits": {label: s["lock_wait_samples"] for label, s in summaries.items()},
-            "peak_rss_mb": max(s["peak_rss_mb"] for s in summaries.values()),
+            # This code's workers: the old design's figure is in "designs".
+            "peak_rss_mb": max(s["peak_rss_mb"] for label, s in summaries.items() if label.startswith("new")),
             **result,
             "cpu_us_per_event": {"floor": floor["cpu_us_per_event"],
                                  **{label: s["cpu_us_per_event"] for label, s in summaries.items()}},
