@@ -13,7 +13,7 @@ import httpx
 import orjson
 import pytest
 from asgi_lifespan import LifespanManager
-from sqlalchemy import func, insert, select
+from sqlalchemy import insert, select
 
 from meterline.bootstrap import api_app
 from billing_jobs.plans import Plan

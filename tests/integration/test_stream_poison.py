@@ -99,7 +99,7 @@ NUL = "\x00"
 # name -> (poison events, group_by of the poison tenant's SUM meter, the dead letters
 # expected: event id -> substring of the reason, and the tokens still counted).
 POISONS = {
-    "nul-in-id": ([_event(f"nul{NUL}id", "api.call", {})], (), {f"nul\\u0000id": "22P05"}, Decimal(0)),
+    "nul-in-id": ([_event(f"nul{NUL}id", "api.call", {})], (), {"nul\\u0000id": "22P05"}, Decimal(0)),
     "id-longer-than-the-dedup-record": ([_event("x" * 300, "api.call", {})], (), {"x" * 256: "22001"}, Decimal(0)),
     "value-1e40-on-sum": ([_event("big1", "llm.tokens", {"usage": {"tokens": 1e40}})], (),
                           {"big1": "beyond the stores' range"}, Decimal(0)),

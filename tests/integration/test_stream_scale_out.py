@@ -18,7 +18,6 @@ from collections import Counter
 from datetime import timedelta
 from decimal import Decimal
 
-import orjson
 import pytest
 from sqlalchemy import text
 
