@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
+import weakref
 from dataclasses import dataclass
 
 from sqlalchemy import insert, select, update
@@ -36,6 +38,17 @@ class UserRecord:
     role: str
 
 
+# Alembic keeps the running migration's context in module globals (alembic.context, .op),
+# and run_sync's greenlet yields to the event loop at every statement: two registrations in
+# one process would each run inside the other's context (a 500 for both). One at a time per
+# event loop; other processes have globals of their own.
+_schema_migrations: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = weakref.WeakKeyDictionary()
+
+
+def _schema_migration_lock() -> asyncio.Lock:
+    return _schema_migrations.setdefault(asyncio.get_running_loop(), asyncio.Lock())
+
+
 def _tenant(row) -> TenantRecord:
     return TenantRecord(row.id, row.slug, row.name, row.status, row.schema_name, row.stripe_customer_id)
 
@@ -47,7 +60,8 @@ async def insert_tenant(conn: AsyncConnection, *, slug: str, name: str, owner_em
     row = (await conn.execute(
         insert(tenant).values(slug=slug, name=name, schema_name=schema_name).returning(*tenant.c)
     )).one()
-    await conn.run_sync(migrate_tenant, schema_name)
+    async with _schema_migration_lock():
+        await conn.run_sync(migrate_tenant, schema_name)
     user = (await conn.execute(
         insert(app_user).values(tenant_id=row.id, email=owner_email.lower(), password_hash=owner_password_hash,
                                 role="owner").returning(*app_user.c)
