@@ -128,17 +128,10 @@ def api_service(stack: Settings) -> Iterator[Settings]:
 async def admin_api(stack: Settings):
     """The admin API in-process (ASGI, its lifespan run) over the session's PostgreSQL and
     localstripe: an httpx client."""
-    import httpx
-    from asgi_lifespan import LifespanManager
+    from tests.support.admin_api import asgi_client
 
-    from meterline.bootstrap import api_app
-
-    application = api_app(stack)
-    async with LifespanManager(application):
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=application),
-                                     base_url="http://api.test") as client:
-            client.app = application  # type: ignore[attr-defined]  # the role-table walk reads its routes
-            yield client
+    async with asgi_client(stack) as client:
+        yield client
 
 
 @pytest.fixture(scope="module")

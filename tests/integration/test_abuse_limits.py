@@ -20,16 +20,13 @@ from asgi_lifespan import LifespanManager
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from tests.support.admin_api import PASSWORD, add_user, login
 from tests.support.operators import operator_headers
 from meterline.bootstrap import api_app
-from api.auth import hash_password
-from meterline.bootstrap import pg_engine
 from meterline.settings import Settings
-from warehouse.postgres.tables import app_user, plan, subscription, tenant
+from warehouse.postgres.tables import plan, subscription, tenant
 
 pytestmark = pytest.mark.integration
-
-PASSWORD = "correct horse battery"
 
 
 def limited(stack: Settings, **api_limits) -> Settings:
@@ -42,19 +39,12 @@ def fresh_address() -> str:
 
 @asynccontextmanager
 async def api_client(settings: Settings, address: str | None = None) -> AsyncIterator[httpx.AsyncClient]:
-    """One API replica (its own app and engine), seen from client `address`."""
+    """One API replica (its own app and pg), seen from client `address`."""
     application = api_app(settings)
     async with LifespanManager(application):
         transport = httpx.ASGITransport(app=application, client=(address or fresh_address(), 40000))
         async with httpx.AsyncClient(transport=transport, base_url="http://api.test") as http:
             yield http
-
-
-@pytest.fixture(scope="module")
-async def engine(stack: Settings) -> AsyncIterator[AsyncEngine]:
-    db = pg_engine(stack)
-    yield db
-    await db.dispose()
 
 
 def slug() -> str:
@@ -66,10 +56,6 @@ async def register(client: httpx.AsyncClient, tenant_slug: str | None = None, pa
     return await client.post("/v1/tenants", json={"slug": tenant_slug, "name": f"Tenant {tenant_slug}",
                                                   "owner_email": f"owner@{tenant_slug}.example",
                                                   "owner_password": password})
-
-
-async def login(client: httpx.AsyncClient, email: str, password: str) -> httpx.Response:
-    return await client.post("/v1/auth/login", json={"email": email, "password": password})
 
 
 def assert_429(response: httpx.Response, code: str) -> int:
@@ -134,13 +120,13 @@ async def test_one_address_guessing_across_accounts_is_locked_out(stack: Setting
 
 
 async def test_registrations_per_address_are_limited_and_a_refused_one_creates_nothing(stack: Settings,
-                                                                                      engine: AsyncEngine):
+                                                                                      pg: AsyncEngine):
     settings = limited(stack, registrations_per_address_per_hour=2)
     async with api_client(settings) as client:
         assert [(await register(client)).status_code for _ in range(2)] == [201, 201]
         refused_slug = slug()
         assert_429(await register(client, refused_slug), "registration_limited")
-    async with engine.connect() as conn:
+    async with pg.connect() as conn:
         assert (await conn.execute(select(tenant.c.id).where(tenant.c.slug == refused_slug))).first() is None
     async with api_client(settings) as elsewhere:
         assert (await register(elsewhere)).status_code == 201
@@ -178,27 +164,19 @@ async def wait_for_a_fresh_minute_if_close_to_its_end() -> None:
         await asyncio.sleep(left + 0.5)
 
 
-async def add_user(engine: AsyncEngine, tenant_id: str) -> str:
-    email = f"member-{uuid.uuid4().hex[:8]}@example.com"
-    async with engine.begin() as conn:
-        await conn.execute(insert(app_user).values(tenant_id=uuid.UUID(tenant_id), email=email,
-                                                   password_hash=hash_password(PASSWORD), role="member"))
-    return email
-
-
 async def bearer_of(client: httpx.AsyncClient, email: str) -> dict[str, str]:
     response = await login(client, email, PASSWORD)
     assert response.status_code == 200, response.text
     return {"Authorization": f"Bearer {response.json()['access_token']}"}
 
 
-async def test_request_quotas_per_user_and_per_tenant_hold_across_two_replicas(stack: Settings, engine: AsyncEngine):
+async def test_request_quotas_per_user_and_per_tenant_hold_across_two_replicas(stack: Settings, pg: AsyncEngine):
     settings = limited(stack, requests_per_minute_default=5, requests_per_minute_per_user=3)
     async with api_client(settings) as one, api_client(settings) as two:
         registration = (await register(one)).json()
         tenant_id = registration["tenant"]["id"]
         first = {"Authorization": f"Bearer {registration['access_token']['access_token']}"}
-        second = await bearer_of(one, await add_user(engine, tenant_id))
+        second = await bearer_of(one, await add_user(pg, tenant_id, "member"))
         await wait_for_a_fresh_minute_if_close_to_its_end()
         # The user's 3 per minute, alternating replicas: they count in one place.
         answers = [await replica.get("/v1/meters", headers=first) for replica in (one, two, one, two)]
@@ -213,7 +191,7 @@ async def test_request_quotas_per_user_and_per_tenant_hold_across_two_replicas(s
         assert (await one.get("/v1/meters", headers=other_bearer)).status_code == 200
 
 
-async def test_the_quota_follows_the_tenants_plan(stack: Settings, engine: AsyncEngine):
+async def test_the_quota_follows_the_tenants_plan(stack: Settings, pg: AsyncEngine):
     plan_slug = "p" + uuid.uuid4().hex[:10]
     settings = limited(stack, requests_per_minute_by_plan={plan_slug: 2}, requests_per_minute_default=50,
                        requests_per_minute_per_user=50)
@@ -225,7 +203,7 @@ async def test_the_quota_follows_the_tenants_plan(stack: Settings, engine: Async
             "slug": plan_slug, "name": "Quota plan", "currency": "USD", "flat_fee": "0",
             "charges": [{"model": "unit", "meter_slug": "api", "unit_price": "0.01"}]})
         assert created.status_code == 201, created.text
-        async with engine.begin() as conn:  # subscribed directly: each API call would count against the quota
+        async with pg.begin() as conn:  # subscribed directly: each API call would count against the quota
             plan_id = (await conn.execute(select(plan.c.id).where(plan.c.slug == plan_slug))).scalar_one()
             await conn.execute(insert(subscription).values(tenant_id=uuid.UUID(registration["tenant"]["id"]),
                                                            plan_id=plan_id))

@@ -20,22 +20,19 @@ from decimal import ROUND_HALF_UP, Decimal
 
 import httpx
 import pytest
-from asgi_lifespan import LifespanManager
-from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from api.analytics.deps import get_now as analytics_now
 from api.subscriptions.deps import get_now as subscriptions_now
 from flows.invoicing import generate_invoices
-from meterline.bootstrap import api_app, pg_engine
 from meterline.settings import Settings
 from metering import NO_GROUP, UsageDelta
+from tests.support.admin_api import Clock, asgi_client, registered_owner
 from tests.support.operators import bootstrap_headers, operator_headers
 from warehouse.postgres.usage import upsert_usage
 
 pytestmark = pytest.mark.integration
 
-PASSWORD = "correct horse battery"
 ISSUED = {"open", "paid", "payment_failed"}  # written out here, not imported: the test's own reading of the docs
 
 
@@ -45,14 +42,6 @@ def at(month: int, day: int, hour: int = 0) -> datetime:
 
 def month_start(month: int) -> datetime:
     return datetime(2025 + (month - 1) // 12, (month - 1) % 12 + 1, 1, tzinfo=timezone.utc)
-
-
-class Clock:
-    now = at(1, 1)
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
 
 
 @dataclass
@@ -86,35 +75,13 @@ class Ledger:
 
 @pytest.fixture(scope="module")
 def clock() -> Clock:
-    return Clock()
+    return Clock(at(1, 1))
 
 
 @pytest.fixture(scope="module")
 async def client(stack: Settings, clock: Clock) -> AsyncIterator[httpx.AsyncClient]:
-    application: FastAPI = api_app(stack)
-    application.dependency_overrides[subscriptions_now] = lambda: clock.now
-    application.dependency_overrides[analytics_now] = lambda: clock.now
-    async with LifespanManager(application):
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=application),
-                                     base_url="http://api.test") as http:
-            yield http
-
-
-@pytest.fixture(scope="module")
-async def engine(stack: Settings) -> AsyncIterator[AsyncEngine]:
-    db = pg_engine(stack)
-    yield db
-    await db.dispose()
-
-
-async def register(client: httpx.AsyncClient) -> tuple[str, str, dict[str, str]]:
-    slug = "an" + uuid.uuid4().hex[:10]
-    response = await client.post("/v1/tenants", json={"slug": slug, "name": f"Tenant {slug}",
-                                                      "owner_email": f"owner@{slug}.example",
-                                                      "owner_password": PASSWORD})
-    assert response.status_code == 201, response.text
-    body = response.json()
-    return body["tenant"]["id"], slug, bearer(body["access_token"]["access_token"])
+    async with asgi_client(stack, {subscriptions_now: clock, analytics_now: clock}) as http:
+        yield http
 
 
 async def new_plan(client: httpx.AsyncClient, operator: dict[str, str], flat_fee: str, currency: str = "USD") -> str:
@@ -126,9 +93,9 @@ async def new_plan(client: httpx.AsyncClient, operator: dict[str, str], flat_fee
     return slug
 
 
-async def seed_calls(engine: AsyncEngine, tenant_id: str, calls: list[tuple[datetime, int]]) -> None:
+async def seed_calls(pg: AsyncEngine, tenant_id: str, calls: list[tuple[datetime, int]]) -> None:
     """As the stream writes them: each delta into its hour's and its day's window."""
-    async with engine.begin() as conn:
+    async with pg.begin() as conn:
         await upsert_usage(conn, uuid.UUID(tenant_id), [
             (resolution, "api", NO_GROUP, window.replace(hour=0) if resolution == "day" else window, "SUM",
              UsageDelta(Decimal(n), n))
@@ -246,14 +213,14 @@ async def finance(client: httpx.AsyncClient, stack: Settings) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-async def scenario(client: httpx.AsyncClient, engine: AsyncEngine, finance: dict[str, str], clock: Clock) -> Scenario:
+async def scenario(client: httpx.AsyncClient, pg: AsyncEngine, finance: dict[str, str], clock: Clock) -> Scenario:
     operator = finance
     plans = {name: (await new_plan(client, operator, fee, currency), fee, currency)
              for name, fee, currency in [("free", "0", "USD"), ("basic", "100.00", "USD"), ("pro", "250.00", "USD"),
                                          ("eur", "40.00", "EUR")]}
     ids, slugs, owners = {}, {}, {}
     for name in "abcde":
-        ids[name], slugs[name], owners[name] = await register(client)
+        ids[name], slugs[name], owners[name] = await registered_owner(client)
     ledger = Ledger()
     for when, name, action, plan in [
         (at(1, 5), "d", "subscribe", "free"),
@@ -275,9 +242,9 @@ async def scenario(client: httpx.AsyncClient, engine: AsyncEngine, finance: dict
         (at(5, 20), "d", "cancel_at_period_end", ""),
     ]:
         await _act(client, clock, ledger, owners, plans, when, name, action, plan)
-    await seed_calls(engine, ids["a"], [(at(1, 15, 10), 300), (at(2, 2, 8), 50)])
-    await seed_calls(engine, ids["b"], [(at(1, 25, 14), 30)])
-    await seed_calls(engine, ids["e"], [(at(3, 5, 1), 7)])
+    await seed_calls(pg, ids["a"], [(at(1, 15, 10), 300), (at(2, 2, 8), 50)])
+    await seed_calls(pg, ids["b"], [(at(1, 25, 14), 30)])
+    await seed_calls(pg, ids["e"], [(at(3, 5, 1), 7)])
     return Scenario(operator, ids, slugs, owners, ledger)
 
 
@@ -394,7 +361,7 @@ async def test_months_not_begun_are_left_out(client, clock, finance, scenario):
 
 async def test_only_operators_read_analytics(client, clock, stack, finance):
     clock.now = at(6, 15)
-    _, _, owner = await register(client)
+    _, _, owner = await registered_owner(client)
     params = {"from": "2025-01", "months": 6}
     operator = finance
     sre = await operator_headers(client, stack, "sre")

@@ -21,17 +21,17 @@ import jwt
 import pytest
 import stripe
 from asgi_lifespan import LifespanManager
-from fastapi import FastAPI, Request
-from sqlalchemy import insert, text
+from fastapi import Request
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from meterline.bootstrap import api_app
-from api.auth import Principal, hash_password, issue_access_token
+from api.auth import Principal, issue_access_token
 from api.usage.deps import get_usage_reader
 from api.usage.postgres_source import PostgresUsageReader
 from billing_jobs.invoicing import compose_invoice
 from billing_jobs.plans import Plan, UnitCharge
-from meterline.bootstrap import pg_engine, pg_sync_engine
+from meterline.bootstrap import pg_sync_engine
 from meterline.settings import Settings
 from metering import UsageDelta
 from billing_jobs.webhooks import InvoiceChange, PaymentRecord
@@ -39,15 +39,15 @@ from warehouse.postgres.api_keys import find_key_owner
 from warehouse.postgres.billing_history import list_payments
 from warehouse.postgres.billing_webhooks import record_stripe_event
 from warehouse.postgres.invoices import PgInvoiceStore
-from warehouse.postgres.tables import app_user
+from warehouse.migrations.runner import tenant_head
 from warehouse.postgres.tenants import get_tenant, get_tenant_by_slug
 from warehouse.postgres.usage import add_corrections, add_usage
+from tests.support.admin_api import PASSWORD, asgi_client, assert_error, bearer, login, register, signed_in
 from tests.support.operators import bootstrap_headers, operator_headers
 
 pytestmark = pytest.mark.integration
 
 D = Decimal
-PASSWORD = "correct horse battery"
 DAY = datetime(2026, 3, 1, tzinfo=timezone.utc)
 
 
@@ -55,29 +55,12 @@ DAY = datetime(2026, 3, 1, tzinfo=timezone.utc)
 
 
 @pytest.fixture(scope="module")
-async def app(stack: Settings) -> AsyncIterator[FastAPI]:
-    application = api_app(stack)
-
+async def client(stack: Settings) -> AsyncIterator[httpx.AsyncClient]:
     def postgres_reader(request: Request) -> PostgresUsageReader:
         return PostgresUsageReader(request.app.state.engine)
 
-    application.dependency_overrides[get_usage_reader] = postgres_reader
-    async with LifespanManager(application):
-        yield application
-
-
-@pytest.fixture(scope="module")
-async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://api.test") as http:
+    async with asgi_client(stack, {get_usage_reader: postgres_reader}) as http:
         yield http
-
-
-@pytest.fixture(scope="module")
-async def engine(stack: Settings) -> AsyncIterator[AsyncEngine]:
-    """Our own engine, to look at and arrange the database beside the API."""
-    db = pg_engine(stack)
-    yield db
-    await db.dispose()
 
 
 @pytest.fixture(scope="module")
@@ -90,57 +73,10 @@ def fresh_slug() -> str:
     return "t" + uuid.uuid4().hex[:10]
 
 
-async def register(client: httpx.AsyncClient, slug: str | None = None, email: str | None = None) -> dict:
-    slug = slug or fresh_slug()
-    response = await client.post("/v1/tenants", json={
-        "slug": slug, "name": f"Tenant {slug}", "owner_email": email or f"owner@{slug}.example",
-        "owner_password": PASSWORD,
-    })
-    assert response.status_code == 201, response.text
-    return response.json()
-
-
-def bearer(token_or_registration: str | dict) -> dict[str, str]:
-    token = token_or_registration
-    if isinstance(token, dict):
-        token = token["access_token"]["access_token"]
-    return {"Authorization": f"Bearer {token}"}
-
-
 @pytest.fixture(scope="module")
 async def finance(client: httpx.AsyncClient, stack: Settings) -> dict[str, str]:
     """A finance operator's headers: the role that writes the plan catalogue."""
     return await operator_headers(client, stack, "finance")
-
-
-async def add_user(engine: AsyncEngine, tenant_id: str, role: str) -> str:
-    """A second user of a tenant with `role`, inserted directly (test_people.py goes through
-    invitations); returns the email."""
-    email = f"{role}-{uuid.uuid4().hex[:8]}@example.com"
-    async with engine.begin() as conn:
-        await conn.execute(insert(app_user).values(tenant_id=uuid.UUID(tenant_id), email=email,
-                                                   password_hash=hash_password(PASSWORD), role=role))
-    return email
-
-
-async def login(client: httpx.AsyncClient, email: str, password: str = PASSWORD) -> httpx.Response:
-    return await client.post("/v1/auth/login", json={"email": email, "password": password})
-
-
-async def token_for(client: httpx.AsyncClient, engine: AsyncEngine, tenant_id: str, role: str) -> dict[str, str]:
-    response = await login(client, await add_user(engine, tenant_id, role))
-    assert response.status_code == 200, response.text
-    return bearer(response.json()["access_token"])
-
-
-def assert_error(response: httpx.Response, status: int, code: str | None = None) -> dict:
-    assert response.status_code == status, response.text
-    error = response.json()["error"]
-    assert set(error) == {"code", "message", "details"}
-    assert error["message"]
-    if code is not None:
-        assert error["code"] == code
-    return error
 
 
 def new_plan_body(meter_slug: str = "api-calls") -> dict:
@@ -167,7 +103,7 @@ async def test_unknown_route_uses_the_error_shape(client):
 # ---------------------------------------------------------------- registration
 
 
-async def test_registration_creates_tenant_schema_owner_key_and_stripe_customer(client, engine, stripe_server):
+async def test_registration_creates_tenant_schema_owner_key_and_stripe_customer(client, pg, stripe_server):
     slug = fresh_slug()
     body = await register(client, slug, email=f"Owner@{slug}.Example")
 
@@ -177,7 +113,7 @@ async def test_registration_creates_tenant_schema_owner_key_and_stripe_customer(
     assert key["key"].startswith("mlk_") and key["prefix"] == key["key"][:12] and key["revoked_at"] is None
     assert body["access_token"]["token_type"] == "bearer" and body["access_token"]["expires_in"] == 30 * 60
 
-    async with engine.connect() as conn:
+    async with pg.connect() as conn:
         stored = await get_tenant(conn, uuid.UUID(tenant["id"]))
         schema_exists = (await conn.execute(
             text("SELECT count(*) FROM information_schema.schemata WHERE schema_name = :s"),
@@ -202,7 +138,7 @@ async def test_registration_creates_tenant_schema_owner_key_and_stripe_customer(
     assert (await client.get("/v1/meters", headers=bearer(body))).json() == []
 
 
-async def test_duplicate_slug_is_409_and_creates_nothing(client, engine):
+async def test_duplicate_slug_is_409_and_creates_nothing(client, pg):
     first = await register(client)
     slug = first["tenant"]["slug"]
     response = await client.post("/v1/tenants", json={
@@ -213,18 +149,33 @@ async def test_duplicate_slug_is_409_and_creates_nothing(client, engine):
     assert (await login(client, f"other@{slug}.example")).status_code == 401
 
 
-async def test_duplicate_owner_email_is_409_and_creates_nothing(client, engine):
+async def test_concurrent_registrations_in_one_process_all_succeed(client, pg):
+    """Each registration migrates its new schema with Alembic, whose context is process-global;
+    they used to run inside one another's and all answer 500."""
+    registrations = await asyncio.gather(*(register(client) for _ in range(6)))
+    schemas = {r["tenant"]["slug"]: r for r in registrations}
+    assert len(schemas) == 6
+    async with pg.connect() as conn:
+        for registration in registrations:
+            tenant = await get_tenant(conn, uuid.UUID(registration["tenant"]["id"]))
+            version = (await conn.execute(text(f'SELECT version_num FROM "{tenant.schema_name}".alembic_version'))
+                       ).scalar_one()
+            assert version == tenant_head()
+    for registration in registrations:
+        assert (await client.get("/v1/meters", headers=bearer(registration))).status_code == 200
+
+
+async def test_duplicate_owner_email_is_409_and_creates_nothing(client, pg):
     first = await register(client)
     slug = fresh_slug()
     response = await client.post("/v1/tenants", json={
         "slug": slug, "name": "Second", "owner_email": first["owner"]["email"].upper(), "owner_password": PASSWORD})
     assert_error(response, 409, "email_taken")
-    async with engine.connect() as conn:
+    async with pg.connect() as conn:
         assert await get_tenant_by_slug(conn, slug) is None
 
 
-
-async def test_registration_is_all_or_nothing_when_stripe_is_unreachable(client, stack, engine):
+async def test_registration_is_all_or_nothing_when_stripe_is_unreachable(client, stack, pg):
     # A real refused connection (nothing listens on port 9), not a mocked client.
     unreachable = stack.model_copy(update={"stripe": stack.stripe.model_copy(update={"api_base": "http://127.0.0.1:9"})})
     broken = api_app(unreachable)
@@ -233,7 +184,7 @@ async def test_registration_is_all_or_nothing_when_stripe_is_unreachable(client,
     async with LifespanManager(broken), httpx.AsyncClient(transport=httpx.ASGITransport(app=broken),
                                                           base_url="http://api.test") as http:
         assert_error(await http.post("/v1/tenants", json=body), 503, "payment_provider_unavailable")
-    async with engine.connect() as conn:
+    async with pg.connect() as conn:
         assert await get_tenant_by_slug(conn, slug) is None
         schemas = (await conn.execute(text("SELECT count(*) FROM information_schema.schemata WHERE schema_name = :s"),
                                       {"s": f"tenant_{slug}"})).scalar_one()
@@ -315,9 +266,9 @@ async def test_missing_forged_and_expired_tokens_are_401(client, stack):
     ("role", "can_define_meters", "can_keep_keys"),
     [("admin", True, True), ("manager", True, True), ("member", False, True), ("viewer", False, False)],
 )
-async def test_role_hierarchy(client, engine, role, can_define_meters, can_keep_keys):
+async def test_role_hierarchy(client, pg, role, can_define_meters, can_keep_keys):
     body = await register(client)
-    headers = await token_for(client, engine, body["tenant"]["id"], role)
+    headers = await signed_in(client, pg, body["tenant"]["id"], role)
 
     # Everyone signed in reads meters, plans, the subscription and invoices.
     assert (await client.get("/v1/meters", headers=headers)).status_code == 200
@@ -337,9 +288,9 @@ async def test_role_hierarchy(client, engine, role, can_define_meters, can_keep_
         assert_error(keys, 403, "forbidden")
 
 
-async def test_viewer_cannot_create_meters(client, engine):
+async def test_viewer_cannot_create_meters(client, pg):
     body = await register(client)
-    viewer = await token_for(client, engine, body["tenant"]["id"], "viewer")
+    viewer = await signed_in(client, pg, body["tenant"]["id"], "viewer")
     response = await client.post("/v1/meters", headers=viewer,
                                  json={"slug": "tokens", "event_type": "llm.call", "aggregation": "COUNT"})
     assert_error(response, 403, "forbidden")
@@ -349,7 +300,7 @@ async def test_viewer_cannot_create_meters(client, engine):
 # ---------------------------------------------------------------- API keys
 
 
-async def test_api_keys_create_list_revoke(client, engine):
+async def test_api_keys_create_list_revoke(client, pg):
     body = await register(client)
     owner = bearer(body)
     created = await client.post("/v1/api-keys", headers=owner, json={"name": "ci"})
@@ -364,7 +315,7 @@ async def test_api_keys_create_list_revoke(client, engine):
     assert_error(await client.delete(f"/v1/api-keys/{key['id']}", headers=owner), 404)
     assert_error(await client.delete(f"/v1/api-keys/{uuid.uuid4()}", headers=owner), 404)
     assert_error(await client.delete("/v1/api-keys/not-a-uuid", headers=owner), 422)
-    async with engine.connect() as conn:
+    async with pg.connect() as conn:
         assert await find_key_owner(conn, key["key"]) is None
         assert await find_key_owner(conn, body["api_key"]["key"]) is not None
     revoked = next(k for k in (await client.get("/v1/api-keys", headers=owner)).json() if k["id"] == key["id"])
@@ -438,7 +389,7 @@ async def test_plan_with_a_float_price_is_422(client, finance):
     assert "float" in error["details"][0]["reason"]
 
 
-async def test_subscribe_once_then_409(client, finance, engine):
+async def test_subscribe_once_then_409(client, finance, pg):
     tenant = await register(client)
     owner = bearer(tenant)
     plan = new_plan_body()
@@ -446,7 +397,7 @@ async def test_subscribe_once_then_409(client, finance, engine):
 
     assert_error(await client.get("/v1/subscriptions/current", headers=owner), 404)
     assert_error(await client.post("/v1/subscriptions", headers=owner, json={"plan_slug": "no-such-plan"}), 404)
-    member = await token_for(client, engine, tenant["tenant"]["id"], "member")
+    member = await signed_in(client, pg, tenant["tenant"]["id"], "member")
     assert_error(await client.post("/v1/subscriptions", headers=member, json={"plan_slug": plan["slug"]}), 403)
 
     created = await client.post("/v1/subscriptions", headers=owner, json={"plan_slug": plan["slug"]})
@@ -497,7 +448,7 @@ async def test_invoice_is_served_with_lines_and_minor_units(client, stack):
                                                                                             "api-calls")
 
 
-async def seed_payment(stack: Settings, engine: AsyncEngine, tenant: dict, number: str) -> str:
+async def seed_payment(stack: Settings, pg: AsyncEngine, tenant: dict, number: str) -> str:
     """A payment of invoice `number`, recorded as a Stripe webhook records it; its id."""
     stripe_invoice_id = f"in_{uuid.uuid4().hex[:12]}"
     sync_engine = pg_sync_engine(stack)
@@ -506,32 +457,32 @@ async def seed_payment(stack: Settings, engine: AsyncEngine, tenant: dict, numbe
                                 stripe_invoice_id, "open")
     finally:
         sync_engine.dispose()
-    async with engine.begin() as conn:
+    async with pg.begin() as conn:
         customer_id = (await get_tenant(conn, uuid.UUID(tenant["tenant"]["id"]))).stripe_customer_id
         change = InvoiceChange(customer_id, stripe_invoice_id, "paid", PaymentRecord(f"ch_{uuid.uuid4().hex}", 6134,
                                                                                      "succeeded"))
         assert await record_stripe_event(conn, f"evt_{uuid.uuid4().hex}", "invoice.paid",
                                          datetime.now(timezone.utc), change) == "paid"
-    async with engine.connect() as conn:
+    async with pg.connect() as conn:
         [payment] = await list_payments(conn, uuid.UUID(tenant["tenant"]["id"]), 10)
     return str(payment.id)
 
 
-async def seed_usage(engine: AsyncEngine, tenant_id: str, meter_slug: str,
+async def seed_usage(pg: AsyncEngine, tenant_id: str, meter_slug: str,
                      hours: list[tuple[int, str, int]]) -> None:
     """Hourly usage as the stream writes it (add_usage), at DAY + hour."""
-    async with engine.begin() as conn:
+    async with pg.begin() as conn:
         await add_usage(conn, uuid.UUID(tenant_id), [(meter_slug, DAY + timedelta(hours=h), UsageDelta(D(q), n))
                                        for h, q, n in hours])
 
 
 @pytest.mark.parametrize("path", ["/v1/usage", "/v1/usage/hourly"])
-async def test_usage_points_and_total(client, engine, path):
+async def test_usage_points_and_total(client, pg, path):
     tenant = await register(client)
     headers = bearer(tenant)
     await client.post("/v1/meters", headers=headers, json={
         "slug": "tokens", "event_type": "llm.call", "aggregation": "SUM", "value_path": "usage.tokens"})
-    await seed_usage(engine, tenant["tenant"]["id"], "tokens", [(10, "1.5", 1), (11, "2.25", 2), (30, "100", 1)])
+    await seed_usage(pg, tenant["tenant"]["id"], "tokens", [(10, "1.5", 1), (11, "2.25", 2), (30, "100", 1)])
 
     response = await client.get(path, headers=headers, params={
         "meter": "tokens", "from": DAY.isoformat(), "to": (DAY + timedelta(days=1)).isoformat()})
@@ -565,14 +516,14 @@ async def test_usage_rejects_bad_ranges_and_unknown_meters(client):
 # ---------------------------------------------------------------- tenant isolation
 
 
-async def test_one_tenants_token_cannot_reach_another_tenants_data(client, stack, engine):
+async def test_one_tenants_token_cannot_reach_another_tenants_data(client, stack, pg):
     a, b = await register(client), await register(client)
     a_headers, b_headers = bearer(a), bearer(b)
 
     # B: a meter with usage, an invoice, a second API key.
     assert (await client.post("/v1/meters", headers=b_headers, json={
         "slug": "api-calls", "event_type": "api.request", "aggregation": "COUNT"})).status_code == 201
-    await seed_usage(engine, b["tenant"]["id"], "api-calls", [(9, "5", 5), (10, "3", 3)])
+    await seed_usage(pg, b["tenant"]["id"], "api-calls", [(9, "5", 5), (10, "3", 3)])
     b_invoice = await asyncio.to_thread(store_invoice, stack, b["tenant"]["id"], b["tenant"]["slug"])
     b_key = (await client.post("/v1/api-keys", headers=b_headers, json={"name": "b-ingest"})).json()
     window = {"from": DAY.isoformat(), "to": (DAY + timedelta(days=1)).isoformat()}
@@ -604,13 +555,13 @@ async def test_one_tenants_token_cannot_reach_another_tenants_data(client, stack
     a_keys = (await client.get("/v1/api-keys", headers=a_headers)).json()
     assert {k["id"] for k in a_keys}.isdisjoint({b_key["id"], b["api_key"]["id"]})
     assert_error(await client.delete(f"/v1/api-keys/{b_key['id']}", headers=a_headers), 404)
-    async with engine.connect() as conn:
+    async with pg.connect() as conn:
         still = await find_key_owner(conn, b_key["key"])
     assert still is not None and str(still.tenant_id) == b["tenant"]["id"]
 
     # Billing operations: B's payment, correction and invoice lines are unknown to A, never data.
-    b_payment = await seed_payment(stack, engine, b, b_invoice)
-    async with engine.begin() as conn:
+    b_payment = await seed_payment(stack, pg, b, b_invoice)
+    async with pg.begin() as conn:
         await add_corrections(conn, uuid.UUID(b["tenant"]["id"]),
                               [(b_invoice, "api-calls", DAY, D(2), 2, "delta")])
     b_payments = (await client.get("/v1/payments", headers=b_headers)).json()["payments"]
@@ -644,7 +595,7 @@ async def test_one_tenants_token_cannot_reach_another_tenants_data(client, stack
     assert_error(await client.get("/v1/invoices", headers=bearer(forged)), 401)
 
 
-async def test_one_tenants_admin_cannot_reach_another_tenants_people(client, engine):
+async def test_one_tenants_admin_cannot_reach_another_tenants_people(client, pg):
     """Users, invitations and the audit log: B's ids are "not found" to A, never B's data."""
     a, b = await register(client), await register(client)
     a_headers, b_headers = bearer(a), bearer(b)

@@ -10,71 +10,30 @@ from __future__ import annotations
 import asyncio
 import io
 import uuid
-from collections.abc import AsyncIterator
 from datetime import datetime, timedelta, timezone
 
 import httpx
 import jwt
 import pytest
-from asgi_lifespan import LifespanManager
-from fastapi import FastAPI
 from sqlalchemy import update
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from api.operator_roles import OPERATOR_ROLES, ROLE_PERMISSIONS
-from meterline.bootstrap import api_app, pg_engine
 from meterline.settings import Settings
+from tests.support.admin_api import PASSWORD, assert_error, bearer, register
 from tests.support.operators import OPERATOR_PASSWORD, bootstrap_headers, new_operator_body, operator_headers
 from warehouse.postgres.lifecycle_tables import operator_account
 
 pytestmark = pytest.mark.integration
 
-PASSWORD = "correct horse battery"
-
 
 @pytest.fixture(scope="module")
-async def app(stack: Settings) -> AsyncIterator[FastAPI]:
-    application = api_app(stack)
-    async with LifespanManager(application):
-        yield application
-
-
-@pytest.fixture(scope="module")
-async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://api.test") as http:
-        yield http
-
-
-@pytest.fixture(scope="module")
-async def engine(stack: Settings) -> AsyncIterator[AsyncEngine]:
-    db = pg_engine(stack)
-    yield db
-    await db.dispose()
+async def client(admin_api: httpx.AsyncClient) -> httpx.AsyncClient:
+    return admin_api
 
 
 @pytest.fixture(scope="module")
 async def roles(client: httpx.AsyncClient, stack: Settings) -> dict[str, dict[str, str]]:
     return {role: await operator_headers(client, stack, role) for role in OPERATOR_ROLES}
-
-
-async def register(client: httpx.AsyncClient, slug: str | None = None) -> dict:
-    slug = slug or "op" + uuid.uuid4().hex[:10]
-    response = await client.post("/v1/tenants", json={"slug": slug, "name": f"Tenant {slug}",
-                                                      "owner_email": f"owner@{slug}.example", "owner_password": PASSWORD})
-    assert response.status_code == 201, response.text
-    return response.json()
-
-
-def owner_of(registration: dict) -> dict[str, str]:
-    return {"Authorization": f"Bearer {registration['access_token']['access_token']}"}
-
-
-def assert_error(response: httpx.Response, status: int, code: str | None = None) -> dict:
-    assert response.status_code == status, response.text
-    error = response.json()["error"]
-    if code:
-        assert error["code"] == code, error
-    return error
 
 
 # ---------------------------------------------------------------- the bootstrap token
@@ -133,7 +92,7 @@ async def test_operator_login_gives_a_token_of_the_accounts_role(client, stack):
 
 async def test_tenant_and_operator_tokens_never_pass_each_others_checks(client, stack, roles):
     tenant = await register(client)
-    owner = owner_of(tenant)
+    owner = bearer(tenant)
     for path in ("/v1/operator/tenants", "/v1/operator/me", "/v1/operator/retained-invoices",
                  "/v1/operator/analytics/usage?from=2026-01"):
         assert_error(await client.get(path, headers=owner), 401, "invalid_token")
@@ -150,11 +109,11 @@ async def test_tenant_and_operator_tokens_never_pass_each_others_checks(client, 
     assert_error(await client.get("/v1/api-keys", headers={"Authorization": f"Bearer {forged}"}), 401)
 
 
-async def test_a_disabled_operator_is_refused_at_the_next_request(client, stack, engine):
+async def test_a_disabled_operator_is_refused_at_the_next_request(client, stack, pg):
     headers = await operator_headers(client, stack, "sre")
     me = (await client.get("/v1/operator/me", headers=headers)).json()
     assert (await client.get("/v1/operator/tenants", headers=headers)).status_code == 200
-    async with engine.begin() as conn:
+    async with pg.begin() as conn:
         await conn.execute(update(operator_account).where(operator_account.c.id == uuid.UUID(me["id"]))
                            .values(disabled_at=datetime.now(timezone.utc)))
     assert_error(await client.get("/v1/operator/tenants", headers=headers), 401, "invalid_token")
@@ -210,9 +169,9 @@ def _request(method: str, path: str, tenant_id: str) -> dict:
     return {"method": method, "url": path}
 
 
-async def test_every_operator_route_answers_each_role_as_the_role_table_says(app, client, roles, flows_service):
+async def test_every_operator_route_answers_each_role_as_the_role_table_says(client, roles, flows_service):
     """flows_service: the invoice runs' routes read the served invoice deployment from Prefect."""
-    operator_routes = {(method.upper(), path) for path, operations in app.openapi()["paths"].items()
+    operator_routes = {(method.upper(), path) for path, operations in client.app.openapi()["paths"].items()
                        for method in operations
                        if path.startswith("/v1/operator") or (path, method) == ("/v1/plans", "post")}
     assert operator_routes == set(ROUTE_PERMISSIONS) | NOT_IN_THE_TABLE
@@ -238,7 +197,7 @@ async def test_the_tenants_list_pages_through_every_tenant_with_status_and_plan(
     assert answer.status_code == 200 and answer.json()["status"] == "suspended"
     plan = {"slug": "p" + uuid.uuid4().hex[:10], "name": "Listed", "currency": "USD", "flat_fee": "5.00"}
     assert (await client.post("/v1/plans", json=plan, headers=roles["finance"])).status_code == 201
-    subscribed = await client.post("/v1/subscriptions", headers=owner_of(created[0]), json={"plan_slug": plan["slug"]})
+    subscribed = await client.post("/v1/subscriptions", headers=bearer(created[0]), json={"plan_slug": plan["slug"]})
     assert subscribed.status_code == 201, subscribed.text
 
     seen, cursor, pages = [], None, 0

@@ -17,36 +17,22 @@ from decimal import ROUND_HALF_UP, Decimal
 
 import httpx
 import pytest
-from sqlalchemy import insert
-from asgi_lifespan import LifespanManager
 
-from api.auth import hash_password
 from api.subscriptions.deps import get_now
 from billing_jobs.invoice_run import billable_tenants, invoice_tenant
 from billing_jobs.invoicing import compose_invoice
 from billing_jobs.plans import Plan
-from meterline.bootstrap import api_app, pg_engine, pg_sync_engine, stripe_gateway
+from meterline.bootstrap import pg_sync_engine, stripe_gateway
 from meterline.settings import Settings
+from tests.support.admin_api import PASSWORD, Clock, asgi_client, bearer, signed_in
 from tests.support.operators import operator_headers
 from tests.support.usage_events import iso, produce, wait_hourly_events, wait_meters_applied
 from warehouse.postgres.billing_run import PgInvoiceRunStore
 from warehouse.postgres.invoices import PgInvoiceStore
-from warehouse.postgres.tables import app_user
 
 pytestmark = pytest.mark.integration
 
-PASSWORD = "correct horse battery"
 UTC = timezone.utc
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
-
-
-class Clock:
-    """The API's clock (api.subscriptions.deps.get_now): the real one unless a test sets `now`."""
-
-    now: datetime | None = None
 
 
 @pytest.fixture(scope="module")
@@ -56,11 +42,8 @@ def clock() -> Clock:
 
 @pytest.fixture(scope="module")
 async def client(stack: Settings, clock: Clock) -> AsyncIterator[httpx.AsyncClient]:
-    application = api_app(stack)
-    application.dependency_overrides[get_now] = lambda: clock.now or datetime.now(UTC)
-    async with LifespanManager(application):
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=application), base_url="http://api.test") as http:
-            yield http
+    async with asgi_client(stack, {get_now: clock}) as http:
+        yield http
 
 
 async def register_with_meters(client: httpx.AsyncClient, slug: str) -> tuple[str, dict[str, str]]:
@@ -102,19 +85,7 @@ def cents(amount: Decimal) -> int:
     return int((amount * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
-async def viewer_of(client: httpx.AsyncClient, settings: Settings, tenant_id: str) -> dict[str, str]:
-    email = f"viewer-{uuid.uuid4().hex[:8]}@example.com"
-    engine = pg_engine(settings)
-    async with engine.begin() as conn:
-        await conn.execute(insert(app_user).values(tenant_id=uuid.UUID(tenant_id), email=email,
-                                                   password_hash=hash_password(PASSWORD), role="viewer"))
-    await engine.dispose()
-    response = await client.post("/v1/auth/login", json={"email": email, "password": PASSWORD})
-    assert response.status_code == 200, response.text
-    return bearer(response.json()["access_token"])
-
-
-async def test_operator_migrates_a_customer_whose_closed_month_is_then_billed(stream_worker, client, clock,
+async def test_operator_migrates_a_customer_whose_closed_month_is_then_billed(stream_worker, client, clock, pg,
                                                                              unique_slug):
     settings = stream_worker
     operator = await operator_headers(client, settings, "finance")
@@ -172,7 +143,7 @@ async def test_operator_migrates_a_customer_whose_closed_month_is_then_billed(st
 
     # The preview of the then open period, asked at its last minute, is the invoice issued
     # once it closed: the same rating code on the same reads.
-    viewer = await viewer_of(client, settings, tenant_id)
+    viewer = await signed_in(client, pg, tenant_id, "viewer")
     clock.now = this_month - timedelta(minutes=1)
     preview = await client.get("/v1/invoices/preview", headers=viewer)
     clock.now = None

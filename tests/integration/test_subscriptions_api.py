@@ -15,83 +15,39 @@ from decimal import Decimal
 
 import httpx
 import pytest
-from asgi_lifespan import LifespanManager
-from fastapi import FastAPI
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from meterline.bootstrap import api_app
-from api.auth import hash_password
 from api.subscriptions.deps import get_now
 from billing_jobs.errors import PermanentError
 from flows.invoicing import generate_invoices
-from meterline.bootstrap import pg_engine, pg_sync_engine
+from meterline.bootstrap import pg_sync_engine
 from meterline.settings import Settings
 from metering import UsageDelta
+from tests.support.admin_api import Clock, asgi_client, registered_owner, signed_in
 from tests.support.operators import operator_headers
 from warehouse.postgres.billing_limits import PgLimitStore, blocked_event_types
 from warehouse.postgres.plans import get_plan, insert_subscription
-from warehouse.postgres.tables import app_user, subscription
+from warehouse.postgres.tables import subscription
 from warehouse.postgres.tenants import get_tenant
 from warehouse.postgres.usage import add_usage
 
 pytestmark = pytest.mark.integration
-
-PASSWORD = "correct horse battery"
 
 
 def at(month: int, day: int, hour: int = 0) -> datetime:
     return datetime(2026, month, day, hour, tzinfo=timezone.utc)
 
 
-class Clock:
-    now = at(1, 1)
-
-
 @pytest.fixture(scope="module")
 async def clock() -> Clock:
-    return Clock()
+    return Clock(at(1, 1))
 
 
 @pytest.fixture(scope="module")
 async def client(stack: Settings, clock: Clock) -> AsyncIterator[httpx.AsyncClient]:
-    application: FastAPI = api_app(stack)
-    application.dependency_overrides[get_now] = lambda: clock.now
-    async with LifespanManager(application):
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=application),
-                                     base_url="http://api.test") as http:
-            yield http
-
-
-@pytest.fixture(scope="module")
-async def engine(stack: Settings) -> AsyncIterator[AsyncEngine]:
-    db = pg_engine(stack)
-    yield db
-    await db.dispose()
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
-
-
-async def register(client: httpx.AsyncClient) -> tuple[str, str, dict[str, str]]:
-    """(tenant id, slug, owner's auth header)."""
-    slug = "t" + uuid.uuid4().hex[:10]
-    response = await client.post("/v1/tenants", json={"slug": slug, "name": f"Tenant {slug}",
-                                                      "owner_email": f"owner@{slug}.example",
-                                                      "owner_password": PASSWORD})
-    assert response.status_code == 201, response.text
-    body = response.json()
-    return body["tenant"]["id"], slug, bearer(body["access_token"]["access_token"])
-
-
-async def member_of(client: httpx.AsyncClient, engine: AsyncEngine, tenant_id: str) -> dict[str, str]:
-    email = f"member-{uuid.uuid4().hex[:8]}@example.com"
-    async with engine.begin() as conn:
-        await conn.execute(insert(app_user).values(tenant_id=uuid.UUID(tenant_id), email=email,
-                                                   password_hash=hash_password(PASSWORD), role="member"))
-    response = await client.post("/v1/auth/login", json={"email": email, "password": PASSWORD})
-    return bearer(response.json()["access_token"])
+    async with asgi_client(stack, {get_now: clock}) as http:
+        yield http
 
 
 async def new_plan(client: httpx.AsyncClient, stack: Settings, flat_fee: str, unit_price: str,
@@ -104,8 +60,8 @@ async def new_plan(client: httpx.AsyncClient, stack: Settings, flat_fee: str, un
     return slug
 
 
-async def seed_calls(engine: AsyncEngine, tenant_id: str, calls: list[tuple[datetime, int]]) -> None:
-    async with engine.begin() as conn:
+async def seed_calls(pg: AsyncEngine, tenant_id: str, calls: list[tuple[datetime, int]]) -> None:
+    async with pg.begin() as conn:
         record = await get_tenant(conn, uuid.UUID(tenant_id))
         await add_usage(conn, record.id, [("api", window, UsageDelta(Decimal(n), n)) for window, n in calls])
 
@@ -122,18 +78,18 @@ def invoices(period: str, tenant_id: str):
     return generate_invoices(period=period, tenants=[tenant_id])
 
 
-async def test_change_plan_mid_period_bills_both_plans(client, engine, stack, clock):
-    tenant_id, _, owner = await register(client)
+async def test_change_plan_mid_period_bills_both_plans(client, pg, stack, clock):
+    tenant_id, _, owner = await registered_owner(client)
     basic = await new_plan(client, stack, "31.00", "0.01")
     pro = await new_plan(client, stack, "62.00", "0.02")
     euro = await new_plan(client, stack, "10.00", "0.01", currency="EUR")
 
     clock.now = at(5, 1)
     assert (await client.post("/v1/subscriptions", headers=owner, json={"plan_slug": basic})).status_code == 201
-    await seed_calls(engine, tenant_id, [(at(5, 10), 100), (at(5, 15, 23), 50), (at(5, 16), 1000)])
+    await seed_calls(pg, tenant_id, [(at(5, 10), 100), (at(5, 15, 23), 50), (at(5, 16), 1000)])
 
     clock.now = at(5, 16)
-    member = await member_of(client, engine, tenant_id)
+    member = await signed_in(client, pg, tenant_id, "member")
     error_of(await client.post("/v1/subscriptions/current/change-plan", headers=member, json={"plan_slug": pro}), 403)
     error_of(await client.post("/v1/subscriptions/current/change-plan", headers=owner,
                                json={"plan_slug": "no-such-plan"}), 404)
@@ -149,7 +105,7 @@ async def test_change_plan_mid_period_bills_both_plans(client, engine, stack, cl
     assert changed.json()["plan"]["slug"] == pro and changed.json()["started_at"] == "2026-05-16T00:00:00Z"
     current = (await client.get("/v1/subscriptions/current", headers=member)).json()
     assert current["id"] == changed.json()["id"] and current["status"] == "active"
-    async with engine.connect() as conn:
+    async with pg.connect() as conn:
         rows = (await conn.execute(select(subscription.c.status, subscription.c.started_at, subscription.c.canceled_at)
                                    .where(subscription.c.tenant_id == uuid.UUID(tenant_id))
                                    .order_by(subscription.c.started_at))).all()
@@ -171,13 +127,13 @@ async def test_change_plan_mid_period_bills_both_plans(client, engine, stack, cl
     assert invoices("2026-06", tenant_id) == []
 
 
-async def test_cancel_at_period_end_is_live_and_billed_until_then(client, engine, stack, clock):
-    tenant_id, _, owner = await register(client)
+async def test_cancel_at_period_end_is_live_and_billed_until_then(client, pg, stack, clock):
+    tenant_id, _, owner = await registered_owner(client)
     basic = await new_plan(client, stack, "30.00", "0.01")
     other = await new_plan(client, stack, "60.00", "0.01")
     clock.now = at(6, 1)
     assert (await client.post("/v1/subscriptions", headers=owner, json={"plan_slug": basic})).status_code == 201
-    await seed_calls(engine, tenant_id, [(at(6, 5), 100), (at(6, 25), 200), (at(7, 2), 300)])
+    await seed_calls(pg, tenant_id, [(at(6, 5), 100), (at(6, 25), 200), (at(7, 2), 300)])
 
     clock.now = at(6, 10)
     error_of(await client.post("/v1/subscriptions/current/cancel", headers=owner, json={}), 422)
@@ -216,15 +172,15 @@ async def test_cancel_at_period_end_is_live_and_billed_until_then(client, engine
                               json={"at_period_end": False})).json()["status"] == "canceled"
 
 
-async def test_cancel_now_is_not_billed_after(client, engine, stack, clock):
-    tenant_id, _, owner = await register(client)
+async def test_cancel_now_is_not_billed_after(client, pg, stack, clock):
+    tenant_id, _, owner = await registered_owner(client)
     basic = await new_plan(client, stack, "31.00", "0.01")
     clock.now = at(8, 1)
     assert (await client.post("/v1/subscriptions", headers=owner, json={"plan_slug": basic})).status_code == 201
-    await seed_calls(engine, tenant_id, [(at(8, 5), 100), (at(8, 20), 900)])
+    await seed_calls(pg, tenant_id, [(at(8, 5), 100), (at(8, 20), 900)])
 
     clock.now = at(8, 16)
-    member = await member_of(client, engine, tenant_id)
+    member = await signed_in(client, pg, tenant_id, "member")
     error_of(await client.post("/v1/subscriptions/current/cancel", headers=member, json={"at_period_end": False}),
              403)
     canceled = await client.post("/v1/subscriptions/current/cancel", headers=owner, json={"at_period_end": False})
@@ -240,8 +196,8 @@ async def test_cancel_now_is_not_billed_after(client, engine, stack, clock):
     assert invoices("2026-09", tenant_id) == []
 
 
-async def test_unique_count_meters_cannot_be_priced(client, engine, stack, clock):
-    tenant_id, _, owner = await register(client)
+async def test_unique_count_meters_cannot_be_priced(client, pg, stack, clock):
+    tenant_id, _, owner = await registered_owner(client)
     created = await client.post("/v1/meters", headers=owner, json={
         "slug": "users", "event_type": "login", "aggregation": "UNIQUE_COUNT", "value_path": "user"})
     assert created.status_code == 201, created.text
@@ -269,15 +225,15 @@ async def test_unique_count_meters_cannot_be_priced(client, engine, stack, clock
 
     # A subscription made before the rule (seeded directly): the invoice flow fails this
     # tenant with the meter named, instead of billing 0 distinct users.
-    other_id, _, other_owner = await register(client)
+    other_id, _, other_owner = await registered_owner(client)
     assert (await client.post("/v1/meters", headers=other_owner, json={
         "slug": "users", "event_type": "login", "aggregation": "UNIQUE_COUNT", "value_path": "user"})).status_code == 201
-    async with engine.begin() as conn:
+    async with pg.begin() as conn:
         plan_id, _ = await get_plan(conn, prices_users)
         await insert_subscription(conn, uuid.UUID(other_id), plan_id, started_at=at(3, 1))
         await conn.execute(subscription.update().where(subscription.c.tenant_id == uuid.UUID(other_id))
                            .values(status="canceled", canceled_at=at(4, 1)))
     with pytest.raises(PermanentError, match="meter 'users'.*UNIQUE_COUNT"):
         invoices("2026-03", other_id)
-    async with engine.connect() as conn:
+    async with pg.connect() as conn:
         assert await blocked_event_types(conn, uuid.UUID(other_id), at(3, 15)) == {}

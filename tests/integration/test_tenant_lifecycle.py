@@ -14,44 +14,31 @@ import asyncio
 import time
 import uuid
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 
 import httpx
 import pytest
 import stripe
-from asgi_lifespan import LifespanManager
-from fastapi import FastAPI
-from sqlalchemy import insert, text
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from api.auth import hash_password
 from api.subscriptions.deps import get_now
 from billing_jobs.dunning import DunningAction
 from billing_jobs.invoicing import compose_invoice
 from billing_jobs.plans import Plan, UnitCharge
-from meterline.bootstrap import api_app, pg_engine, pg_sync_engine, purge_due_tenants
+from meterline.bootstrap import pg_sync_engine, purge_due_tenants
 from meterline.settings import Settings
 from warehouse.postgres.audit import list_audit
 from warehouse.clickhouse.client import open_clickhouse
+from tests.support.admin_api import Clock, asgi_client, assert_error, bearer, login, register, signed_in
 from tests.support.operators import operator_headers
 from warehouse.postgres.billing_dunning import PgDunningStore
 from warehouse.postgres.invoices import PgInvoiceStore
-from warehouse.postgres.tables import app_user
 
 pytestmark = pytest.mark.integration
 
-PASSWORD = "correct horse battery"
 SECONDS_TO_TAKE_EFFECT = 15  # the ingest key cache's TTL (5 s by default) and a margin
-
-
-@dataclass
-class Clock:
-    now: datetime | None = None  # None: the real time
-
-    def __call__(self) -> datetime:
-        return self.now or datetime.now(timezone.utc)
 
 
 @pytest.fixture(scope="module")
@@ -60,16 +47,8 @@ def clock() -> Clock:
 
 
 @pytest.fixture(scope="module")
-async def app(stack: Settings, clock: Clock) -> AsyncIterator[FastAPI]:
-    application = api_app(stack)
-    application.dependency_overrides[get_now] = clock
-    async with LifespanManager(application):
-        yield application
-
-
-@pytest.fixture(scope="module")
-async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://api.test") as http:
+async def client(stack: Settings, clock: Clock) -> AsyncIterator[httpx.AsyncClient]:
+    async with asgi_client(stack, {get_now: clock}) as http:
         yield http
 
 
@@ -80,51 +59,8 @@ async def ingest(ingest_service: Settings) -> AsyncIterator[httpx.AsyncClient]:
 
 
 @pytest.fixture(scope="module")
-async def engine(stack: Settings) -> AsyncIterator[AsyncEngine]:
-    db = pg_engine(stack)
-    yield db
-    await db.dispose()
-
-
-@pytest.fixture(scope="module")
 async def roles(client: httpx.AsyncClient, stack: Settings) -> dict[str, dict[str, str]]:
     return {role: await operator_headers(client, stack, role) for role in ("finance", "sre")}
-
-
-async def register(client: httpx.AsyncClient) -> dict:
-    slug = "lc" + uuid.uuid4().hex[:10]
-    response = await client.post("/v1/tenants", json={"slug": slug, "name": f"Tenant {slug}",
-                                                      "owner_email": f"owner@{slug}.example", "owner_password": PASSWORD})
-    assert response.status_code == 201, response.text
-    return response.json()
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
-
-
-def owner_of(registration: dict) -> dict[str, str]:
-    return bearer(registration["access_token"]["access_token"])
-
-
-async def login(client: httpx.AsyncClient, email: str) -> httpx.Response:
-    return await client.post("/v1/auth/login", json={"email": email, "password": PASSWORD})
-
-
-async def member_of(client: httpx.AsyncClient, engine: AsyncEngine, tenant_id: str, role: str) -> dict[str, str]:
-    email = f"{role}-{uuid.uuid4().hex[:8]}@example.com"
-    async with engine.begin() as conn:
-        await conn.execute(insert(app_user).values(tenant_id=uuid.UUID(tenant_id), email=email,
-                                                   password_hash=hash_password(PASSWORD), role=role))
-    return bearer((await login(client, email)).json()["access_token"])
-
-
-def assert_error(response: httpx.Response, status: int, code: str | None = None) -> dict:
-    assert response.status_code == status, response.text
-    error = response.json()["error"]
-    if code:
-        assert error["code"] == code, error
-    return error
 
 
 def event() -> dict:
@@ -148,9 +84,9 @@ async def ingest_until(ingest: httpx.AsyncClient, key: str, status: int) -> tupl
 
 
 async def test_suspension_refuses_ingest_within_seconds_keeps_the_data_and_resume_accepts_again(
-        client, ingest, roles, engine):
+        client, ingest, roles, pg):
     tenant = await register(client)
-    tenant_id, key, owner = tenant["tenant"]["id"], tenant["api_key"]["key"], owner_of(tenant)
+    tenant_id, key, owner = tenant["tenant"]["id"], tenant["api_key"]["key"], bearer(tenant)
     meter = await client.post("/v1/meters", headers=owner,
                               json={"slug": "api-calls", "event_type": "api.request", "aggregation": "COUNT"})
     assert meter.status_code == 201, meter.text
@@ -165,14 +101,14 @@ async def test_suspension_refuses_ingest_within_seconds_keeps_the_data_and_resum
     print(f"suspension took effect at ingest after {waited:.2f} s")
 
     # The people still sign in and see why; their data is all there.
-    signed_in = await login(client, tenant["owner"]["email"])
-    assert signed_in.status_code == 200
-    assert (signed_in.json()["tenant_status"], signed_in.json()["tenant_status_reason"]) == ("suspended",
+    owner_login = await login(client, tenant["owner"]["email"])
+    assert owner_login.status_code == 200
+    assert (owner_login.json()["tenant_status"], owner_login.json()["tenant_status_reason"]) == ("suspended",
                                                                                                "abusive traffic")
     standing = (await client.get("/v1/tenant", headers=owner)).json()
     assert standing["status"] == "suspended" and standing["suspended_by"] == "operator"
     assert [m["slug"] for m in (await client.get("/v1/meters", headers=owner)).json()] == ["api-calls"]
-    viewer = await member_of(client, engine, tenant_id, "viewer")
+    viewer = await signed_in(client, pg, tenant_id, "viewer")
     assert (await client.get("/v1/tenant", headers=viewer)).json()["status"] == "suspended"
 
     resumed = await client.post(f"/v1/operator/tenants/{tenant_id}/resume", headers=roles["finance"])
@@ -203,7 +139,7 @@ async def test_dunning_lifts_only_its_own_suspension(client, roles, stack):
     assert (await client.post(f"/v1/operator/tenants/{tenant_id}/suspend", headers=roles["finance"],
                               json={"reason": "fraud review"})).status_code == 200
     await asyncio.to_thread(store.apply_step, tenant_id, DunningAction("reinstate", number, "reinstate", 30), now)
-    standing = (await client.get("/v1/tenant", headers=owner_of(tenant))).json()
+    standing = (await client.get("/v1/tenant", headers=bearer(tenant))).json()
     assert (standing["status"], standing["suspended_by"], standing["status_reason"]) == (
         "suspended", "operator", "fraud review")
 
@@ -211,14 +147,14 @@ async def test_dunning_lifts_only_its_own_suspension(client, roles, stack):
     assert (await client.post(f"/v1/operator/tenants/{tenant_id}/resume", headers=roles["finance"])).status_code == 200
     other = f"ML-{uuid.uuid4().hex[:6]}"
     await asyncio.to_thread(store.apply_step, tenant_id, DunningAction("suspend", other, "suspend", 22), now)
-    standing = (await client.get("/v1/tenant", headers=owner_of(tenant))).json()
+    standing = (await client.get("/v1/tenant", headers=bearer(tenant))).json()
     assert (standing["status"], standing["suspended_by"]) == ("suspended", "dunning")
     assert other in standing["status_reason"]
     await asyncio.to_thread(store.apply_step, tenant_id, DunningAction("reinstate", other, "reinstate", 25), now)
-    assert (await client.get("/v1/tenant", headers=owner_of(tenant))).json()["status"] == "active"
+    assert (await client.get("/v1/tenant", headers=bearer(tenant))).json()["status"] == "active"
     # Dunning's changes are the platform's in the audit log; the reinstatement that changed nothing is not there.
     entries = [(e["action"], e["actor_kind"], e["details"].get("by"))
-               for e in await audit_of(client, owner_of(tenant)) if e["action"].startswith("tenant.")]
+               for e in await audit_of(client, bearer(tenant)) if e["action"].startswith("tenant.")]
     assert entries == [("tenant.resumed", "system", "dunning"), ("tenant.suspended", "system", "dunning"),
                        ("tenant.resumed", "operator", "operator"), ("tenant.suspended", "operator", "operator")]
 
@@ -255,31 +191,31 @@ def clickhouse_events(stack: Settings, tenant_ids: list[str], insert_now: bool =
         client.close()
 
 
-async def schema_exists(engine: AsyncEngine, schema: str) -> bool:
-    async with engine.connect() as conn:
+async def schema_exists(pg: AsyncEngine, schema: str) -> bool:
+    async with pg.connect() as conn:
         return (await conn.execute(text("SELECT count(*) FROM information_schema.schemata WHERE schema_name = :s"),
                                    {"s": schema})).scalar_one() == 1
 
 
 async def test_deletion_exports_waits_out_the_grace_period_then_purges_all_but_the_invoices(
-        client, ingest, roles, engine, stack, clock):
+        client, ingest, roles, pg, stack, clock):
     tenant = await register(client)
     tenant_id, slug, key, owner = (tenant["tenant"]["id"], tenant["tenant"]["slug"], tenant["api_key"]["key"],
-                                   owner_of(tenant))
+                                   bearer(tenant))
     assert (await client.post("/v1/meters", headers=owner, json={
         "slug": "api-calls", "event_type": "api.request", "aggregation": "COUNT"})).status_code == 201
     number = await asyncio.to_thread(store_invoice, stack, tenant_id, slug)
     schema = f"tenant_{slug}"
-    async with engine.connect() as conn:
+    async with pg.connect() as conn:
         customer_id = (await conn.execute(text("SELECT stripe_customer_id FROM tenant WHERE id = :id"),
                                           {"id": tenant_id})).scalar_one()
-    assert customer_id and await schema_exists(engine, schema)
+    assert customer_id and await schema_exists(pg, schema)
     bystander = str(uuid.uuid4())  # another tenant's rows in ClickHouse, which must stay
     assert await asyncio.to_thread(clickhouse_events, stack, [tenant_id, bystander], True) == {
         tenant_id: 1, bystander: 1}
 
     # Owner only, and only after an export.
-    admin = await member_of(client, engine, tenant_id, "admin")
+    admin = await signed_in(client, pg, tenant_id, "admin")
     assert_error(await client.post("/v1/tenant/deletion", headers=admin), 403)
     assert_error(await client.get("/v1/tenant/export", headers=admin), 403)
     assert_error(await client.post("/v1/tenant/deletion", headers=owner), 409, "export_required")
@@ -317,7 +253,7 @@ async def test_deletion_exports_waits_out_the_grace_period_then_purges_all_but_t
 
     # Not purged before the grace period ends; purged after it.
     early = await asyncio.to_thread(purge_due_tenants, stack, purge_after - timedelta(minutes=1))
-    assert tenant_id not in [o.tenant_id for o in early] and await schema_exists(engine, schema)
+    assert tenant_id not in [o.tenant_id for o in early] and await schema_exists(pg, schema)
     purged = await asyncio.to_thread(purge_due_tenants, stack, purge_after + timedelta(minutes=1))
     [outcome] = [o for o in purged if o.tenant_id == tenant_id]
     assert (outcome.invoices_retained, outcome.stripe_customer_deleted) == (1, customer_id)
@@ -325,7 +261,7 @@ async def test_deletion_exports_waits_out_the_grace_period_then_purges_all_but_t
     assert tenant_id not in [o.tenant_id for o in again]  # idempotent
 
     # The schema, the analytics rows, the keys, the people and the Stripe customer are gone.
-    assert not await schema_exists(engine, schema)
+    assert not await schema_exists(pg, schema)
     assert await asyncio.to_thread(clickhouse_events, stack, [tenant_id, bystander]) == {tenant_id: 0, bystander: 1}
     assert_error(await client.get("/v1/tenant", headers=owner), 401, "invalid_token")
     assert_error(await login(client, tenant["owner"]["email"]), 401)
@@ -348,6 +284,6 @@ async def test_deletion_exports_waits_out_the_grace_period_then_purges_all_but_t
     assert_error(await client.get("/v1/operator/retained-invoices", headers=roles["sre"]), 403)
     assert_error(await client.get("/v1/operator/retained-invoices", headers=owner), 401)
     # The audit log outlives the tenant: its last entry is the purge.
-    async with engine.connect() as conn:
+    async with pg.connect() as conn:
         last = (await list_audit(conn, uuid.UUID(tenant_id), 1))[0]
     assert (last.action, last.actor.kind, last.details["invoices_retained"]) == ("tenant.purged", "system", 1)
