@@ -6,9 +6,31 @@ import { Empty, QueryView } from "../../components/States";
 import { chartValue, formatCount, formatMoney, formatPercent } from "../../lib/format";
 import { useLocale } from "../../lib/useSession";
 import { DEFAULT_MONTHS, firstMonth, useReport } from "./api";
+import { byMonth, seriesOf } from "./byMonth";
 import { MonthBars, MonthLines } from "./charts";
 
 const MOVEMENTS = ["new", "expansion", "contraction", "churn", "reactivation"] as const;
+type Movement = (typeof MOVEMENTS)[number];
+
+/** A movement as the bars draw it: churn and contraction below the axis. */
+function signed(movement: Movement, amount: string): number {
+  return movement === "churn" || movement === "contraction" ? -chartValue(amount) : chartValue(amount);
+}
+
+type MrrRow = { month: string; currency: string; mrr: string } & Record<Movement, string>;
+
+/** The movement bars of the currencies that moved at all (a currency whose plans no one pays
+ * for adds only a row of zeros), named by movement alone when that is one currency. */
+function movementBars(rows: MrrRow[]): { series: string[]; data: ReturnType<typeof byMonth> } {
+  const moved = new Set(rows.filter((r) => [r.mrr, ...MOVEMENTS.map((m) => r[m])].some((v) => chartValue(v) !== 0))
+    .map((r) => r.currency));
+  const shown = rows.filter((r) => moved.has(r.currency));
+  const key = (m: Movement, currency: string) => (moved.size > 1 ? `${m} ${currency}` : m);
+  return {
+    series: moved.size > 1 ? seriesOf(shown, (r) => MOVEMENTS.map((m) => key(m, r.currency))) : [...MOVEMENTS],
+    data: byMonth(shown, (r) => Object.fromEntries(MOVEMENTS.map((m) => [key(m, r.currency), signed(m, r[m])]))),
+  };
+}
 
 export default function Operator() {
   const locale = useLocale();
@@ -38,11 +60,11 @@ export default function Operator() {
             {(report) => report.rows.length === 0 ? <Empty title="No revenue yet" /> : (
               <>
                 <div className="two">
-                  <MonthLines label="MRR" data={report.rows.map((r) => ({ month: r.month, [`MRR ${r.currency}`]: chartValue(r.mrr) }))}
-                              series={[...new Set(report.rows.map((r) => `MRR ${r.currency}`))]} format={compact} />
-                  <MonthBars label="MRR movements" format={compact} series={[...MOVEMENTS]}
-                             data={report.rows.map((r) => ({ month: r.month, ...Object.fromEntries(MOVEMENTS.map((m) =>
-                               [m, m === "churn" || m === "contraction" ? -chartValue(r[m]) : chartValue(r[m])])) }))} />
+                  <MonthLines label="MRR" data={byMonth(report.rows, (r) => ({ [`MRR ${r.currency}`]: chartValue(r.mrr) }))}
+                              series={seriesOf(report.rows, (r) => [`MRR ${r.currency}`])} format={compact} />
+                  {/* One stack per currency: amounts in two currencies are never added up. */}
+                  <MonthBars label="MRR movements" format={compact} stackOf={(key) => key.split(" ")[1] ?? "s"}
+                             {...movementBars(report.rows)} />
                 </div>
                 <div className="table-wrap">
                   <table data-testid="mrr-table">
@@ -94,10 +116,10 @@ export default function Operator() {
           <QueryView query={arpu} what="ARPU">
             {(report) => (
               <>
-                <MonthLines label="ARPU" format={compact} series={[...new Set(report.rows.map((r) => r.currency))]}
-                            data={report.rows.map((r) => ({ month: r.month, [r.currency]: r.arpu === null ? null : chartValue(r.arpu) }))} />
+                <MonthLines label="ARPU" format={compact} series={seriesOf(report.rows, (r) => [r.currency])}
+                            data={byMonth(report.rows, (r) => ({ [r.currency]: r.arpu === null ? null : chartValue(r.arpu) }))} />
                 <table className="compact" data-testid="arpu-table"><tbody>{report.rows.map((r) => (
-                  <tr key={r.month + r.currency}><td>{r.month}</td>
+                  <tr key={r.month + r.currency}><td>{r.month}</td><td>{r.currency}</td>
                     <td className="num">{r.arpu === null ? "–" : formatMoney(r.arpu, r.currency, locale)}</td></tr>
                 ))}</tbody></table>
               </>
@@ -109,12 +131,9 @@ export default function Operator() {
             {(report) => report.rows.length === 0 ? <Empty title="No invoiced revenue in these months" /> : (
               <>
                 <MonthBars label="Revenue by plan" format={compact}
-                           series={[...new Set(report.rows.map((r) => r.key ?? "other"))]}
-                           data={Object.values(report.rows.reduce<Record<string, Record<string, string | number>>>((acc, r) => {
-                             acc[r.month] ??= { month: r.month };
-                             acc[r.month][r.key ?? "other"] = chartValue(r.amount);
-                             return acc;
-                           }, {}))} />
+                           stackOf={(plan) => report.rows.find((r) => (r.key ?? "other") === plan)?.currency ?? "s"}
+                           series={seriesOf(report.rows, (r) => [r.key ?? "other"])}
+                           data={byMonth(report.rows, (r) => ({ [r.key ?? "other"]: chartValue(r.amount) }))} />
                 <table className="compact" data-testid="revenue-table"><tbody>{report.rows.map((r) => (
                   <tr key={r.month + r.key + r.currency}><td>{r.month}</td><td>{r.key ?? "other"}</td>
                     <td className="num">{formatMoney(r.amount, r.currency, locale)}</td></tr>

@@ -26,8 +26,10 @@ export function MonthLines({ data, series, label, format, floor }: {
   );
 }
 
-export function MonthBars({ data, series, label, format, stacked = true, x = "month" }: {
+export function MonthBars({ data, series, label, format, stacked = true, x = "month", stackOf }: {
   data: Point[]; series: string[]; label: string; format: (v: number) => string; stacked?: boolean; x?: string;
+  /** Which stack a series joins (default: one stack for all). */
+  stackOf?: (series: string) => string;
 }) {
   return (
     <figure className="chart" aria-label={`${label} (the table has the exact numbers)`}>
@@ -39,7 +41,7 @@ export function MonthBars({ data, series, label, format, stacked = true, x = "mo
           <Tooltip formatter={(v) => format(Number(v))} />
           <Legend />
           {series.map((key, i) => <Bar key={key} dataKey={key} fill={PALETTE[i % PALETTE.length]}
-                                       stackId={stacked ? "s" : undefined} isAnimationActive={false} />)}
+                                       stackId={stacked ? (stackOf?.(key) ?? "s") : undefined} isAnimationActive={false} />)}
         </BarChart>
       </ResponsiveContainer>
     </figure>
