@@ -6,4 +6,5 @@ from __future__ import annotations
 __all__ = ["DEPLOYMENT_NAMES", "INVOICES_DEPLOYMENT"]
 
 INVOICES_DEPLOYMENT = "generate-invoices/monthly"
-DEPLOYMENT_NAMES = (INVOICES_DEPLOYMENT, "dunning/daily", "check-limits/every-few-minutes", "reconcile-usage/daily")
+DEPLOYMENT_NAMES = (INVOICES_DEPLOYMENT, "dunning/daily", "check-limits/every-few-minutes", "reconcile-usage/daily",
+                    "housekeeping/daily")

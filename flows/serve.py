@@ -8,6 +8,7 @@ from prefect import serve
 from meterline.settings import BillingSettings, NotifySettings
 
 from .dunning import run_dunning
+from .housekeeping import prune_expired_records
 from .invoicing import generate_invoices
 from .limits import check_limits
 from .reconcile import reconcile_usage
@@ -27,6 +28,8 @@ def deployments(billing: BillingSettings, notify: NotifySettings) -> list:
         check_limits.to_deployment(name="every-few-minutes", interval=notify.limit_check_minutes * 60, paused=paused),
         # 03:30 UTC daily: after the night's late events, before finance's working day.
         reconcile_usage.to_deployment(name="daily", cron="30 3 * * *", paused=paused),
+        # 04:15 UTC daily: the quietest hour for sign-ins, after the night's billing flows.
+        prune_expired_records.to_deployment(name="daily", cron="15 4 * * *", paused=paused),
     ]
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from billing_jobs.housekeeping import HousekeepingStore, RetentionPolicy
 from billing_jobs.ports import (
     DunningStore, InvoiceRunStore, LimitStore, Mailer, OutboxStore, StripeGateway, WebhookSender,
 )
@@ -28,3 +29,5 @@ class FlowWiring:
     gateway: Callable[[], StripeGateway]
     open_webhook_sender: Callable[[], WebhookSender]  # one per delivery run; the caller closes it
     mailer: Callable[[], Mailer | None]  # None: no SMTP host, emails stay in the outbox
+    retention: RetentionPolicy  # settings.housekeeping, as the housekeeping rules take it
+    housekeeping_store: Callable[[], HousekeepingStore]

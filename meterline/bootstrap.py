@@ -17,7 +17,8 @@ from meterline.settings import Settings
 __all__ = ["api_app", "api_wiring", "build_flow_wiring", "flow_wiring", "ingest_app", "ingest_rsgi_worker_app",
            "ingest_worker_app", "mailer", "migrate", "pg_engine", "pg_sync_engine", "serve_api", "serve_clickhouse",
            "serve_flows", "serve_ingest", "serve_stream", "stripe_gateway", "usage_reconciler", "webhook_sender",
-           "webhook_target_policy", "build_usage_reconciler", "operations_source"]
+           "webhook_target_policy", "build_usage_reconciler", "operations_source", "prune_expired_records", "retention_policy",
+           "purge_due_tenants"]
 
 # The settings of `serve_ingest`, for its worker processes to rebuild.
 _INGEST_SETTINGS_ENV = "_METERLINE_INGEST_SETTINGS_JSON"
@@ -212,6 +213,7 @@ def build_flow_wiring(settings: Settings):
     from warehouse.postgres.billing_limits import PgLimitStore
     from warehouse.postgres.billing_notify import PgOutbox
     from warehouse.postgres.billing_run import PgInvoiceRunStore
+    from warehouse.postgres.housekeeping import PgHousekeepingStore
 
     engine = _once(lambda: pg_sync_engine(settings))
     return FlowWiring(
@@ -224,6 +226,8 @@ def build_flow_wiring(settings: Settings):
         gateway=_once(lambda: stripe_gateway(settings)),
         open_webhook_sender=lambda: webhook_sender(settings),
         mailer=_once(lambda: mailer(settings)),
+        retention=retention_policy(settings),
+        housekeeping_store=_once(lambda: PgHousekeepingStore(engine(), settings.housekeeping.batch_rows)),
     )
 
 
@@ -296,6 +300,29 @@ async def create_operator_account(settings: Settings, email: str, password: str,
         return None
     finally:
         await engine.dispose()
+
+
+def retention_policy(settings: Settings):
+    """settings.housekeeping as the housekeeping rules take it (billing_jobs.housekeeping)."""
+    from billing_jobs.housekeeping import RetentionPolicy
+
+    section = settings.housekeeping
+    return RetentionPolicy(refresh_token_grace=timedelta(days=section.refresh_token_grace_days),
+                           session_retention=timedelta(days=section.session_retention_days),
+                           invitation_retention=timedelta(days=section.invitation_retention_days))
+
+
+def prune_expired_records(settings: Settings, now):
+    """The housekeeping prune (billing_jobs.housekeeping) over PostgreSQL, once, for the CLI."""
+    from billing_jobs.housekeeping import prune_expired
+    from warehouse.postgres.housekeeping import PgHousekeepingStore
+
+    engine = pg_sync_engine(settings)
+    try:
+        store = PgHousekeepingStore(engine, settings.housekeeping.batch_rows)
+        return prune_expired(store=store, policy=retention_policy(settings), now=now)
+    finally:
+        engine.dispose()
 
 
 def purge_due_tenants(settings: Settings, now):

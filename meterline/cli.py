@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from meterline.operator_cli import add_commands as add_operator_commands, run_operator, run_tenants
+from meterline.operator_cli import add_commands as add_operator_commands, run_housekeeping, run_operator, run_tenants
 from meterline.settings import Settings
 
 __all__ = ["main"]
@@ -106,6 +106,8 @@ def main(argv: list[str] | None = None) -> int:
         return run_operator(settings, args)
     if args.command == "tenants":
         return run_tenants(settings, args)
+    if args.command == "housekeeping":
+        return run_housekeeping(settings, args)
     if args.command == "migrate":
         from meterline.bootstrap import migrate
 

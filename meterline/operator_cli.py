@@ -1,4 +1,5 @@
-"""`meterline operator create` and `meterline tenants purge-due`: the bootstrap and the purge on a terminal.
+"""`meterline operator create`, `meterline tenants purge-due` and `meterline housekeeping prune`:
+the bootstrap, the purge and the housekeeping on a terminal.
 
 Creating an operator here needs access to PostgreSQL (the settings), not the HTTP bootstrap
 token: whoever runs it already holds the database. The password is read without echo, or
@@ -15,7 +16,7 @@ from datetime import datetime, timezone
 
 from meterline.settings import Settings
 
-__all__ = ["add_commands", "run_operator", "run_tenants"]
+__all__ = ["add_commands", "run_operator", "run_tenants", "run_housekeeping"]
 
 
 def add_commands(commands: argparse._SubParsersAction) -> None:
@@ -27,6 +28,9 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     create.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
     tenants = commands.add_parser("tenants", help="tenant lifecycle jobs")
     tenants.add_argument("action", choices=["purge-due"], help="purge tenants whose deletion grace period is over")
+    housekeeping = commands.add_parser("housekeeping", help="the daily housekeeping flow's prune, once, now")
+    housekeeping.add_argument("action", choices=["prune"], help="delete used refresh tokens, ended sessions and "
+                                                                "invitations past their retention")
 
 
 def _password(from_stdin: bool) -> str:
@@ -64,4 +68,13 @@ def run_tenants(settings: Settings, args: argparse.Namespace) -> int:
         print(f"purged {outcome.slug} ({outcome.tenant_id}): {outcome.invoices_retained} invoices retained, "
               f"Stripe customer {outcome.stripe_customer_deleted or '-'} deleted")
     print(f"{len(outcomes)} tenants purged")
+    return 0
+
+
+def run_housekeeping(settings: Settings, args: argparse.Namespace) -> int:
+    from meterline.bootstrap import prune_expired_records
+
+    counts = prune_expired_records(settings, datetime.now(timezone.utc))
+    print(f"deleted {counts.refresh_tokens} used refresh tokens, {counts.sessions} ended sessions (with their "
+          f"tokens), {counts.invitations} ended invitations")
     return 0

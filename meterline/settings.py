@@ -195,6 +195,17 @@ class JwtSettings(BaseModel):
     refresh_token_days: int = Field(default=7, gt=0)
 
 
+class HousekeepingSettings(BaseModel):
+    """How long ended sign-in records are kept before the daily prune (billing_jobs.housekeeping)."""
+
+    # After a used refresh token's expiry: reuse detection works at least until then.
+    refresh_token_grace_days: int = Field(default=7, ge=0)
+    session_retention_days: int = Field(default=30, ge=0)  # after its revocation or last token's expiry
+    # After acceptance, withdrawal or expiry; meanwhile its preview answers 410, then 404.
+    invitation_retention_days: int = Field(default=30, ge=0)
+    batch_rows: int = Field(default=10_000, gt=0)  # rows per DELETE, each its own short transaction
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="METERLINE_", env_nested_delimiter="__", env_file=".env", extra="ignore"
@@ -216,6 +227,7 @@ class Settings(BaseSettings):
     billing: BillingSettings = BillingSettings()
     smtp: SmtpSettings = SmtpSettings()
     notify: NotifySettings = NotifySettings()
+    housekeeping: HousekeepingSettings = HousekeepingSettings()
 
     @model_validator(mode="after")
     def _resolve_clickhouse_host_secret_file(self) -> Settings:
