@@ -17,8 +17,8 @@ from meterline.settings import Settings
 __all__ = ["api_app", "api_wiring", "build_flow_wiring", "flow_wiring", "ingest_app", "ingest_rsgi_worker_app",
            "ingest_worker_app", "mailer", "migrate", "pg_engine", "pg_sync_engine", "serve_api", "serve_clickhouse",
            "serve_flows", "serve_ingest", "serve_stream", "stripe_gateway", "usage_reconciler", "webhook_sender",
-           "webhook_target_policy", "build_usage_reconciler", "operations_source", "prune_expired_records", "retention_policy",
-           "purge_due_tenants"]
+           "webhook_target_policy", "build_usage_reconciler", "operations_source", "prune_expired_records",
+           "retention_policy", "purge_due_tenants"]
 
 # The settings of `serve_ingest`, for its worker processes to rebuild.
 _INGEST_SETTINGS_ENV = "_METERLINE_INGEST_SETTINGS_JSON"
