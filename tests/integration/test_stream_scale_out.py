@@ -35,8 +35,11 @@ METERS = [("calls", "api.call", "COUNT", None), ("tokens", "llm.tokens", "SUM", 
 
 def _mixed_stream(tenants, rng: random.Random, records: int, old_keys: int, events_per_record: int = 15):
     """(key, pack) records: the first `old_keys` keyed tenant:subject (before the upgrade),
-    the rest by tenant; copies (15%) repeat an earlier event of the tenant, often under the
-    other keying."""
+    the rest by tenant but for every 8th (an ingest replica not yet upgraded: a rolling
+    upgrade); copies (15%) repeat an earlier event of the tenant, often under the other
+    keying. The old keys spread over every partition, so each worker that joins has records
+    of its own to apply whichever partitions the tenants' own keys hash to (six tenant keys
+    leave one of three partitions without any about a quarter of the time)."""
     known = {t.id: {} for t in tenants}
     out = []
     for n in range(records):
@@ -56,7 +59,7 @@ def _mixed_stream(tenants, rng: random.Random, records: int, old_keys: int, even
             events.append({"id": event_id, "type": kind, "time": at.isoformat(),
                            "data": {"usage": {"tokens": float(value)}}})
         subject = f"s{rng.randint(0, 50)}"
-        key = f"{tenant.id}:{subject}" if n < old_keys else f"{tenant.id}"
+        key = f"{tenant.id}:{subject}" if n < old_keys or n % 8 == 0 else f"{tenant.id}"
         out.append((key.encode(), _pack(tenant.id, subject, events)))
     return out
 
