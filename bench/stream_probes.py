@@ -1,15 +1,24 @@
-"""What bench/stream.py samples while workers run: PostgreSQL lock waits, worker memory,
-consumer lag. Each sampler is an asyncio task that stops when told."""
+"""What bench/stream.py measures while workers run: CPU seconds per process, events/s from
+PostgreSQL's positions, visibility and the usage query, and samplers of PostgreSQL lock
+waits, worker memory and consumer lag (asyncio tasks that stop when told)."""
 
 from __future__ import annotations
 
 import asyncio
+import os
+import random
 import re
 import time
+import uuid
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import httpx
+import orjson
+
+from bench.stream_load import PACK
 
 # Backends of this database waiting for a lock that another backend holds: between stream
 # workers (their transactions), or a worker and its own timers. Only the bench's workers
@@ -122,3 +131,154 @@ async def sample_catch_up(http: httpx.AsyncClient, pids, applied, stop: asyncio.
         except TimeoutError:
             pass
     return samples
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+class CpuMeter:
+    """CPU seconds (user + system) spent by each process of the pipeline: unlike wall time,
+    they do not depend on what else the shared machine runs."""
+
+    def __init__(self, pids: dict[str, int | None]) -> None:
+        import psutil
+
+        self._processes = {name: psutil.Process(pid) for name, pid in pids.items() if pid}
+
+    def _seconds(self, process) -> float:
+        # Children that exited and were reaped (a PostgreSQL backend whose client closed)
+        # count in the parent's children_* times; live ones are counted themselves.
+        try:
+            reaped = process.cpu_times()
+            total = reaped.children_user + reaped.children_system
+        except Exception:  # noqa: BLE001
+            total = 0.0
+        for p in [process, *process.children(recursive=True)]:
+            try:
+                times = p.cpu_times()
+                total += times.user + times.system
+            except Exception:  # noqa: BLE001 - a backend that just exited
+                pass
+        return total
+
+    def snapshot(self) -> dict[str, float]:
+        return {name: self._seconds(p) for name, p in self._processes.items()}
+
+
+class OwnCpu:
+    """This process's own CPU seconds (not its children: the services it started)."""
+
+    def snapshot(self) -> dict[str, float]:
+        times = os.times()
+        return {"floor": times.user + times.system}
+
+
+def pid_file(path: Path) -> int | None:
+    try:
+        return int(path.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+async def stream_eps(settings, group: str, topic: str, events: int, records: int,
+                     poll_s: float = 0.05) -> tuple[float, float, int]:
+    """From every worker's readiness to every record's position committed, read from
+    PostgreSQL's positions (the truth for any number of workers). Records are PACK events
+    each, so the events applied in between are the records still to apply then x PACK.
+    Returns (events/s, seconds, events applied in the interval)."""
+    from meterline.bootstrap import pg_engine
+    from warehouse.postgres.usage import list_positions
+
+    engine = pg_engine(settings)
+
+    async def applied() -> int:
+        async with engine.connect() as conn:
+            return sum(r.next_offset for r in await list_positions(conn, group) if r.topic == topic)
+
+    try:
+        already = await applied()
+        counted = min(events, (records - already) * PACK)
+        started = time.perf_counter()
+        while await applied() < records:
+            await asyncio.sleep(poll_s)
+        elapsed = time.perf_counter() - started
+    finally:
+        await engine.dispose()
+    return counted / elapsed, elapsed, counted
+
+
+async def visibility(settings, topic: str, http: httpx.AsyncClient, tenant_id: uuid.UUID, rate: int,
+                     seconds: float, load_tenants: list[uuid.UUID], aligned: bool) -> list[float]:
+    """Probe events (type.0 of one tenant) among a steady `rate` events/s of load, counted by
+    a usage query over hours around now: hour-aligned (`aligned`: the committed windows
+    answer, as for the month query) or from now - 1 h to now + 1 h (raw events answer)."""
+    from aiokafka import AIOKafkaProducer
+
+    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all", enable_idempotence=True,
+                                linger_ms=5)
+    await producer.start()
+    stop = asyncio.Event()
+    now = datetime.now(timezone.utc)
+
+    async def load() -> None:
+        tick = 0.1
+        while not stop.is_set():
+            tenant_id_ = random.choice(load_tenants)
+            events = [{"id": uuid.uuid4().hex, "source": "bench", "type": "type.1", "subject": "load",
+                       "time": datetime.now(timezone.utc).isoformat(), "data": {"tokens": 1}}
+                      for _ in range(int(rate * tick))]
+            value = orjson.dumps({"tenant_id": str(tenant_id_), "received_at": now.isoformat(), "events": events})
+            await producer.send(topic, value=value, key=f"{tenant_id_}:load".encode())
+            await asyncio.sleep(tick)
+
+    around = now.replace(minute=0, second=0, microsecond=0) if aligned else now
+    params = {"tenant_id": str(tenant_id), "slug": "m0", "start": (around - timedelta(hours=1)).isoformat(),
+              "end": (around + timedelta(hours=2 if aligned else 1)).isoformat()}
+
+    async def counted() -> int:
+        body = (await http.get("/internal/usage", params=params)).json()
+        return sum(p["event_count"] for p in body["points"])
+
+    loader = asyncio.create_task(load())
+    delays = []
+    try:
+        base = await counted()
+        deadline = time.perf_counter() + seconds
+        while time.perf_counter() < deadline:
+            event = {"id": uuid.uuid4().hex, "source": "bench", "type": "type.0", "subject": "probe",
+                     "time": datetime.now(timezone.utc).isoformat(), "data": {}}
+            value = orjson.dumps({"tenant_id": str(tenant_id), "received_at": now.isoformat(), "events": [event]})
+            await (await producer.send(topic, value=value, key=f"{tenant_id}:probe".encode()))
+            acked = time.perf_counter()
+            base += 1
+            while await counted() < base:
+                await asyncio.sleep(0.005)
+            delays.append(time.perf_counter() - acked)
+            await asyncio.sleep(0.05)
+    finally:
+        stop.set()
+        await loader
+        await producer.stop()
+    return delays
+
+
+async def usage_query_ms(http: httpx.AsyncClient, tenant_id: uuid.UUID, n: int, raw: bool = False,
+                         source: str = "postgres") -> list[float]:
+    """A month of hourly points, as the admin API asks it: day-aligned, so rollups answer,
+    by default PostgreSQL's committed windows (`source="clickhouse"` the ClickHouse
+    rollups, `raw` the raw events, for comparison)."""
+    today = datetime.now(timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
+    params = {"tenant_id": str(tenant_id), "slug": "m1", "window": "hour",
+              "start": (today - timedelta(days=30)).isoformat(), "end": (today + timedelta(days=1)).isoformat(),
+              "source": source, **({"raw": "1"} if raw else {})}
+    timings = []
+    for _ in range(n):
+        started = time.perf_counter()
+        response = await http.get("/internal/usage", params=params)
+        response.raise_for_status()
+        timings.append((time.perf_counter() - started) * 1000)
+    assert response.json()["read_from"] == ("raw" if raw else f"{'rollup' if source == 'clickhouse' else source}:hour"), \
+        response.json()["read_from"]
+    return timings
