@@ -11,7 +11,8 @@ then, by default:
    --meters meters (2% duplicates, 2% late by up to three days), packed and keyed as the
    ingest service does (by tenant);
 2. reads the whole topic with a raw aiokafka consumer (decoding each pack): the ceiling;
-3. runs the floor pipeline over it (bench/stream_floor.py): decode, (tenant, id) into one
+3. each round, runs the floor pipeline over it (bench/stream_floor.py), into tables of its
+   own, then the designs below: decode, (tenant, id) into one
    unique index by COPY + ON CONFLICT DO NOTHING per batch, raw rows bulk-inserted into
    ClickHouse; events/s and CPU µs per event of this process, PostgreSQL, the chDB host, Kafka;
 4. --rounds rounds of 2 then 1 stream workers (with --old-code DIR, first 1 and 2 workers
@@ -55,8 +56,9 @@ from bench.stream_runner import WEB_PORT, Bench, design_summary  # noqa: E402
 
 
 def interleaved(bench: Bench, args) -> dict:
-    """The floor, then rounds of every design (1 and 2 workers of this code; with --old-code,
-    1 and 2 workers of that checkout over records keyed as it keys them), interleaved."""
+    """Rounds of the floor and every design (1 and 2 workers of this code; with --old-code,
+    1 and 2 workers of that checkout over records keyed as it keys them), interleaved: the
+    floor spreads between runs as much as the stream does, so each round has its own."""
     print(f"seeding {args.tenants} tenants x {args.meters} meters ...", flush=True)
     tenant_ids = asyncio.run(seed_tenants(bench.settings, bench.run, args.tenants, args.meters))
     topic = f"bench.stream.{bench.run}"
@@ -71,9 +73,9 @@ def interleaved(bench: Bench, args) -> dict:
             old_topic, old_records = topic + ".old", bench.preload(topic + ".old", tenant_ids, args.events,
                                                                     args.times, args.old_keying)[0]
         designs = [*[(f"old-{c}w", c, old_topic, args.old_code) for c in reversed(counts)], *designs]
-    floor = bench.floor_run(topic, args.events)
-    runs, kept = [], None
+    runs, floors, kept = [], [], None
     for round_ in range(args.rounds):
+        floors.append(bench.floor_run(topic, args.events, round_))
         for label, count, design_topic, code in designs:
             last = round_ == args.rounds - 1 and label == designs[-1][0]
             n = old_records if code else records
@@ -87,20 +89,25 @@ def interleaved(bench: Bench, args) -> dict:
     summaries = {label: design_summary(runs, label) for label, *_ in designs}
     two_label = "new-2w" if "new-2w" in summaries else "new-1w"
     one, two = summaries["new-1w"], summaries.get("new-2w", summaries["new-1w"])
-    pairs = [b["eps"] / a["eps"] for a, b in zip([r for r in runs if r["label"] == "new-1w"],
-                                                  [r for r in runs if r["label"] == two_label], strict=True)]
+    ones, twos = ([r["eps"] for r in runs if r["label"] == label] for label in ("new-1w", two_label))
+    pairs = [b / a for a, b in zip(ones, twos, strict=True)]
+    floor_eps = round(statistics.fmean(f["eps"] for f in floors))
+    floor_cpu = {k: round(statistics.fmean(f["cpu_us_per_event"][k] for f in floors), 1)
+                 for k in floors[0]["cpu_us_per_event"]}
     return {"events": args.events, "times": args.times, "rounds": args.rounds, "raw_consumer_eps": round(raw),
-            "floor_eps": floor["eps"], "stream_eps": one["eps_mean"],
-            "ratio": round(one["eps_mean"] / floor["eps"], 3),
+            "floor_eps": floor_eps, "floor_eps_per_round": [f["eps"] for f in floors],
+            "stream_eps": one["eps_mean"], "ratio": round(one["eps_mean"] / floor_eps, 3),
+            "ratio_per_round": [round(o / f["eps"], 3) for o, f in zip(ones, floors, strict=True)],
             # The stream as this machine would run it: a worker per core.
-            "stream_2w_eps": two["eps_mean"], "ratio_2w": round(two["eps_mean"] / floor["eps"], 3),
+            "stream_2w_eps": two["eps_mean"], "ratio_2w": round(two["eps_mean"] / floor_eps, 3),
+            "ratio_2w_per_round": [round(t / f["eps"], 3) for t, f in zip(twos, floors, strict=True)],
             "workers_2_vs_1": round(two["eps_mean"] / one["eps_mean"], 3),
             "workers_2_vs_1_per_round": [round(x, 3) for x in pairs],
             "lock_waits": {label: s["lock_wait_samples"] for label, s in summaries.items()},
             # This code's workers: the old design's figure is in "designs".
             "peak_rss_mb": max(s["peak_rss_mb"] for label, s in summaries.items() if label.startswith("new")),
             **result,
-            "cpu_us_per_event": {"floor": floor["cpu_us_per_event"],
+            "cpu_us_per_event": {"floor": floor_cpu,
                                  **{label: s["cpu_us_per_event"] for label, s in summaries.items()}},
             "designs": {label: {k: v for k, v in s.items() if k != "cpu_us_per_event"} for label, s in summaries.items()},
             "load_average": [round(x, 2) for x in os.getloadavg()]}
