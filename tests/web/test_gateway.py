@@ -28,7 +28,7 @@ def gateway(app_stack, web_build):
         yield running
 
 
-def test_routes_limits_and_headers(gateway, tenant_with_usage):
+def test_routes_limits_and_headers(gateway, tenant_with_usage, app_stack):
     with httpx.Client(base_url=gateway.url, timeout=30) as client:
         index = client.get("/usage?meter=api-calls")  # a client route: the app's page
         assert index.status_code == 200 and '<div id="root">' in index.text
@@ -44,6 +44,11 @@ def test_routes_limits_and_headers(gateway, tenant_with_usage):
         assert client.get("/v1/meters").status_code == 401
         assert client.get("/v1/no-such-route").json()["error"]["code"]
         assert client.get("/docs").status_code == 200
+        # Metrics stay on the internal network: the gateway routes no service's /metrics (the
+        # path is a client route of the app), while the API itself still serves it.
+        public = client.get("/metrics")
+        assert "# HELP" not in public.text and '<div id="root">' in public.text
+        assert "# HELP" in httpx.get(f"http://127.0.0.1:{app_stack.api.port}/metrics", timeout=30).text
         assert client.get("/v1/events/recent", headers=tenant_with_usage.auth).status_code == 200  # the API's, not ingest's
         # /v1/events is ingest's.
         event = {"specversion": "1.0", "id": uuid.uuid4().hex, "source": "gateway", "type": "api.call",
