@@ -87,10 +87,14 @@ def check_thresholds(percents: Sequence[int]) -> tuple[int, ...]:
     return tuple(sorted(percents))
 
 
+def _thresholds(chosen: Sequence[int] | None, default: Sequence[int]) -> AlertThresholds:
+    return AlertThresholds(applied_thresholds(chosen, default), chosen is not None, tuple(sorted(default)))
+
+
 async def alert_thresholds(database: Database, tenant_id: uuid.UUID, default: Sequence[int]) -> AlertThresholds:
     async with database.connect() as conn:
         chosen = await get_alert_thresholds(conn, tenant_id)
-    return AlertThresholds(applied_thresholds(chosen, default), chosen is not None, tuple(sorted(default)))
+    return _thresholds(chosen, default)
 
 
 async def set_thresholds(database: Database, caller: Caller, percents: Sequence[int] | None,
@@ -103,4 +107,4 @@ async def set_thresholds(database: Database, caller: Caller, percents: Sequence[
         await set_alert_thresholds(conn, tenant_id, chosen)
         await record_audit(conn, tenant_id, caller_actor(caller), "alert_thresholds.changed", "tenant", tenant_id,
                            {"percents": list(chosen) if chosen else None})
-    return AlertThresholds(applied_thresholds(chosen, default), chosen is not None, tuple(sorted(default)))
+    return _thresholds(chosen, default)

@@ -56,7 +56,7 @@ class PgLimitStore:
                 .outerjoin(billing_alert_threshold, billing_alert_threshold.c.tenant_id == tenant.c.id)
                 .where(live_subscription_clause(func.now() if now is None else now)).order_by(tenant.c.slug))
             return [LimitSubject(str(r.id), r.slug, Plan.model_validate(r.definition), r.started_at,
-                                 tuple(sorted(r.percents)) if r.percents else None) for r in rows]
+                                 tuple(r.percents) if r.percents else None) for r in rows]
 
     def usage(self, tenant_id: str, start: datetime, end: datetime) -> dict[str, Decimal]:
         with self._engine.connect() as conn:

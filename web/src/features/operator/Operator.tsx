@@ -5,8 +5,8 @@ import { Card, PageHeader } from "../../components/Card";
 import { Empty, QueryView } from "../../components/States";
 import { chartValue, formatCount, formatMoney, formatPercent } from "../../lib/format";
 import { useLocale } from "../../lib/useSession";
-import { DEFAULT_MONTHS, firstMonth, useReport } from "./api";
-import { byMonth, seriesOf } from "./byMonth";
+import { DEFAULT_MONTHS, firstMonth, useReport, type Reports } from "./api";
+import { byMonth, seriesOf, type MonthPoint } from "./byMonth";
 import { MonthBars, MonthLines } from "./charts";
 
 const MOVEMENTS = ["new", "expansion", "contraction", "churn", "reactivation"] as const;
@@ -17,11 +17,11 @@ function signed(movement: Movement, amount: string): number {
   return movement === "churn" || movement === "contraction" ? -chartValue(amount) : chartValue(amount);
 }
 
-type MrrRow = { month: string; currency: string; mrr: string } & Record<Movement, string>;
+type MrrRow = Reports["mrr"]["rows"][number];
 
 /** The movement bars of the currencies that moved at all (a currency whose plans no one pays
  * for adds only a row of zeros), named by movement alone when that is one currency. */
-function movementBars(rows: MrrRow[]): { series: string[]; data: ReturnType<typeof byMonth> } {
+function movementBars(rows: MrrRow[]): { series: string[]; data: MonthPoint[] } {
   const moved = new Set(rows.filter((r) => [r.mrr, ...MOVEMENTS.map((m) => r[m])].some((v) => chartValue(v) !== 0))
     .map((r) => r.currency));
   const shown = rows.filter((r) => moved.has(r.currency));
