@@ -114,7 +114,7 @@ export default function Operator() {
         </Card>
         <Card title="ARPU">
           <QueryView query={arpu} what="ARPU">
-            {(report) => (
+            {(report) => report.rows.length === 0 ? <Empty title="No paying tenants yet" /> : (
               <>
                 <MonthLines label="ARPU" format={compact} series={seriesOf(report.rows, (r) => [r.currency])}
                             data={byMonth(report.rows, (r) => ({ [r.currency]: r.arpu === null ? null : chartValue(r.arpu) }))} />
