@@ -147,6 +147,10 @@ class StreamSettings(BaseModel):
     # Bounds of a transaction: memory and invisibility on any backlog (stream/transactions.py)
     max_transaction_events: int = Field(default=20_000, gt=0)
     max_transaction_bytes: int = Field(default=8 * 1024 * 1024, gt=0)
+    # Transactions a worker has in flight at once, each over its own partitions of a take
+    # (stream/lanes.py): while one waits on PostgreSQL or ClickHouse, the next one's Python
+    # runs. 1 writes one transaction after the other.
+    write_lanes: int = Field(default=2, ge=1, le=16)
 
 
 class ApiSettings(BaseModel):

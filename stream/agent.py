@@ -22,9 +22,10 @@ from meterline.logs import TRAIL_LOGGER
 from meterline.tracing import TRACE_HEADER, decode_runs
 
 from .isolation import write_isolating
+from .lanes import split_lanes
 from .metrics import StreamMetrics
 from .resources import WorkerResources
-from .sinks.failures import UnwritableData
+from .sinks.failures import MetersStale, UnwritableData
 from .sinks.postgres import BatchOutcome, SourceRecord, UsageSink, give_up_record, refuse_record, split_record
 from .transactions import bounded_runs
 
@@ -37,18 +38,26 @@ trail = logging.getLogger(TRAIL_LOGGER)
 _TRACE_IDS_LOGGED = 20
 
 
+_writes_without_gc = 0
+
+
 @contextlib.contextmanager
 def _no_cyclic_gc():
     """No cyclic garbage collection while a batch is written. A catch-up batch holds
     hundreds of thousands of live objects (events, windows, rows), all freed by reference
     counting, and each full collection walks them all: it cost a third of decoding and
-    aggregating. Collections resume between batches, so cycles are still reclaimed."""
-    enabled = gc.isenabled()
+    aggregating. Collections resume when no lane is writing, so cycles are still reclaimed."""
+    global _writes_without_gc
+    if _writes_without_gc == 0 and not gc.isenabled():
+        yield  # turned off by someone else: theirs to turn on
+        return
+    _writes_without_gc += 1
     gc.disable()
     try:
         yield
     finally:
-        if enabled:
+        _writes_without_gc -= 1
+        if _writes_without_gc == 0:
             gc.enable()
 
 
@@ -71,8 +80,26 @@ def register_agent(app, resources: WorkerResources, events_topic, dead_letter_to
 
 async def _write_take(resources: WorkerResources, records: list[SourceRecord], messages: dict,
                       dead_letter_topic) -> None:
-    """A take, run by run, until it is written or its partitions are revoked; then what
-    is left unwritten is dropped (stream/rebalance.py)."""
+    """A take, in lanes written at once (stream/lanes.py), each run by run, until it is
+    written or its partitions are revoked; then what is left unwritten is dropped
+    (stream/rebalance.py)."""
+    unwritten = dict(messages)
+    lanes = split_lanes(records, resources.stream.write_lanes)
+    if len(lanes) == 1:
+        await _write_lane(resources, lanes[0], messages, unwritten, dead_letter_topic)
+    elif lanes:
+        # A lane that fails cancels the others (their transactions roll back), as one
+        # failing lane stopped the take before.
+        async with asyncio.TaskGroup() as group:
+            for lane in lanes:
+                group.create_task(_write_lane(resources, lane, messages, unwritten, dead_letter_topic))
+    if unwritten:
+        _drop(resources, unwritten)
+
+
+async def _write_lane(resources: WorkerResources, records: list[SourceRecord], messages: dict, unwritten: dict,
+                      dead_letter_topic) -> None:
+    """One lane's records, run by run; what it writes leaves `unwritten`."""
     config, ownership = resources.stream, resources.ownership
 
     def held(record: SourceRecord) -> bool:
@@ -83,7 +110,6 @@ async def _write_take(resources: WorkerResources, records: list[SourceRecord], m
     # their run is cut are not even decoded.
     runs = bounded_runs((r for r in records if held(r)), config.max_transaction_events,
                         config.max_transaction_bytes)
-    unwritten = dict(messages)
     # Cyclic collection stays off only while a run is written (_write_until_done), not
     # for the whole take: between runs, what a run's transaction left in cycles is freed
     # (with it off for a take of ~25 runs, a catch-up worker grew ~40 MB per take).
@@ -107,8 +133,6 @@ async def _write_take(resources: WorkerResources, records: list[SourceRecord], m
             for dead in outcome.dead_letters:
                 await dead_letter_topic.send(value=orjson.dumps(dead))
         del written, outcomes  # not held decoded while the next run is written
-    if unwritten:
-        _drop(resources, unwritten)
 
 
 def _drop(resources: WorkerResources, unwritten: dict) -> None:
@@ -141,16 +165,23 @@ class _SinkWriter:
     refuse = staticmethod(refuse_record)
     give_up = staticmethod(give_up_record)
 
-    def __init__(self, sink: UsageSink, meters, now: datetime, metrics: StreamMetrics) -> None:
-        self._sink, self._meters, self._now, self._metrics = sink, meters, now, metrics
+    def __init__(self, sink: UsageSink, meters, now: datetime, metrics: StreamMetrics, writing) -> None:
+        self._sink, self._meters, self._now, self._metrics, self._writing = sink, meters, now, metrics, writing
 
     async def write(self, records):
-        try:
-            return await self._sink.write(records, self._meters, self._now)
-        except UnwritableData as exc:
-            self._metrics.unwritable_batches.inc()
-            log.warning("a store refused %d records for their data (%s); isolating", len(records), exc.reason)
-            raise
+        while True:
+            try:
+                # Shared by the lanes' batches; a meter reload waits for all of them
+                # (stream/meters.py says why), and a backfill under it for their locks.
+                async with self._writing.reader:
+                    return await self._sink.write(records, self._meters, self._now)
+            except MetersStale as stale:
+                async with self._writing.writer:
+                    await self._meters.refresh(tenant_ids=stale.tenant_ids)
+            except UnwritableData as exc:
+                self._metrics.unwritable_batches.inc()
+                log.warning("a store refused %d records for their data (%s); isolating", len(records), exc.reason)
+                raise
 
 
 async def _write_until_done(resources: WorkerResources, records: list[SourceRecord],
@@ -178,11 +209,11 @@ async def _write_until_done(resources: WorkerResources, records: list[SourceReco
             started = time.perf_counter()
             try:
                 opened = await resources.sinks()
-                writer = _SinkWriter(opened.sink, opened.meters, datetime.now(timezone.utc), metrics)
-                async with resources.writing:
-                    with _no_cyclic_gc():
-                        outcomes = await write_isolating(writer, records,
-                                                         lambda: time.perf_counter() - started > split_for_s)
+                writer = _SinkWriter(opened.sink, opened.meters, datetime.now(timezone.utc), metrics,
+                                     resources.writing)
+                with _no_cyclic_gc():
+                    outcomes = await write_isolating(writer, records,
+                                                     lambda: time.perf_counter() - started > split_for_s)
             except Exception:
                 metrics.sink_failures.inc()
                 log.exception("sink write failed; retrying the batch")

@@ -16,6 +16,12 @@ Backfill (stream/backfill.py): with a `backfill` function, a meter applies only 
 PostgreSQL windows hold the events committed before it; the cache backfills new meters at
 a refresh, and a batch, under its shared tenant locks, checks it knows every backfilled
 meter of its tenants (`ensure_current`). Without one (unit tests), every meter applies.
+
+A batch never reloads the cache itself: it raises MetersStale, and the worker reloads while
+none of its batches is written (stream/agent.py, the `writing` lock), then writes the batch
+again. A worker writes several batches at once (stream/lanes.py), and a reload marking a
+meter applied while another batch sits between its meter lookup and its raw insert would
+record a rollup_from before that batch's events, which were not aggregated for the meter.
 """
 
 from __future__ import annotations
@@ -29,6 +35,8 @@ from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING
 
 from warehouse.postgres.meters import applied_meter_counts, list_meter_states, list_pending_meters, set_rollup_from
+
+from .sinks.failures import MetersStale
 
 from metering import Meter
 
@@ -56,6 +64,7 @@ class MeterCache:
         self._latest_event_times = latest_event_times
         self._meters: list[Meter] = []
         self._tenants: set[uuid.UUID] = set()
+        self._looked_up: set[uuid.UUID] = set()  # asked for by the last reload, meters or not
         self._known: set[tuple[uuid.UUID, str]] | None = None  # None: nothing loaded (or processed) yet
         self._loaded_at = float("-inf")
 
@@ -65,22 +74,42 @@ class MeterCache:
         return self._meters
 
     async def for_tenants(self, tenant_ids: Iterable[uuid.UUID]) -> list[Meter]:
-        """The meters, reloaded first when a tenant has none yet: its meters were probably
-        created after the last load, and its first events must not miss them. (A tenant
-        with no meter at all costs one query per batch; its events only reach the raw table.)"""
-        if time.monotonic() - self._loaded_at > self._max_age_s or not self._tenants.issuperset(tenant_ids):
-            await self.refresh()
+        """The meters; MetersStale when they are older than the refresh interval or a tenant
+        has none and was not looked up by the last reload: its meters were probably created
+        since, and its first events must not miss them. (A tenant with no meter at all is
+        looked up once per reload; its events only reach the raw table.)"""
+        tenants = set(tenant_ids)
+        if not (self._tenants | self._looked_up) >= tenants:
+            raise MetersStale(tenants)
+        if time.monotonic() - self._loaded_at > self._max_age_s and not await self._reload_unchanged():
+            raise MetersStale(tenants)
         return self._meters
+
+    async def _reload_unchanged(self) -> bool:
+        """The periodic reload, in place, when it has no meter to apply or backfill: only
+        applying one needs the worker's other batches to wait (MetersStale otherwise)."""
+        if self._known is None:
+            return False
+        async with self._engine.connect() as conn:
+            states = await list_meter_states(conn)
+        if self._backfill is not None and not all(done for _, done in states):
+            return False
+        meters = [m for m, done in states if done or self._backfill is None]
+        if self._latest_event_times is not None and any(
+                m.rollup_from is None or (m.tenant_id, m.slug) not in self._known for m in meters):
+            return False
+        self._install(meters, self._looked_up)
+        return True
 
     async def ensure_current(self, conn: AsyncConnection, tenant_ids: Iterable[uuid.UUID]) -> list[Meter]:
         """The meters a batch must apply, checked on the batch's connection once it holds its
-        tenants' shared locks: a meter another worker backfilled since the last load is
-        reloaded now (without backfilling: this batch's own locks would block that)."""
+        tenants' shared locks: MetersStale when another worker backfilled a meter since the
+        last load (the batch then reloads with its locks released, which a backfill needs)."""
         if self._backfill is not None:
             tenants = list(tenant_ids)
             counts = await applied_meter_counts(conn, tenants)
             if any(counts.get(t, 0) != self._counts.get(t, 0) for t in tenants):
-                await self.refresh(backfill=False)
+                raise MetersStale(tenants)
         return self._meters
 
     async def backfill_pending(self) -> None:
@@ -95,7 +124,9 @@ class MeterCache:
         if pending:
             await self._backfill(pending)
 
-    async def refresh(self, backfill: bool = True) -> None:
+    async def refresh(self, backfill: bool = True, tenant_ids: Iterable[uuid.UUID] = ()) -> None:
+        """Reload (backfilling new meters first); `tenant_ids`: the tenants of the batch that
+        asked, which count as looked up until the next reload even if they have no meter."""
         async with self._engine.connect() as conn:
             states = await list_meter_states(conn)
         if self._backfill is not None:
@@ -109,9 +140,12 @@ class MeterCache:
             meters = [m for m, _ in states]
         # Called between batches' ClickHouse writes (inside the sink, before its claim), so
         # the raw table holds exactly the events processed without these meters.
-        meters = await self._mark_applied(meters)
+        self._install(await self._mark_applied(meters), set(tenant_ids))
+
+    def _install(self, meters: list[Meter], looked_up: set[uuid.UUID]) -> None:
         self._meters = meters
         self._tenants = {m.tenant_id for m in meters}
+        self._looked_up = looked_up
         self._counts = Counter(m.tenant_id for m in meters)
         self._known = {(m.tenant_id, m.slug) for m in meters}
         self._loaded_at = time.monotonic()

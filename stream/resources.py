@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
+import aiorwlock
 from faust.types import TP
 
 from meterline.settings import KafkaSettings, StreamSettings
@@ -62,9 +63,10 @@ class WorkerResources:
         # Which taken records are still this worker's to write (stream/rebalance.py).
         self.ownership = Ownership()
         self._clickhouse_lock = asyncio.Lock()
-        # Held while a batch is written: a meter refresh off the batch path (timers.py)
-        # must not record rollup_from between a batch's meter lookup and its raw insert.
-        self.writing = asyncio.Lock()
+        # Read-held by each batch while it is written (its lanes' at once), write-held by a
+        # meter reload or backfill (agent.py, timers.py): a reload must not record
+        # rollup_from between a batch's meter lookup and its raw insert.
+        self.writing = aiorwlock.RWLock()
         self._opening = asyncio.Lock()
         self._opened: OpenedSinks | None = None
         self._freshness: Freshness | None = None

@@ -31,7 +31,7 @@ def register_timers(app, resources: WorkerResources) -> None:
         """New meters are backfilled even when no event of their tenant arrives."""
         try:
             opened = await resources.sinks()
-            async with resources.writing:
+            async with resources.writing.writer:
                 await opened.meters.backfill_pending()
         except Exception:  # noqa: BLE001 - an exception would stop the timer; the next batch refreshes too
             log.warning("refreshing meters failed", exc_info=True)

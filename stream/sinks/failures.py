@@ -25,7 +25,7 @@ from clickhouse_connect.driver.exceptions import OperationalError as ClickHouseU
 from sqlalchemy.exc import DataError as DriverDataError
 from sqlalchemy.exc import DBAPIError
 
-__all__ = ["SinkUnavailable", "UnwritableData", "classify", "postgres_failure", "clickhouse_failure"]
+__all__ = ["SinkUnavailable", "UnwritableData", "MetersStale", "classify", "postgres_failure", "clickhouse_failure"]
 
 # The longest store message kept as a dead letter's reason.
 MAX_REASON_CHARS = 300
@@ -33,6 +33,17 @@ MAX_REASON_CHARS = 300
 
 class SinkUnavailable(Exception):
     """The store cannot be written now; the same batch will succeed later."""
+
+
+class MetersStale(Exception):
+    """The batch's meters must be reloaded before it is written: too old, a tenant the cache
+    has not looked up, or a meter another worker backfilled. Not a failure: the worker
+    reloads them while none of its batches is being written (stream/meters.py says why),
+    and writes the batch again."""
+
+    def __init__(self, tenant_ids=frozenset()) -> None:
+        super().__init__("meters to reload first")
+        self.tenant_ids = frozenset(tenant_ids)
 
 
 class UnwritableData(Exception):
@@ -116,8 +127,8 @@ def _clickhouse_summary(message: str) -> str:
 
 
 def classify(exc: BaseException) -> Exception:
-    """SinkUnavailable or UnwritableData for any error a sink write raised."""
-    if isinstance(exc, SinkUnavailable | UnwritableData):
+    """SinkUnavailable or UnwritableData for any error a sink write raised (MetersStale as it is)."""
+    if isinstance(exc, SinkUnavailable | UnwritableData | MetersStale):
         return exc
     translated = postgres_failure(exc) or clickhouse_failure(exc)
     if translated is not None:

@@ -163,8 +163,9 @@ class UsageSink:
         return clickhouse
 
     async def write(self, records: Sequence[SourceRecord], meters: MeterSource, now: datetime) -> BatchOutcome:
-        """One transaction for `records`. Raises SinkUnavailable (retry the batch) or
-        UnwritableData (nothing committed; stream/isolation.py splits the batch)."""
+        """One transaction for `records`. Raises SinkUnavailable (retry the batch),
+        UnwritableData (nothing committed; stream/isolation.py splits the batch) or
+        MetersStale (nothing committed; reload the meters and write it again)."""
         try:
             return await self._write(records, meters, now)
         except Exception as exc:
