@@ -160,9 +160,11 @@ def catch_up(bench: Bench, args) -> dict:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{WEB_PORT}", timeout=10) as http:
             sampler = asyncio.create_task(sample_catch_up(http, pids, applied, stop))
             peak = asyncio.create_task(sample_rss(pids, stop))
-            before = cpu.snapshot()
+            before = {}
             try:
-                eps, elapsed, counted = await stream_eps(bench.settings, group, topic, args.catch_up, records, 0.5)
+                eps, elapsed, counted = await stream_eps(bench.settings, group, topic, args.catch_up, records, 0.5,
+                                                         members=args.workers,
+                                                         on_start=lambda: before.update(cpu.snapshot()))
             finally:
                 stop.set()
                 await engine.dispose()

@@ -134,9 +134,10 @@ class Bench:
             stop = asyncio.Event()
             locks = asyncio.create_task(sample_lock_waits(self.dsn, stop))
             rss = asyncio.create_task(sample_rss(pids, stop))
-            before = cpu.snapshot()
+            before = {}
             try:
-                eps, elapsed, counted = await stream_eps(self.settings, group, topic, events, records)
+                eps, elapsed, counted = await stream_eps(self.settings, group, topic, events, records,
+                                                         members=count, on_start=lambda: before.update(cpu.snapshot()))
             finally:
                 stop.set()
             spent = {name: seconds - before[name] for name, seconds in cpu.snapshot().items()}

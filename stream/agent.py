@@ -176,8 +176,13 @@ class _SinkWriter:
                 async with self._writing.reader:
                     return await self._sink.write(records, self._meters, self._now)
             except MetersStale as stale:
+                started = time.perf_counter()
                 async with self._writing.writer:
+                    waited = time.perf_counter() - started
                     await self._meters.refresh(tenant_ids=stale.tenant_ids)
+                log.info("meters reloaded before a batch", extra={
+                    "tenants": len(stale.tenant_ids), "reason": str(stale), "waited_s": round(waited, 3),
+                    "reload_s": round(time.perf_counter() - started - waited, 3)})
             except UnwritableData as exc:
                 self._metrics.unwritable_batches.inc()
                 log.warning("a store refused %d records for their data (%s); isolating", len(records), exc.reason)

@@ -34,7 +34,9 @@ from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING
 
-from warehouse.postgres.meters import applied_meter_counts, list_meter_states, list_pending_meters, set_rollup_from
+from warehouse.postgres.meters import (
+    applied_meter_counts, list_meter_states, list_pending_meters, meter_set_version, set_rollup_from,
+)
 
 from .sinks.failures import MetersStale
 
@@ -65,6 +67,7 @@ class MeterCache:
         self._meters: list[Meter] = []
         self._tenants: set[uuid.UUID] = set()
         self._looked_up: set[uuid.UUID] = set()  # asked for by the last reload, meters or not
+        self._version: tuple[int, int] | None = None  # warehouse.postgres.meters.meter_set_version
         self._known: set[tuple[uuid.UUID, str]] | None = None  # None: nothing loaded (or processed) yet
         self._loaded_at = float("-inf")
 
@@ -91,6 +94,10 @@ class MeterCache:
         if self._known is None:
             return False
         async with self._engine.connect() as conn:
+            version = await meter_set_version(conn)
+            if version == self._version:
+                self._loaded_at = time.monotonic()
+                return True
             states = await list_meter_states(conn)
         if self._backfill is not None and not all(done for _, done in states):
             return False
@@ -98,7 +105,7 @@ class MeterCache:
         if self._latest_event_times is not None and any(
                 m.rollup_from is None or (m.tenant_id, m.slug) not in self._known for m in meters):
             return False
-        self._install(meters, self._looked_up)
+        self._install(meters, self._looked_up, version)
         return True
 
     async def ensure_current(self, conn: AsyncConnection, tenant_ids: Iterable[uuid.UUID]) -> list[Meter]:
@@ -127,22 +134,27 @@ class MeterCache:
     async def refresh(self, backfill: bool = True, tenant_ids: Iterable[uuid.UUID] = ()) -> None:
         """Reload (backfilling new meters first); `tenant_ids`: the tenants of the batch that
         asked, which count as looked up until the next reload even if they have no meter."""
-        async with self._engine.connect() as conn:
-            states = await list_meter_states(conn)
+        version, states = await self._load()
         if self._backfill is not None:
             pending = [m for m, done in states if not done]
             if pending and backfill:
                 await self._backfill(pending)
-                async with self._engine.connect() as conn:
-                    states = await list_meter_states(conn)
+                version, states = await self._load()
             meters = [m for m, done in states if done]
         else:
             meters = [m for m, _ in states]
         # Called between batches' ClickHouse writes (inside the sink, before its claim), so
         # the raw table holds exactly the events processed without these meters.
-        self._install(await self._mark_applied(meters), set(tenant_ids))
+        # Marking changes the rows, so the next check reloads once more: harmless.
+        self._install(await self._mark_applied(meters), set(tenant_ids), version)
 
-    def _install(self, meters: list[Meter], looked_up: set[uuid.UUID]) -> None:
+    async def _load(self) -> tuple[tuple[int, int], list[tuple[Meter, bool]]]:
+        async with self._engine.connect() as conn:
+            # The version first: a change between the two reads shows at the next check.
+            return await meter_set_version(conn), await list_meter_states(conn)
+
+    def _install(self, meters: list[Meter], looked_up: set[uuid.UUID], version: tuple[int, int]) -> None:
+        self._version = version
         self._meters = meters
         self._tenants = {m.tenant_id for m in meters}
         self._looked_up = looked_up

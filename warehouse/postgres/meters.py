@@ -15,6 +15,7 @@ from metering import Meter
 from .tables import meter
 
 __all__ = ["insert_meter", "list_meters", "list_all_meters", "get_meter", "set_rollup_from", "list_meter_states",
+           "meter_set_version",
            "lock_tenants", "applied_meter_counts", "claim_pending_meters", "mark_backfilled", "list_pending_meters"]
 
 
@@ -79,6 +80,16 @@ async def set_rollup_from(conn: AsyncConnection,
 async def list_meter_states(conn: AsyncConnection) -> list[tuple[Meter, bool]]:
     """Every meter, with whether the stream backfilled it (stream/backfill.py)."""
     return [(_meter(r), r.backfilled_at is not None) for r in await conn.execute(select(meter))]
+
+
+async def meter_set_version(conn: AsyncConnection) -> tuple[int, int]:
+    """A fingerprint of every meter row (how many, and the sum of each whole row's hash):
+    it changes when a meter is created, deleted, backfilled or given a rollup_from. The
+    stream compares it every few seconds instead of listing every meter, which built an
+    object per meter in each worker (with ~20,000 meters, a ~0.5 s stall every 5 s)."""
+    count, hashes = (await conn.execute(text(
+        "SELECT count(*), coalesce(sum(hashtext(CAST(m AS text))), 0) FROM meter AS m"))).one()
+    return int(count), int(hashes)
 
 
 async def list_pending_meters(conn: AsyncConnection) -> list[Meter]:
