@@ -56,20 +56,17 @@ async def claim_new_events_by_tenant(conn: AsyncConnection, claims: Mapping[uuid
         # parameters: orjson writes it in C (psycopg dumped arrays element by element in
         # Python, ~12% of the worker). json_to_recordset parses each element once, where
         # `e->>0` re-parsed it per column.
-        inserts.append(f"x{n} AS MATERIALIZED (SELECT i, t, d FROM json_to_recordset(CAST(:e{n} AS json)) "
-                       "AS x(i text, t timestamptz, d bigint))")
+        # Every new id comes back: returning only the ids not inserted (an anti-join over
+        # a materialized input) cost more in PostgreSQL than it saved the worker, 8.7
+        # against 8.0 µs per event (bench/README.md, "Issue 16: lanes").
         inserts.append(f'c{n} AS (INSERT INTO "{schema_name}".processed_event (event_id, event_time, content_digest) '
-                       f"SELECT i, t, d FROM x{n} ON CONFLICT (event_id) DO NOTHING RETURNING event_id)")
-        # The ids not inserted come back, not the inserted ones: usually none, where
-        # returning every new id cost ~1 µs per event, most of it in the worker.
-        reads.append(f"SELECT {n}, i FROM x{n} WHERE NOT EXISTS (SELECT 1 FROM c{n} WHERE c{n}.event_id = x{n}.i)")
+                       f"SELECT i, t, d FROM json_to_recordset(CAST(:e{n} AS json)) AS x(i text, t timestamptz, d bigint) "
+                       "ON CONFLICT (event_id) DO NOTHING RETURNING event_id)")
+        reads.append(f"SELECT {n}, event_id FROM c{n}")
         params[f"e{n}"] = orjson.dumps([{"i": i, "t": t, "d": d} for i, t, d in claims[tenant_id]]).decode()
     result = await conn.execute(text("WITH " + ", ".join(inserts) + " " + " UNION ALL ".join(reads)), params)
-    seen_before: dict[int, set[str]] = {}
     for n, event_id in result:
-        seen_before.setdefault(n, set()).add(event_id)
-    for n, tenant_id in enumerate(tenants):
-        claimed[tenant_id] = {i for i, _, _ in claims[tenant_id]} - seen_before.get(n, set())
+        claimed[tenants[n]].add(event_id)
     return claimed
 
 
