@@ -18,7 +18,8 @@ then, by default:
 4. --rounds rounds of 2 then 1 stream workers (with --old-code DIR, first 1 and 2 workers
    of that checkout, e.g. `git archive main`, over the same events keyed tenant:subject
    as it keyed them), each from empty tenant tables on a fresh consumer group: events/s
-   (ready -> every position committed), CPU µs per event per process, lock waits sampled
+   (the group stable with all its workers -> every position committed; what was applied
+   while it formed is left out), CPU µs per event per process, lock waits sampled
    from pg_locks / pg_stat_activity every 50 ms, each worker's peak RSS;
 5. through the last run's worker (1 worker): visibility at a steady --rate events/s (Kafka
    acks=all -> counted by a usage query) and a month's usage query.

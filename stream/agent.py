@@ -86,20 +86,26 @@ async def _write_take(resources: WorkerResources, records: list[SourceRecord], m
     unwritten = dict(messages)
     lanes = split_lanes(records, resources.stream.write_lanes)
     if len(lanes) == 1:
-        await _write_lane(resources, lanes[0], messages, unwritten, dead_letter_topic)
+        await _write_lane(resources, lanes[0], messages, unwritten, dead_letter_topic, decode_ahead=True)
     elif lanes:
         # A lane that fails cancels the others (their transactions roll back), as one
         # failing lane stopped the take before.
         async with asyncio.TaskGroup() as group:
             for lane in lanes:
-                group.create_task(_write_lane(resources, lane, messages, unwritten, dead_letter_topic))
+                group.create_task(_write_lane(resources, lane, messages, unwritten, dead_letter_topic,
+                                              decode_ahead=False))
     if unwritten:
         _drop(resources, unwritten)
 
 
 async def _write_lane(resources: WorkerResources, records: list[SourceRecord], messages: dict, unwritten: dict,
-                      dead_letter_topic) -> None:
-    """One lane's records, run by run; what it writes leaves `unwritten`."""
+                      dead_letter_topic, decode_ahead: bool) -> None:
+    """One lane's records, run by run; what it writes leaves `unwritten`. `decode_ahead`:
+    decode the next run in a thread while this one is written (a lone lane). With several
+    lanes the others fill the waits, and the next run is decoded here, after this one is
+    released: on a 5,000,000-event catch-up, a run decoded ahead per lane peaked at 412 MB,
+    decoding in threads after the write at 404 MB (glibc's per-thread arenas), on the event
+    loop at 380 MB, all three at 36,300-43,200 events/s (bench/README.md, "Issue 16: lanes")."""
     config, ownership = resources.stream, resources.ownership
 
     def held(record: SourceRecord) -> bool:
@@ -115,14 +121,15 @@ async def _write_lane(resources: WorkerResources, records: list[SourceRecord], m
     # (with it off for a take of ~25 runs, a catch-up worker grew ~40 MB per take).
     run = next(runs, None)
     while run is not None:
-        # The next run is decoded in a thread while this one is written: decoding
+        # A lone lane decodes the next run in a thread while this one is written: decoding
         # is this process's CPU, writing mostly waits for PostgreSQL and ClickHouse.
-        following = asyncio.ensure_future(asyncio.to_thread(next, runs, None))
+        following = asyncio.ensure_future(asyncio.to_thread(next, runs, None)) if decode_ahead else None
         try:
             # Revoked while it was cut or waited: not written (the new owner reads it).
             written, outcomes = await _write_until_done(resources, [r for r in run if held(r)], held)
         finally:
-            run = await following
+            if following is not None:
+                run = await following
         for record in written:
             unwritten.pop((record.partition, record.offset), None)
         generation = messages[written[0].partition, written[0].offset].generation_id if written else None
@@ -133,6 +140,9 @@ async def _write_lane(resources: WorkerResources, records: list[SourceRecord], m
             for dead in outcome.dead_letters:
                 await dead_letter_topic.send(value=orjson.dumps(dead))
         del written, outcomes  # not held decoded while the next run is written
+        if following is None:
+            run = None  # nor while it is decoded
+            run = next(runs, None)
 
 
 def _drop(resources: WorkerResources, unwritten: dict) -> None:
