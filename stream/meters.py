@@ -66,7 +66,7 @@ class MeterCache:
         self._latest_event_times = latest_event_times
         self._meters: list[Meter] = []
         self._tenants: set[uuid.UUID] = set()
-        self._looked_up: set[uuid.UUID] = set()  # asked for by the last reload, meters or not
+        self._looked_up: set[uuid.UUID] = set()  # asked for by a reload, meters or not
         self._version: tuple[int, int] | None = None  # warehouse.postgres.meters.meter_set_version
         self._known: set[tuple[uuid.UUID, str]] | None = None  # None: nothing loaded (or processed) yet
         self._loaded_at = float("-inf")
@@ -77,10 +77,12 @@ class MeterCache:
         return self._meters
 
     async def for_tenants(self, tenant_ids: Iterable[uuid.UUID]) -> list[Meter]:
-        """The meters; MetersStale when they are older than the refresh interval or a tenant
-        has none and was not looked up by the last reload: its meters were probably created
-        since, and its first events must not miss them. (A tenant with no meter at all is
-        looked up once per reload; its events only reach the raw table.)"""
+        """The meters; MetersStale when a reload is due with something new to apply, or a
+        tenant has none and was never looked up: its meters were probably created since, and
+        its first events must not miss them. (A tenant with no meter at all is looked up
+        once; a meter created for it later is found by the periodic check, within the
+        refresh interval, and its earlier events by the backfill. Its events only reach the
+        raw table meanwhile.)"""
         tenants = set(tenant_ids)
         if not (self._tenants | self._looked_up) >= tenants:
             raise MetersStale(tenants)
@@ -133,7 +135,7 @@ class MeterCache:
 
     async def refresh(self, backfill: bool = True, tenant_ids: Iterable[uuid.UUID] = ()) -> None:
         """Reload (backfilling new meters first); `tenant_ids`: the tenants of the batch that
-        asked, which count as looked up until the next reload even if they have no meter."""
+        asked, which count as looked up from now on even if they have no meter."""
         version, states = await self._load()
         if self._backfill is not None:
             pending = [m for m, done in states if not done]
@@ -146,7 +148,10 @@ class MeterCache:
         # Called between batches' ClickHouse writes (inside the sink, before its claim), so
         # the raw table holds exactly the events processed without these meters.
         # Marking changes the rows, so the next check reloads once more: harmless.
-        self._install(await self._mark_applied(meters), set(tenant_ids), version)
+        # Tenants looked up stay so: a meter created for one changes the fingerprint, which
+        # the periodic check compares (a reload then applies it). Replacing the set instead
+        # had two lanes' meterless tenants send every batch to a reload, in turns.
+        self._install(await self._mark_applied(meters), self._looked_up | set(tenant_ids), version)
 
     async def _load(self) -> tuple[tuple[int, int], list[tuple[Meter, bool]]]:
         async with self._engine.connect() as conn:
