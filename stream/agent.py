@@ -191,7 +191,7 @@ class _SinkWriter:
                     waited = time.perf_counter() - started
                     await self._meters.refresh(tenant_ids=stale.tenant_ids)
                 log.info("meters reloaded before a batch", extra={
-                    "tenants": len(stale.tenant_ids), "reason": str(stale), "waited_s": round(waited, 3),
+                    "tenants": len(stale.tenant_ids), "waited_s": round(waited, 3),
                     "reload_s": round(time.perf_counter() - started - waited, 3)})
             except UnwritableData as exc:
                 self._metrics.unwritable_batches.inc()

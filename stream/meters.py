@@ -84,7 +84,7 @@ class MeterCache:
         refresh interval, and its earlier events by the backfill. Its events only reach the
         raw table meanwhile.)"""
         tenants = set(tenant_ids)
-        if not (self._tenants | self._looked_up) >= tenants:
+        if not tenants - self._tenants <= self._looked_up:
             raise MetersStale(tenants)
         if time.monotonic() - self._loaded_at > self._max_age_s and not await self._reload_unchanged():
             raise MetersStale(tenants)
@@ -104,8 +104,7 @@ class MeterCache:
         if self._backfill is not None and not all(done for _, done in states):
             return False
         meters = [m for m, done in states if done or self._backfill is None]
-        if self._latest_event_times is not None and any(
-                m.rollup_from is None or (m.tenant_id, m.slug) not in self._known for m in meters):
+        if self._latest_event_times is not None and self._to_apply(meters):
             return False
         self._install(meters, self._looked_up, version)
         return True
@@ -167,11 +166,15 @@ class MeterCache:
         self._known = {(m.tenant_id, m.slug) for m in meters}
         self._loaded_at = time.monotonic()
 
+    def _to_apply(self, meters: list[Meter]) -> list[Meter]:
+        """The meters whose rollup_from this worker must record (see the module's docstring)."""
+        return [m for m in meters if m.rollup_from is None
+                or (self._known is not None and (m.tenant_id, m.slug) not in self._known)]
+
     async def _mark_applied(self, meters: list[Meter]) -> list[Meter]:
         if self._latest_event_times is None:
             return meters
-        applying = [m for m in meters if m.rollup_from is None
-                    or (self._known is not None and (m.tenant_id, m.slug) not in self._known)]
+        applying = self._to_apply(meters)
         if not applying:
             return meters
         latest = await self._latest_event_times(sorted({(m.tenant_id, m.event_type) for m in applying}))

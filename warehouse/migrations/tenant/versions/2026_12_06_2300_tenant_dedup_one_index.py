@@ -2,7 +2,7 @@
 
 Every event the stream counts inserts a row into processed_event, and each B-tree is
 written per row: the one on event_time, there only to find rows to prune, cost the claim
-~1.4 µs per event of ~8.5 (bench/README.md, "Issue 16: the claim"). A BRIN index finds
+~1.1 µs per event (9.2 against 8.0; bench/README.md, "Issue 16: lanes"). A BRIN index finds
 them instead, for a few pages and no per-row cost that matters: rows are inserted about
 in event-time order (live traffic), and minmax-multi ranges keep a late event from
 widening its whole block range. The prune query is unchanged (event_time < cutoff).
