@@ -17,44 +17,35 @@ import orjson
 
 from metering import UsageEvent
 from warehouse.clickhouse.queries import RAW_EVENT_COLUMNS, ROLLUP_COLUMNS, UNIQUE_VALUE_COLUMNS
+from warehouse.postgres.usage import ROLLUP_LINE_COLUMNS
 
 from .failures import clickhouse_failure
 
 __all__ = ["ClickHouseEventSink", "ClickHouseWrite"]
 
-_NO_TIME = datetime(1970, 1, 1, tzinfo=timezone.utc)
-
 
 class ClickHouseWrite:
     """One batch's rows for ClickHouse, gathered per tenant while PostgreSQL is written."""
 
-    __slots__ = ("events", "rollups", "unique_values")
+    __slots__ = ("events", "rollup_lines", "unique_values")
 
     def __init__(self) -> None:
         self.events: list[UsageEvent] = []
-        self.rollups: list[list] = []
+        # The windows as PostgreSQL committed them (absolute, with revision), already
+        # encoded by it: warehouse.postgres.usage.CommittedRollups.lines.
+        self.rollup_lines = ""
         self.unique_values: list[list] = []
-
-    def add_windows(self, tenant_id: uuid.UUID, rows) -> None:
-        """rows: warehouse.postgres.usage.WindowRow, as committed (absolute, with revision)."""
-        # Unpacked, not read by attribute: about one row per event passes here.
-        self.rollups.extend([tenant_id, resolution, slug, window, group, aggregation, quantity, count,
-                             latest_at or _NO_TIME, latest_id or "", revision]
-                            for resolution, slug, group, window, aggregation, quantity, count, latest_at, latest_id,
-                            revision in rows)
 
     def add_unique_values(self, tenant_id: uuid.UUID, meter_slug: str, group: str, minute: datetime,
                           values) -> None:
         self.unique_values.extend([tenant_id, meter_slug, group, minute, v] for v in values)
 
 
-# Column order of ClickHouseWrite.rollups rows.
-_ROLLUP_ORDER = ["tenant_id", "resolution", "meter_slug", "window_start", "group_key", "aggregation", "quantity",
-                 "event_count", "latest_at", "latest_id", "revision"]
-assert sorted(_ROLLUP_ORDER) == sorted(ROLLUP_COLUMNS)
+assert sorted(ROLLUP_LINE_COLUMNS) == sorted(ROLLUP_COLUMNS)
 
 
-# Rows go as JSONCompactColumns: one orjson call per insert over the columns (UUIDs and
+# Events and distinct values go as JSONCompactColumns (rollups come encoded by PostgreSQL
+# as JSONCompactEachRow lines): one orjson call per insert over the columns (UUIDs and
 # datetimes natively, Decimals as exact text), parsed by ClickHouse. One call per row
 # (JSONCompactEachRow) cost the worker ~1 µs per event in Python; through the embedded host,
 # the tagged-JSON rows of `insert` cost more in Python decoding and Native encoding (host
@@ -93,8 +84,9 @@ class ClickHouseEventSink:
     def _insert(self, batch: ClickHouseWrite, received_at: datetime) -> None:
         if batch.events:
             self._raw_insert("events", RAW_EVENT_COLUMNS, _event_columns(batch.events, received_at))
-        if batch.rollups:
-            self._raw_insert("usage_rollup", _ROLLUP_ORDER, list(zip(*batch.rollups)))
+        if batch.rollup_lines:
+            self._client.raw_insert(f"{self._database}.usage_rollup", ROLLUP_LINE_COLUMNS, batch.rollup_lines.encode(),
+                                    settings=_INPUT_SETTINGS, fmt="JSONCompactEachRow")
         if batch.unique_values:
             self._raw_insert("usage_unique_value", UNIQUE_VALUE_COLUMNS, list(zip(*batch.unique_values)))
 
@@ -102,7 +94,7 @@ class ClickHouseEventSink:
         if not isinstance(batch, ClickHouseWrite):
             events, batch = batch, ClickHouseWrite()
             batch.events.extend(events)
-        if not (batch.events or batch.rollups or batch.unique_values):
+        if not (batch.events or batch.rollup_lines or batch.unique_values):
             return
         async with self._lock:
             try:

@@ -29,19 +29,20 @@ import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from billing_jobs.corrections import LateUsage, late_usage_corrections
-from metering import Meter, UsageEvent, aggregate, storable_quantity
+from metering import Meter, UsageEvent, aggregate
 from stream.events import content_digest
 from warehouse.postgres.meters import lock_tenants
 from warehouse.postgres.tenant_scope import tenant_exists
 from warehouse.postgres.usage import (
     add_corrections, add_dead_letters, add_duplicate_conflicts_by_tenant, add_duplicates_by_tenant,
     claim_new_events_by_tenant, invoiced_periods, invoiced_periods_by_tenant, load_positions, save_positions,
-    upsert_usage_by_tenant,
+    upsert_usage_as_rollups,
 )
 
 from .clickhouse import ClickHouseEventSink, ClickHouseWrite
@@ -97,14 +98,14 @@ async def _claim(conn, tenants: Sequence[uuid.UUID], by_tenant: dict[uuid.UUID, 
     return {t: [e for i, e in by_tenant.get(t, {}).items() if i in new_ids[t]] for t in tenants}
 
 
-def _check_storable(windows) -> None:
-    """A window sum beyond what every store holds (metering.storable_quantity) refuses the
-    batch like a store would, before ClickHouse sees it: isolation then dead-letters the
-    event that tipped the window over, and the window keeps its last storable sum."""
-    for resolution, slug, _group, window, _aggregation, quantity, *_ in windows:
-        if not storable_quantity(quantity):
-            raise UnwritableData(f"the {resolution} window of meter {slug} from {window.isoformat()} would sum "
-                                 f"to {quantity:.3E}, beyond the stores' range (metering.STORABLE_QUANTITY)")
+def _check_storable(unstorable: list[list]) -> None:
+    """A window sum beyond what every store holds (metering.STORABLE_QUANTITY; PostgreSQL
+    picks them out, CommittedRollups.unstorable) refuses the batch like a store would,
+    before ClickHouse sees it: isolation then dead-letters the event that tipped the window
+    over, and the window keeps its last storable sum."""
+    for _tenant, resolution, slug, window, _group, _aggregation, quantity, *_ in unstorable:
+        raise UnwritableData(f"the {resolution} window of meter {slug} from {window} would sum "
+                             f"to {Decimal(quantity):.3E}, beyond the stores' range (metering.STORABLE_QUANTITY)")
 
 
 class UsageSink:
@@ -135,9 +136,9 @@ class UsageSink:
                 clickhouse.add_unique_values(k.tenant_id, k.meter_slug, k.group_key, k.window_start, d.unique_values)
         for tenant_rows in rows.values():
             tenant_rows.sort(key=lambda row: row[:4])
-        for tenant_id, windows in (await upsert_usage_by_tenant(conn, rows)).items():
-            _check_storable(windows)
-            clickhouse.add_windows(tenant_id, windows)
+        committed = await upsert_usage_as_rollups(conn, rows)
+        _check_storable(committed.unstorable)
+        clickhouse.rollup_lines = committed.lines
         periods = await invoiced_periods_by_tenant(
             conn, {t: min(e.time for e in fresh) for t, fresh in claimed.items() if fresh})
         dead: dict[uuid.UUID, list] = defaultdict(list)

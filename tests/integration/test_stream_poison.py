@@ -16,6 +16,7 @@ import uuid
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
+import orjson
 import pytest
 from hypothesis import HealthCheck, given, settings as hypothesis_settings, strategies as st
 from sqlalchemy import text
@@ -247,7 +248,8 @@ async def test_clickhouse_refusing_a_value_is_unwritable_data_not_an_outage(stac
     sink = ClickHouseEventSink(await asyncio.to_thread(open_clickhouse, stack.clickhouse), stack.clickhouse.database,
                                asyncio.Lock())
     batch = ClickHouseWrite()
-    batch.rollups.append([uuid.uuid4(), "hour", "m", NOW, "", "SUM", Decimal("1E+40"), 1, NOW, "", 1])
+    batch.rollup_lines = orjson.dumps([uuid.uuid4(), "hour", "m", NOW, "", "SUM", format(Decimal("1E+40"), "f"), 1, NOW,
+                                       "", 1]).decode()
     with pytest.raises(UnwritableData, match="Too many digits"):
         await sink.write(batch)
     unreachable = stack.clickhouse.model_copy(update={"port": own_port(stack, 121)})  # nothing listens there

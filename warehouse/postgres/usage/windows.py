@@ -13,13 +13,14 @@ import orjson
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from metering import NO_GROUP, UsageDelta
+from metering import NO_GROUP, STORABLE_QUANTITY, UsageDelta
 from metering.aggregations import registered
 
 from ..tables import usage_hourly
 from ..tenant_scope import tenant_schema, tenant_scope
 
-__all__ = ["WindowRow", "upsert_usage", "upsert_usage_by_tenant", "add_usage", "usage_hours", "usage_windows"]
+__all__ = ["WindowRow", "CommittedRollups", "ROLLUP_LINE_COLUMNS", "upsert_usage", "upsert_usage_by_tenant",
+           "upsert_usage_as_rollups", "add_usage", "usage_hours", "usage_windows"]
 
 _WINDOW_TABLES = {"minute": "usage_minute", "hour": "usage_hourly", "day": "usage_daily"}
 
@@ -60,9 +61,9 @@ class WindowRow(NamedTuple):
     revision: int
 
 
-def _tenant_upserts(n: int, schema_name: str) -> tuple[list[str], list[str]]:
+def _tenant_upserts(n: int, schema_name: str) -> list[str]:
     """The CTEs merging tenant `n`'s rows (parameter `w<n>`) into its three window tables,
-    and the reads returning them, tagged with `n` and the resolution."""
+    `w<n>_<resolution>`, each returning its rows as committed."""
     # jsonb, not json: `e->>k` on a json element parses the element again for each column
     # (9 per row, ~7 µs a row in PostgreSQL), on a jsonb one it is an indexed read.
     writes = [f"i{n} AS (SELECT e->>0 AS res, e->>1 AS meter_slug, e->>2 AS group_key, "
@@ -75,7 +76,7 @@ def _tenant_upserts(n: int, schema_name: str) -> tuple[list[str], list[str]]:
                 (meter_slug, group_key, window_start, aggregation, quantity, event_count, latest_at, latest_id)
             SELECT meter_slug, group_key, window_start, aggregation, quantity, event_count, latest_at, latest_id
             FROM i{n} WHERE res = '{resolution}'{_MERGE})""")
-    return writes, [f"SELECT {n}, '{r}'::text, * FROM w{n}_{r}" for r in _WINDOW_TABLES]
+    return writes
 
 
 def _payload(rows: Sequence[tuple[str, str, str, datetime, str, UsageDelta]]) -> str:
@@ -106,15 +107,57 @@ async def upsert_usage_by_tenant(conn: AsyncConnection,
         return committed
     writes, reads, params = [], [], {}
     for n, tenant_id in enumerate(tenants):
-        tenant_writes, tenant_reads = _tenant_upserts(n, await tenant_schema(conn, tenant_id))
-        writes += tenant_writes
-        reads += tenant_reads
+        writes += _tenant_upserts(n, await tenant_schema(conn, tenant_id))
+        reads += [f"SELECT {n}, '{r}'::text, * FROM w{n}_{r}" for r in _WINDOW_TABLES]
         params[f"w{n}"] = _payload(rows[tenant_id])
     result = await conn.execute(text("WITH " + ", ".join(writes) + " " + " UNION ALL ".join(reads)), params)
     # psycopg already gives numeric as Decimal and bigint as int.
     for n, *row in result.tuples():
         committed[tenants[n]].append(tuple(row))
     return committed
+
+
+# The columns of a CommittedRollups line, in order.
+ROLLUP_LINE_COLUMNS = ["tenant_id", "resolution", "meter_slug", "window_start", "group_key", "aggregation", "quantity",
+                       "event_count", "latest_at", "latest_id", "revision"]
+
+_BOUND = format(STORABLE_QUANTITY, "f")
+
+
+class CommittedRollups(NamedTuple):
+    """The windows a statement committed, for ClickHouse's rollups, encoded by PostgreSQL:
+    one JSON array per line (ROLLUP_LINE_COLUMNS; quantity as exact decimal text, no
+    latest event as the epoch and ""). `unstorable`: those lines whose quantity is beyond
+    metering.STORABLE_QUANTITY, decoded."""
+
+    lines: str
+    unstorable: list[list]
+
+
+async def upsert_usage_as_rollups(conn: AsyncConnection,
+                                  rows: Mapping[uuid.UUID, Sequence[tuple[str, str, str, datetime, str, UsageDelta]]]
+                                  ) -> CommittedRollups:
+    """`upsert_usage_by_tenant`, returning the committed windows as text the stream passes
+    to ClickHouse as it is: decoding a window's nine columns into Python objects and
+    encoding them again cost the worker ~4 µs per event (bench/README.md, "Issue 16:
+    windows as text"), PostgreSQL's JSON costs it nothing more."""
+    tenants = [t for t, tenant_rows in rows.items() if tenant_rows]
+    if not tenants:
+        return CommittedRollups("", [])
+    writes, reads, params = [], [], {}
+    for n, tenant_id in enumerate(tenants):
+        writes += _tenant_upserts(n, await tenant_schema(conn, tenant_id))
+        # The tenant id is ours (a UUID), so it may stand in the statement as text.
+        reads += [f"SELECT json_build_array('{uuid.UUID(str(tenant_id))}', '{r}', meter_slug, window_start, group_key, "
+                  "aggregation, quantity::text, event_count, coalesce(latest_at, 'epoch'), coalesce(latest_id, ''), "
+                  f"revision)::text AS line, quantity FROM w{n}_{r}" for r in _WINDOW_TABLES]
+        params[f"w{n}"] = _payload(rows[tenant_id])
+    # The aggregate reads the CTEs in tenant order, as upsert_usage_by_tenant's UNION ALL.
+    lines, unstorable = (await conn.execute(text(
+        "WITH " + ", ".join(writes) + " SELECT string_agg(line, E'\\n'), "
+        f"json_agg(line::json) FILTER (WHERE quantity <= -{_BOUND} OR quantity >= {_BOUND})::text "
+        "FROM (" + " UNION ALL ".join(reads) + ") AS committed"), params)).one()
+    return CommittedRollups(lines or "", orjson.loads(unstorable) if unstorable else [])
 
 
 async def add_usage(conn: AsyncConnection, tenant_id: uuid.UUID,
