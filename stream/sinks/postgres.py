@@ -85,17 +85,23 @@ async def _claim(conn, tenants: Sequence[uuid.UUID], by_tenant: dict[uuid.UUID, 
     statement; returns each tenant's events not seen before. Duplicates (earlier batches'
     ids, repeats within this one) whose digest differs from the first copy's are recorded
     as conflicts."""
-    digests = {t: {i: content_digest(e) for i, e in by_tenant.get(t, {}).items()} for t in tenants}
-    new_ids = await claim_new_events_by_tenant(conn, {
-        t: [(i, by_tenant[t][i].time, digest) for i, digest in sorted(digests[t].items())] for t in tenants})
-    duplicates = {}
+    # A tenant's mapping is looked up once per tenant, never per event: a UUID hashes in Python.
+    claims, digests = {}, {}
     for t in tenants:
+        events = by_tenant.get(t, {})
+        digests[t] = tenant_digests = {i: content_digest(e) for i, e in events.items()}
+        claims[t] = [(i, events[i].time, digest) for i, digest in sorted(tenant_digests.items())]
+    new_ids = await claim_new_events_by_tenant(conn, claims)
+    duplicates, claimed = {}, {}
+    for t in tenants:
+        tenant_new = new_ids[t]
         # Only tenants with duplicates pay for the comparison.
-        if repeats.get(t) or len(new_ids[t]) < len(digests[t]):
-            duplicates[t] = [(i, d) for i, d in digests[t].items() if i not in new_ids[t]]
+        if repeats.get(t) or len(tenant_new) < len(digests[t]):
+            duplicates[t] = [(i, d) for i, d in digests[t].items() if i not in tenant_new]
             duplicates[t] += [(e.id, content_digest(e)) for e in repeats.get(t, ())]
+        claimed[t] = [e for i, e in by_tenant.get(t, {}).items() if i in tenant_new]
     outcome.conflicts += sum((await add_duplicate_conflicts_by_tenant(conn, duplicates)).values())
-    return {t: [e for i, e in by_tenant.get(t, {}).items() if i in new_ids[t]] for t in tenants}
+    return claimed
 
 
 def _check_storable(unstorable: list[list]) -> None:

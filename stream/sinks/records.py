@@ -148,14 +148,22 @@ def sort_records(records: Sequence[SourceRecord], applied: dict[int, int], horiz
                 outcome.dead_letters.extend(_storable(_dead(e.tenant_id, e.id, "", record.refusal, _event_json(e)))
                                             for e in events)
             continue
+        outcome.received += len(events)
+        tenant_id = firsts = None
         for event in events:
-            outcome.received += 1
+            if event.tenant_id is not tenant_id:
+                # A pack's events share one tenant object: a UUID is hashed in Python, so
+                # its dict is looked up once per pack, not twice per event.
+                tenant_id = event.tenant_id
+                firsts = by_tenant[tenant_id]
             if event.time < horizon_start:
-                refused[event.tenant_id].append((event, f"time {event.time.isoformat()} is older than the "
-                                                       f"dedup horizon ({horizon_days} days)"))
-            elif event.id in by_tenant[event.tenant_id]:
+                refused[tenant_id].append((event, f"time {event.time.isoformat()} is older than the "
+                                                 f"dedup horizon ({horizon_days} days)"))
+            elif event.id in firsts:
                 # The first copy within a batch wins, as the first across batches does.
-                repeats[event.tenant_id].append(event)
+                repeats[tenant_id].append(event)
             else:
-                by_tenant[event.tenant_id][event.id] = event
+                firsts[event.id] = event
+    for tenant_id in [t for t, firsts in by_tenant.items() if not firsts]:
+        del by_tenant[tenant_id]  # every event of its refused: it has no events to claim
     return positions, by_tenant, repeats, refused
