@@ -95,6 +95,7 @@ def aggregate(events: Iterable[UsageEvent], meters: Iterable[Meter],
     tenant_types: dict[str, list[tuple[int, Meter, Callable, Callable]]] = {}
     current_tenant = None
     by_minute = finest == "minute"
+    minute_starts: dict[tuple[int, int, int, int, int], datetime] = {}
     for event in events:
         if event.tenant_id is not current_tenant:
             current_tenant = event.tenant_id
@@ -105,8 +106,16 @@ def aggregate(events: Iterable[UsageEvent], meters: Iterable[Meter],
         moment = event.time
         if moment.tzinfo is not timezone.utc:
             moment = moment.astimezone(timezone.utc)
-        # window_start inlined for the usual finest window: it runs once per event.
-        start = moment.replace(second=0, microsecond=0) if by_minute else window_start(moment, finest)
+        if by_minute:
+            # One datetime per distinct minute, found by its fields: `replace` and hashing a
+            # new aware datetime cost ~1.3 µs per event, this lookup ~0.3 (the one object's
+            # hash is cached, so the window keys below hash fast too).
+            minute = (moment.year, moment.month, moment.day, moment.hour, moment.minute)
+            start = minute_starts.get(minute)
+            if start is None:
+                start = minute_starts[minute] = moment.replace(second=0, microsecond=0)
+        else:
+            start = window_start(moment, finest)
         for index, meter, read_value, add in counted:
             try:
                 value = read_value(event.data, meter.value_path)
