@@ -13,8 +13,8 @@ from .dedup import (
 )
 from .positions import PartitionPosition, list_positions, load_positions, save_positions
 from .windows import (
-    ROLLUP_LINE_COLUMNS, CommittedRollups, WindowRow, add_usage, upsert_usage, upsert_usage_as_rollups,
-    upsert_usage_by_tenant, usage_hours, usage_windows,
+    ROLLUP_LINE_COLUMNS, CommittedRollups, WindowRow, add_usage, upsert_usage, upsert_usage_as_rollups, usage_hours,
+    usage_windows,
 )
 from ..tables import dead_letter, duplicate_tally, stream_position, usage_correction
 
@@ -27,6 +27,6 @@ __all__ = [
     "list_dead_letters", "count_dead_letters_since", "duplicate_counts", "pending_corrections",
     "DuplicateConflict", "add_duplicate_conflicts", "list_duplicate_conflicts",
     "claim_new_events_by_tenant", "add_duplicates_by_tenant", "add_duplicate_conflicts_by_tenant",
-    "invoiced_periods_by_tenant", "upsert_usage_by_tenant", "upsert_usage_as_rollups", "CommittedRollups",
+    "invoiced_periods_by_tenant", "upsert_usage_as_rollups", "CommittedRollups",
     "ROLLUP_LINE_COLUMNS",
 ]

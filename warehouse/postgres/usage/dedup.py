@@ -42,33 +42,28 @@ async def claim_new_events(conn: AsyncConnection, tenant_id: uuid.UUID,
 
 async def claim_new_events_by_tenant(conn: AsyncConnection, claims: Mapping[uuid.UUID, Sequence[tuple[str, datetime, int]]]
                                      ) -> dict[uuid.UUID, set[str]]:
-    """`claim_new_events` for several tenants in one statement (a data-modifying CTE per
-    tenant's schema, run in the mapping's order): one round trip per transaction, not one
-    per tenant (bench/README.md, "Issue 16: per-event cost")."""
+    """`claim_new_events` for several tenants in one statement, run in the mapping's order:
+    one round trip per transaction, not one per tenant (bench/README.md, "Issue 16:
+    per-event cost")."""
     tenants = [t for t, events in claims.items() if events]
     claimed: dict[uuid.UUID, set[str]] = {t: set() for t in claims}
     if not tenants:
         return claimed
-    inserts, reads, params = [], [], {}
+    calls, params = [], {}
     for n, tenant_id in enumerate(tenants):
-        schema_name = await tenant_schema(conn, tenant_id)
-        # One JSON text parameter per tenant, not a VALUES row per event nor array
-        # parameters: orjson writes it in C (psycopg dumped arrays element by element in
-        # Python, ~12% of the worker). json_to_recordset parses each element once, where
-        # `e->>0` re-parsed it per column.
-        # Every new id comes back: returning only the ids not inserted (an anti-join over
-        # a materialized input) cost more in PostgreSQL than it saved the worker, 8.7
-        # against 8.0 µs per event (bench/README.md, "Issue 16: lanes").
-        inserts.append(f'c{n} AS (INSERT INTO "{schema_name}".processed_event (event_id, event_time, content_digest) '
-                       f"SELECT i, t, d FROM json_to_recordset(CAST(:e{n} AS json)) AS x(i text, t timestamptz, d bigint) "
-                       "ON CONFLICT (event_id) DO NOTHING RETURNING event_id)")
-        # The new ids come back as one JSON array per tenant, not a row each: ~0.7 µs per
-        # event less of the worker's Python (bench/README.md, "Issue 16: windows as text").
-        reads.append(f"SELECT {n}, json_agg(event_id)::text FROM c{n}")
+        # Each tenant's claim_events (stream_functions.py: its plan is made once per
+        # session), in the mapping's order. One JSON text parameter per tenant, not a VALUES
+        # row per event nor array parameters: orjson writes it in C (psycopg dumped arrays
+        # element by element in Python, ~12% of the worker). json_to_recordset parses each
+        # element once, where `e->>0` re-parsed it per column. Every new id comes back, as
+        # one JSON array: returning only the ids not inserted (an anti-join over a
+        # materialized input) cost more in PostgreSQL than it saved the worker, 8.7 against
+        # 8.0 µs per event (bench/README.md, "Issue 16: lanes"); a row per id cost the worker
+        # ~0.7 µs per event more ("Issue 16: windows as text, planned once").
+        calls.append(f'SELECT {n}, "{await tenant_schema(conn, tenant_id)}".claim_events(CAST(:e{n} AS json))')
         params[f"e{n}"] = orjson.dumps([{"i": i, "t": t, "d": d} for i, t, d in claims[tenant_id]]).decode()
-    result = await conn.execute(text("WITH " + ", ".join(inserts) + " " + " UNION ALL ".join(reads)), params)
-    for n, event_ids in result:
-        if event_ids is not None:  # none new: the aggregate of no rows
+    for n, event_ids in await conn.execute(text(" UNION ALL ".join(calls)), params):
+        if event_ids is not None:  # none new
             claimed[tenants[n]] = set(orjson.loads(event_ids))
     return claimed
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timezone
 from decimal import Decimal
 from typing import NamedTuple
 
@@ -19,8 +19,8 @@ from metering.aggregations import registered
 from ..tables import usage_hourly
 from ..tenant_scope import tenant_schema, tenant_scope
 
-__all__ = ["WindowRow", "CommittedRollups", "ROLLUP_LINE_COLUMNS", "upsert_usage", "upsert_usage_by_tenant",
-           "upsert_usage_as_rollups", "add_usage", "usage_hours", "usage_windows"]
+__all__ = ["WindowRow", "CommittedRollups", "ROLLUP_LINE_COLUMNS", "upsert_usage", "upsert_usage_as_rollups",
+           "add_usage", "usage_hours", "usage_windows"]
 
 _WINDOW_TABLES = {"minute": "usage_minute", "hour": "usage_hourly", "day": "usage_daily"}
 
@@ -46,8 +46,7 @@ _MERGE = f"""
 
 
 class WindowRow(NamedTuple):
-    """A usage window as committed: absolute values and the row's revision. A NamedTuple:
-    the stream gets about one per event back from its upserts."""
+    """A usage window as committed: absolute values and the row's revision."""
 
     resolution: str
     meter_slug: str
@@ -61,67 +60,12 @@ class WindowRow(NamedTuple):
     revision: int
 
 
-def _tenant_upserts(n: int, schema_name: str) -> list[str]:
-    """The CTEs merging tenant `n`'s rows (parameter `w<n>`) into its three window tables,
-    `w<n>_<resolution>`, each returning its rows as committed."""
-    # jsonb, not json: `e->>k` on a json element parses the element again for each column
-    # (9 per row, ~7 µs a row in PostgreSQL), on a jsonb one it is an indexed read.
-    writes = [f"i{n} AS (SELECT e->>0 AS res, e->>1 AS meter_slug, e->>2 AS group_key, "
-              "CAST(e->>3 AS timestamptz) AS window_start, e->>4 AS aggregation, CAST(e->>5 AS numeric) AS quantity, "
-              "CAST(e->>6 AS bigint) AS event_count, CAST(e->>7 AS timestamptz) AS latest_at, e->>8 AS latest_id "
-              f"FROM jsonb_array_elements(CAST(:w{n} AS jsonb)) AS e)"]
-    for resolution, table in _WINDOW_TABLES.items():
-        writes.append(f"""w{n}_{resolution} AS (
-            INSERT INTO "{schema_name}".{table} AS t
-                (meter_slug, group_key, window_start, aggregation, quantity, event_count, latest_at, latest_id)
-            SELECT meter_slug, group_key, window_start, aggregation, quantity, event_count, latest_at, latest_id
-            FROM i{n} WHERE res = '{resolution}'{_MERGE})""")
-    return writes
-
-
-def _payload(rows: Sequence[tuple[str, str, str, datetime, str, UsageDelta]]) -> str:
-    # One JSON text parameter (see claim_new_events); quantities as exact decimal text.
-    return orjson.dumps([(resolution, slug, group, window, aggregation, str(d.quantity), d.event_count,
-                          d.latest_at, d.latest_id)
-                         for resolution, slug, group, window, aggregation, d in rows]).decode()
-
-
-async def upsert_usage(conn: AsyncConnection, tenant_id: uuid.UUID,
-                       rows: Sequence[tuple[str, str, str, datetime, str, UsageDelta]]) -> list[WindowRow]:
-    """rows: (resolution, meter slug, group key, window start, aggregation, delta), one per
-    window. Merges each delta into its window and returns the windows as committed,
-    with their revisions: what the ClickHouse rollups copy (stream/sinks/postgres.py)."""
-    return [WindowRow(*row) for row in (await upsert_usage_by_tenant(conn, {tenant_id: rows})).get(tenant_id, [])]
-
-
-async def upsert_usage_by_tenant(conn: AsyncConnection,
-                                 rows: Mapping[uuid.UUID, Sequence[tuple[str, str, str, datetime, str, UsageDelta]]]
-                                 ) -> dict[uuid.UUID, list[tuple]]:
-    """`upsert_usage` for several tenants in one statement (data-modifying CTEs, three per
-    tenant, run in the mapping's order): one round trip per transaction, whatever the
-    number of tenants and windows. Returns each tenant's windows as committed, as plain
-    WindowRow-ordered tuples: the stream gets about one per event back."""
-    tenants = [t for t, tenant_rows in rows.items() if tenant_rows]
-    committed: dict[uuid.UUID, list[tuple]] = {t: [] for t in tenants}
-    if not tenants:
-        return committed
-    writes, reads, params = [], [], {}
-    for n, tenant_id in enumerate(tenants):
-        writes += _tenant_upserts(n, await tenant_schema(conn, tenant_id))
-        reads += [f"SELECT {n}, '{r}'::text, * FROM w{n}_{r}" for r in _WINDOW_TABLES]
-        params[f"w{n}"] = _payload(rows[tenant_id])
-    result = await conn.execute(text("WITH " + ", ".join(writes) + " " + " UNION ALL ".join(reads)), params)
-    # psycopg already gives numeric as Decimal and bigint as int.
-    for n, *row in result.tuples():
-        committed[tenants[n]].append(tuple(row))
-    return committed
-
-
 # The columns of a CommittedRollups line, in order.
 ROLLUP_LINE_COLUMNS = ["tenant_id", "resolution", "meter_slug", "window_start", "group_key", "aggregation", "quantity",
                        "event_count", "latest_at", "latest_id", "revision"]
 
 _BOUND = format(STORABLE_QUANTITY, "f")
+_NO_TIME = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
 class CommittedRollups(NamedTuple):
@@ -134,30 +78,53 @@ class CommittedRollups(NamedTuple):
     unstorable: list[list]
 
 
+def _payload(rows: Sequence[tuple[str, str, str, datetime, str, UsageDelta]]) -> str:
+    # One JSON text parameter (see claim_new_events); quantities as exact decimal text.
+    return orjson.dumps([(resolution, slug, group, window, aggregation, str(d.quantity), d.event_count,
+                          d.latest_at, d.latest_id)
+                         for resolution, slug, group, window, aggregation, d in rows]).decode()
+
+
 async def upsert_usage_as_rollups(conn: AsyncConnection,
                                   rows: Mapping[uuid.UUID, Sequence[tuple[str, str, str, datetime, str, UsageDelta]]]
                                   ) -> CommittedRollups:
-    """`upsert_usage_by_tenant`, returning the committed windows as text the stream passes
-    to ClickHouse as it is: decoding a window's nine columns into Python objects and
-    encoding them again cost the worker ~4 µs per event (bench/README.md, "Issue 16:
-    windows as text"), PostgreSQL's JSON costs it nothing more."""
+    """rows: per tenant, (resolution, meter slug, group key, window start, aggregation,
+    delta), one per window, sorted. Merges each delta into its window by the meter's rule,
+    all tenants in one statement calling each tenant's merge_usage_windows in the mapping's
+    order (stream_functions.py), and returns the windows as committed, with their
+    revisions, as text the stream passes to ClickHouse as it is: decoding a window's nine
+    columns into Python objects and encoding them again cost the worker ~4 µs per event
+    (bench/README.md, "Issue 16: windows as text, planned once")."""
     tenants = [t for t, tenant_rows in rows.items() if tenant_rows]
     if not tenants:
         return CommittedRollups("", [])
-    writes, reads, params = [], [], {}
+    calls, params = [], {}
     for n, tenant_id in enumerate(tenants):
-        writes += _tenant_upserts(n, await tenant_schema(conn, tenant_id))
         # The tenant id is ours (a UUID), so it may stand in the statement as text.
-        reads += [f"SELECT json_build_array('{uuid.UUID(str(tenant_id))}', '{r}', meter_slug, window_start, group_key, "
-                  "aggregation, quantity::text, event_count, coalesce(latest_at, 'epoch'), coalesce(latest_id, ''), "
-                  f"revision)::text AS line, quantity FROM w{n}_{r}" for r in _WINDOW_TABLES]
+        calls.append(f'SELECT * FROM "{await tenant_schema(conn, tenant_id)}".merge_usage_windows('
+                     f"CAST(:w{n} AS jsonb), '{uuid.UUID(str(tenant_id))}')")
         params[f"w{n}"] = _payload(rows[tenant_id])
-    # The aggregate reads the CTEs in tenant order, as upsert_usage_by_tenant's UNION ALL.
     lines, unstorable = (await conn.execute(text(
-        "WITH " + ", ".join(writes) + " SELECT string_agg(line, E'\\n'), "
-        f"json_agg(line::json) FILTER (WHERE quantity <= -{_BOUND} OR quantity >= {_BOUND})::text "
-        "FROM (" + " UNION ALL ".join(reads) + ") AS committed"), params)).one()
+        "SELECT string_agg(committed_line, E'\\n'), json_agg(committed_line::json) FILTER "
+        f"(WHERE committed_quantity <= -{_BOUND} OR committed_quantity >= {_BOUND})::text "
+        "FROM (" + " UNION ALL ".join(calls) + ") AS committed"), params)).one()
     return CommittedRollups(lines or "", orjson.loads(unstorable) if unstorable else [])
+
+
+async def upsert_usage(conn: AsyncConnection, tenant_id: uuid.UUID,
+                       rows: Sequence[tuple[str, str, str, datetime, str, UsageDelta]]) -> list[WindowRow]:
+    """`upsert_usage_as_rollups` for one tenant, its windows as committed decoded (backfill
+    and tests: not the stream's hot path)."""
+    committed = await upsert_usage_as_rollups(conn, {tenant_id: rows})
+    windows = []
+    for line in filter(None, committed.lines.split("\n")):
+        (_, resolution, slug, window, group, aggregation, quantity, count, latest_at, latest_id,
+         revision) = orjson.loads(line)
+        latest = datetime.fromisoformat(latest_at).astimezone(timezone.utc)
+        windows.append(WindowRow(resolution, slug, group, datetime.fromisoformat(window).astimezone(timezone.utc),
+                                 aggregation, Decimal(quantity), count, None if latest == _NO_TIME else latest,
+                                 latest_id or None, revision))
+    return windows
 
 
 async def add_usage(conn: AsyncConnection, tenant_id: uuid.UUID,
