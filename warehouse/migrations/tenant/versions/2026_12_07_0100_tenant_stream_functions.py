@@ -21,7 +21,7 @@ branch_labels = None
 depends_on = None
 
 CLAIM_EVENTS = """CREATE OR REPLACE FUNCTION claim_events(claims json) RETURNS text
-    LANGUAGE plpgsql SET search_path FROM CURRENT AS $fn$
+    LANGUAGE plpgsql SET search_path FROM CURRENT SET plan_cache_mode = force_generic_plan AS $fn$
 DECLARE
     new_ids text;
 BEGIN
@@ -36,7 +36,7 @@ $fn$"""
 
 MERGE_USAGE_WINDOWS = """CREATE OR REPLACE FUNCTION merge_usage_windows(w jsonb, tenant text)
     RETURNS TABLE (committed_line text, committed_quantity numeric)
-    LANGUAGE plpgsql SET search_path FROM CURRENT AS $fn$
+    LANGUAGE plpgsql SET search_path FROM CURRENT SET plan_cache_mode = force_generic_plan AS $fn$
 BEGIN
     RETURN QUERY WITH deltas AS (
         SELECT e->>0 AS res, e->>1 AS meter_slug, e->>2 AS group_key, CAST(e->>3 AS timestamptz) AS window_start,
