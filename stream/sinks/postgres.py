@@ -109,7 +109,8 @@ def _check_storable(unstorable: list[list]) -> None:
     picks them out, CommittedRollups.unstorable) refuses the batch like a store would,
     before ClickHouse sees it: isolation then dead-letters the event that tipped the window
     over, and the window keeps its last storable sum."""
-    for _tenant, resolution, slug, window, _group, _aggregation, quantity, *_ in unstorable:
+    if unstorable:
+        _tenant, resolution, slug, window, _group, _aggregation, quantity, *_ = unstorable[0]
         raise UnwritableData(f"the {resolution} window of meter {slug} from {window} would sum "
                              f"to {Decimal(quantity):.3E}, beyond the stores' range (metering.STORABLE_QUANTITY)")
 

@@ -164,6 +164,6 @@ def sort_records(records: Sequence[SourceRecord], applied: dict[int, int], horiz
                 repeats[tenant_id].append(event)
             else:
                 firsts[event.id] = event
-    for tenant_id in [t for t, firsts in by_tenant.items() if not firsts]:
-        del by_tenant[tenant_id]  # every event of its refused: it has no events to claim
+    for emptied in [t for t, events in by_tenant.items() if not events]:
+        del by_tenant[emptied]  # each of its events refused: nothing of it to claim
     return positions, by_tenant, repeats, refused
