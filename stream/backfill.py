@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING
 
 from warehouse.postgres.meters import claim_pending_meters, lock_tenants, mark_backfilled
 from warehouse.postgres.tenant_scope import tenant_exists
-from warehouse.postgres.usage import add_corrections, add_dead_letters, committed_among, upsert_usage
+from warehouse.postgres.usage import add_corrections, add_dead_letters, committed_among, upsert_usage_as_rollups
 
 from metering import Meter, UsageEvent, aggregate
 from .sinks.postgres import invoiced_corrections
@@ -85,9 +85,10 @@ async def backfill_meters(engine: AsyncEngine, raw_events: RawEvents, meters: Se
             fresh = list(counted.values())
             result = aggregate(fresh, tenant_meters)
             kinds = result.aggregations
-            await upsert_usage(conn, tenant_id, sorted((
+            # The committed windows are not needed here: the rollups start at rollup_from.
+            await upsert_usage_as_rollups(conn, {tenant_id: sorted((
                 (k.resolution, k.meter_slug, k.group_key, k.window_start, kinds[tenant_id, k.meter_slug], d)
-                for k, d in result.deltas.items()), key=lambda row: row[:4]))
+                for k, d in result.deltas.items()), key=lambda row: row[:4])})
             await add_corrections(conn, tenant_id, await invoiced_corrections(conn, tenant_id, fresh, result))
             await add_dead_letters(conn, tenant_id, [(d.event.id, d.meter_slug, d.reason, _event_json(d.event))
                                                        for d in result.dead_letters])
