@@ -259,3 +259,48 @@ async def test_the_cli_creates_an_operator_who_can_sign_in(client, monkeypatch, 
     assert await create("x-" + body["email"], "short") == 2  # weak
     signed_in = await client.post("/v1/operator/auth/login", json={"email": body["email"], "password": body["password"]})
     assert signed_in.status_code == 200 and signed_in.json()["role"] == "sre"
+
+
+async def test_the_cli_lists_disables_enables_and_changes_the_role_of_an_operator(client, stack, capsys):
+    """Offboarding without waiting for a token to expire: `disable` refuses the token the
+    operator already holds at its next request, and their logins; `set-role` changes what
+    that same token may do."""
+    from meterline.cli import main
+
+    headers = await operator_headers(client, stack, "sre")
+    me = (await client.get("/v1/operator/me", headers=headers)).json()
+    email = me["email"]
+
+    async def run(*argv: str) -> tuple[int, str, str]:
+        code = await asyncio.to_thread(main, ["operator", *argv])
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    code, out, _ = await run("list")
+    assert code == 0
+    listed = next(line for line in out.splitlines() if line.startswith(email))
+    assert listed.split()[1] == "sre" and listed.rstrip().endswith("-")
+
+    assert (await client.get("/v1/operator/analytics/pipeline", headers=headers)).status_code == 200
+    assert_error(await client.get("/v1/operator/invoice-runs", headers=headers), 403)
+    code, out, _ = await run("set-role", "--email", email.upper(), "--role", "finance")
+    assert code == 0 and f"operator {email}: role finance, active" in out
+    assert (await client.get("/v1/operator/me", headers=headers)).json()["role"] == "finance"
+    assert (await client.get("/v1/operator/invoice-runs", headers=headers)).status_code == 200
+    assert_error(await client.get("/v1/operator/analytics/pipeline", headers=headers), 403)
+
+    code, out, _ = await run("disable", "--email", email)
+    assert code == 0 and "disabled since" in out
+    assert_error(await client.get("/v1/operator/me", headers=headers), 401, "invalid_token")
+    assert_error(await client.post("/v1/operator/auth/login", json={"email": email, "password": OPERATOR_PASSWORD}),
+                 401)
+    code, out, _ = await run("list")
+    assert not next(line for line in out.splitlines() if line.startswith(email)).rstrip().endswith("-")
+
+    code, out, _ = await run("enable", "--email", email)
+    assert code == 0 and f"operator {email}: role finance, active" in out
+    signed_in = await client.post("/v1/operator/auth/login", json={"email": email, "password": OPERATOR_PASSWORD})
+    assert signed_in.status_code == 200 and signed_in.json()["role"] == "finance"
+
+    code, _, err = await run("disable", "--email", "nobody@operators.test")
+    assert code == 1 and "no operator with the email nobody@operators.test" in err

@@ -6,12 +6,13 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import insert, select
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from .lifecycle_tables import operator_account
 
-__all__ = ["OperatorRecord", "insert_operator", "find_operator_by_email", "get_operator"]
+__all__ = ["OperatorRecord", "insert_operator", "find_operator_by_email", "get_operator", "list_operators",
+           "change_operator"]
 
 
 @dataclass(frozen=True)
@@ -45,4 +46,28 @@ async def find_operator_by_email(conn: AsyncConnection, email: str) -> OperatorR
 
 async def get_operator(conn: AsyncConnection, operator_id: uuid.UUID) -> OperatorRecord | None:
     row = (await conn.execute(select(operator_account).where(operator_account.c.id == operator_id))).one_or_none()
+    return _record(row) if row else None
+
+
+async def list_operators(conn: AsyncConnection) -> list[OperatorRecord]:
+    rows = await conn.execute(select(operator_account).order_by(operator_account.c.email))
+    return [_record(row) for row in rows]
+
+
+async def change_operator(conn: AsyncConnection, email: str, *, role: str | None = None,
+                          disabled: bool | None = None) -> OperatorRecord | None:
+    """Set the account's role and/or disable it (from now; an already disabled account keeps
+    its date) or enable it again; the account as it stands afterwards, None if no such email.
+    api/operator_deps.py reads both at every request, so a change applies to tokens already issued."""
+    values: dict = {}
+    if role is not None:
+        values["role"] = role
+    if disabled is True:
+        values["disabled_at"] = func.coalesce(operator_account.c.disabled_at, func.now())
+    elif disabled is False:
+        values["disabled_at"] = None
+    if not values:
+        return await find_operator_by_email(conn, email)
+    row = (await conn.execute(update(operator_account).where(operator_account.c.email == email.lower())
+                              .values(**values).returning(*operator_account.c))).one_or_none()
     return _record(row) if row else None
