@@ -21,4 +21,8 @@ def create_sync_engine(url: str) -> Engine:
 
 
 def create_pg_engine(url: str, pool_size: int = 10) -> AsyncEngine:
-    return create_async_engine(sqlalchemy_url(url), pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+    # LIFO: the connection used last is used next. A session's PL/pgSQL functions and their
+    # plans are cached per connection (the stream's claims and window merges, one set per
+    # tenant); FIFO handed each transaction the coldest connection of the pool.
+    return create_async_engine(sqlalchemy_url(url), pool_size=pool_size, max_overflow=pool_size,
+                               pool_pre_ping=True, pool_use_lifo=True)
