@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import orjson
-from fastapi import APIRouter, Response, status
+from fastapi import APIRouter, status
+from fastapi.responses import StreamingResponse
 
 from ..caller import caller_actor
 from ..deps import CurrentCaller, CurrentPrincipal, DatabaseDep, LimitsDep
@@ -27,13 +27,13 @@ async def get_standing(principal: CurrentPrincipal, database: DatabaseDep) -> Te
 
 @router.get("/export", responses={200: {"description": "The tenant's data as one JSON document (a download)",
                                         "content": {"application/json": {"schema": {"type": "object"}}}}})
-async def download_export(owner: Owner, database: DatabaseDep, now: Now) -> Response:
+async def download_export(owner: Owner, database: DatabaseDep, now: Now) -> StreamingResponse:
     """Meters, subscriptions, API keys (no secrets), invoices with lines and payments, hourly and daily
-    usage windows. Taking it is what allows the owner to ask for the tenant's deletion afterwards."""
-    body = await service.export(database, owner.tenant.id, now, caller_actor(owner))
-    filename = f"meterline-{body['tenant']['slug']}-{now:%Y%m%dT%H%M%SZ}.json"
-    return Response(orjson.dumps(body), media_type="application/json",
-                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+    usage windows, streamed as it is read. Downloading it whole is what allows the owner to ask for the
+    tenant's deletion afterwards."""
+    filename, document = await service.export(database, owner.tenant.id, now, caller_actor(owner))
+    return StreamingResponse(document, media_type="application/json",
+                             headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
 
 @router.post("/deletion", response_model=TenantStandingPublic, status_code=status.HTTP_202_ACCEPTED,

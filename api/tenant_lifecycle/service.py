@@ -10,15 +10,16 @@ the purge job (billing_jobs.tenant_purge) removes the schema, keys and Stripe cu
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from datetime import datetime, timedelta
-from typing import Any
+
+import orjson
 
 from billing_jobs.lifecycle import LifecycleRefused, TenantState, cancel_deletion, schedule_deletion
 from meterline.settings import ApiSettings
 from warehouse.postgres.audit import Actor, record_audit
 from warehouse.postgres.database import Database
-from warehouse.postgres.tenant_export import collect_tenant_export
+from warehouse.postgres.tenant_export import EXPORTED_WINDOWS, collect_tenant_export, usage_window_batches
 from warehouse.postgres.tenant_lifecycle import (
     TenantLifecycle, load_lifecycle, record_export_taken, save_lifecycle,
 )
@@ -36,16 +37,36 @@ async def standing(database: Database, tenant_id: uuid.UUID) -> TenantLifecycle:
     return found
 
 
-async def export(database: Database, tenant_id: uuid.UUID, now: datetime, actor: Actor) -> dict[str, Any]:
+async def export(database: Database, tenant_id: uuid.UUID, now: datetime, actor: Actor
+                 ) -> tuple[str, AsyncIterator[bytes]]:
+    """The export's file name and its JSON document, written while it is read: the usage
+    windows come from a server-side cursor in batches, so a large tenant's export holds one
+    batch in memory, not the whole document. The export counts as taken (the deletion may
+    follow) only once the last window is written: a download cut short records nothing, and
+    its document ends unclosed, so it does not parse as a whole one."""
+    found = await standing(database, tenant_id)
+    return f"meterline-{found.slug}-{now:%Y%m%dT%H%M%SZ}.json", _export_document(database, found, now, actor)
+
+
+async def _export_document(database: Database, found: TenantLifecycle, now: datetime,
+                           actor: Actor) -> AsyncIterator[bytes]:
     async with database.begin() as conn:
-        body = await collect_tenant_export(conn, tenant_id)
-        found = await load_lifecycle(conn, tenant_id)
-        await record_export_taken(conn, tenant_id, now)
-        await record_audit(conn, tenant_id, actor, "tenant.exported", "tenant", tenant_id)
-    assert found is not None  # the route's CurrentTenant saw it in this request
-    return {"format": "meterline-tenant-export/1", "exported_at": now.isoformat(),
-            "tenant": {"id": str(found.id), "slug": found.slug, "name": found.name,
-                       "created_at": found.created_at.isoformat()}, **body}
+        head = {"format": "meterline-tenant-export/1", "exported_at": now.isoformat(),
+                "tenant": {"id": str(found.id), "slug": found.slug, "name": found.name,
+                           "created_at": found.created_at.isoformat()},
+                **await collect_tenant_export(conn, found.id)}
+        yield orjson.dumps(head)[:-1] + b',"usage_windows":{'
+        for n, window in enumerate(EXPORTED_WINDOWS):
+            yield (b"," if n else b"") + orjson.dumps(window) + b":["
+            separator = b""
+            async for batch in usage_window_batches(conn, found.id, window):
+                if batch:
+                    yield separator + orjson.dumps(batch)[1:-1]
+                    separator = b","
+            yield b"]"
+        await record_export_taken(conn, found.id, now)
+        await record_audit(conn, found.id, actor, "tenant.exported", "tenant", found.id)
+    yield b"}}"
 
 
 async def _transition(database: Database, tenant_id: uuid.UUID, now: datetime,

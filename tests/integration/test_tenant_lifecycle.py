@@ -287,3 +287,48 @@ async def test_deletion_exports_waits_out_the_grace_period_then_purges_all_but_t
     async with pg.connect() as conn:
         last = (await list_audit(conn, uuid.UUID(tenant_id), 1))[0]
     assert (last.action, last.actor.kind, last.details["invoices_retained"]) == ("tenant.purged", "system", 1)
+
+
+async def test_a_large_export_streams_in_batches_and_counts_only_when_downloaded_whole(client, pg):
+    """12,000 hourly windows: the document comes in batches from a server-side cursor (one
+    batch in memory at a time, not the whole document), holds every window in order, and a
+    download cut short does not count as the export the deletion needs."""
+    import orjson
+
+    from api.tenant_lifecycle import service
+    from warehouse.postgres.audit import Actor
+    from warehouse.postgres.database import Database
+
+    tenant = await register(client)
+    tenant_id, slug, owner = tenant["tenant"]["id"], tenant["tenant"]["slug"], bearer(tenant)
+    schema = f"tenant_{slug}"
+    async with pg.begin() as conn:
+        for table, step, count in (("usage_hourly", "1 hour", 12_000), ("usage_daily", "1 day", 500)):
+            await conn.execute(text(
+                f"INSERT INTO {schema}.{table} (meter_slug, window_start, group_key, quantity, event_count) "
+                f"SELECT 'm' || (n % 3), timestamptz '2025-01-01 00:00+00' + (n / 3) * interval '{step}', "
+                "'{\"customer\":\"c' || n || '\"}', n * 1.5, n FROM generate_series(1, :count) AS n"), {"count": count})
+        expected = {table: (await conn.execute(text(
+            f"SELECT meter_slug, window_start, group_key, quantity::text FROM {schema}.{table} "
+            "ORDER BY meter_slug, window_start, group_key"))).all() for table in ("usage_hourly", "usage_daily")}
+
+    # Cut short after its first batch of windows: nothing recorded, the deletion still refused.
+    _, document = await service.export(Database(pg), uuid.UUID(tenant_id), datetime.now(timezone.utc), Actor("user"))
+    head, hour_open, first_batch = [await anext(document) for _ in range(3)]
+    assert hour_open == b'"hour":[' and first_batch.count(b'"meter_slug"') == 5_000
+    await document.aclose()
+    assert_error(await client.post("/v1/tenant/deletion", headers=owner), 409, "export_required")
+
+    # Whole, over HTTP: every window, in order, as the database holds it; the deletion may follow.
+    _, document = await service.export(Database(pg), uuid.UUID(tenant_id), datetime.now(timezone.utc), Actor("user"))
+    # the head, '"hour":[', 3 batches of at most 5,000, ']', ',"day":[', 1 batch, ']', '}}'
+    assert [chunk.count(b'"meter_slug"') for chunk in [c async for c in document]] == [0, 0, 5_000, 5_000, 2_000,
+                                                                                         0, 0, 500, 0, 0]
+    exported = await client.get("/v1/tenant/export", headers=owner)
+    assert exported.status_code == 200 and exported.headers["content-type"] == "application/json"
+    body = orjson.loads(exported.content)
+    for window, table in (("hour", "usage_hourly"), ("day", "usage_daily")):
+        got = [(w["meter_slug"], datetime.fromisoformat(w["window_start"]), w["group_key"], w["quantity"])
+               for w in body["usage_windows"][window]]
+        assert got == [tuple(row) for row in expected[table]]
+    assert (await client.post("/v1/tenant/deletion", headers=owner)).status_code == 202
