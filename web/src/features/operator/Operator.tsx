@@ -86,7 +86,9 @@ export default function Operator() {
         </Card>
         <Card title="Active subscriptions">
           <QueryView query={subscriptions} what="subscriptions">
-            {(report) => (
+            {(report) => report.rows.every((r) => r.active_at_end === 0 && r.started === 0 && r.canceled === 0) ? (
+              <Empty title="No subscriptions yet" />
+            ) : (
               <>
                 <MonthLines label="Active subscriptions" format={compact} series={["active"]}
                             data={report.rows.map((r) => ({ month: r.month, active: r.active_at_end }))} />
@@ -100,7 +102,10 @@ export default function Operator() {
         </Card>
         <Card title="Churn">
           <QueryView query={churn} what="churn">
-            {(report) => (
+            {/* A month's rate needs subscriptions active at its start; without any, an empty chart says nothing. */}
+            {(report) => report.rows.every((r) => r.rate === null) ? (
+              <Empty title="No churn to measure yet">A month's churn rate needs subscriptions active at its start.</Empty>
+            ) : (
               <>
                 <MonthLines label="Churn rate" series={["churn"]} floor={0.1} format={(v) => formatPercent(String(v), locale)}
                             data={report.rows.map((r) => ({ month: r.month, churn: r.rate === null ? null : chartValue(r.rate) }))} />
