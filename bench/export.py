@@ -50,7 +50,7 @@ def seed(settings: Settings, windows: int) -> uuid.UUID:
         migrate_tenant(conn, f"tenant_{SLUG}")
     with engine.begin() as conn:
         conn.execute(text(f"TRUNCATE tenant_{SLUG}.usage_hourly"))
-        # 20 meters x 50 customers (group_by) x hours: what a year of a grouped meter holds
+        # 20 meters x 50 customers (group_by): 1,000 windows per hour, as many hours as it takes
         conn.execute(text(
             f"INSERT INTO tenant_{SLUG}.usage_hourly (meter_slug, window_start, group_key, quantity, event_count) "
             "SELECT 'meter-' || (n % 20), timestamptz '2025-01-01 00:00+00' + (n / 1000) * interval '1 hour', "
@@ -71,7 +71,7 @@ async def _export(settings: Settings, tenant_id: uuid.UUID) -> tuple[int, float]
     engine = pg_engine(settings)
     started = time.perf_counter()
     exported = await service.export(Database(engine), tenant_id, datetime.now(timezone.utc), Actor("system"))
-    if isinstance(exported, dict):  # before e22de10+: the document whole, written by the route
+    if isinstance(exported, dict):  # before bac8ef0: the document whole, written by the route
         size = len(orjson.dumps(exported))
     else:  # (file name, the document's chunks), written as they come
         size = 0

@@ -12,10 +12,10 @@ batches, for the caller to write out as it goes; the rest is small and read whol
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime
-from decimal import Decimal
 from collections import defaultdict
 from collections.abc import AsyncIterator
+from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select, text
