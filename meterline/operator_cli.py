@@ -65,7 +65,7 @@ def run_operator(settings: Settings, args: argparse.Namespace) -> int:
             print(f"{a.email:40} {a.role:8} {_when(a.created_at):20} {_when(a.disabled_at) if a.disabled_at else '-'}")
         print(f"{len(accounts)} operators")
         return 0
-    changes = {"disable": {"disabled": True}, "enable": {"disabled": False}}.get(args.action) or {"role": args.role}
+    changes = {"role": args.role} if args.action == "set-role" else {"disabled": args.action == "disable"}
     account = asyncio.run(_on_operators(settings, lambda conn: change_operator(conn, args.email, **changes)))
     if account is None:
         print(f"no operator with the email {args.email}", file=sys.stderr)

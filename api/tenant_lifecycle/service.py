@@ -59,10 +59,9 @@ async def _export_document(database: Database, found: TenantLifecycle, now: date
         for n, window in enumerate(EXPORTED_WINDOWS):
             yield (b"," if n else b"") + orjson.dumps(window) + b":["
             separator = b""
-            async for batch in usage_window_batches(conn, found.id, window):
-                if batch:
-                    yield separator + orjson.dumps(batch)[1:-1]
-                    separator = b","
+            async for batch in usage_window_batches(conn, found.id, window):  # never an empty batch
+                yield separator + orjson.dumps(batch)[1:-1]
+                separator = b","
             yield b"]"
         await record_export_taken(conn, found.id, now)
         await record_audit(conn, found.id, actor, "tenant.exported", "tenant", found.id)
