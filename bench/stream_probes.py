@@ -69,7 +69,7 @@ async def sample_lock_waits(dsn: str, stop: asyncio.Event, every_s: float = 0.05
     return waits
 
 
-_TABLES = ("stream_position", "processed_event", "usage_minute", "usage_", "meter", "duplicate", "dead_letter")
+_TABLES = ("stream_position", "processed_event", "usage_", "meter", "duplicate", "dead_letter")
 
 
 def _table(query: str | None) -> str:

@@ -14,12 +14,17 @@ import orjson
 if TYPE_CHECKING:
     from .aggregations import Aggregation
 
-__all__ = ["Meter", "WindowKey", "Resolution", "RESOLUTIONS", "NO_GROUP",
+__all__ = ["Meter", "WindowKey", "Resolution", "RESOLUTIONS", "STORED_RESOLUTIONS", "NO_GROUP",
            "RESOLUTION_STEP", "InvalidMeterValue", "window_start", "hour_window", "extract_value",
            "extract_property", "group_values", "group_key"]
 
 Resolution = Literal["minute", "hour", "day"]
 RESOLUTIONS: tuple[Resolution, ...] = ("minute", "hour", "day")
+# The windows the stream keeps (PostgreSQL's window tables, ClickHouse's rollups). Minutes
+# are read from raw events: with scattered event times a transaction touched nearly every
+# minute of every meter, ~0.4 minute-window upserts per event, a third of the stream's
+# CPU per event (bench/README.md, "Issue 16: minute windows read from raw events").
+STORED_RESOLUTIONS: tuple[Resolution, ...] = ("hour", "day")
 NO_GROUP = "{}"  # the group key of a meter without group_by
 RESOLUTION_STEP: dict[Resolution, timedelta] = {"minute": timedelta(minutes=1), "hour": timedelta(hours=1),
                                                 "day": timedelta(days=1)}

@@ -22,7 +22,7 @@ from typing import NamedTuple
 from .aggregate import UsageDelta, aggregate, period_total
 from .aggregations import aggregation_for
 from .event import UsageEvent
-from .meter import RESOLUTIONS, Meter
+from .meter import STORED_RESOLUTIONS, Meter
 
 __all__ = ["STORES", "WindowId", "StoredWindow", "WindowDifference", "StoreTotal", "MeterReconciliation",
            "RepairedWindow", "reference_windows", "reconcile_meter", "repairs"]
@@ -123,7 +123,7 @@ def reference_windows(meter: Meter, events: Iterable[UsageEvent], start: datetim
     """What the stream makes of `events` for `meter` (each event counted once by the caller),
     per resolution, window and group, for windows in [start, end). Events a meter cannot
     read are left out, as the stream dead-letters them."""
-    result = aggregate([e for e in events if start <= e.time < end], [meter], RESOLUTIONS)
+    result = aggregate([e for e in events if start <= e.time < end], [meter], STORED_RESOLUTIONS)
     return {WindowId(key.resolution, key.window_start, key.group_key): _delta_window(delta)
             for key, delta in result.deltas.items() if start <= key.window_start < end}
 

@@ -3,9 +3,11 @@
 A day or month in a zone starts at that zone's local midnight, so an Asia/Tokyo month
 starts at 15:00 UTC the day before, and a day across a DST change lasts 23 or 25 hours.
 Windows are computed here with zoneinfo; usage is then read per UTC window of the
-coarsest resolution whose boundaries all fall on the zone's window edges (hour rollups
-for whole-hour offsets, minute ones for India's +05:30), and those fine windows are
-added into the zone's (`metering.regroup`).
+coarsest resolution whose boundaries all fall on the zone's window edges (hours for
+whole-hour offsets, minutes for India's +05:30), and those fine windows are added into
+the zone's (`metering.regroup`). Minutes are not stored, only read from raw events, so a
+half-hour zone's days take hours from the rollups and only the hours its window edges cut
+(`cut_hours`) minute by minute.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 from .meter import RESOLUTION_STEP, Resolution
 
-__all__ = ["ZoneWindow", "ZONE_WINDOWS", "zone_windows", "aligned_resolution", "window_index"]
+__all__ = ["ZoneWindow", "ZONE_WINDOWS", "zone_windows", "aligned_resolution", "cut_hours", "window_index"]
 
 ZoneWindow = Literal["minute", "hour", "day", "month"]
 ZONE_WINDOWS: tuple[ZoneWindow, ...] = ("minute", "hour", "day", "month")
@@ -105,6 +107,23 @@ def aligned_resolution(edges: list[datetime], window: ZoneWindow) -> Resolution 
         if all(_aligned(edge, resolution) for edge in edges):
             best = resolution
     return best
+
+
+def cut_hours(edges: list[datetime]) -> list[tuple[datetime, datetime]]:
+    """The parts of [edges[0], edges[-1]) that whole UTC hours cannot serve: for each edge
+    inside an hour (not on its start), that hour clipped to the range; in order, merged.
+    Every other hour of the range lies within one window, so its hour row adds up whole."""
+    spans: list[tuple[datetime, datetime]] = []
+    for edge in edges:
+        if _aligned(edge, "hour"):
+            continue
+        hour = edge.astimezone(timezone.utc).replace(minute=0, second=0, microsecond=0)
+        span = (max(hour, edges[0]), min(hour + timedelta(hours=1), edges[-1]))
+        if spans and span[0] <= spans[-1][1]:
+            spans[-1] = (spans[-1][0], max(spans[-1][1], span[1]))
+        elif span[0] < span[1]:
+            spans.append(span)
+    return spans
 
 
 def window_index(edges: list[datetime], moment: datetime) -> int | None:

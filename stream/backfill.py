@@ -38,7 +38,7 @@ from warehouse.postgres.meters import claim_pending_meters, lock_tenants, mark_b
 from warehouse.postgres.tenant_scope import tenant_exists
 from warehouse.postgres.usage import add_corrections, add_dead_letters, committed_among, upsert_usage_as_rollups
 
-from metering import Meter, UsageEvent, aggregate
+from metering import STORED_RESOLUTIONS, Meter, UsageEvent, aggregate
 from .sinks.postgres import invoiced_corrections
 
 if TYPE_CHECKING:  # annotations only: the engine is the composition root's
@@ -83,7 +83,7 @@ async def backfill_meters(engine: AsyncEngine, raw_events: RawEvents, meters: Se
             for position in sorted(committed):
                 counted.setdefault(candidates[position].id, candidates[position])  # one copy per id
             fresh = list(counted.values())
-            result = aggregate(fresh, tenant_meters)
+            result = aggregate(fresh, tenant_meters, STORED_RESOLUTIONS)
             kinds = result.aggregations
             # The committed windows are not needed here: the rollups start at rollup_from.
             await upsert_usage_as_rollups(conn, {tenant_id: sorted((

@@ -29,7 +29,9 @@ class MeterTotalPublic(BaseModel):
     aggregation: Aggregation
     quantity: Decimal = Field(description="Over the whole range and every group")
     event_count: int
-    read_from: str = Field(description="Which data answered: `rollup:<resolution>` or `raw:<resolution>`")
+    read_from: str = Field(description="Which data answered: `rollup:<resolution>`, `raw:<resolution>`, or "
+                           "`rollup:hour+raw:minute` (whole hours from rollups, hours cut by a half-hour zone's "
+                           "window edges from raw events)")
 
 
 class UsageQueryPublic(BaseModel):

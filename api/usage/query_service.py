@@ -76,7 +76,7 @@ async def answer_query(reader: FineUsageReader, meters: Sequence[Meter], start: 
     totals = []
     for meter in meters:
         try:
-            points, read_from = await reader.fine_usage(meter, edges[0], edges[-1], resolution, by_subject)
+            points, read_from = await reader.fine_usage(meter, edges, resolution, by_subject)
         except DomainError:
             raise
         except Exception as exc:  # noqa: BLE001 - any failure of the store is "unavailable" to the caller

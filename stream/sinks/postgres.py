@@ -137,10 +137,15 @@ class UsageSink:
         kinds = result.aggregations
         rows: dict[uuid.UUID, list] = {t: [] for t in claimed}
         for k, d in result.deltas.items():
+            if k.resolution == "minute":
+                # Not stored (metering.STORED_RESOLUTIONS): only UNIQUE_COUNT's distinct
+                # values go on, per minute, to ClickHouse's hour and day states.
+                if d.unique_values:
+                    clickhouse.add_unique_values(k.tenant_id, k.meter_slug, k.group_key, k.window_start,
+                                                 d.unique_values)
+                continue
             rows[k.tenant_id].append((k.resolution, k.meter_slug, k.group_key, k.window_start,
                                       kinds[k.tenant_id, k.meter_slug], d))
-            if k.resolution == "minute" and d.unique_values:
-                clickhouse.add_unique_values(k.tenant_id, k.meter_slug, k.group_key, k.window_start, d.unique_values)
         for tenant_rows in rows.values():
             tenant_rows.sort(key=lambda row: row[:4])
         committed = await upsert_usage_as_rollups(conn, rows)

@@ -136,10 +136,12 @@ async def test_a_difference_planted_in_each_store_is_found_and_repaired(stream_w
     found = await reconcile_usage(tenants=[str(tenant.id)])
     rows = await _latest_rows()
     assert found["differences"] == len(rows) > 0
-    hour_c, minute_c = _hour(TIMES["c"]), TIMES["c"]
+    hour_c, day_c = _hour(TIMES["c"]), _hour(TIMES["c"]).replace(hour=0)
     assert {("rollup", "hour", hour_a), ("postgres", "hour", _hour(TIMES["b"])),
             ("rollup", "hour", hour_c), ("postgres", "hour", hour_c),
-            ("rollup", "minute", minute_c), ("postgres", "minute", minute_c)} <= _found(rows)
+            ("rollup", "day", day_c), ("postgres", "day", day_c)} <= _found(rows)
+    # Minutes are not stored (metering.STORED_RESOLUTIONS), so none is a difference.
+    assert {resolution for _store, resolution, _window in _found(rows)} == {"hour", "day"}
     assert all(row["repaired"] is False for row in rows)
     by_store = await _differences_metric(settings, expected_positive=True)
     assert sum(by_store.values()) == len(rows)

@@ -156,15 +156,24 @@ async def test_every_aggregation_by_group_from_rollups_equals_what_was_sent(stre
         fields = ("points", "total_quantity", "total_events")
         assert [committed[f] for f in fields] == [rolled[f] for f in fields], slug
 
-    # Days from hour rollups when the range is not day-aligned; minutes from minute rollups.
+    # Days from hour rollups when the range is not day-aligned; minutes from raw events
+    # (not stored: metering.STORED_RESOLUTIONS), adding up to the hour rollups.
     hours = await _usage(settings, tenant.id, "tokens", start + timedelta(hours=1), end, "day")
     assert hours["read_from"] == "rollup:hour"
     assert _points(hours) == _points(await _usage(settings, tenant.id, "tokens", start + timedelta(hours=1), end,
                                                   "day", raw=True))
-    minutes = await _usage(settings, tenant.id, "users", HOUR - timedelta(hours=3), HOUR, "minute")
-    assert minutes["read_from"] == "rollup:minute"
-    assert _points(minutes) == _points(await _usage(settings, tenant.id, "users", HOUR - timedelta(hours=3), HOUR,
-                                                    "minute", raw=True))
+    minutes = await _usage(settings, tenant.id, "tokens", HOUR - timedelta(hours=3), HOUR, "minute")
+    assert minutes["read_from"] == "raw"
+    recent = [e for e in events if HOUR - timedelta(hours=3) <= datetime.fromisoformat(e["time"]) < HOUR]
+    tokens_m = {k: (sum(x for _, x in v), len(v)) for k, v in expect(
+        lambda e: datetime.fromisoformat(e["time"]).replace(second=0, microsecond=0),
+        lambda e: (("model", e["data"]["model"]), ("region", e["data"]["region"])), tokens).items()
+        if HOUR - timedelta(hours=3) <= k[0] < HOUR}
+    assert recent and _points(minutes) == tokens_m
+    by_hour = await _usage(settings, tenant.id, "tokens", HOUR - timedelta(hours=3), HOUR, "hour")
+    assert by_hour["read_from"] == "rollup:hour"
+    assert (minutes["total_quantity"], minutes["total_events"]) == (by_hour["total_quantity"],
+                                                                    by_hour["total_events"])
 
     # PostgreSQL, the billing store, holds the same hourly windows for additive and MAX meters.
     engine = pg_engine(settings)

@@ -9,7 +9,8 @@ positions it commits with the usage (public.stream_position, stream/sinks/postgr
 
 Rollups (see stream/README.md, "Rollups"):
 
-- `usage_rollup` holds every meter's windows (minute, hour, day; per group) as
+- `usage_rollup` holds every meter's windows (hour and day, per group; minute rows written
+  before tenant_0900 stay unread: minutes are read from raw events) as
   *absolute* values copied from PostgreSQL's usage tables inside the stream's
   transaction, with the row's revision as the ReplacingMergeTree version. A replay
   after a crash rewrites a window with the revision PostgreSQL gives it then, which is

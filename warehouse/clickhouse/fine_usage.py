@@ -2,9 +2,12 @@
 windows and groups (metering.regroup); and the tenant's recent raw events (the event view).
 
 Which data answers:
-- rollups (`usage_rollup`, minute/hour/day rows per meter and group) when the meter's
-  rollups cover the range (`Meter.rollup_from`), the aggregation combines across
-  windows, and no subject is asked for;
+- rollups (`usage_rollup`, hour and day rows per meter and group) when the windows asked
+  for are built from hours or days, the meter's rollups cover the range
+  (`Meter.rollup_from`), the aggregation combines across windows, and no subject is asked
+  for. Minutes are not stored (metering.STORED_RESOLUTIONS): a half-hour zone's days
+  (Asia/Kolkata) take their whole UTC hours from the rollups and only the hours a window
+  edge cuts from raw events, minute by minute (metering.zone_windows.cut_hours);
 - raw events otherwise, with the meter applied at query time. Rollups keep no subject
   (a per-subject rollup would multiply the rollup rows by the tenant's subjects for a
   view that is asked for rarely), so grouping by subject reads raw events; so do
@@ -16,6 +19,7 @@ Which data answers:
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
@@ -23,8 +27,9 @@ from decimal import Decimal
 import orjson
 
 from meterline.settings import ClickHouseSettings
-from metering import Meter, Resolution, aggregation_for
+from metering import STORED_RESOLUTIONS, Meter, Resolution, aggregation_for
 from metering.regroup import FinePoint
+from metering.zone_windows import cut_hours
 
 from .queries import _number, _property
 
@@ -39,12 +44,21 @@ def _utc(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
-def reads_rollups(meter: Meter, start: datetime, by_subject: bool) -> bool:
-    return (not by_subject and aggregation_for(meter.aggregation).combinable
+def reads_rollups(meter: Meter, start: datetime, resolution: Resolution, by_subject: bool) -> bool:
+    return (not by_subject and resolution in STORED_RESOLUTIONS and aggregation_for(meter.aggregation).combinable
             and meter.rollup_from is not None and start >= meter.rollup_from)
 
 
-def _raw_query(database: str, meter: Meter, resolution: Resolution, by_subject: bool) -> str:
+def _within(spans: Sequence[tuple[datetime, datetime]]) -> str:
+    """A condition keeping only `spans` of the range (instants we computed, as literals):
+    ClickHouse reads just their parts of the primary key."""
+    def at(moment: datetime) -> str:
+        return f"toDateTime64('{moment.astimezone(timezone.utc):%Y-%m-%d %H:%M:%S.%f}', 6, 'UTC')"
+    return " AND (" + " OR ".join(f"(time >= {at(a)} AND time < {at(b)})" for a, b in spans) + ")"
+
+
+def _raw_query(database: str, meter: Meter, resolution: Resolution, by_subject: bool,
+               spans: Sequence[tuple[datetime, datetime]] = ()) -> str:
     kind = aggregation_for(meter.aggregation)
     where = ""
     if not kind.needs_value:
@@ -65,7 +79,7 @@ def _raw_query(database: str, meter: Meter, resolution: Resolution, by_subject: 
         f"FROM {database}.events FINAL "
         "WHERE tenant_id = {tenant:UUID} AND type = {type:String} "
         "AND time >= {start:DateTime64(3)} AND time < {end:DateTime64(3)}"
-        f"{where} GROUP BY w, g, s ORDER BY w, g, s"
+        f"{_within(spans) if spans else ''}{where} GROUP BY w, g, s ORDER BY w, g, s"
     )
 
 
@@ -79,10 +93,12 @@ def _rollup_query(database: str) -> str:
     )
 
 
-def fine_usage_query(database: str, meter: Meter, resolution: Resolution, rollups: bool, by_subject: bool) -> str:
+def fine_usage_query(database: str, meter: Meter, resolution: Resolution, rollups: bool, by_subject: bool,
+                     spans: Sequence[tuple[datetime, datetime]] = ()) -> str:
     """Rows (window, group, subject, quantity as stored, events, latest_at, latest_id,
-    distinct values); parameters: tenant, type, slug, resolution, start, end."""
-    return _rollup_query(database) if rollups else _raw_query(database, meter, resolution, by_subject)
+    distinct values); parameters: tenant, type, slug, resolution, start, end. Raw events
+    only within `spans` of the range, when given."""
+    return _rollup_query(database) if rollups else _raw_query(database, meter, resolution, by_subject, spans)
 
 
 def _points(meter: Meter, rows, by_subject: bool) -> list[FinePoint]:
@@ -145,20 +161,38 @@ class FineUsageReader:
         self._database = database
         self._lock = asyncio.Lock()  # one query at a time per client, as usage_reader.py
 
-    def _fine_sync(self, meter: Meter, start: datetime, end: datetime, resolution: Resolution,
-                   by_subject: bool) -> tuple[list[FinePoint], str]:
-        rollups = reads_rollups(meter, start, by_subject)
+    def _read(self, meter: Meter, start: datetime, end: datetime, resolution: Resolution, rollups: bool,
+              by_subject: bool, spans: Sequence[tuple[datetime, datetime]] = ()) -> list[FinePoint]:
         parameters = {"tenant": str(meter.tenant_id), "type": meter.event_type, "slug": meter.slug,
                       "resolution": resolution, "start": start, "end": end}
-        rows = self._client.query(fine_usage_query(self._database, meter, resolution, rollups, by_subject),
+        rows = self._client.query(fine_usage_query(self._database, meter, resolution, rollups, by_subject, spans),
                                   parameters=parameters).result_rows
-        return _points(meter, rows, by_subject), f"rollup:{resolution}" if rollups else f"raw:{resolution}"
+        return _points(meter, rows, by_subject)
 
-    async def fine_usage(self, meter: Meter, start: datetime, end: datetime, resolution: Resolution,
+    def _fine_sync(self, meter: Meter, edges: list[datetime], resolution: Resolution,
+                   by_subject: bool) -> tuple[list[FinePoint], str]:
+        start, end = edges[0], edges[-1]
+        if resolution == "minute" and reads_rollups(meter, start, "hour", by_subject):
+            # A half-hour zone's windows: whole hours from the rollups, and from raw events
+            # only the hours a window edge cuts (minutes are not stored).
+            cut = cut_hours(edges)
+            if sum((b - a for a, b in cut), timedelta()) < end - start:
+                cut_starts = {a.astimezone(timezone.utc).replace(minute=0, second=0, microsecond=0) for a, _ in cut}
+                hours = [p for p in self._read(meter, start, end, "hour", True, by_subject)
+                         if p.window_start not in cut_starts]
+                minutes = self._read(meter, start, end, "minute", False, by_subject, cut) if cut else []
+                return hours + minutes, "rollup:hour+raw:minute"
+        rollups = reads_rollups(meter, start, resolution, by_subject)
+        return (self._read(meter, start, end, resolution, rollups, by_subject),
+                f"rollup:{resolution}" if rollups else f"raw:{resolution}")
+
+    async def fine_usage(self, meter: Meter, edges: list[datetime], resolution: Resolution,
                          by_subject: bool) -> tuple[list[FinePoint], str]:
-        """The meter's windows of `resolution` in [start, end), and which data answered."""
+        """The meter's windows in [edges[0], edges[-1]) at `resolution` (the coarsest every
+        edge falls on; hours for the whole hours of a range cut at minutes), to be added
+        into the windows between `edges`, and which data answered."""
         async with self._lock:
-            return await asyncio.to_thread(self._fine_sync, meter, start, end, resolution, by_subject)
+            return await asyncio.to_thread(self._fine_sync, meter, edges, resolution, by_subject)
 
     def _events_sync(self, tenant_id, before: tuple[datetime, str] | None, limit: int,
                      event_id: str | None) -> list[RawEventRow]:

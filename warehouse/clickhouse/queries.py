@@ -2,8 +2,9 @@
 
 Rollups answer when they are complete for the range: the meter was applied by the
 stream before the range starts (`Meter.rollup_from`) and the range is aligned to a
-rollup resolution not coarser than the requested window. Otherwise raw events answer,
-with the meter applied at query time: a meter created after its events counts them.
+rollup resolution (hour or day: metering.STORED_RESOLUTIONS) not coarser than the
+requested window. Otherwise raw events answer, with the meter applied at query time: a
+meter created after its events counts them, and every per-minute window is read there.
 Both paths give the same numbers (tests/integration/test_stream_rollups.py).
 """
 
@@ -17,7 +18,7 @@ from decimal import Decimal
 import orjson
 
 from metering.quantity import plain_quantity
-from metering import RESOLUTION_STEP, Meter, Resolution, aggregation_for, period_total, window_start
+from metering import RESOLUTION_STEP, STORED_RESOLUTIONS, Meter, Resolution, aggregation_for, period_total, window_start
 
 __all__ = ["UsagePoint", "UsageSeries", "RAW_EVENT_COLUMNS", "ROLLUP_COLUMNS", "UNIQUE_VALUE_COLUMNS",
            "rollup_resolution", "usage_query", "unique_total_query", "parse_usage_rows", "series",
@@ -54,7 +55,7 @@ def rollup_resolution(meter: Meter, start: datetime, end: datetime, window: Reso
     """The coarsest rollup that answers [start, end) per `window` exactly, or None for raw events."""
     if meter.rollup_from is None or start < meter.rollup_from:
         return None
-    for resolution in ("day", "hour", "minute"):
+    for resolution in sorted(STORED_RESOLUTIONS, key=RESOLUTION_STEP.__getitem__, reverse=True):
         if (RESOLUTION_STEP[resolution] <= RESOLUTION_STEP[window]
                 and window_start(start, resolution) == start and window_start(end, resolution) == end):
             return resolution

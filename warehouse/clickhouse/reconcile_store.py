@@ -9,7 +9,7 @@ from decimal import Decimal
 
 import orjson
 
-from metering import Meter, UsageEvent
+from metering import STORED_RESOLUTIONS, Meter, UsageEvent
 from metering.reconcile import RepairedWindow, StoredWindow, WindowId
 
 __all__ = ["ClickHouseReconcileStore"]
@@ -47,8 +47,11 @@ class ClickHouseReconcileStore:
             "SELECT toString(resolution), window_start, group_key, toString(quantity), event_count, latest_at, "
             f"latest_id, revision FROM {self._database}.usage_rollup FINAL "
             "WHERE tenant_id = {tenant:UUID} AND meter_slug = {slug:String} "
+            "AND has({stored:Array(String)}, toString(resolution)) "
             "AND window_start >= {start:DateTime64(3)} AND window_start < {end:DateTime64(3)}",
-            parameters={"tenant": str(meter.tenant_id), "slug": meter.slug, "start": start, "end": end},
+            # Minute rows written before minutes were dropped (metering.STORED_RESOLUTIONS) stay unread.
+            parameters={"tenant": str(meter.tenant_id), "slug": meter.slug, "start": start, "end": end,
+                        "stored": list(STORED_RESOLUTIONS)},
         ).result_rows
         windows = {}
         for resolution, window, group, quantity, count, latest_at, latest_id, revision in rows:

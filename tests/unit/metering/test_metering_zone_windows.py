@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from metering.regroup import FinePoint, regroup
-from metering.zone_windows import aligned_resolution, window_index, zone_windows
+from metering.zone_windows import aligned_resolution, cut_hours, window_index, zone_windows
 
 UTC = timezone.utc
 
@@ -72,6 +72,31 @@ def test_range_is_clipped_to_the_callers_bounds():
 ], ids=["utc-day", "utc-month", "ny-day", "tokyo-month", "kolkata-day", "kolkata-hour", "minute", "seconds-raw"])
 def test_aligned_resolution_is_the_coarsest_that_fits(zone, window, start, end, resolution):
     assert aligned_resolution(zone_windows(start, end, window, ZoneInfo(zone)), window) == resolution
+
+
+def test_cut_hours_are_the_hours_a_half_hour_zones_edges_fall_inside():
+    kolkata = ZoneInfo("Asia/Kolkata")
+    edges = zone_windows(_local("Asia/Kolkata", 2026, 5, 1), _local("Asia/Kolkata", 2026, 5, 4), "day", kolkata)
+    # Days start at 18:30 UTC: the first hour is clipped to the range, the last ends at it.
+    assert cut_hours(edges) == [
+        (_utc(2026, 4, 30, 18, 30), _utc(2026, 4, 30, 19)),
+        (_utc(2026, 5, 1, 18), _utc(2026, 5, 1, 19)),
+        (_utc(2026, 5, 2, 18), _utc(2026, 5, 2, 19)),
+        (_utc(2026, 5, 3, 18), _utc(2026, 5, 3, 18, 30)),
+    ]
+
+
+def test_cut_hours_are_empty_when_every_edge_is_on_an_hour():
+    tokyo = ZoneInfo("Asia/Tokyo")
+    edges = zone_windows(_local("Asia/Tokyo", 2026, 1, 1), _local("Asia/Tokyo", 2026, 1, 8), "day", tokyo)
+    assert cut_hours(edges) == []
+
+
+def test_cut_hours_of_minute_windows_cover_the_whole_range_merged():
+    start, end = _utc(2026, 5, 1, 10, 15), _utc(2026, 5, 1, 12, 45)
+    edges = [start + timedelta(minutes=m) for m in range(0, 151)]
+    assert edges[-1] == end
+    assert cut_hours(edges) == [(start, end)]
 
 
 @pytest.mark.parametrize(("moment", "index"), [

@@ -1,4 +1,6 @@
-"""Which data answers a usage query: the coarsest complete rollup, or raw events (pure)."""
+"""Which data answers a usage query: the coarsest complete rollup, or raw events (pure).
+Rollups hold hours and days (metering.STORED_RESOLUTIONS): per-minute windows, and ranges
+aligned to minutes only, are read from raw events."""
 
 from __future__ import annotations
 
@@ -22,14 +24,14 @@ def meter(rollup_from: datetime | None) -> Meter:
     (EPOCH, DAY, DAY + timedelta(days=30), "hour", "hour"),
     (EPOCH, DAY, DAY + timedelta(days=30), "day", "day"),
     (EPOCH, DAY + timedelta(hours=3), DAY + timedelta(days=30), "day", "hour"),
-    (EPOCH, DAY + timedelta(minutes=3), DAY + timedelta(days=1), "hour", "minute"),
+    (EPOCH, DAY + timedelta(minutes=3), DAY + timedelta(days=1), "hour", None),
     (EPOCH, DAY + timedelta(seconds=3), DAY + timedelta(days=1), "hour", None),
-    (EPOCH, DAY, DAY + timedelta(days=1), "minute", "minute"),
+    (EPOCH, DAY, DAY + timedelta(days=1), "minute", None),
     (None, DAY, DAY + timedelta(days=1), "hour", None),
     (DAY + timedelta(hours=5, microseconds=1), DAY, DAY + timedelta(days=1), "hour", None),
     (DAY + timedelta(hours=5, microseconds=1), DAY + timedelta(hours=6), DAY + timedelta(days=1), "hour", "hour"),
-], ids=["month-per-hour", "month-per-day", "hour-aligned-per-day", "minute-aligned-per-hour", "unaligned-raw",
-        "minute-window-never-coarser", "meter-not-applied-raw", "range-before-rollup-from-raw",
+], ids=["month-per-hour", "month-per-day", "hour-aligned-per-day", "minute-aligned-raw", "unaligned-raw",
+        "minute-window-raw", "meter-not-applied-raw", "range-before-rollup-from-raw",
         "range-after-rollup-from"])
 def test_rollup_resolution(rollup_from, start, end, window, expected):
     assert rollup_resolution(meter(rollup_from), start, end, window) == expected

@@ -11,7 +11,7 @@ import orjson
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from metering import RESOLUTIONS, Meter
+from metering import STORED_RESOLUTIONS, Meter
 from metering.reconcile import RepairedWindow, StoredWindow, WindowId
 
 from ..tenant_scope import tenant_schema
@@ -23,7 +23,7 @@ __all__ = ["meter_windows", "overwrite_windows"]
 async def meter_windows(conn: AsyncConnection, tenant_id: uuid.UUID, meter_slug: str, start: datetime,
                         end: datetime) -> dict[WindowId, StoredWindow]:
     windows = {}
-    for resolution in RESOLUTIONS:
+    for resolution in STORED_RESOLUTIONS:
         for row in await usage_windows(conn, tenant_id, meter_slug, start, end, resolution):
             windows[WindowId(resolution, row.window_start, row.group_key)] = StoredWindow(
                 row.quantity, row.event_count, row.latest_at, row.latest_id, row.revision)

@@ -1,5 +1,6 @@
-"""Usage windows: deltas merged into the minute, hour and day tables (usage_minute,
-usage_hourly, usage_daily), each row per meter and group, in the dedup record's transaction."""
+"""Usage windows: deltas merged into the hour and day tables (usage_hourly, usage_daily),
+each row per meter and group, in the dedup record's transaction. Minutes are not stored
+(metering.STORED_RESOLUTIONS): they are read from raw events."""
 
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ from ..tenant_scope import tenant_schema, tenant_scope
 __all__ = ["WindowRow", "CommittedRollups", "ROLLUP_LINE_COLUMNS", "upsert_usage", "upsert_usage_as_rollups",
            "add_usage", "usage_hours", "usage_windows"]
 
-_WINDOW_TABLES = {"minute": "usage_minute", "hour": "usage_hourly", "day": "usage_daily"}
+_WINDOW_TABLES = {"hour": "usage_hourly", "day": "usage_daily"}  # metering.STORED_RESOLUTIONS
 
 # How a window's row absorbs a new delta: each aggregation's own fragment
 # (metering.aggregations, the same rules as its `add` and `merge`), chosen by the row's
