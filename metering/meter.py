@@ -22,7 +22,7 @@ Resolution = Literal["minute", "hour", "day"]
 RESOLUTIONS: tuple[Resolution, ...] = ("minute", "hour", "day")
 # The windows the stream keeps (PostgreSQL's window tables, ClickHouse's rollups). Minutes
 # are read from raw events: with scattered event times a transaction touched nearly every
-# minute of every meter, ~0.4 minute-window upserts per event, a third of the stream's
+# minute of every meter, ~0.4 minute-window upserts per event, about a quarter of the stream's
 # CPU per event (bench/README.md, "Issue 16: minute windows read from raw events").
 STORED_RESOLUTIONS: tuple[Resolution, ...] = ("hour", "day")
 NO_GROUP = "{}"  # the group key of a meter without group_by
