@@ -94,8 +94,8 @@ def aggregate(events: Iterable[UsageEvent], meters: Iterable[Meter],
     fine: dict[tuple[int, datetime, str], UsageDelta] = {}
     tenant_types: dict[str, list[tuple[int, Meter, Callable, Callable]]] = {}
     current_tenant = None
-    by_minute = finest == "minute"
-    minute_starts: dict[tuple[int, int, int, int, int], datetime] = {}
+    by_minute, by_hour = finest == "minute", finest == "hour"
+    starts_by_fields: dict[tuple[int, ...], datetime] = {}
     for event in events:
         if event.tenant_id is not current_tenant:
             current_tenant = event.tenant_id
@@ -106,14 +106,15 @@ def aggregate(events: Iterable[UsageEvent], meters: Iterable[Meter],
         moment = event.time
         if moment.tzinfo is not timezone.utc:
             moment = moment.astimezone(timezone.utc)
-        if by_minute:
-            # One datetime per distinct minute, found by its fields: `replace` and hashing a
+        if by_minute or by_hour:
+            # One datetime per distinct window, found by its fields: `replace` and hashing a
             # new aware datetime cost ~1.3 µs per event, this lookup ~0.3 (the one object's
             # hash is cached, so the window keys below hash fast too).
-            minute = (moment.year, moment.month, moment.day, moment.hour, moment.minute)
-            start = minute_starts.get(minute)
+            fields = ((moment.year, moment.month, moment.day, moment.hour, moment.minute) if by_minute
+                      else (moment.year, moment.month, moment.day, moment.hour))
+            start = starts_by_fields.get(fields)
             if start is None:
-                start = minute_starts[minute] = moment.replace(second=0, microsecond=0)
+                start = starts_by_fields[fields] = window_start(moment, finest)
         else:
             start = window_start(moment, finest)
         for index, meter, read_value, add in counted:

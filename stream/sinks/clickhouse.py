@@ -36,9 +36,9 @@ class ClickHouseWrite:
         self.rollup_lines = ""
         self.unique_values: list[list] = []
 
-    def add_unique_values(self, tenant_id: uuid.UUID, meter_slug: str, group: str, minute: datetime,
+    def add_unique_values(self, tenant_id: uuid.UUID, meter_slug: str, group: str, hour: datetime,
                           values) -> None:
-        self.unique_values.extend([tenant_id, meter_slug, group, minute, v] for v in values)
+        self.unique_values.extend([tenant_id, meter_slug, group, hour, v] for v in values)
 
 
 assert sorted(ROLLUP_LINE_COLUMNS) == sorted(ROLLUP_COLUMNS)

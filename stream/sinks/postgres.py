@@ -35,7 +35,7 @@ from typing import Protocol
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from billing_jobs.corrections import LateUsage, late_usage_corrections
-from metering import Meter, UsageEvent, aggregate
+from metering import STORED_RESOLUTIONS, Meter, UsageEvent, aggregate
 from stream.events import content_digest
 from warehouse.postgres.meters import lock_tenants
 from warehouse.postgres.tenant_scope import tenant_exists
@@ -132,18 +132,16 @@ class UsageSink:
         duplicates; returns the windows as committed, for ClickHouse. One statement per kind
         of row for all tenants (windows, duplicates, invoices), not one per tenant."""
         clickhouse = ClickHouseWrite()
+        # Hours are the finest windows kept (metering.STORED_RESOLUTIONS), so events go into
+        # hours: a minute per key would be merged into its hour and dropped.
         result = aggregate([e for fresh in claimed.values() for e in fresh],
-                           [m for m in known_meters if m.tenant_id in claimed])
+                           [m for m in known_meters if m.tenant_id in claimed], STORED_RESOLUTIONS)
         kinds = result.aggregations
         rows: dict[uuid.UUID, list] = {t: [] for t in claimed}
         for k, d in result.deltas.items():
-            if k.resolution == "minute":
-                # Not stored (metering.STORED_RESOLUTIONS): only UNIQUE_COUNT's distinct
-                # values go on, per minute, to ClickHouse's hour and day states.
-                if d.unique_values:
-                    clickhouse.add_unique_values(k.tenant_id, k.meter_slug, k.group_key, k.window_start,
-                                                 d.unique_values)
-                continue
+            if k.resolution == "hour" and d.unique_values:
+                # UNIQUE_COUNT's distinct values of the hour, for ClickHouse's hour and day states.
+                clickhouse.add_unique_values(k.tenant_id, k.meter_slug, k.group_key, k.window_start, d.unique_values)
             rows[k.tenant_id].append((k.resolution, k.meter_slug, k.group_key, k.window_start,
                                       kinds[k.tenant_id, k.meter_slug], d))
         for tenant_rows in rows.values():

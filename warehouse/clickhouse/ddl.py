@@ -18,8 +18,9 @@ Rollups (see stream/README.md, "Rollups"):
   keep the last insert). No materialized view over `events`: it would fire on every
   insert and add a replayed block twice.
 - `usage_unique` holds UNIQUE_COUNT meters' distinct values as uniqExact states, fed
-  through materialized views from the Null table `usage_unique_value`. Here a view per
-  insert is safe: inserting a value twice leaves the set of values unchanged.
+  through materialized views from the Null table `usage_unique_value` (each hour's
+  distinct values, per hour and day). Here a view per insert is safe: inserting a value
+  twice leaves the set of values unchanged.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ __all__ = ["create_tables"]
 
 _WINDOW_KEY = "ORDER BY (tenant_id, meter_slug, resolution, window_start, group_key)"
 _RESOLUTION = "Enum8('minute' = 1, 'hour' = 2, 'day' = 3)"
-_TRUNCATE = {"minute": "toStartOfMinute", "hour": "toStartOfHour", "day": "toStartOfDay"}
+_TRUNCATE = {"hour": "toStartOfHour", "day": "toStartOfDay"}  # minutes are read from raw events
 
 
 def _statements(database: str) -> list[str]:
@@ -99,6 +100,8 @@ def _statements(database: str) -> list[str]:
         FROM {database}.usage_unique_value
         GROUP BY tenant_id, meter_slug, window_start, group_key
         """)
+    # Kept minute states until tenant_0900; the stream now sends values per hour.
+    statements.append(f"DROP VIEW IF EXISTS {database}.usage_unique_minute_mv")
     return statements
 
 

@@ -162,3 +162,18 @@ def test_coarse_windows_equal_aggregating_events_directly(aggregation):
     for resolution in ("hour", "day"):
         direct = aggregate(events, [meter], resolutions=[resolution]).deltas
         assert {k: v for k, v in merged.deltas.items() if k.resolution == resolution} == direct
+
+
+def test_events_with_an_offset_go_into_their_utc_hour_when_hours_are_the_finest():
+    """The stream aggregates into hours directly (minutes are not stored): an event sent
+    with +05:30 lands in the UTC hour it happened in, as with minutes first."""
+    meter = Meter(TENANT, "m", "llm", "SUM", "t")
+    kolkata = timezone(timedelta(hours=5, minutes=30))
+    events = [ev("a", {"t": 1}, datetime(2026, 11, 25, 16, 10, tzinfo=kolkata)),  # 10:40 UTC
+              ev("b", {"t": 2}, datetime(2026, 11, 25, 16, 40, tzinfo=kolkata)),  # 11:10 UTC
+              ev("c", {"t": 4}, T0)]                                              # 10:15 UTC
+    hours = aggregate(events, [meter], ["hour", "day"]).deltas
+    assert {k.window_start: d.quantity for k, d in hours.items() if k.resolution == "hour"} == {
+        datetime(2026, 11, 25, 10, tzinfo=timezone.utc): Decimal(5),
+        datetime(2026, 11, 25, 11, tzinfo=timezone.utc): Decimal(2)}
+    assert {k: v for k, v in aggregate(events, [meter]).deltas.items() if k.resolution != "minute"} == hours
