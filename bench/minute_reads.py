@@ -56,18 +56,17 @@ def seed(client, database: str, per_day: int, now: datetime) -> None:
         "concat('e', toString(number)), 'bench', concat('c', toString(number % 50)), "
         "concat('{\"tokens\": ', toString(number % 100), '}'), now64(3) "
         f"FROM numbers({total})")
-    client.command(
-        f"INSERT INTO {database}.usage_rollup (tenant_id, meter_slug, resolution, window_start, group_key, "
-        "aggregation, quantity, event_count, latest_at, latest_id, revision) "
-        "SELECT tenant_id, 'tokens', 'minute', toStartOfMinute(time), '{}', 'SUM', "
-        "sum(toDecimal128(JSONExtractRaw(data, 'tokens'), 9)), count(), toDateTime64(0, 6, 'UTC'), '', 1 "
-        f"FROM {database}.events WHERE tenant_id = '{TENANT}' GROUP BY tenant_id, toStartOfMinute(time)")
-    client.command(  # the hour rollups, as the stream writes them
-        f"INSERT INTO {database}.usage_rollup (tenant_id, meter_slug, resolution, window_start, group_key, "
-        "aggregation, quantity, event_count, latest_at, latest_id, revision) "
-        "SELECT tenant_id, 'tokens', 'hour', toStartOfHour(time), '{}', 'SUM', "
-        "sum(toDecimal128(JSONExtractRaw(data, 'tokens'), 9)), count(), toDateTime64(0, 6, 'UTC'), '', 1 "
-        f"FROM {database}.events WHERE tenant_id = '{TENANT}' GROUP BY tenant_id, toStartOfHour(time)")
+    for resolution, truncate in (("minute", "toStartOfMinute"), ("hour", "toStartOfHour")):
+        client.command(  # absolute values per window, as the stream wrote (minutes) and writes (hours) them
+            f"INSERT INTO {database}.usage_rollup (tenant_id, meter_slug, resolution, window_start, group_key, "
+            "aggregation, quantity, event_count, latest_at, latest_id, revision) "
+            f"SELECT tenant_id, 'tokens', '{resolution}', {truncate}(time), '{{}}', 'SUM', "
+            "sum(toDecimal128(JSONExtractRaw(data, 'tokens'), 9)), count(), toDateTime64(0, 6, 'UTC'), '', 1 "
+            f"FROM {database}.events WHERE tenant_id = '{TENANT}' GROUP BY tenant_id, {truncate}(time)")
+
+
+def _summary(times: dict[str, list[float]]) -> dict:
+    return {k: {"p50_ms": round(statistics.median(v), 1), "max_ms": round(max(v), 1)} for k, v in times.items()}
 
 
 def _timed(run) -> float:
@@ -136,8 +135,7 @@ def main() -> None:
         for _ in range(args.repeats):
             times["raw minutes"].append(_timed(lambda: minutes(span, None)))
             times["minute rollups"].append(_timed(lambda: minutes(span, "minute")))
-        figures[name] = {k: {"p50_ms": round(statistics.median(v), 1), "max_ms": round(max(v), 1)}
-                         for k, v in times.items()}
+        figures[name] = _summary(times)
         figures[name]["points"] = len(raw_points)
     designs = ("minute rollups", "raw minutes", "hour rollups + cut hours")
     days = {design: by_day(kolkata_days(design)) for design in designs}
@@ -146,8 +144,7 @@ def main() -> None:
     for _ in range(args.repeats):
         for design in designs:
             times[design].append(_timed(lambda: kolkata_days(design)))
-    figures["Asia/Kolkata, 7 days per day"] = {
-        k: {"p50_ms": round(statistics.median(v), 1), "max_ms": round(max(v), 1)} for k, v in times.items()}
+    figures["Asia/Kolkata, 7 days per day"] = _summary(times)
 
     for name, f in figures.items():
         print(f"{name}: " + ", ".join(f"{design} p50 {t['p50_ms']} ms (max {t['max_ms']})"

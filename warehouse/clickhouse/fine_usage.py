@@ -174,13 +174,15 @@ class FineUsageReader:
         start, end = edges[0], edges[-1]
         if resolution == "minute" and reads_rollups(meter, start, "hour", by_subject):
             # A half-hour zone's windows: whole hours from the rollups, and from raw events
-            # only the hours a window edge cuts (minutes are not stored).
+            # only the hours a window edge cuts (minutes are not stored). Some edge is inside
+            # an hour (the resolution is minute), so `cut` is never empty; when it covers the
+            # whole range (minute windows), raw events answer alone, below.
             cut = cut_hours(edges)
             if sum((b - a for a, b in cut), timedelta()) < end - start:
                 cut_starts = {a.astimezone(timezone.utc).replace(minute=0, second=0, microsecond=0) for a, _ in cut}
                 hours = [p for p in self._read(meter, start, end, "hour", True, by_subject)
                          if p.window_start not in cut_starts]
-                minutes = self._read(meter, start, end, "minute", False, by_subject, cut) if cut else []
+                minutes = self._read(meter, start, end, "minute", False, by_subject, cut)
                 return hours + minutes, "rollup:hour+raw:minute"
         rollups = reads_rollups(meter, start, resolution, by_subject)
         return (self._read(meter, start, end, resolution, rollups, by_subject),
